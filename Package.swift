@@ -1,0 +1,100 @@
+// swift-tools-version: 6.1
+//
+// whago — an orchestrator of WAHA workers, sessions and proxies for the chips of a SaaS's tenants.
+// The core (`WhagoCore`) holds the four driver protocols; every driver is a target of its own
+// under `Sources/Drivers/<Name>/`, registered in one explicit list in the `whago` executable.
+
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 language mode (strict concurrency is implied).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// A driver target: `Sources/Drivers/<name>/`, depending on the core plus what it really needs.
+func driver(_ name: String, dependencies: [Target.Dependency] = []) -> Target {
+    .target(
+        name: name,
+        dependencies: ["WhagoCore", .product(name: "Logging", package: "swift-log")] + dependencies,
+        path: "Sources/Drivers/\(name)",
+        swiftSettings: swiftSettings
+    )
+}
+
+let package = Package(
+    name: "whago",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "whago", targets: ["whago"]),
+        .library(name: "WhagoCore", targets: ["WhagoCore"]),
+        .library(name: "YAMLConfig", targets: ["YAMLConfig"]),
+        .library(name: "WhagoTesting", targets: ["WhagoTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // C at the edge: system libraries with a shim of typed wrappers.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        .target(
+            name: "WhagoCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "YAMLConfig", dependencies: ["CYAML"], swiftSettings: swiftSettings),
+
+        // Drivers: one target each, one public registration value each.
+        driver("LocalProcessRuntime"),
+        driver("DockerRuntime"),
+        driver("WAHAPlusProvider"),
+        driver("NoProxy"),
+        driver("StaticProxy"),
+        driver("DataImpulseProxy"),
+        driver("FileStore"),
+        driver("PostgresStore"),
+
+        .target(
+            name: "WhagoTesting",
+            dependencies: ["WhagoCore", "YAMLConfig"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "whago",
+            dependencies: [
+                "WhagoCore", "YAMLConfig",
+                "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider",
+                "NoProxy", "StaticProxy", "DataImpulseProxy", "FileStore", "PostgresStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("Resources/whago.yaml")],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "YAMLConfigTests",
+            dependencies: ["YAMLConfig", "WhagoCore", "WhagoTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WhagoCoreTests",
+            dependencies: ["WhagoCore", "YAMLConfig", "WhagoTesting", "CCurl"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WhagoCLITests",
+            dependencies: ["whago", "WhagoCore", "YAMLConfig", "WhagoTesting"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,47 @@
+public import WhagoCore
+
+/// The `none` proxy provider: sessions connect directly, through the worker's own network.
+///
+/// Every chip still gets a lease (with no endpoint), so the orchestrator handles all providers alike.
+public struct NoProxy: ProxyProvider {
+    /// The registration entry.
+    public static let driver = Driver<any ProxyProvider>(
+        kind: .proxy, name: "none", aliases: ["direct"],
+        summary: "no proxy: sessions connect directly (development, or when the host's IP is fine)",
+        sampleConfig: "none: {}   # takes no settings",
+        configuration: NoProxyConfiguration.self
+    ) { _, _ in
+        NoProxy()
+    }
+
+    public var name: String { "none" }
+
+    public init() {}
+
+    public func healthCheck() async -> HealthReport {
+        .ok("no proxy: sessions connect directly")
+    }
+
+    public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
+        if let existing = try await store.proxyLease(of: chip) { return existing }
+        let lease = ProxyLease(chip: chip, provider: name, endpoint: nil)
+        try await store.insertProxyLease(lease)
+        return lease
+    }
+
+    public func release(_ lease: ProxyLease, store: any Store) async throws {
+        try await store.releaseProxyLease(of: lease.chip)
+    }
+
+    public func check(_ lease: ProxyLease) async throws -> ProxyCheck {
+        ProxyCheck(exitIP: nil, latency: .zero)
+    }
+}
+
+/// `proxy.none`: no settings.
+struct NoProxyConfiguration: DriverConfiguration {
+    init(from decoder: any Decoder) throws {
+        // Opening the mapping with no known key makes every key in it an error.
+        _ = try decoder.container(keyedBy: ConfigKey.self)
+    }
+}

@@ -1,0 +1,79 @@
+/// A driver section of the configuration: `driver: <name>` plus a section named after the driver.
+///
+/// ```yaml
+/// runtime:
+///   driver: docker
+///   docker: { socket: /var/run/docker.sock }
+///   local: { command: [whago, waha-sim] }   # allowed, not validated: another driver's section
+/// ```
+/// The selected driver's section is decoded strictly by the driver's own configuration type (an
+/// absent section means "every default"); sections of other compiled-in drivers of the kind may be
+/// present and are ignored, so a deployer can switch drivers by changing one line.
+public struct DriverSelection<Instance: Sendable>: Decodable, Sendable {
+    /// The selected driver.
+    public let driver: Driver<Instance>
+    /// Its decoded configuration (internal to the driver; see ``redactedSummary``).
+    public let configuration: any DriverConfiguration
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: ConfigKey.self)
+        let choice = try container.decode(DriverChoice<Instance>.self, forKey: ConfigKey("driver"))
+        let registry = try DriverRegistry.from(decoder)
+        let drivers = registry.drivers(Instance.self)
+        // Mark every known driver's section as expected, so that only misspelt ones are reported.
+        for known in drivers {
+            for name in [known.name] + known.aliases { _ = container.contains(ConfigKey(name)) }
+        }
+        let sectionKey = container.contains(ConfigKey(choice.name)) ? ConfigKey(choice.name) : ConfigKey(choice.driver.name)
+        self.driver = choice.driver
+        self.configuration = try choice.driver.decodeConfiguration(try container.superDecoder(forKey: sectionKey))
+    }
+
+    /// Builds the driver from its configuration.
+    public func make(_ context: DriverContext) async throws -> Instance {
+        try await driver.makeInstance(configuration, context)
+    }
+
+    /// `name key=value …` with every secret shown as `<redacted>`.
+    public var redactedSummary: String {
+        let settings = Redacted.fields(of: configuration)
+        return settings.isEmpty ? driver.name : "\(driver.name) \(settings)"
+    }
+}
+
+/// The value of a `driver:` key, checked against the registry where it is written.
+struct DriverChoice<Instance: Sendable>: Decodable {
+    let name: String
+    let driver: Driver<Instance>
+
+    init(from decoder: any Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        let drivers = try DriverRegistry.from(decoder).drivers(Instance.self)
+        guard let driver = drivers.first(where: { $0.answers(to: name) }) else {
+            let kind = drivers.first?.kind.rawValue ?? "this kind of"
+            let names = drivers.map(\.name).joined(separator: ", ")
+            throw ConfigValueError("unknown \(kind) driver '\(name)' (compiled-in \(kind) drivers: \(names))")
+        }
+        self.name = name
+        self.driver = driver
+    }
+}
+
+extension DriverRegistry {
+    /// The registry that configuration decoding was given through ``CodingUserInfoKey/driverRegistry``.
+    static func from(_ decoder: any Decoder) throws -> DriverRegistry {
+        guard let registry = decoder.userInfo[.driverRegistry] as? DriverRegistry else {
+            throw WhagoError(.internal, "configuration decoded without a driver registry in userInfo[.driverRegistry]")
+        }
+        return registry
+    }
+}
+
+/// A coding key made from any string, for sections whose keys are only known at run time.
+public struct ConfigKey: CodingKey, Hashable, Sendable {
+    public let stringValue: String
+    public init(_ string: String) { self.stringValue = string }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public var intValue: Int? { nil }
+    public init?(intValue: Int) { return nil }
+}

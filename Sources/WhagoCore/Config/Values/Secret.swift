@@ -1,0 +1,62 @@
+import Foundation
+
+/// A credential (admin token, API key, WAHA key, proxy password) that must never be shown.
+///
+/// Its description, debug description and mirror are `<redacted>`, so it cannot leak through
+/// string interpolation, `dump` or a logged configuration. In configuration files it is written
+/// inline (usually `${ENV_VAR}`) or as `file:/path/to/secret`, which reads the file when the
+/// configuration is loaded and drops the trailing newline — the Docker and Kubernetes secrets convention.
+public struct Secret: Sendable, Hashable, Codable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The secret itself. Read it only to hand it to the peer that needs it.
+    public let revealed: String
+
+    public init(_ revealed: String) { self.revealed = revealed }
+
+    /// Reads a secret from a file, trimming one trailing newline (`\n` or `\r\n`).
+    public static func load(fromFile path: String) throws(ConfigValueError) -> Secret {
+        guard !path.isEmpty else { throw ConfigValueError("'file:' needs a path, e.g. file:/run/secrets/token") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ConfigValueError("cannot read secret file '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 {
+                throw ConfigValueError("cannot read secret file '\(path)': \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            guard bytes.count <= 1 << 20 else { throw ConfigValueError("secret file '\(path)' is larger than 1 MiB") }
+        }
+        guard var text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigValueError("secret file '\(path)' is not UTF-8 text")
+        }
+        if text.hasSuffix("\r\n") { text.removeLast(2) } else if text.hasSuffix("\n") { text.removeLast() }
+        guard !text.isEmpty else { throw ConfigValueError("secret file '\(path)' is empty") }
+        return Secret(text)
+    }
+
+    /// Decodes `file:/path` by reading the file, anything else as the secret itself.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        if text.hasPrefix("file:") {
+            self = try Secret.load(fromFile: String(text.dropFirst("file:".count)))
+        } else {
+            guard !text.isEmpty else { throw ConfigValueError("the secret is empty") }
+            self.init(text)
+        }
+    }
+
+    /// Encodes the secret itself: only for stores that must keep it (a worker's API key).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(revealed)
+    }
+
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
+}

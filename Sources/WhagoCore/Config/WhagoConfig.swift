@@ -1,0 +1,111 @@
+import Foundation
+
+/// The whole configuration of a whago daemon, as decoded from YAML.
+///
+/// Decode it with the compiled-in ``DriverRegistry`` in `userInfo[.driverRegistry]`; every
+/// section rejects unknown keys, and every driver section is decoded by its driver.
+public struct WhagoConfig: Decodable, Sendable {
+    public var server: ServerConfig
+    public var limits: LimitsConfig
+    public var runtime: DriverSelection<any ContainerRuntime>
+    public var sessions: DriverSelection<any SessionProvider>
+    public var proxy: DriverSelection<any ProxyProvider>
+    public var store: DriverSelection<any Store>
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case server, limits, runtime, sessions, proxy, store
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        server = try container.decodeIfPresent(ServerConfig.self, forKey: .server) ?? ServerConfig()
+        limits = try container.decodeIfPresent(LimitsConfig.self, forKey: .limits) ?? LimitsConfig()
+        runtime = try container.decode(DriverSelection.self, forKey: .runtime)
+        sessions = try container.decode(DriverSelection.self, forKey: .sessions)
+        proxy = try container.decode(DriverSelection.self, forKey: .proxy)
+        store = try container.decode(DriverSelection.self, forKey: .store)
+    }
+
+    /// One line per section, secrets redacted: what `whago serve` logs at startup.
+    public var redactedSummary: [(section: String, summary: String)] {
+        [
+            ("server", "listen=\(server.listen) publicURL=\(Redacted.redact(server.publicURL)) dataDir=\(server.dataDir) "
+                + "adminToken=\(server.adminToken == nil ? "<generated>" : "<redacted>")"),
+            ("limits", Redacted.fields(of: limits)),
+            ("runtime", runtime.redactedSummary),
+            ("sessions", sessions.redactedSummary),
+            ("proxy", proxy.redactedSummary),
+            ("store", store.redactedSummary),
+        ]
+    }
+
+    /// `runtime=local sessions=waha-plus proxy=none store=file`: what `whago check-config` prints.
+    public var driverLine: String {
+        "runtime=\(runtime.driver.name) sessions=\(sessions.driver.name) proxy=\(proxy.driver.name) store=\(store.driver.name)"
+    }
+}
+
+/// `server:` — where whago listens and how workers reach it.
+public struct ServerConfig: Decodable, Sendable {
+    /// The address the REST API and the webhook receiver listen on.
+    public var listen: HostPort
+    /// The URL workers use to reach whago's webhook receiver (defaults to `http://<listen>`).
+    public var publicURL: URL
+    /// The token of the admin API. When absent, one is generated into `<dataDir>/admin-token`.
+    public var adminToken: Secret?
+    /// whago's own files: the generated admin token and, by default, the drivers' data.
+    public var dataDir: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, publicURL, adminToken, dataDir
+    }
+
+    public init(listen: HostPort = HostPort(host: "127.0.0.1", port: 8080), publicURL: URL? = nil, adminToken: Secret? = nil, dataDir: String = ".whago") {
+        self.listen = listen
+        self.publicURL = publicURL ?? ServerConfig.defaultPublicURL(for: listen)
+        self.adminToken = adminToken
+        self.dataDir = dataDir
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let listen = try container.decodeIfPresent(HostPort.self, forKey: .listen) ?? HostPort(host: "127.0.0.1", port: 8080)
+        self.init(
+            listen: listen,
+            publicURL: try container.decodeIfPresent(URL.self, forKey: .publicURL),
+            adminToken: try container.decodeIfPresent(Secret.self, forKey: .adminToken),
+            dataDir: try container.decodeIfPresent(NonEmptyString.self, forKey: .dataDir)?.value ?? ".whago"
+        )
+    }
+
+    static func defaultPublicURL(for listen: HostPort) -> URL {
+        let host = ["0.0.0.0", "::"].contains(listen.host) ? "127.0.0.1" : listen.host
+        let shown = host.contains(":") ? "[\(host)]" : host
+        return URL(string: "http://\(shown):\(listen.port)")!
+    }
+}
+
+/// `limits:` — quotas and rates.
+public struct LimitsConfig: Decodable, Sendable {
+    /// How many chips one tenant may have (the original system's limit was 10).
+    public var chipsPerTenant: Int
+    /// API requests per second allowed to one tenant.
+    public var apiRequestsPerSecond: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case chipsPerTenant, apiRequestsPerSecond
+    }
+
+    public init(chipsPerTenant: Int = 10, apiRequestsPerSecond: Int = 20) {
+        self.chipsPerTenant = chipsPerTenant
+        self.apiRequestsPerSecond = apiRequestsPerSecond
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            chipsPerTenant: try container.decodeIfPresent(PositiveInt.self, forKey: .chipsPerTenant)?.value ?? 10,
+            apiRequestsPerSecond: try container.decodeIfPresent(PositiveInt.self, forKey: .apiRequestsPerSecond)?.value ?? 20
+        )
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// One container (or process) running WAHA. Hosts up to `sessionsPerWorker` chips of one tenant
+/// and holds one port lease.
+public struct Worker: Sendable, Hashable, Codable, Identifiable {
+    public var id: WorkerID
+    /// The tenant whose chips the worker hosts; workers are not shared between tenants.
+    public var tenant: TenantID
+    /// The runtime's name for the worker (container name), unique per instance: `whago-<worker id>`.
+    public var name: String
+    /// The host the worker's port is leased on.
+    public var host: String
+    /// The leased host port the worker's API is reached on.
+    public var port: Int
+    /// The runtime's own id (container id, or pid for child processes) once launched.
+    public var runtimeID: String?
+    /// The key whago uses for the worker's API. Known only to whago.
+    public var apiKey: Secret
+    /// The HMAC key the worker signs its webhooks with.
+    public var webhookSecret: Secret
+    public var createdAt: Date
+
+    public init(
+        id: WorkerID, tenant: TenantID, name: String, host: String, port: Int, runtimeID: String? = nil,
+        apiKey: Secret, webhookSecret: Secret, createdAt: Date = Date()
+    ) {
+        self.id = id
+        self.tenant = tenant
+        self.name = name
+        self.host = host
+        self.port = port
+        self.runtimeID = runtimeID
+        self.apiKey = apiKey
+        self.webhookSecret = webhookSecret
+        self.createdAt = createdAt
+    }
+}
+
+/// A host port from the configured range, held by exactly one worker.
+public struct PortLease: Sendable, Hashable, Codable {
+    public var host: String
+    public var port: Int
+    public var worker: WorkerID
+    public var leasedAt: Date
+
+    public init(host: String, port: Int, worker: WorkerID, leasedAt: Date = Date()) {
+        self.host = host
+        self.port = port
+        self.worker = worker
+        self.leasedAt = leasedAt
+    }
+}

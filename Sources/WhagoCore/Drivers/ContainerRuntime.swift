@@ -1,0 +1,167 @@
+import Foundation
+
+/// Runs workers: containers (Docker), or child processes (`local`).
+///
+/// Modelled on Nomad's task drivers: start, inspect, stop, destroy, recover through labels.
+///
+/// # Implementation requirements
+/// - ``launch(_:)`` is **idempotent by `spec.name`**: launching a name that already runs with the
+///   same `whago.*` labels adopts it and returns its handle; a name held by something whose labels
+///   differ is a ``WhagoError`` with code `conflict`, never a second worker.
+/// - ``inspect(_:)`` returns `nil` for a worker that no longer exists; it throws only when the
+///   runtime cannot be asked (`unavailable`).
+/// - ``stop(_:grace:)`` and ``remove(_:)`` succeed on a worker that is already stopped or gone.
+/// - ``list(labels:)`` returns every worker carrying all the given labels, running or not, so the
+///   reconciler can adopt workers after whago restarts. **Workers survive a crash of whago**: the
+///   runtime, not whago's memory, is the source of truth about what runs.
+/// - ``events()`` reports starts, exits and health changes of labelled workers; it may poll
+///   underneath, and it reconnects by itself when the runtime restarts.
+/// - Errors are ``WhagoError``s: `unavailable` (runtime unreachable; retry), `not_found` (a missing
+///   image, with the image's name and how to load it), `conflict`, `invalid_config`.
+///
+/// The shared suite `WhagoTesting.RuntimeConformance` checks these rules for every runtime.
+public protocol ContainerRuntime: WhagoDriver {
+    /// Checks the runtime is reachable and reports what it is.
+    func ping() async throws -> RuntimeInfo
+    /// Creates and starts a worker, or adopts the one already named `spec.name`.
+    func launch(_ spec: WorkerSpec) async throws -> WorkerHandle
+    /// The worker's current state, or `nil` when it does not exist.
+    func inspect(_ handle: WorkerHandle) async throws -> WorkerState?
+    /// Stops the worker, killing it after `grace`.
+    func stop(_ handle: WorkerHandle, grace: Duration) async throws
+    /// Removes a stopped worker (and, per configuration, its volume).
+    func remove(_ handle: WorkerHandle) async throws
+    /// Every worker carrying all of `labels`.
+    func list(labels: [String: String]) async throws -> [WorkerHandle]
+    /// Life-cycle events of labelled workers.
+    func events() -> AsyncThrowingStream<RuntimeEvent, any Error>
+}
+
+/// What a runtime says about itself.
+public struct RuntimeInfo: Sendable, Hashable {
+    /// e.g. `docker`, `local`.
+    public var driver: String
+    /// e.g. `Docker 28.2.2 (API 1.50)`.
+    public var version: String
+
+    public init(driver: String, version: String) {
+        self.driver = driver
+        self.version = version
+    }
+}
+
+/// Labels whago puts on every worker.
+public enum WorkerLabel {
+    /// The whago installation that owns the worker.
+    public static let instance = "whago.instance"
+    /// The tenant whose chips the worker hosts.
+    public static let tenant = "whago.tenant"
+    /// The worker's id.
+    public static let worker = "whago.worker"
+}
+
+/// Everything a runtime needs to launch one worker.
+public struct WorkerSpec: Sendable, Hashable {
+    /// Unique name of the worker in the runtime (the idempotency key of ``ContainerRuntime/launch(_:)``).
+    public var name: String
+    /// The image (Docker) or ignored (`local`).
+    public var image: String
+    /// The command to run instead of the image's default, if any.
+    public var command: [String]?
+    public var environment: [String: String]
+    public var labels: [String: String]
+    /// The leased host port the worker's API must be reachable on.
+    public var hostPort: Int
+    /// The port the worker listens on inside the container.
+    public var containerPort: Int
+    /// A named volume and where to mount it (WAHA: `/app/.sessions`).
+    public var volume: (name: String, mountPath: String)?
+    /// The HTTP path the runtime may probe for health (WAHA: `/ping`).
+    public var healthPath: String?
+
+    public init(
+        name: String, image: String, command: [String]? = nil, environment: [String: String] = [:],
+        labels: [String: String] = [:], hostPort: Int, containerPort: Int,
+        volume: (name: String, mountPath: String)? = nil, healthPath: String? = nil
+    ) {
+        self.name = name
+        self.image = image
+        self.command = command
+        self.environment = environment
+        self.labels = labels
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+        self.volume = volume
+        self.healthPath = healthPath
+    }
+
+    public static func == (lhs: WorkerSpec, rhs: WorkerSpec) -> Bool {
+        lhs.name == rhs.name && lhs.image == rhs.image && lhs.command == rhs.command
+            && lhs.environment == rhs.environment && lhs.labels == rhs.labels && lhs.hostPort == rhs.hostPort
+            && lhs.containerPort == rhs.containerPort && lhs.volume?.name == rhs.volume?.name
+            && lhs.volume?.mountPath == rhs.volume?.mountPath && lhs.healthPath == rhs.healthPath
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(hostPort)
+    }
+}
+
+/// A launched worker as the runtime knows it.
+public struct WorkerHandle: Sendable, Hashable, Codable {
+    /// The runtime's id (container id, or `pid:<n>` for a child process).
+    public var runtimeID: String
+    public var name: String
+    public var labels: [String: String]
+
+    public init(runtimeID: String, name: String, labels: [String: String]) {
+        self.runtimeID = runtimeID
+        self.name = name
+        self.labels = labels
+    }
+}
+
+/// A worker's state as the runtime reports it.
+public struct WorkerState: Sendable, Hashable {
+    public enum Status: String, Sendable, Hashable {
+        case created, running, restarting, exited, dead
+    }
+
+    public enum Health: String, Sendable, Hashable {
+        case starting, healthy, unhealthy
+    }
+
+    public var status: Status
+    /// `nil` when the runtime does not probe health.
+    public var health: Health?
+    public var exitCode: Int?
+    public var startedAt: Date?
+
+    public init(status: Status, health: Health? = nil, exitCode: Int? = nil, startedAt: Date? = nil) {
+        self.status = status
+        self.health = health
+        self.exitCode = exitCode
+        self.startedAt = startedAt
+    }
+}
+
+/// Something that happened to a labelled worker.
+public struct RuntimeEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case started
+        case exited(code: Int?)
+        case outOfMemory
+        case health(WorkerState.Health)
+    }
+
+    public var handle: WorkerHandle
+    public var kind: Kind
+    public var time: Date
+
+    public init(handle: WorkerHandle, kind: Kind, time: Date = Date()) {
+        self.handle = handle
+        self.kind = kind
+        self.time = time
+    }
+}

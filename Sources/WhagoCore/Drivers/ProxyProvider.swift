@@ -1,0 +1,48 @@
+import Foundation
+
+/// Hands out sticky proxies: one per chip, so a WhatsApp number keeps one exit IP.
+///
+/// # Implementation requirements
+/// - ``lease(for:hints:store:)`` records the lease in the store **atomically with the choice**
+///   (the store enforces one chip per sticky port), so two concurrent calls never hand out the same
+///   endpoint and a crash never leaves a lease the store does not know. Leasing for a chip that
+///   already holds a lease returns that lease (idempotent).
+/// - ``release(_:store:)`` removes the lease from the store; releasing twice succeeds.
+/// - ``check(_:)`` really connects through the proxy; it is not a configuration check.
+/// - Errors are ``WhagoError``s: `capacity_exhausted` (no sticky port left), `unavailable`
+///   (the proxy could not be reached), `unauthorized` (the provider refused the credentials).
+///   A password never appears in an error or a log.
+public protocol ProxyProvider: WhagoDriver {
+    /// The driver's name, recorded in every lease it issues.
+    var name: String { get }
+    /// Leases a proxy for the chip, or returns the one it already holds.
+    func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease
+    /// Gives a chip's proxy back.
+    func release(_ lease: ProxyLease, store: any Store) async throws
+    /// Connects through the proxy and reports what it saw.
+    func check(_ lease: ProxyLease) async throws -> ProxyCheck
+}
+
+/// Preferences for a new lease.
+public struct ProxyHints: Sendable, Hashable {
+    /// ISO 3166 country code the exit IP should be in, when the provider supports it.
+    public var country: String?
+    public var tenant: TenantID?
+
+    public init(country: String? = nil, tenant: TenantID? = nil) {
+        self.country = country
+        self.tenant = tenant
+    }
+}
+
+/// What a connection through a proxy found.
+public struct ProxyCheck: Sendable, Hashable {
+    /// The public IP address seen through the proxy, when known.
+    public var exitIP: String?
+    public var latency: Duration
+
+    public init(exitIP: String?, latency: Duration) {
+        self.exitIP = exitIP
+        self.latency = latency
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+
+/// whago's whole state: tenants, API keys, chips, workers, leases, the event outbox and the webhook
+/// dedupe window.
+///
+/// # Implementation requirements
+/// - **Durable**: a call that returned has been written to stable storage; it survives a crash of
+///   whago, of the machine (file store: `fsync`) or a restart of the database.
+/// - **Atomic**: every method is one change. The multi-record ones (``leasePort(in:host:for:)``,
+///   ``deleteChip(_:event:)``, …) apply completely or not at all; no crash leaves half of one.
+/// - **The store enforces uniqueness**, not its callers: one worker per (host, port), one chip per
+///   proxy sticky port, chip names unique per tenant, API key prefixes unique. A violation is a
+///   ``WhagoError`` with code `conflict`; an empty pool is `capacity_exhausted`.
+/// - Reads of missing records return `nil`; updates and deletes of missing records throw `not_found`,
+///   except the `release`/`delete` methods documented as idempotent.
+/// - Errors are ``WhagoError``s: `unavailable` when the backing storage cannot be reached (callers
+///   retry; the store recovers by itself), `locked` when another whago holds it, `corrupt` when
+///   stored data is damaged (never overwritten).
+///
+/// The shared suite `WhagoTesting.StoreConformance` checks these rules for every store.
+public protocol Store: WhagoDriver {
+    // MARK: Tenants and API keys
+
+    func createTenant(_ tenant: Tenant) async throws
+    func tenant(_ id: TenantID) async throws -> Tenant?
+    func tenants() async throws -> [Tenant]
+    func updateTenant(_ tenant: Tenant) async throws
+    /// Deletes a tenant that has no chip left (`conflict` otherwise) and its API keys.
+    func deleteTenant(_ id: TenantID) async throws
+    /// Stores a hashed API key; the prefix must be unique.
+    func addAPIKey(_ key: APIKeyRecord) async throws
+    /// The key with that public prefix, revoked or not.
+    func apiKey(prefix: String) async throws -> APIKeyRecord?
+    func revokeAPIKey(prefix: String, at: Date) async throws
+
+    // MARK: Chips
+
+    /// Inserts a chip; its name must be unique within its tenant.
+    func createChip(_ chip: Chip) async throws
+    func chip(_ id: ChipID) async throws -> Chip?
+    func chips(of tenant: TenantID) async throws -> [Chip]
+    func allChips() async throws -> [Chip]
+    func updateChip(_ chip: Chip) async throws
+    /// In one change: deletes the chip, releases its proxy lease and enqueues `event`.
+    func deleteChip(_ id: ChipID, event: OutboxEntry?) async throws
+
+    // MARK: Workers and port leases
+
+    /// In one change: leases the lowest free port of `range` on `host` and inserts the worker that
+    /// `makeWorker` builds for it. `capacity_exhausted` when the range is full.
+    func leasePort(in range: PortRange, host: String, for makeWorker: @Sendable (Int) -> Worker) async throws -> Worker
+    func worker(_ id: WorkerID) async throws -> Worker?
+    func workers() async throws -> [Worker]
+    func updateWorker(_ worker: Worker) async throws
+    /// In one change: deletes the worker and releases its port. Idempotent.
+    func removeWorker(_ id: WorkerID) async throws
+    func portLeases() async throws -> [PortLease]
+
+    // MARK: Proxy leases
+
+    /// Inserts a proxy lease; one per chip and one chip per sticky port (`conflict` otherwise).
+    func insertProxyLease(_ lease: ProxyLease) async throws
+    func proxyLease(of chip: ChipID) async throws -> ProxyLease?
+    func proxyLeases() async throws -> [ProxyLease]
+    /// Deletes the chip's lease. Idempotent.
+    func releaseProxyLease(of chip: ChipID) async throws
+
+    // MARK: Event outbox
+
+    /// Appends events for delivery, in order.
+    func enqueue(_ entries: [OutboxEntry]) async throws
+    /// Up to `limit` entries whose next attempt is due at `now`, oldest first. An entry is handed out
+    /// again until it is acknowledged (at-least-once).
+    func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry]
+    /// Removes a delivered entry. Idempotent.
+    func acknowledge(_ id: EventID) async throws
+    /// Records a failed attempt and when to try again.
+    func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws
+    /// Moves an entry that will not be retried to the dead letters.
+    func deadLetter(_ id: EventID, error: String) async throws
+    func deadLetters(limit: Int) async throws -> [OutboxEntry]
+
+    // MARK: Webhook dedupe
+
+    /// Records a webhook request id and returns `true` when it was already seen within `window`.
+    func seenBefore(requestID: String, at now: Date, window: Duration) async throws -> Bool
+}
+
+/// An event waiting in the outbox for delivery to its tenant's webhook.
+public struct OutboxEntry: Sendable, Hashable, Codable {
+    public var event: ChipEvent
+    public var tenant: TenantID
+    /// Delivery attempts so far.
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var lastError: String?
+
+    public init(event: ChipEvent, tenant: TenantID, attempts: Int = 0, nextAttemptAt: Date = Date(), lastError: String? = nil) {
+        self.event = event
+        self.tenant = tenant
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+    }
+
+    public var id: EventID { event.id }
+}

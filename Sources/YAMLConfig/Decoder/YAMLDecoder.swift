@@ -1,0 +1,185 @@
+import Foundation
+
+/// Decodes `Decodable` types from a ``YAMLNode``, strictly, with located errors.
+///
+/// - Scalars are converted by the target type: `Bool` accepts only `true`/`false`, integers only
+///   decimal digits, `URL` only absolute URLs; YAML 1.1's `yes`/`no`/`on`/`off` are strings.
+/// - A mapping key that the target type does not know is an error that lists the known keys
+///   (give `CodingKeys` a `CaseIterable` conformance so the list is complete).
+/// - An error thrown by a type's own `init(from:)` is located at the value being decoded.
+/// - Decoding goes on past unknown keys so that one run reports all of them; every error comes out
+///   in ``YAMLErrors``, in source order.
+public struct YAMLDecoder {
+    /// Values the decoded types can read from `Decoder.userInfo`.
+    public var userInfo: [CodingUserInfoKey: any Sendable]
+
+    public init(userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
+        self.userInfo = userInfo
+    }
+
+    /// Decodes `type` from `node`.
+    public func decode<T: Decodable>(_ type: T.Type, from node: YAMLNode) throws(YAMLErrors) -> T {
+        let state = DecodingState(userInfo: userInfo)
+        do {
+            let value = try state.decode(type, from: node, path: [])
+            state.reportUnknownKeys(afterFailure: false)
+            guard state.errors.isEmpty else { throw YAMLErrors(state.sortedErrors) }
+            return value
+        } catch let error as YAMLErrors {
+            throw error
+        } catch let error as YAMLError {
+            state.errors.append(error)
+            state.reportUnknownKeys(afterFailure: true)
+            throw YAMLErrors(state.sortedErrors)
+        } catch {
+            state.errors.append(YAMLError(String(describing: error), at: node.mark))
+            throw YAMLErrors(state.sortedErrors)
+        }
+    }
+}
+
+/// What one `decode` call shares between its decoders: the errors found so far and the keyed
+/// containers whose unknown keys are checked at the end.
+final class DecodingState {
+    let userInfo: [CodingUserInfoKey: Any]
+    var errors: [YAMLError] = []
+    var trackers: [KeyTracker] = []
+
+    init(userInfo: [CodingUserInfoKey: any Sendable]) {
+        self.userInfo = userInfo
+    }
+
+    var sortedErrors: [YAMLError] {
+        var seen = Set<YAMLError>()
+        return errors.filter { seen.insert($0).inserted }.sorted {
+            ($0.mark?.line ?? 0, $0.mark?.column ?? 0) < ($1.mark?.line ?? 0, $1.mark?.column ?? 0)
+        }
+    }
+
+    /// Decodes one value, turning the type's own errors into located ``YAMLError``s.
+    func decode<T: Decodable>(_ type: T.Type, from node: YAMLNode, path: [any CodingKey]) throws -> T {
+        if type == URL.self {
+            return try decodeURL(node, path: path) as! T
+        }
+        do {
+            return try T(from: NodeDecoder(node: node, codingPath: path, state: self))
+        } catch let error as YAMLError {
+            throw error
+        } catch let error as DecodingError {
+            throw translate(error, type: type, node: node, path: path)
+        } catch {
+            throw YAMLError(prefixed(path, String(describing: error)), at: node.mark)
+        }
+    }
+
+    private func decodeURL(_ node: YAMLNode, path: [any CodingKey]) throws -> URL {
+        let text = try scalar(node, path: path, expected: "a URL")
+        guard let url = URL(string: text), let scheme = url.scheme, !scheme.isEmpty,
+              !["http", "https"].contains(scheme.lowercased()) || !(url.host ?? "").isEmpty
+        else {
+            throw YAMLError(prefixed(path, "expected an absolute URL such as http://127.0.0.1:8080, found \(node.kindDescription)"), at: node.mark)
+        }
+        return url
+    }
+
+    /// The text of a scalar node, or an error naming what was expected.
+    func scalar(_ node: YAMLNode, path: [any CodingKey], expected: String) throws -> String {
+        guard let text = node.scalar, !node.isNull else {
+            throw YAMLError(prefixed(path, "expected \(expected), found \(node.kindDescription)"), at: node.mark)
+        }
+        return text
+    }
+
+    private func translate<T>(_ error: DecodingError, type: T.Type, node: YAMLNode, path: [any CodingKey]) -> YAMLError {
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.count == path.count:
+            if let choices = caseNames(of: type), let text = node.scalar {
+                return YAMLError(prefixed(path, "invalid value '\(text)' (expected one of: \(choices.joined(separator: ", ")))"), at: node.mark)
+            }
+            return YAMLError(prefixed(path, context.debugDescription), at: node.mark)
+        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
+            return YAMLError(prefixed(context.codingPath, context.debugDescription), at: node.mark)
+        @unknown default:
+            return YAMLError(prefixed(path, String(describing: error)), at: node.mark)
+        }
+    }
+
+    private func caseNames<T>(of type: T.Type) -> [String]? {
+        guard let iterable = type as? any CaseIterable.Type else { return nil }
+        func names<C: CaseIterable>(_ type: C.Type) -> [String] {
+            C.allCases.map { value in (value as? any RawRepresentable).map { "\($0.rawValue)" } ?? "\(value)" }
+        }
+        return names(iterable)
+    }
+
+    /// Records an error for every key no decoder asked for. After a failure, only containers whose
+    /// keys are all known up front (`CaseIterable` coding keys) are checked: the others may simply
+    /// not have been reached.
+    func reportUnknownKeys(afterFailure: Bool) {
+        for tracker in trackers where !(afterFailure && tracker.known == nil) {
+            let expected = tracker.known ?? tracker.accessedInOrder
+            let allowed = Set(expected).union(tracker.accessed)
+            for (name, mark) in tracker.keys where !allowed.contains(name) {
+                let list = expected.isEmpty ? "this section takes no keys" : "expected one of: \(expected.joined(separator: ", "))"
+                errors.append(YAMLError("unknown key '\(name)' \(describePlace(tracker.path)) (\(list))", at: mark))
+            }
+        }
+    }
+}
+
+/// The keys of one mapping, and which of them the decoded type knows or asked for.
+final class KeyTracker {
+    let path: [any CodingKey]
+    let keys: [(String, YAMLMark)]
+    var known: [String]?
+    var accessed: Set<String> = []
+    var accessedInOrder: [String] = []
+
+    init(path: [any CodingKey], keys: [(String, YAMLMark)]) {
+        self.path = path
+        self.keys = keys
+    }
+
+    func access(_ key: String) {
+        if accessed.insert(key).inserted { accessedInOrder.append(key) }
+    }
+}
+
+/// `runtime.docker.ports` or `servers[2].name` for a coding path.
+func describePath(_ path: [any CodingKey]) -> String {
+    var text = ""
+    for key in path {
+        if let index = key.intValue {
+            text += "[\(index)]"
+        } else {
+            text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+        }
+    }
+    return text
+}
+
+/// `in runtime.docker` or `at the top level`.
+func describePlace(_ path: [any CodingKey]) -> String {
+    path.isEmpty ? "at the top level" : "in \(describePath(path))"
+}
+
+/// `path: message`, or the message alone at the top level.
+func prefixed(_ path: [any CodingKey], _ message: String) -> String {
+    path.isEmpty ? message : "\(describePath(path)): \(message)"
+}
+
+/// A coding key for a sequence index or a mapping key only known at run time.
+struct AnyCodingKey: CodingKey {
+    let stringValue: String
+    let intValue: Int?
+
+    init(stringValue: String) {
+        self.stringValue = stringValue
+        self.intValue = nil
+    }
+
+    init(intValue: Int) {
+        self.stringValue = "\(intValue)"
+        self.intValue = intValue
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import WhagoCore
+import YAMLConfig
+
+/// `whago serve`: the daemon.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon until SIGTERM or SIGINT.",
+        discussion: """
+            Loads the configuration, builds the selected drivers, runs their health checks (refusing to \
+            start on an error), logs a summary with secrets redacted, and runs until SIGTERM or SIGINT, \
+            then shuts down cleanly. With no server.adminToken, a token is generated into \
+            <server.dataDir>/admin-token (mode 0600) and its path is logged, never the token.
+            """
+    )
+
+    @OptionGroup var configOptions: ConfigOptions
+    @OptionGroup var logOptions: LogOptions
+
+    func run() async throws {
+        let logger = LogSetup.bootstrap(level: logOptions.logLevel)
+        let config: WhagoConfig
+        do {
+            config = try ConfigLoader().load(path: configOptions.config, overrides: configOptions.overrides)
+        } catch {
+            for line in error.errors { logger.error("invalid configuration: \(line)") }
+            throw ExitCode(1)
+        }
+        logger.info("starting whago \(WhagoVersion.current)", metadata: ["config": "\(configOptions.config ?? ConfigLoader.embeddedSource)"])
+
+        let dataDirectory: DataDirectory
+        let context: DriverContext
+        do {
+            dataDirectory = try DataDirectory(path: config.server.dataDir)
+            context = DriverContext(instance: try dataDirectory.instanceID(), dataDirectory: dataDirectory.path, logger: logger)
+            if config.server.adminToken == nil {
+                let (_, generated) = try dataDirectory.adminToken()
+                logger.notice("\(generated ? "generated an" : "using the") admin token in \(dataDirectory.adminTokenPath) (mode 0600); set server.adminToken to choose one")
+            }
+        } catch {
+            logger.error("cannot prepare the data directory: \(error)")
+            throw ExitCode(1)
+        }
+
+        for (section, summary) in config.redactedSummary {
+            logger.info("config \(section): \(summary)")
+        }
+
+        let drivers = await DriverSet.build(config, context: context)
+        for check in drivers.checks {
+            let metadata: Logger.Metadata = ["kind": "\(check.kind)", "driver": "\(check.name)"]
+            let line = "\(check.kind) driver '\(check.name)': \(check.report)"
+            switch check.report.status {
+            case .ok: logger.info("\(line)", metadata: metadata)
+            case .warning: logger.warning("\(line)", metadata: metadata)
+            case .error: logger.error("\(line)", metadata: metadata)
+            }
+        }
+        guard drivers.worst != .error else {
+            logger.error("not starting: a driver failed its startup check (run `whago doctor` for details)")
+            await drivers.shutdown()
+            throw ExitCode(1)
+        }
+
+        let services: [any Service] = drivers.built.flatMap(\.services) + [Daemon(logger: logger, instance: context.instance)]
+        let group = ServiceGroup(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+        )
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped on an error: \(error)")
+            await drivers.shutdown()
+            throw ExitCode(1)
+        }
+        await drivers.shutdown()
+        logger.info("stopped cleanly")
+    }
+}
+
+/// The daemon's own service. It holds the process up until graceful shutdown; the orchestrator and
+/// the REST API will run here.
+struct Daemon: Service {
+    let logger: Logger
+    let instance: InstanceID
+
+    func run() async throws {
+        logger.info("whago is running; SIGTERM or SIGINT stops it", metadata: ["instance": "\(instance)", "pid": "\(getpid())"])
+        try? await gracefulShutdown()
+        logger.info("shutting down")
+    }
+}

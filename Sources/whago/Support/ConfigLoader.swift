@@ -1,0 +1,48 @@
+import Foundation
+import WhagoCore
+import YAMLConfig
+
+/// Reads a configuration: YAML file (or the embedded default) → `${VAR}` interpolation →
+/// `--set` overrides → strict decoding with the compiled-in drivers.
+struct ConfigLoader {
+    /// The name errors use for the embedded default.
+    static let embeddedSource = "<embedded whago.yaml>"
+
+    var registry: DriverRegistry = .compiledIn
+    var environment: [String: String] = ProcessInfo.processInfo.environment
+
+    /// Loads `path`, or the embedded default when `path` is `nil`.
+    func load(path: String?, overrides: [String] = []) throws(YAMLErrors) -> WhagoConfig {
+        let source = path ?? Self.embeddedSource
+        let bytes: [UInt8]
+        if let path {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                let reason = FileManager.default.fileExists(atPath: path) ? "it cannot be read" : "no such file"
+                throw YAMLErrors([YAMLError("cannot read configuration file '\(path)': \(reason)", at: nil)])
+            }
+            bytes = Array(data)
+        } else {
+            bytes = PackageResources.whago_yaml
+        }
+        return try decode(bytes, source: source, overrides: overrides)
+    }
+
+    /// Parses and decodes YAML text.
+    func decode(_ bytes: [UInt8], source: String, overrides: [String] = []) throws(YAMLErrors) -> WhagoConfig {
+        var root: YAMLNode
+        do throws(YAMLError) {
+            root = try YAMLParser(source: source, environment: environment).parseSingleDocument(bytes)
+                ?? YAMLNode(.mapping([]), mark: YAMLMark(source: source, line: 1, column: 1))
+            for override in overrides {
+                guard let equals = override.firstIndex(of: "=") else {
+                    throw YAMLError("--set '\(override)' must be KEY.PATH=VALUE, e.g. server.listen=127.0.0.1:18080", at: nil)
+                }
+                let path = String(override[..<equals])
+                try root.set(path, to: String(override[override.index(after: equals)...]), source: "--set \(path)")
+            }
+        } catch {
+            throw YAMLErrors([error])
+        }
+        return try YAMLDecoder(userInfo: [.driverRegistry: registry]).decode(WhagoConfig.self, from: root)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import WhagoCore
+
+/// whago's own files in `server.dataDir`: the instance id and the generated admin token.
+struct DataDirectory {
+    let path: String
+
+    /// Creates the directory (mode 0700: it holds secrets).
+    init(path: String) throws {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw WhagoError(.unavailable, "cannot create the data directory '\(path)': \(error.localizedDescription)")
+        }
+    }
+
+    var adminTokenPath: String { "\(path)/admin-token" }
+
+    /// This installation's id, created on first start and kept, so containers stay recognisable.
+    func instanceID() throws -> InstanceID {
+        let file = "\(path)/instance-id"
+        if let existing = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+           !existing.isEmpty {
+            return InstanceID(existing)
+        }
+        let id = InstanceID.random(prefix: "wi")
+        try writeNew(file, contents: id.rawValue + "\n", mode: 0o644)
+        return id
+    }
+
+    /// The admin token in `<dataDir>/admin-token`, generated (256 random bits, mode 0600) when absent.
+    /// Returns the token and whether it was generated now.
+    func adminToken() throws -> (token: Secret, generated: Bool) {
+        if FileManager.default.fileExists(atPath: adminTokenPath) {
+            return (try Secret.load(fromFile: adminTokenPath), false)
+        }
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+        try writeNew(adminTokenPath, contents: token + "\n", mode: 0o600)
+        return (Secret(token), true)
+    }
+
+    /// Writes a file that must not exist yet, with its final mode from the first byte on.
+    private func writeNew(_ file: String, contents: String, mode: mode_t) throws {
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw WhagoError(.unavailable, "cannot create '\(file)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let bytes = Array(contents.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+            throw WhagoError(.unavailable, "cannot write '\(file)': \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}
