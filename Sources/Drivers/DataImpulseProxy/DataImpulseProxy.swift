@@ -50,7 +50,7 @@ struct DataImpulseConfiguration: DriverConfiguration {
           gateway: gw.dataimpulse.com    # DataImpulse's gateway host
           protocol: socks5               # socks5 or http
           login: ${DATAIMPULSE_LOGIN}
-          password: file:/run/secrets/dataimpulse
+          password: file:${DATAIMPULSE_PASSWORD_FILE:-/run/secrets/dataimpulse}
           country: br                    # exit country (ISO 3166 two letters), optional
           stickyPorts: 10000-20000       # one sticky port (one exit IP) per chip
           # probeURL: https://api.ipify.org   # what `whago doctor` fetches through the proxy

@@ -18,12 +18,18 @@ public struct WhagoConfig: Decodable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        server = try container.decodeIfPresent(ServerConfig.self, forKey: .server) ?? ServerConfig()
-        limits = try container.decodeIfPresent(LimitsConfig.self, forKey: .limits) ?? LimitsConfig()
-        runtime = try container.decode(DriverSelection.self, forKey: .runtime)
-        sessions = try container.decode(DriverSelection.self, forKey: .sessions)
-        proxy = try container.decode(DriverSelection.self, forKey: .proxy)
-        store = try container.decode(DriverSelection.self, forKey: .store)
+        var sections = SectionDecoder(decoder)
+        let server = sections.attempt { try container.decodeIfPresent(ServerConfig.self, forKey: .server) ?? ServerConfig() }
+        let limits = sections.attempt { try container.decodeIfPresent(LimitsConfig.self, forKey: .limits) ?? LimitsConfig() }
+        let runtime = sections.attempt { try container.decode(DriverSelection<any ContainerRuntime>.self, forKey: .runtime) }
+        let sessions = sections.attempt { try container.decode(DriverSelection<any SessionProvider>.self, forKey: .sessions) }
+        let proxy = sections.attempt { try container.decode(DriverSelection<any ProxyProvider>.self, forKey: .proxy) }
+        let store = sections.attempt { try container.decode(DriverSelection<any Store>.self, forKey: .store) }
+        try sections.finish()
+        guard let server, let limits, let runtime, let sessions, let proxy, let store else {
+            preconditionFailure("SectionDecoder.finish() throws when a section failed")
+        }
+        (self.server, self.limits, self.runtime, self.sessions, self.proxy, self.store) = (server, limits, runtime, sessions, proxy, store)
     }
 
     /// One line per section, secrets redacted: what `whago serve` logs at startup.

@@ -8,7 +8,8 @@ import Foundation
 ///   (give `CodingKeys` a `CaseIterable` conformance so the list is complete).
 /// - An error thrown by a type's own `init(from:)` is located at the value being decoded.
 /// - Decoding goes on past unknown keys so that one run reports all of them; every error comes out
-///   in ``YAMLErrors``, in source order.
+///   in ``YAMLErrors``, in source order. Types with independent parts can report more than their
+///   first failure through the `(any Error) -> Void` found in `userInfo` under ``errorRecorderKey``.
 public struct YAMLDecoder {
     /// Values the decoded types can read from `Decoder.userInfo`.
     public var userInfo: [CodingUserInfoKey: any Sendable]
@@ -17,19 +18,22 @@ public struct YAMLDecoder {
         self.userInfo = userInfo
     }
 
+    /// The `userInfo` key of the error recorder (raw value `errorRecorder`).
+    public static let errorRecorderKey = CodingUserInfoKey(rawValue: "errorRecorder")!
+
     /// Decodes `type` from `node`.
     public func decode<T: Decodable>(_ type: T.Type, from node: YAMLNode) throws(YAMLErrors) -> T {
         let state = DecodingState(userInfo: userInfo)
         do {
             let value = try state.decode(type, from: node, path: [])
-            state.reportUnknownKeys(afterFailure: false)
+            state.reportUnknownKeys()
             guard state.errors.isEmpty else { throw YAMLErrors(state.sortedErrors) }
             return value
         } catch let error as YAMLErrors {
             throw error
         } catch let error as YAMLError {
             state.errors.append(error)
-            state.reportUnknownKeys(afterFailure: true)
+            state.reportUnknownKeys()
             throw YAMLErrors(state.sortedErrors)
         } catch {
             state.errors.append(YAMLError(String(describing: error), at: node.mark))
@@ -41,12 +45,24 @@ public struct YAMLDecoder {
 /// What one `decode` call shares between its decoders: the errors found so far and the keyed
 /// containers whose unknown keys are checked at the end.
 final class DecodingState {
-    let userInfo: [CodingUserInfoKey: Any]
+    private(set) var userInfo: [CodingUserInfoKey: Any]
     var errors: [YAMLError] = []
     var trackers: [KeyTracker] = []
 
     init(userInfo: [CodingUserInfoKey: any Sendable]) {
+        var userInfo: [CodingUserInfoKey: Any] = userInfo
         self.userInfo = userInfo
+        userInfo[YAMLDecoder.errorRecorderKey] = { [unowned self] (error: any Error) in self.record(error) } as (any Error) -> Void
+        self.userInfo = userInfo
+    }
+
+    /// Keeps an error reported without being thrown.
+    func record(_ error: any Error) {
+        switch error {
+        case let error as YAMLError: errors.append(error)
+        case let error as YAMLErrors: errors += error.errors
+        default: errors.append(YAMLError(String(describing: error), at: nil))
+        }
     }
 
     var sortedErrors: [YAMLError] {
@@ -61,8 +77,11 @@ final class DecodingState {
         if type == URL.self {
             return try decodeURL(node, path: path) as! T
         }
+        let firstTracker = trackers.count
         do {
-            return try T(from: NodeDecoder(node: node, codingPath: path, state: self))
+            let value = try T(from: NodeDecoder(node: node, codingPath: path, state: self))
+            for tracker in trackers[firstTracker...] { tracker.complete = true }
+            return value
         } catch let error as YAMLError {
             throw error
         } catch let error as DecodingError {
@@ -112,11 +131,11 @@ final class DecodingState {
         return names(iterable)
     }
 
-    /// Records an error for every key no decoder asked for. After a failure, only containers whose
-    /// keys are all known up front (`CaseIterable` coding keys) are checked: the others may simply
-    /// not have been reached.
-    func reportUnknownKeys(afterFailure: Bool) {
-        for tracker in trackers where !(afterFailure && tracker.known == nil) {
+    /// Records an error for every key no decoder asked for. A container whose keys are not all known
+    /// up front (no `CaseIterable` coding keys) is only checked when its decoding finished: keys
+    /// after a failure may simply not have been reached.
+    func reportUnknownKeys() {
+        for tracker in trackers where tracker.complete || tracker.known != nil {
             let expected = tracker.known ?? tracker.accessedInOrder
             let allowed = Set(expected).union(tracker.accessed)
             for (name, mark) in tracker.keys where !allowed.contains(name) {
@@ -132,6 +151,8 @@ final class KeyTracker {
     let path: [any CodingKey]
     let keys: [(String, YAMLMark)]
     var known: [String]?
+    /// Whether the value this mapping was decoded into was completely decoded.
+    var complete = false
     var accessed: Set<String> = []
     var accessedInOrder: [String] = []
 

@@ -23,9 +23,10 @@ public struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What is wrong and what was expected.
     public var message: String
 
+    /// Messages quote the offending text; a huge value is cut so that the error stays readable.
     public init(_ message: String, at mark: YAMLMark?) {
         self.mark = mark
-        self.message = message
+        self.message = message.count > 600 ? message.prefix(300) + " … " + message.suffix(200) : message
     }
 
     /// `file:line:column: message`.

@@ -3,7 +3,7 @@ extension YAMLNode {
     /// `--set server.listen=127.0.0.1:18080` does, as Helm's `--set` does.
     ///
     /// A numeric segment indexes a sequence (`runtime.local.command.1=waha-sim`); one past the end
-    /// appends. The new scalar's mark names `source` (e.g. `--set server.listen`), line 1, column 1.
+    /// appends, and a missing key followed by a numeric segment becomes a sequence. The new scalar's mark names `source` (e.g. `--set server.listen`), line 1, column 1.
     public mutating func set(_ path: String, to value: String, source: String) throws(YAMLError) {
         let segments = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let mark = YAMLMark(source: source, line: 1, column: 1)
@@ -27,7 +27,7 @@ extension YAMLNode {
                     at: value.mark)
             }
             if index == items.count {
-                items.append(YAMLNode(.mapping([]), mark: value.mark))
+                items.append(Self.container(for: segments.dropFirst().first, at: value.mark))
             }
             try items[index].set(segments.dropFirst(), to: value, walked: here)
             content = .sequence(items)
@@ -35,7 +35,7 @@ extension YAMLNode {
             if let position = pairs.firstIndex(where: { $0.key.scalar == segment }) {
                 try pairs[position].value.set(segments.dropFirst(), to: value, walked: here)
             } else {
-                var child = YAMLNode(.mapping([]), mark: value.mark)
+                var child = Self.container(for: segments.dropFirst().first, at: value.mark)
                 try child.set(segments.dropFirst(), to: value, walked: here)
                 pairs.append(Pair(key: YAMLNode(.scalar(segment, .plain), mark: value.mark), value: child))
             }
@@ -44,8 +44,13 @@ extension YAMLNode {
             guard isNull else {
                 throw YAMLError("cannot set '\(here.joined(separator: "."))': '\(walked.joined(separator: "."))' is a scalar, not a mapping", at: value.mark)
             }
-            self = YAMLNode(.mapping([]), mark: mark)
+            self = Self.container(for: segment, at: mark)
             try set(segments, to: value, walked: walked)
         }
+    }
+
+    /// An empty node to walk into with `segment`: a sequence for an index, else a mapping.
+    private static func container(for segment: String?, at mark: YAMLMark) -> YAMLNode {
+        segment.flatMap { Int($0) } == nil ? YAMLNode(.mapping([]), mark: mark) : YAMLNode(.sequence([]), mark: mark)
     }
 }

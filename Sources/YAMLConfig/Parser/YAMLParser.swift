@@ -7,8 +7,9 @@ internal import CYAML
 ///     .parseSingleDocument(bytes)
 /// ```
 /// Every node carries its `line:column`. Duplicate keys are errors. `${VAR}` in scalar values is
-/// replaced from `environment` when one is given (see ``Interpolator``). Inputs that could exhaust
-/// memory or the stack — alias bombs, deep nesting, huge files — fail with an error.
+/// replaced from `environment` when one is given (see ``Interpolator``); every unresolved reference
+/// is reported, not only the first. Inputs that could exhaust memory or the stack — alias bombs,
+/// deep nesting, huge files — fail with an error.
 public struct YAMLParser: Sendable {
     /// Bounds on what one input may make the parser build.
     public struct Limits: Sendable {
@@ -35,29 +36,37 @@ public struct YAMLParser: Sendable {
     }
 
     /// Every document of the input (an empty input has none).
-    public func parseDocuments(_ bytes: [UInt8]) throws(YAMLError) -> [YAMLNode] {
+    public func parseDocuments(_ bytes: [UInt8]) throws(YAMLErrors) -> [YAMLNode] {
         guard bytes.count <= limits.maxBytes else {
-            throw YAMLError("the input is \(bytes.count) bytes, more than the \(limits.maxBytes) accepted", at: nil)
+            throw YAMLErrors([YAMLError("\(source): the input is \(bytes.count) bytes, more than the \(limits.maxBytes) accepted", at: nil)])
         }
-        var loader = Loader(
-            parser: try EventParser(bytes: bytes, source: source), limits: limits,
-            interpolator: environment.map { Interpolator(environment: $0) }
-        )
-        return try loader.documents()
+        var loader: Loader
+        let documents: [YAMLNode]
+        do {
+            loader = Loader(
+                parser: try EventParser(bytes: bytes, source: source), limits: limits,
+                interpolator: environment.map { Interpolator(environment: $0) }
+            )
+            documents = try loader.documents()
+        } catch {
+            throw YAMLErrors([error])
+        }
+        guard loader.interpolationErrors.isEmpty else { throw YAMLErrors(loader.interpolationErrors) }
+        return documents
     }
 
     /// The one document of the input; `nil` when the input is empty or only comments. More than one
     /// document is an error.
-    public func parseSingleDocument(_ bytes: [UInt8]) throws(YAMLError) -> YAMLNode? {
+    public func parseSingleDocument(_ bytes: [UInt8]) throws(YAMLErrors) -> YAMLNode? {
         let documents = try parseDocuments(bytes)
         if documents.count > 1 {
-            throw YAMLError("expected one YAML document, found \(documents.count)", at: documents[1].mark)
+            throw YAMLErrors([YAMLError("expected one YAML document, found \(documents.count)", at: documents[1].mark)])
         }
         return documents.first
     }
 
     /// Parses a string.
-    public func parseSingleDocument(_ text: String) throws(YAMLError) -> YAMLNode? {
+    public func parseSingleDocument(_ text: String) throws(YAMLErrors) -> YAMLNode? {
         try parseSingleDocument(Array(text.utf8))
     }
 }
@@ -69,6 +78,8 @@ private struct Loader {
     let interpolator: Interpolator?
     var anchors: [String: (node: YAMLNode, size: Int)] = [:]
     var nodeCount = 0
+    /// Unresolved `${VAR}` references, collected so that all of them are reported at once.
+    var interpolationErrors: [YAMLError] = []
 
     init(parser: EventParser, limits: YAMLParser.Limits, interpolator: Interpolator?) {
         self.parser = parser
@@ -117,7 +128,11 @@ private struct Loader {
             var value = event.scalarValue
             let style = event.scalarStyle
             if !isKey, let interpolator {
-                value = try interpolator.interpolate(value, at: mark, style: style)
+                do {
+                    value = try interpolator.interpolate(value, at: mark, style: style)
+                } catch {
+                    interpolationErrors.append(error)
+                }
             }
             result = YAMLNode(.scalar(value, style), mark: mark, tag: event.tag)
         case YAML_SEQUENCE_START_EVENT:

@@ -29,10 +29,9 @@ struct ConfigLoader {
 
     /// Parses and decodes YAML text.
     func decode(_ bytes: [UInt8], source: String, overrides: [String] = []) throws(YAMLErrors) -> WhagoConfig {
-        var root: YAMLNode
+        var root = try YAMLParser(source: source, environment: environment).parseSingleDocument(bytes)
+            ?? YAMLNode(.mapping([]), mark: YAMLMark(source: source, line: 1, column: 1))
         do throws(YAMLError) {
-            root = try YAMLParser(source: source, environment: environment).parseSingleDocument(bytes)
-                ?? YAMLNode(.mapping([]), mark: YAMLMark(source: source, line: 1, column: 1))
             for override in overrides {
                 guard let equals = override.firstIndex(of: "=") else {
                     throw YAMLError("--set '\(override)' must be KEY.PATH=VALUE, e.g. server.listen=127.0.0.1:18080", at: nil)

@@ -1,0 +1,123 @@
+import Foundation
+import Synchronization
+
+/// A child process whose standard output and error are captured as they come, for tests that run
+/// the `whago` binary (or a service it talks to) as a real process.
+///
+/// `Process` is not `Sendable`; this class only touches it from its own methods, which Foundation
+/// documents as thread-safe for `run`, `terminate`, `processIdentifier` and `isRunning`.
+public final class ChildProcess: @unchecked Sendable {
+    private let process = Process()
+    private let stdout = OutputBuffer()
+    private let stderr = OutputBuffer()
+    private let drained = DispatchGroup()
+
+    /// Starts `executable` with `arguments`; `environment` is added to this process's environment.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let outPipe = Pipe()
+        let errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        for (pipe, buffer) in [(outPipe, stdout), (errPipe, stderr)] {
+            drained.enter()
+            let handle = pipe.fileHandleForReading
+            Thread.detachNewThread { [drained] in
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    buffer.append(data)
+                }
+                drained.leave()
+            }
+        }
+    }
+
+    /// The process id.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Everything written to standard output so far.
+    public var standardOutput: String { stdout.text }
+
+    /// Everything written to standard error so far.
+    public var standardError: String { stderr.text }
+
+    /// Sends a signal (e.g. `SIGTERM`).
+    public func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits until standard output or error contains `text`; fails if the process exits first or
+    /// `timeout` passes.
+    public func waitForOutput(containing text: String, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !(standardError.contains(text) || standardOutput.contains(text)) {
+            guard process.isRunning else {
+                throw ChildProcessError("exited before printing '\(text)'; stderr: \(standardError)")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw ChildProcessError("did not print '\(text)' within \(timeout); stderr: \(standardError)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits for the process to exit and its output to be read; returns its exit status. After
+    /// `timeout` the process is killed and an error thrown.
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw ChildProcessError("still running after \(timeout); killed. stderr: \(standardError)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        process.waitUntilExit()
+        drained.wait()
+        return process.terminationStatus
+    }
+
+    /// Runs a command to completion: its exit status and output.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                           directory: String? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try ChildProcess(executable, arguments, environment: environment, directory: directory)
+        let status = try await child.waitForExit(timeout: timeout)
+        return (status, child.standardOutput, child.standardError)
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// Bytes a reader thread appends while tests read them.
+private final class OutputBuffer: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+
+    func append(_ data: Data) { bytes.withLock { $0 += data } }
+
+    var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// A child process did not behave as a test expected.
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Where the `whago` executable built with the tests is.
+public enum WhagoBinary {
+    /// `$WHAGO_BIN`, or `whago` beside the running test bundle (both are in the build directory).
+    public static var path: String {
+        if let path = ProcessInfo.processInfo.environment["WHAGO_BIN"] { return path }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("whago").path
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import WhagoTesting
+
+@Suite("whago check-config")
+struct CheckConfigTests {
+    @Test("every file in Config/ passes", arguments: ["whago.yaml", "docker.yaml", "production.example.yaml"])
+    func configFiles(name: String) async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        let path = "\(configDirectory)/\(name)"
+        let result = try await whago("check-config", path, environment: try sampleEnvironment(in: directory))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("\(path): ok (runtime="))
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test("production.example.yaml selects docker, waha-plus, dataimpulse and postgres")
+    func production() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        let result = try await whago("check-config", "\(configDirectory)/production.example.yaml", environment: try sampleEnvironment(in: directory))
+        #expect(result.stdout.contains("(runtime=docker sessions=waha-plus proxy=dataimpulse store=postgres)"))
+    }
+
+    @Test("a typo is reported as file:line:column with the valid keys, and the exit status is 1")
+    func typo() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("bad.yaml", """
+            runtime:
+              driver: local
+            sessions:
+              driver: waha-plus
+            store:
+              driver: file
+            proxy:
+              driver: dataimpulse
+              dataimpulse:
+                login: me
+                password: secret
+                prot: socks5
+            """)
+        let result = try await whago("check-config", "bad.yaml", directory: directory.path)
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr == """
+            bad.yaml:12:5: unknown key 'prot' in proxy.dataimpulse (expected one of: gateway, protocol, login, password, country, stickyPorts, probeURL)
+
+            """)
+    }
+
+    @Test("every error of every file is printed, good files still get their line")
+    func severalFiles() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("broken.yaml", "runtime: {driver: dokcer}\nsessions: {driver: waha-plus}\nproxy: {driver: none}\nstore: {driver: file, file: {path: ''}}\nlimits: {chipsPerTenant: -1}\n")
+        let result = try await whago("check-config", "broken.yaml", "\(configDirectory)/whago.yaml", "missing.yaml", directory: directory.path)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("whago.yaml: ok"))
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines == [
+            "broken.yaml:1:19: runtime.driver: unknown runtime driver 'dokcer' (compiled-in runtime drivers: local, docker)",
+            "broken.yaml:4:36: store.file.path: expected a non-empty string",
+            "broken.yaml:5:26: limits.chipsPerTenant: expected a whole number of at least 1, got -1",
+            "cannot read configuration file 'missing.yaml': no such file",
+        ])
+    }
+
+    @Test("the secrets of a configuration never appear in its errors")
+    func noSecretsInErrors() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("s.yaml", "server: {adminToken: sup3r-s3cret-t0ken, listen: bad}\nruntime: {driver: local}\nsessions: {driver: waha-plus}\nproxy: {driver: none}\nstore: {driver: postgres, postgres: {url: 'postgres://u:db-pa55@h/db', poolSize: 0}}\n")
+        let result = try await whago("check-config", "s.yaml", directory: directory.path)
+        #expect(result.status == 1)
+        #expect(!result.stderr.contains("sup3r-s3cret-t0ken"))
+        #expect(!result.stderr.contains("db-pa55"))
+        #expect(result.stderr.contains("s.yaml:5:82: store.postgres.poolSize: expected a whole number of at least 1, got 0"))
+    }
+}

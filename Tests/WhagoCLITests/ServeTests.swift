@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import WhagoTesting
+
+@Suite("whago serve")
+struct ServeTests {
+    @Test("on the embedded default it starts, logs a redacted summary and stops cleanly on SIGTERM")
+    func embeddedDefault() async throws {
+        let directory = try TemporaryDirectory("serve")
+        defer { directory.remove() }
+        let daemon = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)/data",
+                                                         "--set", "server.listen=127.0.0.1:18080"])
+        try await daemon.waitForOutput(containing: "whago is running")
+        let tokenPath = "\(directory.path)/data/admin-token"
+        let attributes = try FileManager.default.attributesOfItem(atPath: tokenPath)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let token = try String(contentsOfFile: tokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.count == 64)
+
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        let log = daemon.standardError
+        #expect(log.contains("generated an admin token in \(tokenPath)"))
+        #expect(!log.contains(token))
+        #expect(log.contains("config server: listen=127.0.0.1:18080 publicURL=http://127.0.0.1:18080"))
+        #expect(log.contains("config runtime: local"))
+        #expect(log.contains("store driver 'file': ok"))
+        #expect(log.contains("stopped cleanly"))
+    }
+
+    @Test("SIGINT stops it too, and a configured admin token is used and never logged")
+    func sigint() async throws {
+        let directory = try TemporaryDirectory("serve")
+        defer { directory.remove() }
+        let tokenFile = try directory.write("token", "configured-t0ken-value\n")
+        let daemon = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)/data",
+                                                         "--set", "server.adminToken=file:\(tokenFile)"])
+        try await daemon.waitForOutput(containing: "whago is running")
+        daemon.signal(SIGINT)
+        #expect(try await daemon.waitForExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/data/admin-token"))
+        #expect(!daemon.standardError.contains("configured-t0ken-value"))
+        #expect(daemon.standardError.contains("adminToken=<redacted>"))
+    }
+
+    @Test("a second daemon on the same data directory refuses to start and names the first one's pid")
+    func secondDaemon() async throws {
+        let directory = try TemporaryDirectory("serve")
+        defer { directory.remove() }
+        let first = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)"])
+        try await first.waitForOutput(containing: "whago is running")
+        let second = try await whago("serve", "--set", "server.dataDir=\(directory.path)")
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("is locked by another whago (pid \(first.pid))"))
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit() == 0)
+    }
+
+    @Test("a driver that is not built yet fails clearly at startup")
+    func notImplemented() async throws {
+        let directory = try TemporaryDirectory("serve")
+        defer { directory.remove() }
+        let result = try await whago("serve", "--set", "server.dataDir=\(directory.path)", "--set", "runtime.driver=docker")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("runtime driver 'docker': error: driver 'docker' is not implemented yet"))
+        #expect(result.stderr.contains("not starting"))
+    }
+
+    @Test("an invalid configuration stops it before anything starts")
+    func invalidConfig() async throws {
+        let directory = try TemporaryDirectory("serve")
+        defer { directory.remove() }
+        let result = try await whago("serve", "--set", "server.dataDir=\(directory.path)", "--set", "limits.chipsPerTenant=many")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("invalid configuration: --set limits.chipsPerTenant:1:1: limits.chipsPerTenant: expected a whole number, found 'many'"))
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/admin-token"))
+    }
+}
