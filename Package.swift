@@ -81,6 +81,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `swift package check-config [PATH...]`: validate configurations (default: Config/*.yaml).
+        .plugin(
+            name: "CheckConfigCommand",
+            capability: .command(intent: .custom(verb: "check-config", description: "Validate whago YAML configurations (default: Config/*.yaml).")),
+            dependencies: ["whago"],
+            path: "Plugins/CheckConfigCommand"
+        ),
+
         .testTarget(
             name: "YAMLConfigTests",
             dependencies: ["YAMLConfig", "WhagoCore", "WhagoTesting"],
