@@ -4,19 +4,6 @@
 
 #include <yaml.h>
 
-/// Reads the scalar value of a YAML_SCALAR_EVENT as a pointer Swift can turn into a String.
-static inline const char *whago_yaml_scalar_value(const yaml_event_t *event) {
-    return (const char *)event->data.scalar.value;
-}
-
-static inline size_t whago_yaml_scalar_length(const yaml_event_t *event) {
-    return event->data.scalar.length;
-}
-
-static inline yaml_scalar_style_t whago_yaml_scalar_style(const yaml_event_t *event) {
-    return event->data.scalar.style;
-}
-
 /// The anchor of a scalar, sequence-start or mapping-start event, or NULL.
 static inline const char *whago_yaml_event_anchor(const yaml_event_t *event) {
     switch (event->type) {

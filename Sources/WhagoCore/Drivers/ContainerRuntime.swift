@@ -75,14 +75,14 @@ public struct WorkerSpec: Sendable, Hashable {
     /// The port the worker listens on inside the container.
     public var containerPort: Int
     /// A named volume and where to mount it (WAHA: `/app/.sessions`).
-    public var volume: (name: String, mountPath: String)?
+    public var volume: VolumeMount?
     /// The HTTP path the runtime may probe for health (WAHA: `/ping`).
     public var healthPath: String?
 
     public init(
         name: String, image: String, command: [String]? = nil, environment: [String: String] = [:],
         labels: [String: String] = [:], hostPort: Int, containerPort: Int,
-        volume: (name: String, mountPath: String)? = nil, healthPath: String? = nil
+        volume: VolumeMount? = nil, healthPath: String? = nil
     ) {
         self.name = name
         self.image = image
@@ -94,17 +94,17 @@ public struct WorkerSpec: Sendable, Hashable {
         self.volume = volume
         self.healthPath = healthPath
     }
+}
 
-    public static func == (lhs: WorkerSpec, rhs: WorkerSpec) -> Bool {
-        lhs.name == rhs.name && lhs.image == rhs.image && lhs.command == rhs.command
-            && lhs.environment == rhs.environment && lhs.labels == rhs.labels && lhs.hostPort == rhs.hostPort
-            && lhs.containerPort == rhs.containerPort && lhs.volume?.name == rhs.volume?.name
-            && lhs.volume?.mountPath == rhs.volume?.mountPath && lhs.healthPath == rhs.healthPath
-    }
+/// A named volume mounted into a worker; it outlives the worker so sessions survive re-creation.
+public struct VolumeMount: Sendable, Hashable {
+    public var name: String
+    /// Where the volume appears inside the worker.
+    public var mountPath: String
 
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(name)
-        hasher.combine(hostPort)
+    public init(name: String, mountPath: String) {
+        self.name = name
+        self.mountPath = mountPath
     }
 }
 
