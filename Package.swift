@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // C at the edge: system libraries with a shim of typed wrappers.
@@ -50,6 +52,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "YAMLConfig", dependencies: ["CYAML"], swiftSettings: swiftSettings),
+        // Every outgoing HTTP call: libcurl's multi interface driven by one thread.
+        .target(name: "CurlHTTP", dependencies: ["CCurl"], swiftSettings: swiftSettings),
 
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
@@ -97,6 +101,15 @@ let package = Package(
         .testTarget(
             name: "WhagoCoreTests",
             dependencies: ["WhagoCore", "YAMLConfig", "WhagoTesting", "CCurl"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CurlHTTPTests",
+            dependencies: [
+                "CurlHTTP", "WhagoTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

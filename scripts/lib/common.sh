@@ -33,3 +33,17 @@ ensure_swift() {
   fi
   command -v swift >/dev/null || die "swift not found: install Swift 6.1 or later (https://swift.org/install) and put it on PATH"
 }
+
+# free_port — prints a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_port PORT [SECONDS] — waits until something accepts connections on 127.0.0.1:PORT.
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + ${2:-20}))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}

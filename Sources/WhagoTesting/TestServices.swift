@@ -1,0 +1,41 @@
+import Foundation
+
+/// The real services `scripts/test` starts for the tests (on 127.0.0.1, in a temporary directory)
+/// and hands over through environment variables.
+///
+/// A test that needs one runs when it is there; when it is not, the test is skipped only when run
+/// by hand — under `scripts/test` or `CI=true` it runs and fails loudly.
+public enum TestServices {
+    private static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// Whether every service must be present: under `scripts/test` (which exports
+    /// `WHAGO_TEST_SCRIPT=1`) or in CI.
+    public static var required: Bool {
+        environment["CI"] == "true" || environment["WHAGO_TEST_SCRIPT"] == "1"
+    }
+
+    /// A SOCKS5 server requiring a username and password (microsocks).
+    public struct SOCKS5: Sendable {
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String
+    }
+
+    /// `WHAGO_TEST_SOCKS5_PORT`, `_USER`, `_PASSWORD`: microsocks on 127.0.0.1 with a plain password.
+    public static var socks5: SOCKS5? { socks5(prefix: "WHAGO_TEST_SOCKS5") }
+
+    /// `WHAGO_TEST_SOCKS5_SPECIAL_PORT`, `_USER`, `_PASSWORD`: microsocks whose password holds `@:/%`.
+    public static var socks5WithSpecialPassword: SOCKS5? { socks5(prefix: "WHAGO_TEST_SOCKS5_SPECIAL") }
+
+    private static func socks5(prefix: String) -> SOCKS5? {
+        guard let port = environment["\(prefix)_PORT"].flatMap(Int.init), let username = environment["\(prefix)_USER"],
+              let password = environment["\(prefix)_PASSWORD"] else { return nil }
+        return SOCKS5(host: "127.0.0.1", port: port, username: username, password: password)
+    }
+
+    /// The explanation tests fail with when a required service is missing.
+    public static func missing(_ service: String) -> String {
+        "\(service) is not running: run the tests with scripts/test, which starts it"
+    }
+}
