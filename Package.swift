@@ -85,6 +85,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmarks (scripts/bench/): figures printed, never asserted by tests.
+        .executableTarget(
+            name: "whago-bench",
+            dependencies: ["CurlHTTP", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+
         // `swift package check-config [PATH...]`: validate configurations (default: Config/*.yaml).
         .plugin(
             name: "CheckConfigCommand",

@@ -6,7 +6,7 @@
 ///
 /// ```swift
 /// let client = HTTPClient()
-/// let response = try await client.execute(HTTPRequest(.get, "http://localhost/v1.47/_ping",
+/// let response = try await client.execute(HTTPClientRequest(.get, "http://localhost/v1.47/_ping",
 ///                                                     unixSocketPath: "/var/run/docker.sock"))
 /// ```
 public final class HTTPClient: Sendable {
@@ -40,7 +40,7 @@ public final class HTTPClient: Sendable {
 
     /// Performs a request and returns the complete response. Any HTTP status is a response; only
     /// transport failures throw (as ``HTTPClientError``).
-    public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         let transfer = Transfer(request: request, maxBodySize: configuration.maxBodySize)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -54,7 +54,7 @@ public final class HTTPClient: Sendable {
 
     /// Performs a request and returns as soon as the status and headers are in; the body follows as
     /// a stream of chunks. The body limit does not apply.
-    public func stream(_ request: HTTPRequest) async throws -> HTTPStreamingResponse {
+    public func stream(_ request: HTTPClientRequest) async throws -> HTTPClientStreamingResponse {
         let transfer = Transfer(request: request, maxBodySize: .max)
         let loop = self.loop
         let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()

@@ -11,13 +11,13 @@ final class Transfer: @unchecked Sendable {
     /// How the caller waits for the result.
     enum Delivery {
         /// The whole response at the end.
-        case buffered(CheckedContinuation<HTTPResponse, any Error>)
+        case buffered(CheckedContinuation<HTTPClientResponse, any Error>)
         /// Status and headers as soon as they are known, then the body chunk by chunk.
-        case streaming(head: CheckedContinuation<HTTPStreamingResponse, any Error>?, body: AsyncThrowingStream<[UInt8], any Error>.Continuation,
+        case streaming(head: CheckedContinuation<HTTPClientStreamingResponse, any Error>?, body: AsyncThrowingStream<[UInt8], any Error>.Continuation,
                        stream: AsyncThrowingStream<[UInt8], any Error>)
     }
 
-    let request: HTTPRequest
+    let request: HTTPClientRequest
     let maxBodySize: Int
     var delivery: Delivery?
     let cancelRequested = Atomic<Bool>(false)
@@ -32,7 +32,7 @@ final class Transfer: @unchecked Sendable {
     var received = 0
     var exceededLimit = false
 
-    init(request: HTTPRequest, maxBodySize: Int) {
+    init(request: HTTPClientRequest, maxBodySize: Int) {
         self.request = request
         self.maxBodySize = request.maxBodySize ?? maxBodySize
         errorBuffer.initialize(to: 0)
@@ -88,7 +88,7 @@ final class Transfer: @unchecked Sendable {
     private func deliverHead() {
         guard case .streaming(let head?, let continuation, let stream) = delivery else { return }
         delivery = .streaming(head: nil, body: continuation, stream: stream)
-        head.resume(returning: HTTPStreamingResponse(status: status, headers: headers, body: stream))
+        head.resume(returning: HTTPClientStreamingResponse(status: status, headers: headers, body: stream))
     }
 
     // MARK: Completion (loop thread)
@@ -101,11 +101,11 @@ final class Transfer: @unchecked Sendable {
         }
         switch (delivery, result) {
         case (.buffered(let continuation), .success):
-            continuation.resume(returning: HTTPResponse(status: status, headers: headers, body: body))
+            continuation.resume(returning: HTTPClientResponse(status: status, headers: headers, body: body))
         case (.buffered(let continuation), .failure(let error)):
             continuation.resume(throwing: error)
         case (.streaming(let head, let continuation, let stream), .success):
-            head?.resume(returning: HTTPStreamingResponse(status: status, headers: headers, body: stream))
+            head?.resume(returning: HTTPClientStreamingResponse(status: status, headers: headers, body: stream))
             continuation.finish()
         case (.streaming(let head?, let continuation, _), .failure(let error)):
             head.resume(throwing: error)

@@ -9,17 +9,17 @@ struct HTTPClientTests {
 
     @Test("GET returns status, headers and body")
     func get() async throws {
-        let response = try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/hello"))
+        let response = try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello"))
         #expect(response.status == 200)
         #expect(response.text == "hello")
         #expect(response.header("content-length") == "5")
         #expect(response.header("Server") == "test")
     }
 
-    @Test("POST, PUT, PATCH and DELETE send their bodies and headers", arguments: [HTTPRequest.Method.post, .put, .patch, .delete])
-    func methods(method: HTTPRequest.Method) async throws {
+    @Test("POST, PUT, PATCH and DELETE send their bodies and headers", arguments: [HTTPClientRequest.Method.post, .put, .patch, .delete])
+    func methods(method: HTTPClientRequest.Method) async throws {
         let body = Array("{\"chip\":\"\(method)\"}".utf8)
-        let response = try await client.execute(HTTPRequest(
+        let response = try await client.execute(HTTPClientRequest(
             method, try await TestHTTPServer.baseURL + "/echo",
             headers: [("Content-Type", "application/json"), ("X-Custom", "a value")], body: body))
         #expect(response.status == 200)
@@ -31,9 +31,9 @@ struct HTTPClientTests {
 
     @Test("a POST without a body, and a body without a content type")
     func emptyPost() async throws {
-        let empty = try await client.execute(HTTPRequest(.post, try await TestHTTPServer.baseURL + "/echo"))
+        let empty = try await client.execute(HTTPClientRequest(.post, try await TestHTTPServer.baseURL + "/echo"))
         #expect(empty.status == 200 && empty.body.isEmpty)
-        let untyped = try await client.execute(HTTPRequest(.put, try await TestHTTPServer.baseURL + "/echo", body: [1, 2, 3]))
+        let untyped = try await client.execute(HTTPClientRequest(.put, try await TestHTTPServer.baseURL + "/echo", body: [1, 2, 3]))
         #expect(untyped.header("X-Content-Type") == "none")
         #expect(untyped.body == [1, 2, 3])
     }
@@ -41,18 +41,18 @@ struct HTTPClientTests {
     @Test("HTTP error statuses are responses, not errors")
     func statuses() async throws {
         for code in [201, 204, 404, 422, 500] {
-            #expect(try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/status/\(code)")).status == code)
+            #expect(try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/status/\(code)")).status == code)
         }
     }
 
     @Test("10 MiB bodies go up and come back intact")
     func largeBodies() async throws {
         let size = 10 << 20
-        let download = try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/bytes/\(size)"))
+        let download = try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/bytes/\(size)"))
         #expect(download.body.count == size)
         #expect(download.body[size - 1] == UInt8(truncatingIfNeeded: size - 1))
         let upload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let echoed = try await client.execute(HTTPRequest(.post, try await TestHTTPServer.baseURL + "/echo", body: upload))
+        let echoed = try await client.execute(HTTPClientRequest(.post, try await TestHTTPServer.baseURL + "/echo", body: upload))
         #expect(echoed.body == upload)
     }
 
@@ -60,18 +60,18 @@ struct HTTPClientTests {
     func bodyLimit() async throws {
         let url = try await TestHTTPServer.baseURL + "/bytes/\(2 << 20)"
         await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPRequest(.get, url, maxBodySize: 1 << 20))
+            try await client.execute(HTTPClientRequest(.get, url, maxBodySize: 1 << 20))
         }
         do {
-            _ = try await client.execute(HTTPRequest(.get, url, maxBodySize: 1 << 20))
+            _ = try await client.execute(HTTPClientRequest(.get, url, maxBodySize: 1 << 20))
         } catch let error as HTTPClientError {
             #expect(error.kind == .bodyTooLarge)
         }
         let limited = HTTPClient(configuration: { var c = HTTPClient.Configuration(); c.maxBodySize = 1000; return c }())
         defer { limited.shutdown() }
-        #expect(try await limited.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/bytes/1000")).body.count == 1000)
+        #expect(try await limited.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/bytes/1000")).body.count == 1000)
         let error = await #expect(throws: HTTPClientError.self) {
-            try await limited.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/bytes/1001"))
+            try await limited.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/bytes/1001"))
         }
         #expect(error?.kind == .bodyTooLarge)
     }
@@ -82,7 +82,7 @@ struct HTTPClientTests {
         let bodies = try await withThrowingTaskGroup(of: String.self) { group in
             for index in 0..<200 {
                 group.addTask {
-                    try await client.execute(HTTPRequest(.post, base + "/echo", body: Array("request \(index)".utf8))).text
+                    try await client.execute(HTTPClientRequest(.post, base + "/echo", body: Array("request \(index)".utf8))).text
                 }
             }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }
@@ -96,14 +96,14 @@ struct HTTPClientTests {
         defer { client.shutdown() }
         let url = try await TestHTTPServer.baseURL + "/port"
         var ports = Set<String>()
-        for _ in 0..<20 { ports.insert(try await client.execute(HTTPRequest(.get, url)).text) }
+        for _ in 0..<20 { ports.insert(try await client.execute(HTTPClientRequest(.get, url)).text) }
         #expect(ports.count == 1)
     }
 
     @Test("a request that takes too long times out")
     func timeout() async throws {
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/delay/5000", timeout: .milliseconds(200)))
+            try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/delay/5000", timeout: .milliseconds(200)))
         }
         #expect(error?.kind == .timedOut)
     }
@@ -111,11 +111,11 @@ struct HTTPClientTests {
     @Test("nothing listening is connectionRefused, an unknown host is dnsFailed")
     func connectionFailures() async throws {
         let refused = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPRequest(.get, "http://127.0.0.1:9/"))
+            try await client.execute(HTTPClientRequest(.get, "http://127.0.0.1:9/"))
         }
         #expect(refused?.kind == .connectionRefused)
         let dns = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPRequest(.get, "http://no-such-host.invalid/", connectTimeout: .seconds(5)))
+            try await client.execute(HTTPClientRequest(.get, "http://no-such-host.invalid/", connectTimeout: .seconds(5)))
         }
         #expect(dns?.kind == .dnsFailed)
     }
@@ -123,7 +123,7 @@ struct HTTPClientTests {
     @Test("cancelling the task cancels the transfer promptly")
     func cancellation() async throws {
         let url = try await TestHTTPServer.baseURL + "/delay/20000"
-        let task = Task { try await client.execute(HTTPRequest(.get, url, timeout: .seconds(60))) }
+        let task = Task { try await client.execute(HTTPClientRequest(.get, url, timeout: .seconds(60))) }
         task.cancel()
         // Not cancelled, the request would succeed with "late" after 20 s.
         let error = await #expect(throws: HTTPClientError.self) { try await task.result.get() }
@@ -136,7 +136,7 @@ struct HTTPClientTests {
         let (received, signal) = AsyncStream<Void>.makeStream()
         let task = Task {
             var chunks = 0
-            let response = try await client.stream(HTTPRequest(.get, url, timeout: .seconds(60)))
+            let response = try await client.stream(HTTPClientRequest(.get, url, timeout: .seconds(60)))
             for try await _ in response.body {
                 chunks += 1
                 signal.yield()
@@ -152,12 +152,12 @@ struct HTTPClientTests {
         case .success(let chunks): #expect(chunks < 1_500)
         case .failure(let error): #expect((error as? HTTPClientError)?.kind == .cancelled)
         }
-        #expect(try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/hello")).text == "hello")
+        #expect(try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello")).text == "hello")
     }
 
     @Test("a chunked response is streamed and split into lines")
     func streamingLines() async throws {
-        let response = try await client.stream(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/lines/500"))
+        let response = try await client.stream(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/lines/500"))
         #expect(response.status == 200)
         var lines: [String] = []
         for try await line in response.lines { lines.append(line) }
@@ -167,16 +167,16 @@ struct HTTPClientTests {
     @Test("requests over a unix socket")
     func unixSocket() async throws {
         let path = try await TestHTTPServer.socketPath
-        let response = try await client.execute(HTTPRequest(.get, "http://localhost/hello", unixSocketPath: path))
+        let response = try await client.execute(HTTPClientRequest(.get, "http://localhost/hello", unixSocketPath: path))
         #expect(response.text == "hello")
-        let echoed = try await client.execute(HTTPRequest(.post, "http://localhost/echo", body: Array("over the socket".utf8), unixSocketPath: path))
+        let echoed = try await client.execute(HTTPClientRequest(.post, "http://localhost/echo", body: Array("over the socket".utf8), unixSocketPath: path))
         #expect(echoed.text == "over the socket")
-        let streamed = try await client.stream(HTTPRequest(.get, "http://localhost/lines/3", unixSocketPath: path))
+        let streamed = try await client.stream(HTTPClientRequest(.get, "http://localhost/lines/3", unixSocketPath: path))
         var lines: [String] = []
         for try await line in streamed.lines { lines.append(line) }
         #expect(lines == ["line 0", "line 1", "line 2"])
         let missing = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPRequest(.get, "http://localhost/hello", unixSocketPath: path + ".missing"))
+            try await client.execute(HTTPClientRequest(.get, "http://localhost/hello", unixSocketPath: path + ".missing"))
         }
         #expect(missing?.kind == .connectionRefused)
     }
@@ -184,11 +184,11 @@ struct HTTPClientTests {
     @Test("a shut-down client fails new requests as cancelled")
     func shutdown() async throws {
         let client = HTTPClient()
-        #expect(try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/hello")).status == 200)
+        #expect(try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello")).status == 200)
         client.shutdown()
         client.shutdown()
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/hello"))
+            try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello"))
         }
         #expect(error?.kind == .cancelled)
     }

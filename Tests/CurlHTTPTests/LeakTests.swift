@@ -13,7 +13,7 @@ struct LeakTests {
     func noDescriptorLeak() async throws {
         let client = HTTPClient()
         let url = try await TestHTTPServer.baseURL + "/hello"
-        for _ in 0..<50 { _ = try await client.execute(HTTPRequest(.get, url)) }
+        for _ in 0..<50 { _ = try await client.execute(HTTPClientRequest(.get, url)) }
         let before = try openDescriptors()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<10 {
@@ -21,9 +21,9 @@ struct LeakTests {
                     for index in 0..<500 {
                         // A few failures and cancellations too: their handles must be freed as well.
                         if index % 100 == 0 {
-                            _ = try? await client.execute(HTTPRequest(.get, "http://127.0.0.1:9/"))
+                            _ = try? await client.execute(HTTPClientRequest(.get, "http://127.0.0.1:9/"))
                         }
-                        let response = try await client.execute(HTTPRequest(.get, url))
+                        let response = try await client.execute(HTTPClientRequest(.get, url))
                         #expect(response.status == 200, "worker \(worker)")
                     }
                 }

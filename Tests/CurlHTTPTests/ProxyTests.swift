@@ -15,7 +15,7 @@ struct ProxyTests {
         let socks = try socks()
         for scheme in [HTTPProxy.Scheme.socks5h, .socks5] {
             let proxy = HTTPProxy(scheme, host: socks.host, port: socks.port, username: socks.username, password: socks.password)
-            let response = try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/hello", proxy: proxy))
+            let response = try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello", proxy: proxy))
             #expect(response.text == "hello")
         }
     }
@@ -25,7 +25,7 @@ struct ProxyTests {
         let socks = try socks()
         let proxy = HTTPProxy(.socks5h, host: socks.host, port: socks.port, username: socks.username, password: "wr0ng-pa55word")
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/hello", proxy: proxy))
+            try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello", proxy: proxy))
         }
         #expect(error?.kind == .proxyFailed)
         #expect(error.map { !"\($0)".contains("wr0ng-pa55word") } == true)
@@ -35,7 +35,7 @@ struct ProxyTests {
     func proxyDown() async throws {
         let proxy = HTTPProxy(.socks5h, host: "127.0.0.1", port: 9, username: "u", password: "p")
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPRequest(.get, try await TestHTTPServer.baseURL + "/hello", proxy: proxy))
+            try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello", proxy: proxy))
         }
         #expect(error?.kind == .proxyFailed)
     }
@@ -45,7 +45,7 @@ struct ProxyTests {
         let socks = try #require(TestServices.socks5WithSpecialPassword, Comment(rawValue: TestServices.missing("microsocks (special password)")))
         #expect(socks.password.contains("@") && socks.password.contains(":") && socks.password.contains("/") && socks.password.contains("%"))
         let proxy = HTTPProxy(.socks5h, host: socks.host, port: socks.port, username: socks.username, password: socks.password)
-        let response = try await client.execute(HTTPRequest(.post, try await TestHTTPServer.baseURL + "/echo", body: [42], proxy: proxy))
+        let response = try await client.execute(HTTPClientRequest(.post, try await TestHTTPServer.baseURL + "/echo", body: [42], proxy: proxy))
         #expect(response.body == [42])
     }
 }

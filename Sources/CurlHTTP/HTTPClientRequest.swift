@@ -1,5 +1,5 @@
 /// An HTTP request, over TCP or a unix socket, directly or through a proxy.
-public struct HTTPRequest: Sendable {
+public struct HTTPClientRequest: Sendable {
     /// The request method.
     public struct Method: RawRepresentable, Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
         public let rawValue: String

@@ -1,5 +1,5 @@
 /// A complete HTTP response.
-public struct HTTPResponse: Sendable {
+public struct HTTPClientResponse: Sendable {
     /// The status code of the final response (after any `100 Continue`).
     public var status: Int
     /// The final response's header fields, in order.
@@ -25,7 +25,7 @@ public struct HTTPResponse: Sendable {
 ///
 /// Iterating ``body`` drives nothing: the transfer runs on the client's thread and the chunks wait
 /// in the stream. Stopping the iteration (or cancelling the task that iterates) cancels the transfer.
-public struct HTTPStreamingResponse: Sendable {
+public struct HTTPClientStreamingResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     /// The body's chunks as they arrive; ends when the transfer ends, throws ``HTTPClientError``.

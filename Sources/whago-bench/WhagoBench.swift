@@ -1,0 +1,120 @@
+import CurlHTTP
+import Foundation
+import Hummingbird
+
+/// `whago-bench http-client [--requests N] [--concurrency C]`: CurlHTTP against the `curl` command on
+/// one local server, sequentially and C at a time. Prints requests/s for each and the two ratios
+/// (CurlHTTP ÷ curl); the last line is `ratio sequential=<x> concurrent=<y>`.
+@main
+struct WhagoBench {
+    static func main() async throws {
+        var arguments = CommandLine.arguments.dropFirst()
+        guard arguments.first == "http-client" else {
+            print("usage: whago-bench http-client [--requests N] [--concurrency C]")
+            exit(2)
+        }
+        arguments = arguments.dropFirst()
+        var requests = 2_000
+        var concurrency = 32
+        while let option = arguments.popFirst() {
+            switch option {
+            case "--requests": requests = Int(arguments.popFirst() ?? "") ?? requests
+            case "--concurrency": concurrency = Int(arguments.popFirst() ?? "") ?? concurrency
+            default:
+                print("unknown option \(option)")
+                exit(2)
+            }
+        }
+        try await HTTPClientBenchmark(requests: requests, concurrency: concurrency).run()
+    }
+}
+
+struct HTTPClientBenchmark {
+    let requests: Int
+    let concurrency: Int
+
+    func run() async throws {
+        let port = try await startServer()
+        let url = "http://127.0.0.1:\(port)/hello"
+        print("server: Hummingbird on 127.0.0.1:\(port), \(requests) GETs of a 5-byte body")
+
+        // Warm both paths up (page cache, connection setup) before measuring.
+        _ = try await curlRate(url: url, count: 50, parallel: nil)
+        _ = try await clientRate(url: url, count: 50, concurrency: 1)
+
+        let curlSequential = try await curlRate(url: url, count: requests, parallel: nil)
+        let clientSequential = try await clientRate(url: url, count: requests, concurrency: 1)
+        let curlConcurrent = try await curlRate(url: url, count: requests, parallel: concurrency)
+        let clientConcurrent = try await clientRate(url: url, count: requests, concurrency: concurrency)
+
+        func show(_ label: String, _ rate: Double) { print(label.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%10.0f req/s", rate)) }
+        show("curl, sequential", curlSequential)
+        show("CurlHTTP, sequential", clientSequential)
+        show("curl --parallel-max \(concurrency)", curlConcurrent)
+        show("CurlHTTP, \(concurrency) at a time", clientConcurrent)
+        print(String(format: "ratio sequential=%.2f concurrent=%.2f", clientSequential / curlSequential, clientConcurrent / curlConcurrent))
+    }
+
+    /// Requests per second of one `curl` process fetching the URL `count` times (one reused
+    /// connection when sequential; `--parallel` otherwise).
+    private func curlRate(url: String, count: Int, parallel: Int?) async throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        var arguments = ["-s"]
+        if let parallel { arguments += ["--parallel", "--parallel-max", "\(parallel)"] }
+        arguments += Array(repeating: url, count: count)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        let start = ContinuousClock.now
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("curl exited with \(process.terminationStatus)") }
+        return Double(count) / (ContinuousClock.now - start).seconds
+    }
+
+    /// Requests per second of CurlHTTP fetching the URL `count` times, `concurrency` at a time.
+    private func clientRate(url: String, count: Int, concurrency: Int) async throws -> Double {
+        let client = HTTPClient.shared
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    for _ in stride(from: worker, to: count, by: concurrency) {
+                        let response = try await client.execute(HTTPClientRequest(.get, url))
+                        guard response.status == 200 else { throw BenchError("status \(response.status)") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return Double(count) / (ContinuousClock.now - start).seconds
+    }
+
+    private func startServer() async throws -> Int {
+        let router = Router()
+        router.get("hello") { _, _ in "hello" }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
+            }
+        )
+        Task { try await app.runService(gracefulShutdownSignals: []) }
+        for await port in ports { return port }
+        throw BenchError("the server did not start")
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
