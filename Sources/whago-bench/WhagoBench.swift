@@ -65,6 +65,7 @@ struct HTTPClientBenchmark {
         arguments += Array(repeating: url, count: count)
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         let start = ContinuousClock.now
         try process.run()
         process.waitUntilExit()

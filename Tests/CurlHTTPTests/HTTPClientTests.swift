@@ -120,6 +120,15 @@ struct HTTPClientTests {
         #expect(dns?.kind == .dnsFailed)
     }
 
+    @Test("a password in the URL never appears in an error")
+    func noCredentialInErrors() async throws {
+        let error = await #expect(throws: HTTPClientError.self) {
+            try await client.execute(HTTPClientRequest(.get, "http://admin:url-s3cret@127.0.0.1:9/"))
+        }
+        #expect(error?.kind == .connectionRefused)
+        #expect(error.map { !"\($0)".contains("url-s3cret") } == true)
+    }
+
     @Test("cancelling the task cancels the transfer promptly")
     func cancellation() async throws {
         let url = try await TestHTTPServer.baseURL + "/delay/20000"
