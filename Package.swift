@@ -37,11 +37,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // C at the edge: system libraries with a shim of typed wrappers.
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         .target(
             name: "WhagoCore",
@@ -54,6 +57,18 @@ let package = Package(
         .target(name: "YAMLConfig", dependencies: ["CYAML"], swiftSettings: swiftSettings),
         // Every outgoing HTTP call: libcurl's multi interface driven by one thread.
         .target(name: "CurlHTTP", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+
+        // A WAHA-compatible server for development and tests (`whago waha-sim`).
+        .target(
+            name: "WAHASimulator",
+            dependencies: [
+                "WhagoCore", "CurlHTTP", "CQRencode", "CPNG",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
@@ -73,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "whago",
             dependencies: [
-                "WhagoCore", "YAMLConfig",
+                "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP",
                 "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider",
                 "NoProxy", "StaticProxy", "DataImpulseProxy", "FileStore", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -116,6 +131,15 @@ let package = Package(
                 "CurlHTTP", "WhagoTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WAHASimulatorTests",
+            dependencies: [
+                "WAHASimulator", "CurlHTTP", "WhagoCore", "WhagoTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

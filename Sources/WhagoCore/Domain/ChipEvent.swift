@@ -39,7 +39,7 @@ public struct ChipEvent: Sendable, Hashable, Codable, Identifiable {
 }
 
 /// Any JSON value, for event payloads whago passes through without interpreting.
-public enum JSONValue: Sendable, Hashable, Codable {
+public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
     case null
     case bool(Bool)
     case number(Double)
@@ -75,6 +75,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .object(let value): try container.encode(value)
         }
     }
+
+    public init(stringLiteral value: String) { self = .string(value) }
 
     /// The member `key` of an object, or `nil`.
     public subscript(key: String) -> JSONValue? {

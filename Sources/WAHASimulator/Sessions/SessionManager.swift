@@ -1,0 +1,320 @@
+import CurlHTTP
+import Foundation
+import Logging
+import WhagoCore
+
+/// Every session of the simulator and their life cycles, as WAHA runs them:
+/// start → STARTING → (paired? WORKING : SCAN_QR_CODE with up to 6 QR codes, 60 s then 20 s each)
+/// → FAILED when none was scanned. Every status change is a `session.status` webhook.
+actor SessionManager {
+    let configuration: SimulatorConfiguration
+    private let webhooks: WebhookDispatcher
+    private let persistence: SessionPersistence?
+    private let client: HTTPClient
+    private let logger: Logger
+    private var sessions: [String: SimulatedSession] = [:]
+    private var lifecycles: [String: Task<Void, Never>] = [:]
+    /// Where this simulator is reached: QR values and the default proxy probe name it.
+    private var address = (host: "127.0.0.1", port: 3000)
+
+    init(configuration: SimulatorConfiguration, client: HTTPClient, logger: Logger) throws {
+        self.configuration = configuration
+        self.client = client
+        self.logger = logger
+        self.webhooks = WebhookDispatcher(configuration: configuration, client: client, logger: logger)
+        self.persistence = try configuration.dataDirectory.map(SessionPersistence.init(directory:))
+    }
+
+    /// Loads kept sessions and starts those that were running (WAHA's restart-all-sessions).
+    func start(listeningOn host: String, port: Int) throws {
+        address = (["0.0.0.0", "::"].contains(host) ? "127.0.0.1" : host, port)
+        if let publicURL = configuration.publicURL, let url = URL(string: publicURL), let publicHost = url.host {
+            address = (publicHost, url.port ?? port)
+        }
+        for var session in try persistence?.load() ?? [] {
+            session.status = .stopped
+            sessions[session.name] = session
+            if session.running { begin(session.name) }
+        }
+    }
+
+    // MARK: Queries
+
+    func list(includeStopped: Bool) -> [SimulatedSession] {
+        sessions.values.filter { includeStopped || $0.status != .stopped }.sorted { $0.name < $1.name }
+    }
+
+    func session(_ name: String) throws(SimulatorError) -> SimulatedSession {
+        guard let session = sessions[name] else { throw .sessionNotFound }
+        return session
+    }
+
+    /// Waits (up to 5 s, scaled) for one of `expected`, as WAHA's endpoints that need a status do.
+    func waitFor(_ name: String, _ expected: [SessionStatus]) async throws(SimulatorError) -> SimulatedSession {
+        let deadline = ContinuousClock.now + configuration.scaled(.seconds(5))
+        while true {
+            let current = try session(name)
+            if expected.contains(current.status) { return current }
+            guard ContinuousClock.now < deadline else { throw .statusNotExpected(name, current.status, expected: expected) }
+            try? await Task.sleep(for: min(.milliseconds(500), configuration.scaled(.milliseconds(500))))
+        }
+    }
+
+    // MARK: WAHA's session endpoints
+
+    func create(name: String?, start: Bool, config: JSONValue?) throws(SimulatorError) -> SimulatedSession {
+        let name = name ?? "session_" + ULID.make().suffix(16)
+        guard Self.isValidName(name) else { throw .badRequest("Session name must be 1-54 characters of letters, digits, '_' and '-'") }
+        guard sessions[name] == nil else { throw .unprocessable("Session '\(name)' already exists. Use PUT to update it.") }
+        sessions[name] = SimulatedSession(name: name, config: config)
+        if start { begin(name) } else { save() }
+        return sessions[name]!
+    }
+
+    func update(_ name: String, config: JSONValue?) throws(SimulatorError) -> SimulatedSession {
+        var session = try session(name)
+        session.config = config
+        sessions[name] = session
+        if session.running { begin(name) } else { save() }
+        return sessions[name]!
+    }
+
+    func delete(_ name: String) async throws(SimulatorError) {
+        _ = try session(name)
+        halt(name, to: nil)
+        sessions.removeValue(forKey: name)
+        await webhooks.forget(name)
+        save()
+    }
+
+    func start(_ name: String) throws(SimulatorError) -> SimulatedSession {
+        let session = try session(name)
+        if !session.running || session.status == .stopped || session.status == .failed { begin(name) }
+        return sessions[name]!
+    }
+
+    func stop(_ name: String) throws(SimulatorError) -> SimulatedSession {
+        _ = try session(name)
+        halt(name, to: .stopped)
+        return sessions[name]!
+    }
+
+    func restart(_ name: String) throws(SimulatorError) -> SimulatedSession {
+        _ = try session(name)
+        begin(name)
+        return sessions[name]!
+    }
+
+    /// Drops the pairing; a running session goes back to the QR flow.
+    func logout(_ name: String) throws(SimulatorError) -> SimulatedSession {
+        let session = try session(name)
+        sessions[name]?.me = nil
+        if session.running { begin(name) } else { save() }
+        return sessions[name]!
+    }
+
+    func requestCode(_ name: String) async throws(SimulatorError) -> String {
+        _ = try await waitFor(name, [.scanQRCode])
+        let letters = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        let code = String((0..<8).map { _ in letters.randomElement()! })
+        return code.prefix(4) + "-" + code.suffix(4)
+    }
+
+    func sendText(_ name: String, chatID: String, text: String) async throws(SimulatorError) -> JSONValue {
+        let session = try await waitFor(name, [.working])
+        let now = Int64(Date().timeIntervalSince1970)
+        let id = "true_\(chatID)_\(ULID.make().uppercased().suffix(20))"
+        sessions[name]?.lastActivity = now * 1000
+        let message: JSONValue = .object([
+            "id": .string(id), "timestamp": .number(Double(now)), "from": .string(session.me?.id ?? ""), "fromMe": .bool(true),
+            "source": "api", "to": .string(chatID), "participant": .string(session.me?.id ?? ""), "body": .string(text),
+            "hasMedia": .bool(false), "mediaUrl": "", "ack": .number(1), "ackName": "SERVER",
+        ])
+        // The phone receives it a moment later: one message.ack (DEVICE) webhook.
+        let delay = configuration.scaled(.seconds(1))
+        Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            await self?.acknowledge(name, id: id, to: chatID)
+        }
+        return message
+    }
+
+    private func acknowledge(_ name: String, id: String, to chatID: String) async {
+        guard let session = sessions[name], session.status == .working else { return }
+        await webhooks.emit("message.ack", session: session, payload: .object([
+            "id": .string(id), "from": .string(session.me?.id ?? ""), "to": .string(chatID), "participant": .string(session.me?.id ?? ""),
+            "fromMe": .bool(true), "ack": .number(2), "ackName": "DEVICE",
+        ]))
+    }
+
+    // MARK: The virtual phone and test controls
+
+    /// Pairs a session waiting for a scan: it becomes WORKING with a made-up account.
+    func pair(_ name: String, phone: String?) throws(SimulatorError) -> SimulatedSession {
+        let session = try session(name)
+        guard session.status == .scanQRCode else { throw .statusNotExpected(name, session.status, expected: [.scanQRCode]) }
+        let number = phone ?? Self.phoneNumber(for: name)
+        sessions[name]?.me = MeInfo(id: "\(number)@c.us", pushName: "Simulated \(name)", lid: "\(String(number.reversed()))@lid",
+                                    jid: "\(number):1@s.whatsapp.net")
+        lifecycles[name]?.cancel()
+        sessions[name]?.generation += 1
+        sessions[name]?.qr = nil
+        transition(name, to: .working)
+        return sessions[name]!
+    }
+
+    /// A phone scanning a QR value: pairs when it is the session's current, unexpired QR.
+    func scan(_ value: String) throws(SimulatorError) -> SimulatedSession {
+        guard value.hasPrefix("waha-sim://"), let name = value.split(separator: "/").dropFirst(2).first.map(String.init),
+              let nonce = value.split(separator: "/").last.map(String.init) else {
+            throw .badRequest("not a waha-sim QR value (expected waha-sim://host:port/session/nonce)")
+        }
+        let session = try session(name)
+        guard let qr = session.qr, session.status == .scanQRCode, qr.nonce == nonce else {
+            throw .gone("this QR code was replaced or the session is no longer waiting for a scan; get a new one")
+        }
+        guard ContinuousClock.now < qr.expiresAt else { throw .gone("this QR code has expired; get a new one") }
+        return try pair(name, phone: nil)
+    }
+
+    func fail(_ name: String, reason: String?) throws(SimulatorError) -> SimulatedSession {
+        _ = try session(name)
+        halt(name, to: .failed, reason: reason ?? "failed on request (POST /_sim/sessions/\(name)/fail)")
+        return sessions[name]!
+    }
+
+    /// A message arriving from a contact: a `message` webhook.
+    func inbound(_ name: String, from: String, body: String) async throws(SimulatorError) -> JSONValue {
+        let session = try session(name)
+        guard session.status == .working else { throw .statusNotExpected(name, session.status, expected: [.working]) }
+        let now = Int64(Date().timeIntervalSince1970)
+        let message: JSONValue = .object([
+            "id": .string("false_\(from)_\(ULID.make().uppercased().suffix(20))"), "timestamp": .number(Double(now)),
+            "from": .string(from), "fromMe": .bool(false), "source": "app", "to": .string(session.me?.id ?? ""),
+            "participant": .string(from), "body": .string(body), "hasMedia": .bool(false), "mediaUrl": "",
+            "ack": .number(2), "ackName": "DEVICE",
+        ])
+        sessions[name]?.lastActivity = now * 1000
+        await webhooks.emit("message", session: session, payload: message)
+        return message
+    }
+
+    // MARK: Life cycle
+
+    /// (Re)starts a session's life cycle from STARTING.
+    private func begin(_ name: String) {
+        lifecycles[name]?.cancel()
+        sessions[name]?.generation += 1
+        sessions[name]?.running = true
+        sessions[name]?.qr = nil
+        sessions[name]?.failureReason = nil
+        let generation = sessions[name]?.generation ?? 0
+        transition(name, to: .starting)
+        lifecycles[name] = Task { await self.runLifecycle(name, generation: generation) }
+    }
+
+    /// Stops the life cycle; `status` nil means the session is being deleted.
+    private func halt(_ name: String, to status: SessionStatus?, reason: String? = nil) {
+        lifecycles.removeValue(forKey: name)?.cancel()
+        sessions[name]?.generation += 1
+        sessions[name]?.qr = nil
+        if status == .stopped { sessions[name]?.running = false }
+        if let status {
+            sessions[name]?.failureReason = reason
+            transition(name, to: status, data: reason.map { .object(["reason": .string($0)]) })
+        }
+    }
+
+    private func runLifecycle(_ name: String, generation: Int) async {
+        func current() -> Bool { sessions[name]?.generation == generation && !Task.isCancelled }
+        do {
+            try await Task.sleep(for: configuration.scaled(.seconds(1)))
+            guard current(), let session = sessions[name] else { return }
+            if let proxy = session.parsedConfig.proxy, let failure = await probe(through: proxy) {
+                guard current() else { return }
+                halt(name, to: .failed, reason: failure)
+                return
+            }
+            guard current() else { return }
+            if session.me != nil {
+                transition(name, to: .working)
+                return
+            }
+            for index in 1...6 {
+                let validity = configuration.scaled(.seconds(index == 1 ? 60 : 20))
+                let nonce = ULID.make()
+                sessions[name]?.qr = QRState(value: "waha-sim://\(address.host):\(address.port)/\(name)/\(nonce)", nonce: nonce,
+                                             expiresAt: .now + validity, index: index)
+                transition(name, to: .scanQRCode)
+                try await Task.sleep(for: validity)
+                guard current() else { return }
+            }
+            halt(name, to: .failed, reason: "the QR code was not scanned (6 codes shown)")
+        } catch {
+            return
+        }
+    }
+
+    /// Opens a real request through the session's proxy; returns why it failed, or nil.
+    private func probe(through proxy: SessionConfigView.Proxy) async -> String? {
+        var server = proxy.server
+        var scheme = HTTPProxy.Scheme.http
+        for (prefix, kind) in [("socks5://", HTTPProxy.Scheme.socks5), ("socks5h://", .socks5h), ("http://", .http), ("https://", .https)]
+        where server.hasPrefix(prefix) {
+            scheme = kind
+            server = String(server.dropFirst(prefix.count))
+        }
+        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
+            return "invalid proxy server '\(proxy.server)' (expected host:port)"
+        }
+        let host = String(server[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let target = configuration.probeURL ?? "http://127.0.0.1:\(address.port)/ping"
+        let request = HTTPClientRequest(.get, target, timeout: .seconds(10), connectTimeout: .seconds(5),
+                                        proxy: HTTPProxy(scheme, host: host, port: port, username: proxy.username, password: proxy.password))
+        do {
+            _ = try await client.execute(request)
+            return nil
+        } catch {
+            return "proxy \(scheme.rawValue)://\(host):\(port) failed: \(error)"
+        }
+    }
+
+    /// Records a status (the last three are kept), saves, and sends `session.status`.
+    private func transition(_ name: String, to status: SessionStatus, data: JSONValue? = nil) {
+        guard var session = sessions[name] else { return }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        session.status = status
+        session.statuses = Array((session.statuses + [StatusPoint(status: status, timestamp: now)]).suffix(3))
+        sessions[name] = session
+        save()
+        let payload: JSONValue = .object([
+            "name": .string(name), "status": .string(status.rawValue),
+            "statuses": .array(session.statuses.map { .object(["status": .string($0.status.rawValue), "timestamp": .number(Double($0.timestamp))]) }),
+            "data": data ?? .null,
+        ])
+        let webhooks = self.webhooks
+        Task { await webhooks.emit("session.status", session: session, payload: payload) }
+    }
+
+    private func save() {
+        persistence?.save(Array(sessions.values))
+    }
+
+    /// The current QR code of a session waiting for a scan.
+    func currentQR(_ name: String) async throws(SimulatorError) -> QRState {
+        let session = try await waitFor(name, [.scanQRCode])
+        guard let qr = session.qr else { throw .statusNotExpected(name, session.status, expected: [.scanQRCode]) }
+        return qr
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 54 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
+    }
+
+    /// A stable made-up Brazilian mobile number for a session.
+    static func phoneNumber(for name: String) -> String {
+        var hash: UInt64 = 1469598103934665603
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 1099511628211 }
+        return "55119" + String(format: "%08llu", hash % 100_000_000)
+    }
+}

@@ -1,0 +1,130 @@
+import Crypto
+import CurlHTTP
+import Foundation
+import Logging
+import WhagoCore
+
+/// Sends events to a session's webhooks as WAHA does: the envelope, the `X-Webhook-*` headers, the
+/// HMAC-SHA512 signature, custom headers, and retries per the webhook's `retries` policy.
+///
+/// Deliveries of one session go out in order, one after the other (a retried event holds back the
+/// ones after it), so a receiver never sees `SCAN_QR_CODE` before the `STARTING` that preceded it.
+actor WebhookDispatcher {
+    struct Delivery: Sendable {
+        var webhook: SessionConfigView.Webhook
+        var body: [UInt8]
+        var requestID: String
+    }
+
+    private let configuration: SimulatorConfiguration
+    private let client: HTTPClient
+    private let logger: Logger
+    private var queues: [String: AsyncStream<Delivery>.Continuation] = [:]
+
+    init(configuration: SimulatorConfiguration, client: HTTPClient, logger: Logger) {
+        self.configuration = configuration
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The `environment` member of every envelope.
+    var environment: JSONValue {
+        .object([
+            "version": .string(SimulatedWAHA.version), "engine": .string(configuration.engine), "tier": .string(SimulatedWAHA.tier),
+            "browser": "", "platform": "linux/x64",
+            "worker": .object(["id": configuration.workerID.map(JSONValue.string) ?? .null]),
+        ])
+    }
+
+    /// Sends `event` with `payload` to every webhook of the session that subscribes to it.
+    func emit(_ event: String, session: SimulatedSession, payload: JSONValue) {
+        let webhooks = (session.parsedConfig.webhooks ?? []).filter { $0.wants(event) }
+        guard !webhooks.isEmpty else { return }
+        let now = Date()
+        let envelope: JSONValue = .object([
+            "id": .string("evt_" + ULID.make(at: now)),
+            "timestamp": .number((now.timeIntervalSince1970 * 1000).rounded()),
+            "event": .string(event),
+            "session": .string(session.name),
+            "metadata": session.metadata,
+            "me": session.me.map { me in
+                .object(["id": .string(me.id), "pushName": .string(me.pushName)])
+            } ?? .null,
+            "payload": payload,
+            "engine": .string(configuration.engine),
+            "environment": environment,
+        ])
+        guard let body = try? JSONEncoder.waha.encode(envelope) else { return }
+        for webhook in webhooks {
+            queue(for: session.name).yield(Delivery(webhook: webhook, body: Array(body), requestID: "req_" + ULID.make(at: now)))
+        }
+    }
+
+    /// Stops delivering for a deleted session.
+    func forget(_ session: String) {
+        queues.removeValue(forKey: session)?.finish()
+    }
+
+    private func queue(for session: String) -> AsyncStream<Delivery>.Continuation {
+        if let queue = queues[session] { return queue }
+        let (stream, continuation) = AsyncStream<Delivery>.makeStream()
+        queues[session] = continuation
+        let sender = Sender(configuration: configuration, client: client, logger: logger)
+        Task {
+            for await delivery in stream { await sender.deliver(delivery) }
+        }
+        return continuation
+    }
+}
+
+/// Posts one delivery, retrying per its policy.
+private struct Sender: Sendable {
+    let configuration: SimulatorConfiguration
+    let client: HTTPClient
+    let logger: Logger
+
+    func deliver(_ delivery: WebhookDispatcher.Delivery) async {
+        let retries = delivery.webhook.retries
+        let attempts = max(1, retries?.attempts ?? 15)
+        let delay = max(0, retries?.delaySeconds ?? 2)
+        let policy = retries?.policy ?? "constant"
+        for attempt in 1...attempts {
+            if await send(delivery) { return }
+            guard attempt < attempts else { break }
+            let seconds: Double = switch policy {
+            case "linear": delay * Double(attempt)
+            case "exponential": delay * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
+            default: delay
+            }
+            try? await Task.sleep(for: configuration.scaled(.milliseconds(Int64(seconds * 1000))))
+        }
+        logger.warning("webhook not delivered", metadata: ["url": "\(delivery.webhook.url)", "attempts": "\(attempts)"])
+    }
+
+    private func send(_ delivery: WebhookDispatcher.Delivery) async -> Bool {
+        var request = HTTPClientRequest(.post, delivery.webhook.url, body: delivery.body, timeout: .seconds(10))
+        request.addHeader("Content-Type", "application/json")
+        request.addHeader("User-Agent", "WAHA/\(SimulatedWAHA.version)")
+        request.addHeader("X-Webhook-Request-Id", delivery.requestID)
+        request.addHeader("X-Webhook-Timestamp", "\(Int64(Date().timeIntervalSince1970 * 1000))")
+        if let key = delivery.webhook.hmac?.key, !key.isEmpty {
+            request.addHeader("X-Webhook-Hmac", WebhookSignature.hmacSHA512(body: delivery.body, key: key))
+            request.addHeader("X-Webhook-Hmac-Algorithm", "sha512")
+        }
+        for header in delivery.webhook.customHeaders ?? [] { request.addHeader(header.name, header.value) }
+        do {
+            let response = try await client.execute(request)
+            return (200..<300).contains(response.status)
+        } catch {
+            logger.debug("webhook attempt failed", metadata: ["url": "\(delivery.webhook.url)", "error": "\(error)"])
+            return false
+        }
+    }
+}
+
+/// WAHA's webhook signature: hex HMAC-SHA512 of the raw body.
+public enum WebhookSignature {
+    public static func hmacSHA512(body: [UInt8], key: String) -> String {
+        Hex.encode(HMAC<SHA512>.authenticationCode(for: body, using: SymmetricKey(data: Array(key.utf8))))
+    }
+}
