@@ -10,7 +10,6 @@ public final class ChildProcess: @unchecked Sendable {
     private let process = Process()
     private let stdout = OutputBuffer()
     private let stderr = OutputBuffer()
-    private let drained = DispatchGroup()
 
     /// Starts `executable` with `arguments`; `environment` is added to this process's environment.
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
@@ -25,15 +24,14 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         for (pipe, buffer) in [(outPipe, stdout), (errPipe, stderr)] {
-            drained.enter()
             let handle = pipe.fileHandleForReading
-            Thread.detachNewThread { [drained] in
+            Thread.detachNewThread {
                 while true {
                     let data = handle.availableData
                     if data.isEmpty { break }
                     buffer.append(data)
                 }
-                drained.leave()
+                buffer.finish()
             }
         }
     }
@@ -68,19 +66,18 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits for the process to exit and its output to be read; returns its exit status. After
-    /// `timeout` the process is killed and an error thrown.
+    /// `timeout` the process is killed and an error thrown. Never blocks a thread of the
+    /// cooperative pool (it polls), so many children can be awaited at once.
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        while process.isRunning || !stdout.isFinished || !stderr.isFinished {
             guard ContinuousClock.now < deadline else {
                 kill(process.processIdentifier, SIGKILL)
                 throw ChildProcessError("still running after \(timeout); killed. stderr: \(standardError)")
             }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(10))
         }
-        process.waitUntilExit()
-        drained.wait()
         return process.terminationStatus
     }
 
@@ -97,13 +94,17 @@ public final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// Bytes a reader thread appends while tests read them.
+/// Bytes a reader thread appends while tests read them, until the pipe's end.
 private final class OutputBuffer: Sendable {
-    private let bytes = Mutex<[UInt8]>([])
+    private let state = Mutex<(bytes: [UInt8], finished: Bool)>(([], false))
 
-    func append(_ data: Data) { bytes.withLock { $0 += data } }
+    func append(_ data: Data) { state.withLock { $0.bytes += data } }
 
-    var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
+    func finish() { state.withLock { $0.finished = true } }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    var text: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
 }
 
 /// A child process did not behave as a test expected.

@@ -7,7 +7,8 @@ import WAHASimulator
 import WhagoCore
 import WhagoTesting
 
-/// A simulator running in this process on a free port, with API key `test-key` and time scale 100.
+/// A simulator running in this process on a free port, with API key `test-key` and time scale 5
+/// (start-up 0.2 s, first QR valid 12 s: long enough for a busy machine to fetch and scan it).
 struct Simulator {
     let baseURL: String
     let port: Int
@@ -19,7 +20,7 @@ struct Simulator {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
         configuration.apiKey = apiKey
-        configuration.timeScale = 100
+        configuration.timeScale = 5
         configuration.excludedPaths = ["ping", "health"]
         adjust(&configuration)
         var logger = Logger(label: "waha-sim-test")
@@ -85,13 +86,15 @@ actor WebhookReceiver {
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
             var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            for field in request.headers { headers[field.name.rawName] = field.value }
             let accepted = await self.record(headers: headers, body: Array(body.readableBytesView))
             return Response(status: accepted ? .ok : .internalServerError)
         }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "webhook-receiver")
+        logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
         task = Task { try await app.runService(gracefulShutdownSignals: []) }
         for await port in ports {
             url = "http://127.0.0.1:\(port)/hook"

@@ -1,7 +1,7 @@
 # Shared by scripts/run and scripts/test. Source it; do not run it.
 
 # The Debian packages whago builds against.
-WHAGO_BUILD_PACKAGES=(pkg-config libyaml-dev libcurl4-openssl-dev)
+WHAGO_BUILD_PACKAGES=(pkg-config libyaml-dev libcurl4-openssl-dev libqrencode-dev libpng-dev)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

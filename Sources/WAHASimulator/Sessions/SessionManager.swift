@@ -49,14 +49,18 @@ actor SessionManager {
         return session
     }
 
-    /// Waits (up to 5 s, scaled) for one of `expected`, as WAHA's endpoints that need a status do.
+    /// Waits up to 5 s for one of `expected`, as WAHA's endpoints that need a status do. This is a
+    /// request's patience, not a life-cycle delay, so the time scale does not shorten it; a status
+    /// the session cannot leave by itself (STOPPED, FAILED, or WORKING when a scan is expected)
+    /// answers at once.
     func waitFor(_ name: String, _ expected: [SessionStatus]) async throws(SimulatorError) -> SimulatedSession {
-        let deadline = ContinuousClock.now + configuration.scaled(.seconds(5))
+        let deadline = ContinuousClock.now + .seconds(5)
         while true {
             let current = try session(name)
             if expected.contains(current.status) { return current }
-            guard ContinuousClock.now < deadline else { throw .statusNotExpected(name, current.status, expected: expected) }
-            try? await Task.sleep(for: min(.milliseconds(500), configuration.scaled(.milliseconds(500))))
+            let settled = [.stopped, .failed].contains(current.status) || (current.status == .working && !expected.contains(.working))
+            guard !settled, ContinuousClock.now < deadline else { throw .statusNotExpected(name, current.status, expected: expected) }
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 
