@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "WAHASimulator", "CurlHTTP", "WhagoCore", "WhagoTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -2,6 +2,7 @@ import CurlHTTP
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Testing
 import WAHASimulator
 import WhagoCore
@@ -12,7 +13,7 @@ import WhagoTesting
 struct Simulator {
     let baseURL: String
     let port: Int
-    private let task: Task<Void, any Error>
+    private let group: ServiceGroup
 
     static let apiKey = "test-key"
 
@@ -27,12 +28,18 @@ struct Simulator {
         logger.logLevel = .critical
         let server = try WAHASimulatorServer(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task { try await server.run { port in continuation.yield(port) } }
-        for await port in ports { return Simulator(baseURL: "http://127.0.0.1:\(port)", port: port, task: task) }
+        let app = server.makeApplication { port in continuation.yield(port) }
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        Task { try await group.run() }
+        for await port in ports { return Simulator(baseURL: "http://127.0.0.1:\(port)", port: port, group: group) }
         throw CancellationError()
     }
 
-    func stop() { task.cancel() }
+    /// Shuts the server down gracefully (no new connections, then in-flight ones finish).
+    func stop() {
+        let group = self.group
+        Task { await group.triggerGracefulShutdown() }
+    }
 
     /// Calls the simulator with the API key (unless `key` says otherwise).
     @discardableResult
@@ -75,7 +82,7 @@ actor WebhookReceiver {
 
     private(set) var received: [Received] = []
     private var failuresLeft: Int
-    private var task: Task<Void, any Error>?
+    private var group: ServiceGroup?
     private(set) var url = ""
 
     init(failFirst: Int = 0) { failuresLeft = failFirst }
@@ -95,7 +102,9 @@ actor WebhookReceiver {
         logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        self.group = group
+        Task { try await group.run() }
         for await port in ports {
             url = "http://127.0.0.1:\(port)/hook"
             return
@@ -109,7 +118,7 @@ actor WebhookReceiver {
         return accepted
     }
 
-    func stop() { task?.cancel() }
+    func stop() async { await group?.triggerGracefulShutdown() }
 
     /// The `session.status` statuses received so far (accepted deliveries only), in order.
     func statuses(of session: String) -> [String] {

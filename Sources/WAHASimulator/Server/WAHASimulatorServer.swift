@@ -18,8 +18,14 @@ public struct WAHASimulatorServer: Sendable {
         self.sessions = try SessionManager(configuration: configuration, client: client, logger: logger)
     }
 
-    /// Runs until the task is cancelled or SIGTERM/SIGINT; `onRunning` gets the port listened on.
+    /// Runs until SIGTERM or SIGINT; `onRunning` gets the port listened on.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await makeApplication(onRunning: onRunning).runService()
+    }
+
+    /// The simulator as a `Service`, for a `ServiceGroup` of the caller's (tests stop it with a
+    /// graceful shutdown, never by cancelling: NIO must not see connections arrive after it).
+    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: FaultMiddleware(injector: faults))
         router.add(middleware: APIKeyMiddleware(key: configuration.apiKey.map(APIKey.init(configured:)), excludedPaths: configuration.excludedPaths))
@@ -45,7 +51,7 @@ public struct WAHASimulatorServer: Sendable {
             },
             logger: logger
         )
-        try await app.runService()
+        return app
     }
 
     private func addServerRoutes(to router: Router<BasicRequestContext>) {
