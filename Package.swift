@@ -103,7 +103,7 @@ let package = Package(
         // Benchmarks (scripts/bench/): figures printed, never asserted by tests.
         .executableTarget(
             name: "whago-bench",
-            dependencies: ["CurlHTTP", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["CurlHTTP", "WhagoCore", "FileStore", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
 
@@ -142,6 +142,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["WhagoCore", "WhagoTesting", "FileStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -53,15 +53,21 @@ public final class ChildProcess: @unchecked Sendable {
     /// Waits until standard output or error contains `text`; fails if the process exits first or
     /// `timeout` passes.
     public func waitForOutput(containing text: String, timeout: Duration = .seconds(30)) async throws {
+        try await waitForOutput(timeout: timeout, "'\(text)'") { $0.contains(text) || $1.contains(text) }
+    }
+
+    /// Waits until `condition(stdout, stderr)` holds; fails if the process exits first or `timeout` passes.
+    public func waitForOutput(timeout: Duration = .seconds(30), _ what: String = "the expected output",
+                              until condition: (String, String) -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !(standardError.contains(text) || standardOutput.contains(text)) {
+        while !condition(standardOutput, standardError) {
             guard process.isRunning else {
-                throw ChildProcessError("exited before printing '\(text)'; stderr: \(standardError)")
+                throw ChildProcessError("exited before printing \(what); stderr: \(standardError)")
             }
             guard ContinuousClock.now < deadline else {
-                throw ChildProcessError("did not print '\(text)' within \(timeout); stderr: \(standardError)")
+                throw ChildProcessError("did not print \(what) within \(timeout); stderr: \(standardError)")
             }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(5))
         }
     }
 
@@ -113,12 +119,18 @@ public struct ChildProcessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Where the `whago` executable built with the tests is.
+/// Where the executables built with the tests are.
 public enum WhagoBinary {
     /// `$WHAGO_BIN`, or `whago` beside the running test bundle (both are in the build directory).
     public static var path: String {
-        if let path = ProcessInfo.processInfo.environment["WHAGO_BIN"] { return path }
+        ProcessInfo.processInfo.environment["WHAGO_BIN"] ?? sibling("whago")
+    }
+
+    /// `whago-bench`, which also holds the crash tests' writer.
+    public static var bench: String { sibling("whago-bench") }
+
+    private static func sibling(_ name: String) -> String {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("whago").path
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(name).path
     }
 }

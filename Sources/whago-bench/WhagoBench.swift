@@ -9,8 +9,12 @@ import Hummingbird
 struct WhagoBench {
     static func main() async throws {
         var arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "store-crash-writer", let directory = arguments.dropFirst().first {
+            try await StoreCrashWriter.run(directory: directory)
+            return
+        }
         guard arguments.first == "http-client" else {
-            print("usage: whago-bench http-client [--requests N] [--concurrency C]")
+            print("usage: whago-bench http-client [--requests N] [--concurrency C] | store-crash-writer DIR")
             exit(2)
         }
         arguments = arguments.dropFirst()

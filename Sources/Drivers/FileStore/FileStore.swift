@@ -3,10 +3,13 @@ import Foundation
 
 /// The `file` store: whago's state in one local data directory. The embedded default.
 ///
-/// This build opens the directory and holds its lock (so that two daemons cannot share it); the
-/// records themselves — write-ahead log, snapshots, recovery — arrive with the stores issue, and
-/// until then record operations fail with `not_implemented`.
-public final class FileStore: Store {
+/// The whole state lives in memory; every change is appended to a write-ahead log and fsynced
+/// before it is acknowledged — changes arriving while a write is in flight share the next fsync
+/// (group commit) — and the log is compacted into a snapshot every `compactEvery` records. An
+/// exclusive `flock` keeps a second daemon out. After a crash, the last record may be torn: it is
+/// detected by its checksum and dropped (it was never acknowledged); a damaged snapshot stops the
+/// daemon with a clear error and is never overwritten.
+public actor FileStore: StateBackedStore {
     /// The registration entry.
     public static let driver = Driver<any Store>(
         kind: .store, name: "file",
@@ -14,88 +17,145 @@ public final class FileStore: Store {
         sampleConfig: FileStoreConfiguration.sample,
         configuration: FileStoreConfiguration.self
     ) { configuration, context in
-        try FileStore(directory: configuration.path ?? "\(context.dataDirectory)/store")
+        try await FileStore(directory: configuration.path ?? "\(context.dataDirectory)/store", compactEvery: configuration.compactEvery)
     }
 
     /// The data directory.
     public let directory: String
+    private let compactEvery: Int
     private let lock: DirectoryLock
+    private let files: StoreFiles
+    private let queue = DispatchQueue(label: "whago.file-store")
+    private var state: StoreState
+    private var pending: [(record: [UInt8], done: CheckedContinuation<Void, any Error>)] = []
+    private var flushing = false
+    private var recordsSinceSnapshot: Int
+    /// Set when a write failed: the memory is ahead of the disk, so nothing more is accepted.
+    private var failure: WhagoError?
 
-    /// Opens (creating if needed) and locks the data directory.
-    public init(directory: String) throws {
-        self.directory = directory
+    /// Opens (creating if needed) and locks the data directory, and recovers its state.
+    public init(directory: String, compactEvery: Int = 10_000) async throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw WhagoError(.unavailable, "cannot create the store directory '\(directory)': \(error.localizedDescription)")
         }
+        self.directory = directory
+        self.compactEvery = max(1, compactEvery)
         self.lock = try DirectoryLock(path: "\(directory)/LOCK")
+        let files = StoreFiles(directory: directory)
+        self.files = files
+        let (state, records) = try await Self.run(on: queue) { try files.recover() }
+        self.state = state
+        self.recordsSinceSnapshot = records
     }
 
     public func healthCheck() async -> HealthReport {
+        if let failure { return .error("the store stopped after a failed write: \(failure.message)", fix: "check the disk, then restart whago") }
         guard FileManager.default.isWritableFile(atPath: directory) else {
             return .error("store directory '\(directory)' is not writable", fix: "fix its permissions or set store.file.path")
         }
-        return .ok("data directory \(directory), locked by this process (pid \(getpid()))")
+        return .ok("data directory \(directory), locked by this process (pid \(getpid())); \(state.chips.count) chips, \(state.workers.count) workers")
     }
 
-    public func shutdown() async { lock.release() }
-
-    // MARK: Records (the stores issue)
-
-    public func createTenant(_ tenant: Tenant) async throws { throw notYet("tenants") }
-    public func tenant(_ id: TenantID) async throws -> Tenant? { throw notYet("tenants") }
-    public func tenants() async throws -> [Tenant] { throw notYet("tenants") }
-    public func updateTenant(_ tenant: Tenant) async throws { throw notYet("tenants") }
-    public func deleteTenant(_ id: TenantID) async throws { throw notYet("tenants") }
-    public func addAPIKey(_ key: APIKeyRecord) async throws { throw notYet("API keys") }
-    public func apiKey(prefix: String) async throws -> APIKeyRecord? { throw notYet("API keys") }
-    public func revokeAPIKey(prefix: String, at: Date) async throws { throw notYet("API keys") }
-    public func createChip(_ chip: Chip) async throws { throw notYet("chips") }
-    public func chip(_ id: ChipID) async throws -> Chip? { throw notYet("chips") }
-    public func chips(of tenant: TenantID) async throws -> [Chip] { throw notYet("chips") }
-    public func allChips() async throws -> [Chip] { throw notYet("chips") }
-    public func updateChip(_ chip: Chip) async throws { throw notYet("chips") }
-    public func deleteChip(_ id: ChipID, event: OutboxEntry?) async throws { throw notYet("chips") }
-    public func leasePort(in range: PortRange, host: String, for makeWorker: @Sendable (Int) -> Worker) async throws -> Worker {
-        throw notYet("port leases")
+    /// Writes what is pending, compacts, and releases the directory lock.
+    public func shutdown() async {
+        while flushing { await Task.yield() }
+        if failure == nil, recordsSinceSnapshot > 0 {
+            let state = self.state
+            let files = self.files
+            try? await Self.run(on: queue) { try files.compact(state) }
+        }
+        lock.release()
     }
-    public func worker(_ id: WorkerID) async throws -> Worker? { throw notYet("workers") }
-    public func workers() async throws -> [Worker] { throw notYet("workers") }
-    public func updateWorker(_ worker: Worker) async throws { throw notYet("workers") }
-    public func removeWorker(_ id: WorkerID) async throws { throw notYet("workers") }
-    public func portLeases() async throws -> [PortLease] { throw notYet("port leases") }
-    public func insertProxyLease(_ lease: ProxyLease) async throws { throw notYet("proxy leases") }
-    public func proxyLease(of chip: ChipID) async throws -> ProxyLease? { throw notYet("proxy leases") }
-    public func proxyLeases() async throws -> [ProxyLease] { throw notYet("proxy leases") }
-    public func releaseProxyLease(of chip: ChipID) async throws { throw notYet("proxy leases") }
-    public func enqueue(_ entries: [OutboxEntry]) async throws { throw notYet("the outbox") }
-    public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] { throw notYet("the outbox") }
-    public func acknowledge(_ id: EventID) async throws { throw notYet("the outbox") }
-    public func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws { throw notYet("the outbox") }
-    public func deadLetter(_ id: EventID, error: String) async throws { throw notYet("the outbox") }
-    public func deadLetters(limit: Int) async throws -> [OutboxEntry] { throw notYet("the outbox") }
-    public func seenBefore(requestID: String, at now: Date, window: Duration) async throws -> Bool { throw notYet("webhook dedupe") }
 
-    private func notYet(_ records: String) -> WhagoError { .notImplemented(driver: "file", records) }
+    // MARK: StateBackedStore
+
+    public func commit(_ build: @Sendable (StoreState) throws(WhagoError) -> StoreMutation?) async throws {
+        if let failure { throw failure }
+        guard let mutation = try build(state) else { return }
+        let record = Array(try JSONEncoder().encode(mutation))
+        try state.apply(mutation)
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            pending.append((record, done))
+            if !flushing {
+                flushing = true
+                Task { await flush() }
+            }
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (StoreState) -> T) async throws -> T {
+        body(state)
+    }
+
+    // MARK: Group commit
+
+    private func flush() async {
+        while !pending.isEmpty {
+            let batch = pending
+            pending = []
+            let files = self.files
+            do {
+                try await Self.run(on: queue) { try files.append(batch.map(\.record)) }
+                recordsSinceSnapshot += batch.count
+                for item in batch { item.done.resume() }
+            } catch {
+                let failure = (error as? WhagoError) ?? WhagoError(.unavailable, "\(error)")
+                self.failure = failure
+                for item in batch + pending { item.done.resume(throwing: failure) }
+                pending = []
+                break
+            }
+            if pending.isEmpty, recordsSinceSnapshot >= compactEvery {
+                let state = self.state
+                do {
+                    try await Self.run(on: queue) { try files.compact(state) }
+                    recordsSinceSnapshot = 0
+                } catch {
+                    // The logs are intact; compaction is retried after the next records.
+                    recordsSinceSnapshot = compactEvery / 2
+                }
+            }
+        }
+        flushing = false
+    }
+
+    /// Runs blocking file I/O on the store's queue, off the cooperative pool.
+    private static func run<T: Sendable>(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
 }
 
 /// `store.file`.
 struct FileStoreConfiguration: DriverConfiguration {
     /// The data directory; `nil` means `<server.dataDir>/store`.
     var path: String?
+    var compactEvery: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case path
+        case path, compactEvery
     }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         path = try container.decodeIfPresent(NonEmptyString.self, forKey: .path)?.value
+        compactEvery = try container.decodeIfPresent(PositiveInt.self, forKey: .compactEvery)?.value ?? 10_000
     }
 
     static let sample = """
         file:
           # path: .whago/store           # the data directory (default: <server.dataDir>/store)
+          compactEvery: 10000            # log records between two snapshots
         """
+}
+
+extension FileStore {
+    /// For tests that simulate a crash in-process: releases the directory lock as the kernel does
+    /// when a process dies, without flushing or compacting anything.
+    public func releaseLockForCrashTest() {
+        lock.release()
+    }
 }

@@ -1,0 +1,190 @@
+import Foundation
+import WhagoCore
+
+/// The files of a data directory and the blocking I/O on them:
+///
+/// - `snapshot`: `WHAGOSN1`, CRC-32 and length (little endian), then the JSON of ``Snapshot``.
+///   Written to `snapshot.tmp`, fsynced, renamed over `snapshot`, then the directory is fsynced.
+/// - `wal-<generation>.log`: records `[length u32][crc32 u32][JSON of a StoreMutation]`, appended
+///   and fsynced before any of them is acknowledged. Replay starts at the snapshot's generation.
+///
+/// Used by one ``FileStore`` at a time (the directory lock guarantees it), from one serial queue.
+final class StoreFiles: @unchecked Sendable {
+    struct Snapshot: Codable {
+        var version = 1
+        /// The first log generation whose records are not in `state`.
+        var nextGeneration: Int
+        var state: StoreState
+    }
+
+    let directory: String
+    private var log: Int32 = -1
+    private(set) var generation = 0
+
+    private static let magic = Array("WHAGOSN1".utf8)
+
+    init(directory: String) {
+        self.directory = directory
+    }
+
+    deinit {
+        if log >= 0 { close(log) }
+    }
+
+    private var snapshotPath: String { "\(directory)/snapshot" }
+    private func logPath(_ generation: Int) -> String { "\(directory)/wal-\(generation).log" }
+
+    // MARK: Opening
+
+    /// Reads the snapshot and replays every log after it. A torn record at the very end of the last
+    /// log (a crash mid-append) is cut off; damage anywhere else is a `corrupt` error and nothing
+    /// is written.
+    func recover() throws -> (state: StoreState, records: Int) {
+        var state = StoreState()
+        var first = 0
+        if let data = FileManager.default.contents(atPath: snapshotPath) {
+            let snapshot = try Self.decodeSnapshot(Array(data), path: snapshotPath)
+            state = snapshot.state
+            first = snapshot.nextGeneration
+        }
+        let generations = try logGenerations().filter { $0 >= first }
+        var records = 0
+        for (index, generation) in generations.enumerated() {
+            let path = logPath(generation)
+            let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
+            var offset = 0
+            while offset < bytes.count {
+                guard let (payload, next) = Self.record(in: bytes, at: offset) else {
+                    guard index == generations.count - 1 else {
+                        throw WhagoError(.corrupt, "\(path) is damaged at byte \(offset) and is not the last log; "
+                            + "whago will not guess: restore the data directory from a backup")
+                    }
+                    // The tail of the last log: a record whose append never completed, never acknowledged.
+                    guard truncate(path, off_t(offset)) == 0 else {
+                        throw WhagoError(.unavailable, "cannot cut the torn end of \(path): \(String(cString: strerror(errno)))")
+                    }
+                    break
+                }
+                let mutation: StoreMutation
+                do {
+                    mutation = try JSONDecoder().decode(StoreMutation.self, from: Data(payload))
+                } catch {
+                    throw WhagoError(.corrupt, "\(path): record at byte \(offset) has a valid checksum but cannot be read: \(error)")
+                }
+                do {
+                    try state.apply(mutation)
+                } catch {
+                    throw WhagoError(.corrupt, "\(path): record at byte \(offset) does not apply (\(error.message))")
+                }
+                records += 1
+                offset = next
+            }
+        }
+        try openLog(generation: generations.last ?? first)
+        return (state, records)
+    }
+
+    private func logGenerations() throws -> [Int] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).compactMap { name -> Int? in
+            guard name.hasPrefix("wal-"), name.hasSuffix(".log") else { return nil }
+            return Int(name.dropFirst(4).dropLast(4))
+        }.sorted()
+    }
+
+    private func openLog(generation: Int) throws {
+        let fd = open(logPath(generation), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw WhagoError(.unavailable, "cannot open \(logPath(generation)): \(String(cString: strerror(errno)))") }
+        if log >= 0 { close(log) }
+        log = fd
+        self.generation = generation
+        try syncDirectory()
+    }
+
+    // MARK: Writing
+
+    /// Appends records and fsyncs once for all of them (group commit).
+    func append(_ records: [[UInt8]]) throws {
+        var buffer: [UInt8] = []
+        for payload in records {
+            buffer += Self.littleEndian(UInt32(payload.count)) + Self.littleEndian(CRC32.checksum(payload)) + payload
+        }
+        var written = 0
+        while written < buffer.count {
+            let result = buffer[written...].withUnsafeBytes { write(log, $0.baseAddress, $0.count) }
+            guard result > 0 else {
+                if result < 0, errno == EINTR { continue }
+                throw WhagoError(.unavailable, "cannot append to the write-ahead log: \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+        guard fdatasync(log) == 0 else {
+            throw WhagoError(.unavailable, "cannot fsync the write-ahead log: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Starts a new log generation, writes a snapshot of `state` (everything before it), and
+    /// deletes the logs the snapshot replaces. A crash at any point leaves a recoverable directory.
+    func compact(_ state: StoreState) throws {
+        let next = generation + 1
+        try openLog(generation: next)
+        let json = try JSONEncoder().encode(Snapshot(nextGeneration: next, state: state))
+        let bytes = Self.magic + Self.littleEndian(CRC32.checksum(json)) + Self.littleEndian(UInt32(json.count)) + Array(json)
+        let temporary = snapshotPath + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw WhagoError(.unavailable, "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let wrote = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard wrote == bytes.count, synced == 0, rename(temporary, snapshotPath) == 0 else {
+            throw WhagoError(.unavailable, "cannot write the snapshot: \(String(cString: strerror(errno)))")
+        }
+        try syncDirectory()
+        for old in try logGenerations() where old < next { unlink(logPath(old)) }
+    }
+
+    private func syncDirectory() throws {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw WhagoError(.unavailable, "cannot open \(directory): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw WhagoError(.unavailable, "cannot fsync \(directory): \(String(cString: strerror(errno)))") }
+    }
+
+    // MARK: Encoding
+
+    private static func decodeSnapshot(_ bytes: [UInt8], path: String) throws -> Snapshot {
+        let damaged = "the snapshot \(path) is damaged"
+        let advice = "; whago will not overwrite it: restore it from a backup, or move it away to start from the logs alone"
+        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw WhagoError(.corrupt, damaged + " (not a whago snapshot)" + advice) }
+        let crc = readLittleEndian(bytes, at: 8)
+        let length = Int(readLittleEndian(bytes, at: 12))
+        guard bytes.count == 16 + length else { throw WhagoError(.corrupt, damaged + " (wrong length)" + advice) }
+        let json = bytes[16...]
+        guard CRC32.checksum(json) == crc else { throw WhagoError(.corrupt, damaged + " (checksum mismatch)" + advice) }
+        do {
+            return try JSONDecoder().decode(Snapshot.self, from: Data(json))
+        } catch {
+            throw WhagoError(.corrupt, damaged + " (\(error))" + advice)
+        }
+    }
+
+    /// The payload of the record at `offset` and where the next one starts, or nil when the bytes
+    /// there are not a whole, intact record.
+    private static func record(in bytes: [UInt8], at offset: Int) -> ([UInt8], Int)? {
+        guard bytes.count - offset >= 8 else { return nil }
+        let length = Int(readLittleEndian(bytes, at: offset))
+        let crc = readLittleEndian(bytes, at: offset + 4)
+        let start = offset + 8
+        guard length <= bytes.count - start else { return nil }
+        let payload = Array(bytes[start..<(start + length)])
+        guard CRC32.checksum(payload) == crc else { return nil }
+        return (payload, start + length)
+    }
+
+    private static func littleEndian(_ value: UInt32) -> [UInt8] {
+        [UInt8(value & 0xFF), UInt8((value >> 8) & 0xFF), UInt8((value >> 16) & 0xFF), UInt8(value >> 24)]
+    }
+
+    private static func readLittleEndian(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// A store that keeps a ``StoreState`` and changes it only through ``StoreMutation``s: it implements
+/// two primitives and gets every ``Store`` operation from this extension, with the same rules.
+///
+/// `commit` must run `build` and apply its mutation as one step with no other change in between
+/// (an actor method does), and return only once the change is durable.
+public protocol StateBackedStore: Store {
+    /// Builds a mutation from the current state (or nil for none), applies it, makes it durable.
+    func commit(_ build: @Sendable (StoreState) throws(WhagoError) -> StoreMutation?) async throws
+    /// Reads from the current state.
+    func read<T: Sendable>(_ body: @Sendable (StoreState) -> T) async throws -> T
+}
+
+extension StateBackedStore {
+    func commit(_ mutation: StoreMutation) async throws {
+        try await commit { _ in mutation }
+    }
+
+    public func createTenant(_ tenant: Tenant) async throws { try await commit(.createTenant(tenant)) }
+    public func tenant(_ id: TenantID) async throws -> Tenant? { try await read { $0.tenants[id] } }
+    public func tenants() async throws -> [Tenant] { try await read { $0.tenants.values.sorted { $0.id < $1.id } } }
+    public func updateTenant(_ tenant: Tenant) async throws { try await commit(.updateTenant(tenant)) }
+    public func deleteTenant(_ id: TenantID) async throws { try await commit(.deleteTenant(id)) }
+    public func addAPIKey(_ key: APIKeyRecord) async throws { try await commit(.addAPIKey(key)) }
+    public func apiKey(prefix: String) async throws -> APIKeyRecord? { try await read { $0.apiKeys[prefix] } }
+    public func revokeAPIKey(prefix: String, at date: Date) async throws { try await commit(.revokeAPIKey(prefix: prefix, at: date)) }
+
+    public func createChip(_ chip: Chip) async throws { try await commit(.createChip(chip)) }
+    public func chip(_ id: ChipID) async throws -> Chip? { try await read { $0.chips[id] } }
+    public func chips(of tenant: TenantID) async throws -> [Chip] { try await read { $0.chips(of: tenant) } }
+    public func allChips() async throws -> [Chip] { try await read { $0.chips.values.sorted { $0.id < $1.id } } }
+    public func updateChip(_ chip: Chip) async throws { try await commit(.updateChip(chip)) }
+    public func deleteChip(_ id: ChipID, event: OutboxEntry?) async throws { try await commit(.deleteChip(id, event: event)) }
+
+    public func leasePort(in range: PortRange, host: String, for makeWorker: @Sendable (Int) -> Worker) async throws -> Worker {
+        let leased = LeasedWorker()
+        try await commit { state throws(WhagoError) in
+            guard let port = state.freePort(in: range, host: host) else {
+                throw WhagoError(.capacityExhausted, "no free port in \(range) on \(host)")
+            }
+            var worker = makeWorker(port)
+            worker.host = host
+            worker.port = port
+            leased.worker = worker
+            return .insertWorker(worker)
+        }
+        guard let worker = leased.worker else { throw WhagoError(.internal, "port lease committed without a worker") }
+        return worker
+    }
+    public func worker(_ id: WorkerID) async throws -> Worker? { try await read { $0.workers[id] } }
+    public func workers() async throws -> [Worker] { try await read { $0.workers.values.sorted { $0.id < $1.id } } }
+    public func updateWorker(_ worker: Worker) async throws { try await commit(.updateWorker(worker)) }
+    public func removeWorker(_ id: WorkerID) async throws { try await commit { state in state.workers[id] == nil ? nil : .removeWorker(id) } }
+    public func portLeases() async throws -> [PortLease] { try await read { $0.portLeases } }
+
+    public func insertProxyLease(_ lease: ProxyLease) async throws { try await commit(.insertProxyLease(lease)) }
+    public func proxyLease(of chip: ChipID) async throws -> ProxyLease? { try await read { $0.proxyLeases[chip] } }
+    public func proxyLeases() async throws -> [ProxyLease] { try await read { $0.proxyLeases.values.sorted { $0.chip < $1.chip } } }
+    public func releaseProxyLease(of chip: ChipID) async throws {
+        try await commit { state in state.proxyLeases[chip] == nil ? nil : .releaseProxyLease(chip) }
+    }
+
+    public func enqueue(_ entries: [OutboxEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await commit(.enqueue(entries))
+    }
+    public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] { try await read { $0.dueEntries(now: now, limit: limit) } }
+    public func acknowledge(_ id: EventID) async throws {
+        try await commit { state in state.outbox.values.contains { $0.id == id } ? .acknowledge(id) : nil }
+    }
+    public func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws {
+        try await commit(.reschedule(id, nextAttemptAt: nextAttemptAt, error: error))
+    }
+    public func deadLetter(_ id: EventID, error: String) async throws { try await commit(.deadLetter(id, error: error)) }
+    public func deadLetters(limit: Int) async throws -> [OutboxEntry] { try await read { $0.deadLetters(limit: limit) } }
+
+    public func seenBefore(requestID: String, at now: Date, window: Duration) async throws -> Bool {
+        let seen = SeenFlag()
+        try await commit { state in
+            seen.value = state.hasSeen(requestID, at: now, window: window)
+            return seen.value ? nil : .markSeen(requestID, at: now, window: window)
+        }
+        return seen.value
+    }
+}
+
+/// Carries a value out of a `commit` closure, which runs exactly once before `commit` returns.
+private final class LeasedWorker: @unchecked Sendable {
+    var worker: Worker?
+}
+
+/// Same, for a flag. `@unchecked`: written inside `commit`, read after it returned, never concurrently.
+private final class SeenFlag: @unchecked Sendable {
+    var value = false
+}

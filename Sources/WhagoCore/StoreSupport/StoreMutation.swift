@@ -1,0 +1,28 @@
+import Foundation
+
+/// One change to whago's state, as a value: what a store applies atomically and what a log-based
+/// store (the `file` driver) writes to its write-ahead log. Every mutation is deterministic — the
+/// port a lease got is inside the worker it carries — so replaying a log rebuilds the same state.
+public enum StoreMutation: Codable, Sendable, Hashable {
+    case createTenant(Tenant)
+    case updateTenant(Tenant)
+    case deleteTenant(TenantID)
+    case addAPIKey(APIKeyRecord)
+    case revokeAPIKey(prefix: String, at: Date)
+    case createChip(Chip)
+    case updateChip(Chip)
+    case deleteChip(ChipID, event: OutboxEntry?)
+    /// A worker with the port it leased (in `worker.host`/`worker.port`).
+    case insertWorker(Worker)
+    case updateWorker(Worker)
+    case removeWorker(WorkerID)
+    case insertProxyLease(ProxyLease)
+    case releaseProxyLease(ChipID)
+    case enqueue([OutboxEntry])
+    case acknowledge(EventID)
+    case reschedule(EventID, nextAttemptAt: Date, error: String)
+    case deadLetter(EventID, error: String)
+    /// A webhook request id seen at a time; ids older than `window` are forgotten.
+    case markSeen(String, at: Date, window: Duration)
+}
+

@@ -1,0 +1,182 @@
+import Foundation
+
+/// whago's whole state as one value, and the rules every change must keep (uniqueness, referential
+/// integrity, capacity). The in-memory store and the `file` store keep one of these; applying a
+/// ``StoreMutation`` either changes it completely or throws and leaves it untouched.
+public struct StoreState: Codable, Sendable, Equatable {
+    public private(set) var tenants: [TenantID: Tenant] = [:]
+    public private(set) var apiKeys: [String: APIKeyRecord] = [:]
+    public private(set) var chips: [ChipID: Chip] = [:]
+    public private(set) var workers: [WorkerID: Worker] = [:]
+    public private(set) var proxyLeases: [ChipID: ProxyLease] = [:]
+    /// Outbox entries by delivery order.
+    public private(set) var outbox: [UInt64: OutboxEntry] = [:]
+    public private(set) var deadLetters: [UInt64: OutboxEntry] = [:]
+    private var outboxSequence: [EventID: UInt64] = [:]
+    private var nextSequence: UInt64 = 1
+    private var seenRequests: [String: Date] = [:]
+    /// "host:port" → worker, the port leases.
+    private var portOwners: [String: WorkerID] = [:]
+
+    public init() {}
+
+    // MARK: Reads
+
+    public func chips(of tenant: TenantID) -> [Chip] {
+        chips.values.filter { $0.tenant == tenant }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    public var portLeases: [PortLease] {
+        workers.values.map { PortLease(host: $0.host, port: $0.port, worker: $0.id, leasedAt: $0.createdAt) }
+            .sorted { ($0.host, $0.port) < ($1.host, $1.port) }
+    }
+
+    /// The lowest port of `range` on `host` that no worker holds.
+    public func freePort(in range: PortRange, host: String) -> Int? {
+        range.first { portOwners["\(host):\($0)"] == nil }
+    }
+
+    public func dueEntries(now: Date, limit: Int) -> [OutboxEntry] {
+        Array(outbox.sorted { $0.key < $1.key }.lazy.map(\.value).filter { $0.nextAttemptAt <= now }.prefix(limit))
+    }
+
+    public func deadLetters(limit: Int) -> [OutboxEntry] {
+        Array(deadLetters.sorted { $0.key < $1.key }.map(\.value).prefix(limit))
+    }
+
+    public func hasSeen(_ requestID: String, at now: Date, window: Duration) -> Bool {
+        guard let seen = seenRequests[requestID] else { return false }
+        return now.timeIntervalSince(seen) < window.seconds
+    }
+
+    // MARK: Changes
+
+    /// Applies a mutation completely, or throws a ``WhagoError`` and changes nothing: every case
+    /// checks all its rules before it changes anything (so no copy of the state is needed).
+    public mutating func apply(_ mutation: StoreMutation) throws(WhagoError) {
+        switch mutation {
+        case .createTenant(let tenant):
+            guard tenants[tenant.id] == nil else { throw WhagoError(.conflict, "tenant \(tenant.id) already exists") }
+            tenants[tenant.id] = tenant
+        case .updateTenant(let tenant):
+            guard tenants[tenant.id] != nil else { throw WhagoError(.notFound, "no tenant \(tenant.id)") }
+            tenants[tenant.id] = tenant
+        case .deleteTenant(let id):
+            guard tenants[id] != nil else { throw WhagoError(.notFound, "no tenant \(id)") }
+            guard !chips.values.contains(where: { $0.tenant == id }) else {
+                throw WhagoError(.conflict, "tenant \(id) still has chips; delete them first")
+            }
+            guard !workers.values.contains(where: { $0.tenant == id }) else {
+                throw WhagoError(.conflict, "tenant \(id) still has workers")
+            }
+            tenants[id] = nil
+            apiKeys = apiKeys.filter { $0.value.tenant != id }
+        case .addAPIKey(let key):
+            guard tenants[key.tenant] != nil else { throw WhagoError(.notFound, "no tenant \(key.tenant)") }
+            guard apiKeys[key.prefix] == nil else { throw WhagoError(.conflict, "API key prefix \(key.prefix) is taken") }
+            apiKeys[key.prefix] = key
+        case .revokeAPIKey(let prefix, let date):
+            guard apiKeys[prefix] != nil else { throw WhagoError(.notFound, "no API key \(prefix)") }
+            apiKeys[prefix]?.revokedAt = date
+        case .createChip(let chip):
+            guard chips[chip.id] == nil else { throw WhagoError(.conflict, "chip \(chip.id) already exists") }
+            try checkChip(chip)
+            chips[chip.id] = chip
+        case .updateChip(let chip):
+            guard chips[chip.id] != nil else { throw WhagoError(.notFound, "no chip \(chip.id)") }
+            try checkChip(chip)
+            chips[chip.id] = chip
+        case .deleteChip(let id, let event):
+            guard chips[id] != nil else { throw WhagoError(.notFound, "no chip \(id)") }
+            if let event { try checkAppend([event]) }
+            chips[id] = nil
+            proxyLeases[id] = nil
+            if let event { append([event]) }
+        case .insertWorker(let worker):
+            guard workers[worker.id] == nil else { throw WhagoError(.conflict, "worker \(worker.id) already exists") }
+            guard tenants[worker.tenant] != nil else { throw WhagoError(.notFound, "no tenant \(worker.tenant)") }
+            guard (1...65535).contains(worker.port) else { throw WhagoError(.conflict, "port \(worker.port) is not a TCP port") }
+            let key = "\(worker.host):\(worker.port)"
+            if let owner = portOwners[key] { throw WhagoError(.conflict, "port \(key) is leased to worker \(owner)") }
+            workers[worker.id] = worker
+            portOwners[key] = worker.id
+        case .updateWorker(let worker):
+            guard let old = workers[worker.id] else { throw WhagoError(.notFound, "no worker \(worker.id)") }
+            guard old.host == worker.host, old.port == worker.port, old.tenant == worker.tenant else {
+                throw WhagoError(.conflict, "a worker's tenant, host and port never change; remove it and lease again")
+            }
+            workers[worker.id] = worker
+        case .removeWorker(let id):
+            guard let worker = workers[id] else { return }
+            workers[id] = nil
+            portOwners["\(worker.host):\(worker.port)"] = nil
+            for chip in chips.values where chip.worker == id { chips[chip.id]?.worker = nil }
+        case .insertProxyLease(let lease):
+            guard chips[lease.chip] != nil else { throw WhagoError(.notFound, "no chip \(lease.chip)") }
+            guard proxyLeases[lease.chip] == nil else { throw WhagoError(.conflict, "chip \(lease.chip) already holds a proxy lease") }
+            if let sticky = lease.stickyPort,
+               let holder = proxyLeases.values.first(where: { $0.provider == lease.provider && $0.stickyPort == sticky }) {
+                throw WhagoError(.conflict, "sticky port \(sticky) is leased to chip \(holder.chip)")
+            }
+            proxyLeases[lease.chip] = lease
+        case .releaseProxyLease(let chip):
+            proxyLeases[chip] = nil
+        case .enqueue(let entries):
+            try checkAppend(entries)
+            append(entries)
+        case .acknowledge(let id):
+            if let sequence = outboxSequence.removeValue(forKey: id) { outbox[sequence] = nil }
+        case .reschedule(let id, let next, let error):
+            guard let sequence = outboxSequence[id], var entry = outbox[sequence] else { throw WhagoError(.notFound, "no outbox entry \(id)") }
+            entry.attempts += 1
+            entry.nextAttemptAt = next
+            entry.lastError = error
+            outbox[sequence] = entry
+        case .deadLetter(let id, let error):
+            guard let sequence = outboxSequence.removeValue(forKey: id), var entry = outbox.removeValue(forKey: sequence) else {
+                throw WhagoError(.notFound, "no outbox entry \(id)")
+            }
+            entry.lastError = error
+            deadLetters[sequence] = entry
+        case .markSeen(let requestID, let now, let window):
+            if let seen = seenRequests[requestID], now.timeIntervalSince(seen) < window.seconds { return }
+            seenRequests[requestID] = now
+            if seenRequests.count > 4096 {
+                seenRequests = seenRequests.filter { now.timeIntervalSince($0.value) < window.seconds }
+            }
+        }
+    }
+
+    private func checkChip(_ chip: Chip) throws(WhagoError) {
+        guard tenants[chip.tenant] != nil else { throw WhagoError(.notFound, "no tenant \(chip.tenant)") }
+        if let other = chips.values.first(where: { $0.tenant == chip.tenant && $0.name == chip.name && $0.id != chip.id }) {
+            throw WhagoError(.conflict, "tenant \(chip.tenant) already has a chip named '\(chip.name)' (\(other.id))")
+        }
+        if let worker = chip.worker, workers[worker] == nil { throw WhagoError(.notFound, "no worker \(worker)") }
+    }
+
+    private func checkAppend(_ entries: [OutboxEntry]) throws(WhagoError) {
+        var batch = Set<EventID>()
+        for entry in entries {
+            guard outboxSequence[entry.id] == nil, batch.insert(entry.id).inserted else {
+                throw WhagoError(.conflict, "event \(entry.id) is already in the outbox")
+            }
+        }
+    }
+
+    private mutating func append(_ entries: [OutboxEntry]) {
+        for entry in entries {
+            outbox[nextSequence] = entry
+            outboxSequence[entry.id] = nextSequence
+            nextSequence += 1
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `TimeInterval`.
+    public var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import Testing
+import WhagoCore
+
+/// The behaviour every ``Store`` must have, specified once and run by every store's tests
+/// (`file`, `postgres`, in-memory), as every Fluent driver runs FluentBenchmark:
+///
+/// ```swift
+/// @Test func atomicity() async throws { try await conformance.atomicity() }
+/// ```
+public struct StoreConformance: Sendable {
+    /// A store on fresh, empty storage, and a way to close it and open the same storage again.
+    public struct Subject: Sendable {
+        public var store: any Store
+        /// Closes `store` and opens the same storage; `nil` for stores that are not durable.
+        public var reopen: (@Sendable () async throws -> any Store)?
+
+        public init(store: any Store, reopen: (@Sendable () async throws -> any Store)?) {
+            self.store = store
+            self.reopen = reopen
+        }
+    }
+
+    let fresh: @Sendable () async throws -> Subject
+
+    /// - Parameter fresh: opens a store on new, empty storage for each check.
+    public init(fresh: @escaping @Sendable () async throws -> Subject) {
+        self.fresh = fresh
+    }
+
+    /// Every check, one after the other.
+    public func runAll() async throws {
+        try await tenantsAndAPIKeys()
+        try await chips()
+        try await workersAndPortLeases()
+        try await proxyLeases()
+        try await atomicity()
+        try await concurrentPortLeases()
+        try await outbox()
+        try await dedupeWindow()
+        try await durability()
+    }
+
+    // MARK: Checks
+
+    public func tenantsAndAPIKeys() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        let tenant = Fixtures.tenant("t1")
+        try await store.createTenant(tenant)
+        try await expectCode(.conflict) { try await store.createTenant(tenant) }
+        #expect(try await store.tenant("t1") == tenant)
+        #expect(try await store.tenant("nope") == nil)
+        var renamed = tenant
+        renamed.name = "Renamed"
+        renamed.chipQuota = 3
+        try await store.updateTenant(renamed)
+        #expect(try await store.tenant("t1")?.name == "Renamed")
+        try await expectCode(.notFound) { try await store.updateTenant(Fixtures.tenant("ghost")) }
+
+        let key = APIKeyRecord(prefix: "wk_abc", tenant: "t1", hash: "sha256:00:11", createdAt: Fixtures.date(0))
+        try await store.addAPIKey(key)
+        try await expectCode(.conflict) { try await store.addAPIKey(key) }
+        try await expectCode(.notFound) { try await store.addAPIKey(APIKeyRecord(prefix: "wk_x", tenant: "ghost", hash: "h")) }
+        #expect(try await store.apiKey(prefix: "wk_abc") == key)
+        try await store.revokeAPIKey(prefix: "wk_abc", at: Fixtures.date(5))
+        #expect(try await store.apiKey(prefix: "wk_abc")?.revokedAt == Fixtures.date(5))
+
+        try await store.createTenant(Fixtures.tenant("t2"))
+        #expect(try await store.tenants().map(\.id) == ["t1", "t2"])
+        try await store.createChip(Fixtures.chip("c1", tenant: "t2"))
+        try await expectCode(.conflict) { try await store.deleteTenant("t2") }
+        try await store.deleteTenant("t1")
+        #expect(try await store.tenant("t1") == nil)
+        #expect(try await store.apiKey(prefix: "wk_abc") == nil, "a tenant's keys go with it")
+    }
+
+    public func chips() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        try await store.createTenant(Fixtures.tenant("t2"))
+        let chip = Fixtures.chip("c1", tenant: "t1", name: "sales")
+        try await store.createChip(chip)
+        #expect(try await store.chip("c1") == chip)
+        try await expectCode(.conflict) { try await store.createChip(chip) }
+        try await expectCode(.conflict) { try await store.createChip(Fixtures.chip("c2", tenant: "t1", name: "sales")) }
+        try await store.createChip(Fixtures.chip("c3", tenant: "t2", name: "sales"))
+        try await expectCode(.notFound) { try await store.createChip(Fixtures.chip("c4", tenant: "ghost")) }
+        var updated = chip
+        updated.status = .working
+        updated.phone = "5511999990000@c.us"
+        updated.metadata = ["crm": "42"]
+        try await store.updateChip(updated)
+        #expect(try await store.chip("c1") == updated)
+        try await expectCode(.notFound) { try await store.updateChip(Fixtures.chip("ghost", tenant: "t1")) }
+        var unknownWorker = updated
+        unknownWorker.worker = "no-such-worker"
+        try await expectCode(.notFound) { try await store.updateChip(unknownWorker) }
+        #expect(try await store.chips(of: "t1").map(\.id) == ["c1"])
+        #expect(try await store.allChips().map(\.id) == ["c1", "c3"])
+        try await store.deleteChip("c1", event: nil)
+        #expect(try await store.chip("c1") == nil)
+        try await expectCode(.notFound) { try await store.deleteChip("c1", event: nil) }
+    }
+
+    public func workersAndPortLeases() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        let range = try PortRange(3100, 3102)
+        let first = try await store.leasePort(in: range, host: "h1") { Fixtures.worker("w1", port: $0) }
+        #expect(first.port == 3100 && first.host == "h1")
+        let second = try await store.leasePort(in: range, host: "h1") { Fixtures.worker("w2", port: $0) }
+        #expect(second.port == 3101)
+        let otherHost = try await store.leasePort(in: range, host: "h2") { Fixtures.worker("w3", port: $0) }
+        #expect(otherHost.port == 3100, "ports are leased per host")
+        try await expectCode(.conflict) {
+            _ = try await store.leasePort(in: range, host: "h1") { Fixtures.worker("w1", port: $0) }
+        }
+        #expect(try await store.portLeases().map { "\($0.host):\($0.port)=\($0.worker)" } == ["h1:3100=w1", "h1:3101=w2", "h2:3100=w3"])
+        var updated = first
+        updated.runtimeID = "container-1"
+        try await store.updateWorker(updated)
+        #expect(try await store.worker("w1")?.runtimeID == "container-1")
+
+        var chip = Fixtures.chip("c1", tenant: "t1")
+        chip.worker = "w1"
+        try await store.createChip(chip)
+        try await store.removeWorker("w1")
+        try await store.removeWorker("w1")
+        #expect(try await store.worker("w1") == nil)
+        #expect(try await store.chip("c1")?.worker == nil, "a removed worker's chips are unplaced")
+        let reused = try await store.leasePort(in: range, host: "h1") { Fixtures.worker("w4", port: $0) }
+        #expect(reused.port == 3100, "a released port is leased again")
+        _ = try await store.leasePort(in: range, host: "h1") { Fixtures.worker("w5", port: $0) }
+        try await expectCode(.capacityExhausted) {
+            _ = try await store.leasePort(in: range, host: "h1") { Fixtures.worker("w6", port: $0) }
+        }
+        #expect(try await store.workers().map(\.id) == ["w2", "w3", "w4", "w5"])
+    }
+
+    public func proxyLeases() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        for id in ["c1", "c2", "c3"] { try await store.createChip(Fixtures.chip(ChipID(id), tenant: "t1", name: id)) }
+        let lease = Fixtures.proxyLease("c1", sticky: 10001)
+        try await store.insertProxyLease(lease)
+        #expect(try await store.proxyLease(of: "c1") == lease)
+        try await expectCode(.conflict) { try await store.insertProxyLease(Fixtures.proxyLease("c1", sticky: 10002)) }
+        try await expectCode(.conflict) { try await store.insertProxyLease(Fixtures.proxyLease("c2", sticky: 10001)) }
+        try await expectCode(.notFound) { try await store.insertProxyLease(Fixtures.proxyLease("ghost", sticky: 10003)) }
+        try await store.insertProxyLease(ProxyLease(chip: "c2", provider: "none", endpoint: nil, leasedAt: Fixtures.date(1)))
+        try await store.insertProxyLease(ProxyLease(chip: "c3", provider: "none", endpoint: nil, leasedAt: Fixtures.date(1)))
+        #expect(try await store.proxyLeases().map(\.chip) == ["c1", "c2", "c3"])
+        try await store.releaseProxyLease(of: "c2")
+        try await store.releaseProxyLease(of: "c2")
+        #expect(try await store.proxyLease(of: "c2") == nil)
+
+        let event = Fixtures.entry("e-deleted", chip: "c1", tenant: "t1")
+        try await store.deleteChip("c1", event: event)
+        #expect(try await store.proxyLease(of: "c1") == nil, "deleting a chip releases its lease")
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e-deleted"])
+        try await store.insertProxyLease(Fixtures.proxyLease("c2", sticky: 10001))
+    }
+
+    public func atomicity() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        try await store.createChip(Fixtures.chip("c1", tenant: "t1"))
+        try await store.insertProxyLease(Fixtures.proxyLease("c1", sticky: 10001))
+        try await store.enqueue([Fixtures.entry("e1", chip: "c1", tenant: "t1")])
+        // Deleting the chip and enqueueing an event whose id is taken fails half-way: nothing changes.
+        try await expectCode(.conflict) { try await store.deleteChip("c1", event: Fixtures.entry("e1", chip: "c1", tenant: "t1")) }
+        #expect(try await store.chip("c1") != nil)
+        #expect(try await store.proxyLease(of: "c1") != nil)
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).count == 1)
+        // A batch with a duplicate inside enqueues nothing.
+        try await expectCode(.conflict) {
+            try await store.enqueue([Fixtures.entry("e2", chip: "c1", tenant: "t1"), Fixtures.entry("e2", chip: "c1", tenant: "t1")])
+        }
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e1"])
+    }
+
+    public func concurrentPortLeases() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        let range = try PortRange(4000, 4099)
+        let ports = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    try await store.leasePort(in: range, host: "h1") { Fixtures.worker(WorkerID("w\(index)"), port: $0) }.port
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(ports.count == 100)
+        #expect(Set(ports) == Set(4000...4099), "every port leased exactly once")
+        try await expectCode(.capacityExhausted) {
+            _ = try await store.leasePort(in: range, host: "h1") { Fixtures.worker("w100", port: $0) }
+        }
+    }
+
+    public func outbox() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        let entries = (1...5).map { Fixtures.entry(EventID("e\($0)"), chip: "c1", tenant: "t1", due: Fixtures.date(Double($0))) }
+        try await store.enqueue(Array(entries.prefix(3)))
+        try await store.enqueue(Array(entries.suffix(2)))
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e1", "e2", "e3", "e4", "e5"])
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 2).map(\.id) == ["e1", "e2"])
+        #expect(try await store.dueEntries(now: Fixtures.date(3), limit: 10).map(\.id) == ["e1", "e2", "e3"])
+        // Handed out again until acknowledged (at least once).
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 1).map(\.id) == ["e1"])
+        try await store.acknowledge("e1")
+        try await store.acknowledge("e1")
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 1).map(\.id) == ["e2"])
+        try await store.reschedule("e2", nextAttemptAt: Fixtures.date(500), error: "HTTP 503")
+        let due = try await store.dueEntries(now: Fixtures.date(100), limit: 10)
+        #expect(due.map(\.id) == ["e3", "e4", "e5"])
+        let rescheduled = try await store.dueEntries(now: Fixtures.date(600), limit: 10).first
+        #expect(rescheduled?.id == "e2" && rescheduled?.attempts == 1 && rescheduled?.lastError == "HTTP 503")
+        try await store.deadLetter("e3", error: "gave up after 10 attempts")
+        #expect(try await store.deadLetters(limit: 10).map(\.id) == ["e3"])
+        #expect(try await store.deadLetters(limit: 10).first?.lastError == "gave up after 10 attempts")
+        #expect(try await store.dueEntries(now: Fixtures.date(600), limit: 10).map(\.id) == ["e2", "e4", "e5"])
+        try await expectCode(.notFound) { try await store.reschedule("ghost", nextAttemptAt: Fixtures.date(1), error: "x") }
+    }
+
+    public func dedupeWindow() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        let window = Duration.seconds(60)
+        #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(0), window: window) == false)
+        #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(30), window: window) == true)
+        #expect(try await store.seenBefore(requestID: "r2", at: Fixtures.date(31), window: window) == false)
+        #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(61), window: window) == false, "forgotten after the window")
+        #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(62), window: window) == true)
+    }
+
+    public func durability() async throws {
+        let subject = try await fresh()
+        guard let reopen = subject.reopen else { return }
+        let store = subject.store
+        try await store.createTenant(Fixtures.tenant("t1"))
+        try await store.addAPIKey(APIKeyRecord(prefix: "wk_1", tenant: "t1", hash: "h", createdAt: Fixtures.date(0)))
+        var chip = Fixtures.chip("c1", tenant: "t1")
+        let worker = try await store.leasePort(in: try PortRange(3100, 3199), host: "h1") { Fixtures.worker("w1", port: $0) }
+        chip.worker = worker.id
+        try await store.createChip(chip)
+        try await store.insertProxyLease(Fixtures.proxyLease("c1", sticky: 10001))
+        try await store.enqueue([Fixtures.entry("e1", chip: "c1", tenant: "t1"), Fixtures.entry("e2", chip: "c1", tenant: "t1")])
+        try await store.acknowledge("e1")
+        _ = try await store.seenBefore(requestID: "r1", at: Fixtures.date(0), window: .seconds(60))
+
+        let reopened = try await reopen()
+        defer { Task { await reopened.shutdown() } }
+        #expect(try await reopened.tenant("t1") == Fixtures.tenant("t1"))
+        #expect(try await reopened.apiKey(prefix: "wk_1")?.tenant == "t1")
+        #expect(try await reopened.chip("c1") == chip)
+        #expect(try await reopened.worker("w1") == worker)
+        #expect(try await reopened.proxyLease(of: "c1") == Fixtures.proxyLease("c1", sticky: 10001))
+        #expect(try await reopened.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e2"])
+        #expect(try await reopened.seenBefore(requestID: "r1", at: Fixtures.date(1), window: .seconds(60)) == true)
+        try await expectCode(.capacityExhausted, "the port lease survived") {
+            _ = try await reopened.leasePort(in: try PortRange(3100, 3100), host: "h1") { Fixtures.worker("w2", port: $0) }
+        }
+    }
+
+    private func expectCode(_ code: WhagoError.Code, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+                            _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+            Issue.record("expected a WhagoError with code \(code), nothing was thrown; \(comment?.rawValue ?? "")", sourceLocation: sourceLocation)
+        } catch let error as WhagoError {
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+/// Records the conformance suite writes, with fixed dates so that equality checks are exact.
+public enum Fixtures {
+    public static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_800_000_000 + seconds) }
+
+    public static func tenant(_ id: TenantID) -> Tenant {
+        Tenant(id: id, name: "Tenant \(id)", webhookURL: URL(string: "https://saas.example/hooks/\(id)"), createdAt: date(0))
+    }
+
+    public static func chip(_ id: ChipID, tenant: TenantID, name: String? = nil) -> Chip {
+        Chip(id: id, tenant: tenant, name: name ?? id.rawValue, createdAt: date(0))
+    }
+
+    public static func worker(_ id: WorkerID, port: Int, tenant: TenantID = "t1") -> Worker {
+        Worker(id: id, tenant: tenant, name: "whago-\(id)", host: "", port: port, apiKey: Secret("key-\(id)"),
+               webhookSecret: Secret("hmac-\(id)"), createdAt: date(0))
+    }
+
+    public static func proxyLease(_ chip: ChipID, sticky: Int) -> ProxyLease {
+        ProxyLease(chip: chip, provider: "dataimpulse",
+                   endpoint: ProxyEndpoint(scheme: .socks5h, host: "gw.example", port: sticky, username: "login__cr.br", password: Secret("pw")),
+                   stickyPort: sticky, leasedAt: date(1))
+    }
+
+    public static func entry(_ id: EventID, chip: ChipID, tenant: TenantID, due: Date? = nil) -> OutboxEntry {
+        OutboxEntry(event: ChipEvent(id: id, chip: chip, kind: .statusChanged, status: .working,
+                                     payload: .object(["status": "WORKING"]), occurredAt: date(2)),
+                    tenant: tenant, nextAttemptAt: due ?? date(2))
+    }
+}
