@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
     ],
     targets: [
         // C at the edge: system libraries with a shim of typed wrappers.
@@ -78,7 +79,7 @@ let package = Package(
         driver("StaticProxy"),
         driver("DataImpulseProxy"),
         driver("FileStore"),
-        driver("PostgresStore"),
+        driver("PostgresStore", dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")]),
 
         .target(
             name: "WhagoTesting",
@@ -146,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["WhagoCore", "WhagoTesting", "FileStore"],
+            dependencies: ["WhagoCore", "WhagoTesting", "FileStore", "PostgresStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

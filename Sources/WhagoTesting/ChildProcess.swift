@@ -77,14 +77,32 @@ public final class ChildProcess: @unchecked Sendable {
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning || !stdout.isFinished || !stderr.isFinished {
+        while process.isRunning {
+            if let status = reapIfZombie() { return status }
             guard ContinuousClock.now < deadline else {
                 kill(process.processIdentifier, SIGKILL)
                 throw ChildProcessError("still running after \(timeout); killed. stderr: \(standardError)")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
+        // The rest of the output; a daemon the process started may hold the pipes open forever
+        // (pg_ctl start), so the wait for their end is bounded.
+        let drained = ContinuousClock.now + .seconds(2)
+        while (!stdout.isFinished || !stderr.isFinished) && ContinuousClock.now < drained {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         return process.terminationStatus
+    }
+
+    /// Foundation sometimes never notices the exit of a child that forked a daemon (`runuser pg_ctl
+    /// start`): the child stays a zombie. Reap it here and read its status ourselves.
+    private func reapIfZombie() -> Int32? {
+        let pid = process.processIdentifier
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" else { return nil }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
     /// Runs a command to completion: its exit status and output.

@@ -34,6 +34,12 @@ public enum TestServices {
         return SOCKS5(host: "127.0.0.1", port: port, username: username, password: password)
     }
 
+    /// `WHAGO_TEST_POSTGRES_URL`: a PostgreSQL database the tests may create schemas in.
+    public static var postgresURL: String? { environment["WHAGO_TEST_POSTGRES_URL"] }
+
+    /// `WHAGO_TEST_POSTGRES_CTL`: a script taking `stop` or `start` for that server.
+    public static var postgresControl: String? { environment["WHAGO_TEST_POSTGRES_CTL"] }
+
     /// The explanation tests fail with when a required service is missing.
     public static func missing(_ service: String) -> String {
         "\(service) is not running: run the tests with scripts/test, which starts it"

@@ -48,7 +48,7 @@ public protocol Store: WhagoDriver {
 
     /// In one change: leases the lowest free port of `range` on `host` and inserts the worker that
     /// `makeWorker` builds for it. `capacity_exhausted` when the range is full.
-    func leasePort(in range: PortRange, host: String, for makeWorker: @Sendable (Int) -> Worker) async throws -> Worker
+    func leasePort(in range: PortRange, host: String, for makeWorker: @escaping @Sendable (Int) -> Worker) async throws -> Worker
     func worker(_ id: WorkerID) async throws -> Worker?
     func workers() async throws -> [Worker]
     func updateWorker(_ worker: Worker) async throws

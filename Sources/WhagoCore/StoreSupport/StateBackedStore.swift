@@ -33,7 +33,7 @@ extension StateBackedStore {
     public func updateChip(_ chip: Chip) async throws { try await commit(.updateChip(chip)) }
     public func deleteChip(_ id: ChipID, event: OutboxEntry?) async throws { try await commit(.deleteChip(id, event: event)) }
 
-    public func leasePort(in range: PortRange, host: String, for makeWorker: @Sendable (Int) -> Worker) async throws -> Worker {
+    public func leasePort(in range: PortRange, host: String, for makeWorker: @escaping @Sendable (Int) -> Worker) async throws -> Worker {
         let leased = LeasedWorker()
         try await commit { state throws(WhagoError) in
             guard let port = state.freePort(in: range, host: host) else {

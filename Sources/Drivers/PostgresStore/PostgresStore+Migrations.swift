@@ -1,0 +1,64 @@
+import Logging
+import PostgresNIO
+import WhagoCore
+
+extension PostgresStore {
+    /// The schema's versions, in order. A released migration never changes; fixes are new versions.
+    func migrations() -> [(version: Int, statements: [String])] {
+        [
+            (1, [
+                "CREATE TABLE \(table("tenants")) (id text PRIMARY KEY, doc jsonb NOT NULL)",
+                """
+                CREATE TABLE \(table("api_keys")) (prefix text PRIMARY KEY,
+                    tenant text NOT NULL REFERENCES \(table("tenants"))(id) ON DELETE CASCADE, doc jsonb NOT NULL)
+                """,
+                """
+                CREATE TABLE \(table("workers")) (id text PRIMARY KEY,
+                    tenant text NOT NULL REFERENCES \(table("tenants"))(id),
+                    host text NOT NULL, port integer NOT NULL CHECK (port BETWEEN 1 AND 65535),
+                    doc jsonb NOT NULL, UNIQUE (host, port))
+                """,
+                """
+                CREATE TABLE \(table("chips")) (id text PRIMARY KEY,
+                    tenant text NOT NULL REFERENCES \(table("tenants"))(id), name text NOT NULL CHECK (name <> ''),
+                    worker text REFERENCES \(table("workers"))(id) ON DELETE SET NULL,
+                    doc jsonb NOT NULL, UNIQUE (tenant, name))
+                """,
+                """
+                CREATE TABLE \(table("proxy_leases")) (chip text PRIMARY KEY REFERENCES \(table("chips"))(id) ON DELETE CASCADE,
+                    provider text NOT NULL, sticky_port integer CHECK (sticky_port BETWEEN 1 AND 65535),
+                    doc jsonb NOT NULL, UNIQUE (provider, sticky_port))
+                """,
+                """
+                CREATE TABLE \(table("outbox")) (seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE, tenant text NOT NULL,
+                    next_attempt_at timestamptz NOT NULL, dead boolean NOT NULL DEFAULT false, doc jsonb NOT NULL)
+                """,
+                "CREATE INDEX ON \(table("outbox")) (dead, next_attempt_at)",
+                "CREATE TABLE \(table("dedupe")) (request_id text PRIMARY KEY, seen_at timestamptz NOT NULL)",
+            ]),
+        ]
+    }
+
+    /// Applies the missing migrations in one transaction, under an advisory lock on the schema.
+    func migrate() async throws {
+        let schema = self.schema
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.migrate." + schema)))", logger: logger)
+            try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: "\"\(schema)\"")", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS \(unescaped: table("schema_migrations")) (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                logger: logger)
+            var applied = Set<Int>()
+            for try await version in try await connection.query("SELECT version FROM \(unescaped: table("schema_migrations"))", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+            for migration in migrations() where !applied.contains(migration.version) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO \(unescaped: table("schema_migrations")) (version) VALUES (\(migration.version))", logger: logger)
+                logger.info("store migrated", metadata: ["schema": "\(schema)", "version": "\(migration.version)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+import Foundation
+import Logging
+import PostgresNIO
+import WhagoCore
+
+extension PostgresStore {
+    // MARK: Helpers
+
+    /// Runs `body` within the call deadline, turning every failure into a ``WhagoError``.
+    private func perform<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await withDeadline(body)
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// The rows of a query, each decoded by `decode`.
+    func query<T: Sendable>(_ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> T) async throws -> [T] {
+        try await perform {
+            var results: [T] = []
+            for try await row in try await self.client.query(query, logger: self.logger) { results.append(try decode(row)) }
+            return results
+        }
+    }
+
+    private func rows<T>(_ query: PostgresQuery, on connection: PostgresConnection, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
+        var results: [T] = []
+        for try await row in try await connection.query(query, logger: self.logger) { results.append(try decode(row)) }
+        return results
+    }
+
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await perform { try await self.client.withTransaction(logger: self.logger) { try await body($0) } }
+    }
+
+    private func docs<T: Decodable & Sendable>(_ type: T.Type, _ query: PostgresQuery) async throws -> [T] {
+        try await self.query(query) { row in try Self.decode(type, try row.decode(String.self)) }
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw WhagoError(.corrupt, "a stored \(type) cannot be read: \(error)")
+        }
+    }
+
+    private func t(_ name: String) -> String { table(name) }
+
+    // MARK: Tenants and API keys
+
+    public func createTenant(_ tenant: Tenant) async throws {
+        try await perform {
+            try await self.client.query("INSERT INTO \(unescaped: self.t("tenants")) (id, doc) VALUES (\(tenant.id.rawValue), \(try Self.encode(tenant))::jsonb)", logger: self.logger)
+        }
+    }
+
+    public func tenant(_ id: TenantID) async throws -> Tenant? {
+        try await docs(Tenant.self, "SELECT doc::text FROM \(unescaped: self.t("tenants")) WHERE id = \(id.rawValue)").first
+    }
+
+    public func tenants() async throws -> [Tenant] {
+        try await docs(Tenant.self, "SELECT doc::text FROM \(unescaped: self.t("tenants")) ORDER BY id")
+    }
+
+    public func updateTenant(_ tenant: Tenant) async throws {
+        let updated = try await query("UPDATE \(unescaped: self.t("tenants")) SET doc = \(try Self.encode(tenant))::jsonb WHERE id = \(tenant.id.rawValue) RETURNING id") { _ in () }
+        guard !updated.isEmpty else { throw WhagoError(.notFound, "no tenant \(tenant.id)") }
+    }
+
+    public func deleteTenant(_ id: TenantID) async throws {
+        let deleted = try await query("DELETE FROM \(unescaped: self.t("tenants")) WHERE id = \(id.rawValue) RETURNING id") { _ in () }
+        guard !deleted.isEmpty else { throw WhagoError(.notFound, "no tenant \(id)") }
+    }
+
+    public func addAPIKey(_ key: APIKeyRecord) async throws {
+        try await perform {
+            try await self.client.query("""
+                INSERT INTO \(unescaped: self.t("api_keys")) (prefix, tenant, doc) VALUES (\(key.prefix), \(key.tenant.rawValue), \(try Self.encode(key))::jsonb)
+                """, logger: self.logger)
+        }
+    }
+
+    public func apiKey(prefix: String) async throws -> APIKeyRecord? {
+        try await docs(APIKeyRecord.self, "SELECT doc::text FROM \(unescaped: self.t("api_keys")) WHERE prefix = \(prefix)").first
+    }
+
+    public func revokeAPIKey(prefix: String, at date: Date) async throws {
+        try await transaction { connection in
+            guard let text = try await self.rows("SELECT doc::text FROM \(unescaped: self.t("api_keys")) WHERE prefix = \(prefix) FOR UPDATE", on: connection, { try $0.decode(String.self) }).first else {
+                throw WhagoError(.notFound, "no API key \(prefix)")
+            }
+            var key = try Self.decode(APIKeyRecord.self, text)
+            key.revokedAt = date
+            try await connection.query("UPDATE \(unescaped: self.t("api_keys")) SET doc = \(try Self.encode(key))::jsonb WHERE prefix = \(prefix)", logger: self.logger)
+        }
+    }
+
+    // MARK: Chips
+
+    private func chipRows(_ query: PostgresQuery) async throws -> [Chip] {
+        try await self.query(query) { row in
+            let (text, worker) = try row.decode((String, String?).self)
+            var chip = try Self.decode(Chip.self, text)
+            chip.worker = worker.map(WorkerID.init(rawValue:))
+            return chip
+        }
+    }
+
+    public func createChip(_ chip: Chip) async throws {
+        try await perform {
+            try await self.client.query("""
+                INSERT INTO \(unescaped: self.t("chips")) (id, tenant, name, worker, doc)
+                VALUES (\(chip.id.rawValue), \(chip.tenant.rawValue), \(chip.name), \(chip.worker?.rawValue), \(try Self.encode(chip))::jsonb)
+                """, logger: self.logger)
+        }
+    }
+
+    public func chip(_ id: ChipID) async throws -> Chip? {
+        try await chipRows("SELECT doc::text, worker FROM \(unescaped: self.t("chips")) WHERE id = \(id.rawValue)").first
+    }
+
+    public func chips(of tenant: TenantID) async throws -> [Chip] {
+        try await chipRows("SELECT doc::text, worker FROM \(unescaped: self.t("chips")) WHERE tenant = \(tenant.rawValue) ORDER BY (doc->>'createdAt')::float8, id")
+    }
+
+    public func allChips() async throws -> [Chip] {
+        try await chipRows("SELECT doc::text, worker FROM \(unescaped: self.t("chips")) ORDER BY id")
+    }
+
+    public func updateChip(_ chip: Chip) async throws {
+        let updated = try await query("""
+            UPDATE \(unescaped: self.t("chips")) SET tenant = \(chip.tenant.rawValue), name = \(chip.name), worker = \(chip.worker?.rawValue),
+                doc = \(try Self.encode(chip))::jsonb WHERE id = \(chip.id.rawValue) RETURNING id
+            """) { _ in () }
+        guard !updated.isEmpty else { throw WhagoError(.notFound, "no chip \(chip.id)") }
+    }
+
+    public func deleteChip(_ id: ChipID, event: OutboxEntry?) async throws {
+        try await transaction { connection in
+            let deleted = try await self.rows("DELETE FROM \(unescaped: self.t("chips")) WHERE id = \(id.rawValue) RETURNING id", on: connection) { _ in () }
+            guard !deleted.isEmpty else { throw WhagoError(.notFound, "no chip \(id)") }
+            if let event { try await self.insert([event], on: connection) }
+        }
+    }
+
+    // MARK: Workers and port leases
+
+    public func leasePort(in range: PortRange, host: String, for makeWorker: @escaping @Sendable (Int) -> Worker) async throws -> Worker {
+        try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.ports." + self.schema + "." + host)))", logger: self.logger)
+            let used = Set(try await self.rows("""
+                SELECT port FROM \(unescaped: self.t("workers")) WHERE host = \(host) AND port BETWEEN \(range.lowerBound) AND \(range.upperBound)
+                """, on: connection) { try $0.decode(Int.self) })
+            guard let port = range.first(where: { !used.contains($0) }) else {
+                throw WhagoError(.capacityExhausted, "no free port in \(range) on \(host)")
+            }
+            var worker = makeWorker(port)
+            worker.host = host
+            worker.port = port
+            try await connection.query("""
+                INSERT INTO \(unescaped: self.t("workers")) (id, tenant, host, port, doc)
+                VALUES (\(worker.id.rawValue), \(worker.tenant.rawValue), \(host), \(port), \(try Self.encode(worker))::jsonb)
+                """, logger: self.logger)
+            return worker
+        }
+    }
+
+    public func worker(_ id: WorkerID) async throws -> Worker? {
+        try await docs(Worker.self, "SELECT doc::text FROM \(unescaped: self.t("workers")) WHERE id = \(id.rawValue)").first
+    }
+
+    public func workers() async throws -> [Worker] {
+        try await docs(Worker.self, "SELECT doc::text FROM \(unescaped: self.t("workers")) ORDER BY id")
+    }
+
+    public func updateWorker(_ worker: Worker) async throws {
+        try await transaction { connection in
+            guard let text = try await self.rows("SELECT doc::text FROM \(unescaped: self.t("workers")) WHERE id = \(worker.id.rawValue) FOR UPDATE", on: connection, { try $0.decode(String.self) }).first else {
+                throw WhagoError(.notFound, "no worker \(worker.id)")
+            }
+            let old = try Self.decode(Worker.self, text)
+            guard old.host == worker.host, old.port == worker.port, old.tenant == worker.tenant else {
+                throw WhagoError(.conflict, "a worker's tenant, host and port never change; remove it and lease again")
+            }
+            try await connection.query("UPDATE \(unescaped: self.t("workers")) SET doc = \(try Self.encode(worker))::jsonb WHERE id = \(worker.id.rawValue)", logger: self.logger)
+        }
+    }
+
+    public func removeWorker(_ id: WorkerID) async throws {
+        try await transaction { connection in
+            try await connection.query("UPDATE \(unescaped: self.t("chips")) SET doc = doc - 'worker' WHERE worker = \(id.rawValue)", logger: self.logger)
+            try await connection.query("DELETE FROM \(unescaped: self.t("workers")) WHERE id = \(id.rawValue)", logger: self.logger)
+        }
+    }
+
+    public func portLeases() async throws -> [PortLease] {
+        try await workers().map { PortLease(host: $0.host, port: $0.port, worker: $0.id, leasedAt: $0.createdAt) }
+            .sorted { ($0.host, $0.port) < ($1.host, $1.port) }
+    }
+
+    // MARK: Proxy leases
+
+    public func insertProxyLease(_ lease: ProxyLease) async throws {
+        try await perform {
+            try await self.client.query("""
+                INSERT INTO \(unescaped: self.t("proxy_leases")) (chip, provider, sticky_port, doc)
+                VALUES (\(lease.chip.rawValue), \(lease.provider), \(lease.stickyPort), \(try Self.encode(lease))::jsonb)
+                """, logger: self.logger)
+        }
+    }
+
+    public func proxyLease(of chip: ChipID) async throws -> ProxyLease? {
+        try await docs(ProxyLease.self, "SELECT doc::text FROM \(unescaped: self.t("proxy_leases")) WHERE chip = \(chip.rawValue)").first
+    }
+
+    public func proxyLeases() async throws -> [ProxyLease] {
+        try await docs(ProxyLease.self, "SELECT doc::text FROM \(unescaped: self.t("proxy_leases")) ORDER BY chip")
+    }
+
+    public func releaseProxyLease(of chip: ChipID) async throws {
+        _ = try await query("DELETE FROM \(unescaped: self.t("proxy_leases")) WHERE chip = \(chip.rawValue)") { _ in () }
+    }
+
+    // MARK: Event outbox
+
+    private func insert(_ entries: [OutboxEntry], on connection: PostgresConnection) async throws {
+        for entry in entries {
+            try await connection.query("""
+                INSERT INTO \(unescaped: self.t("outbox")) (id, tenant, next_attempt_at, doc)
+                VALUES (\(entry.id.rawValue), \(entry.tenant.rawValue), \(entry.nextAttemptAt), \(try Self.encode(entry))::jsonb)
+                """, logger: self.logger)
+        }
+    }
+
+    public func enqueue(_ entries: [OutboxEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await transaction { connection in try await self.insert(entries, on: connection) }
+    }
+
+    public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] {
+        try await docs(OutboxEntry.self, """
+            SELECT doc::text FROM \(unescaped: self.t("outbox")) WHERE NOT dead AND next_attempt_at <= \(now) ORDER BY seq LIMIT \(limit)
+            """)
+    }
+
+    public func acknowledge(_ id: EventID) async throws {
+        _ = try await query("DELETE FROM \(unescaped: self.t("outbox")) WHERE id = \(id.rawValue) AND NOT dead") { _ in () }
+    }
+
+    private func updateEntry(_ id: EventID, _ change: @escaping @Sendable (inout OutboxEntry) -> Bool) async throws {
+        try await transaction { connection in
+            guard let text = try await self.rows("SELECT doc::text FROM \(unescaped: self.t("outbox")) WHERE id = \(id.rawValue) AND NOT dead FOR UPDATE",
+                                            on: connection, { try $0.decode(String.self) }).first else {
+                throw WhagoError(.notFound, "no outbox entry \(id)")
+            }
+            var entry = try Self.decode(OutboxEntry.self, text)
+            let dead = change(&entry)
+            try await connection.query("""
+                UPDATE \(unescaped: self.t("outbox")) SET doc = \(try Self.encode(entry))::jsonb, next_attempt_at = \(entry.nextAttemptAt), dead = \(dead)
+                WHERE id = \(id.rawValue)
+                """, logger: self.logger)
+        }
+    }
+
+    public func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws {
+        try await updateEntry(id) { entry in
+            entry.attempts += 1
+            entry.nextAttemptAt = nextAttemptAt
+            entry.lastError = error
+            return false
+        }
+    }
+
+    public func deadLetter(_ id: EventID, error: String) async throws {
+        try await updateEntry(id) { entry in
+            entry.lastError = error
+            return true
+        }
+    }
+
+    public func deadLetters(limit: Int) async throws -> [OutboxEntry] {
+        try await docs(OutboxEntry.self, "SELECT doc::text FROM \(unescaped: self.t("outbox")) WHERE dead ORDER BY seq LIMIT \(limit)")
+    }
+
+    // MARK: Webhook dedupe
+
+    public func seenBefore(requestID: String, at now: Date, window: Duration) async throws -> Bool {
+        let inserted = try await query("""
+            INSERT INTO \(unescaped: self.t("dedupe")) (request_id, seen_at) VALUES (\(requestID), \(now))
+            ON CONFLICT (request_id) DO NOTHING RETURNING request_id
+            """) { _ in () }
+        if !inserted.isEmpty { return false }
+        let expired = now.addingTimeInterval(-window.seconds)
+        let renewed = try await query("""
+            UPDATE \(unescaped: self.t("dedupe")) SET seen_at = \(now) WHERE request_id = \(requestID) AND seen_at <= \(expired) RETURNING request_id
+            """) { _ in () }
+        return renewed.isEmpty
+    }
+}
