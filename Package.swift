@@ -104,7 +104,11 @@ let package = Package(
         // Benchmarks (scripts/bench/): figures printed, never asserted by tests.
         .executableTarget(
             name: "whago-bench",
-            dependencies: ["CurlHTTP", "WhagoCore", "FileStore", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 

@@ -1,6 +1,7 @@
 import CurlHTTP
 import Foundation
 import Hummingbird
+import WhagoCore
 
 /// `whago-bench http-client [--requests N] [--concurrency C]`: CurlHTTP against the `curl` command on
 /// one local server, sequentially and C at a time. Prints requests/s for each and the two ratios
@@ -13,8 +14,24 @@ struct WhagoBench {
             try await StoreCrashWriter.run(directory: directory)
             return
         }
+        if arguments.first == "store" {
+            var options = arguments.dropFirst()
+            var operations = 2_000
+            var postgres: String?
+            while let option = options.popFirst() {
+                switch option {
+                case "--operations": operations = Int(options.popFirst() ?? "") ?? operations
+                case "--postgres": postgres = options.popFirst()
+                default:
+                    print("unknown option \(option)")
+                    exit(2)
+                }
+            }
+            try await StoreBenchmark.run(operations: operations, postgresURL: postgres)
+            return
+        }
         guard arguments.first == "http-client" else {
-            print("usage: whago-bench http-client [--requests N] [--concurrency C] | store-crash-writer DIR")
+            print("usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] | store-crash-writer DIR")
             exit(2)
         }
         arguments = arguments.dropFirst()
@@ -117,9 +134,4 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
+

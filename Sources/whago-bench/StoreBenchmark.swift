@@ -1,0 +1,72 @@
+import FileStore
+import Foundation
+import Logging
+import PostgresStore
+import WhagoCore
+
+/// `whago-bench store [--operations N] [--postgres URL]`: chip upserts/s and port lease+release/s,
+/// one task and 16 at once, for the `file` store (in a temporary directory) and, when a URL is
+/// given, the `postgres` store (in a fresh schema). Every write is durable before it counts.
+enum StoreBenchmark {
+    static func run(operations: Int, postgresURL: String?) async throws {
+        var rows: [(String, [Double])] = []
+        let directory = NSTemporaryDirectory() + "whago-bench-store-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = try await FileStore(directory: directory)
+        rows.append(("file", try await measure(file, operations: operations)))
+        await file.shutdown()
+        if let postgresURL {
+            var logger = Logger(label: "bench")
+            logger.logLevel = .critical
+            let schema = "bench_" + UUID().uuidString.prefix(8).lowercased()
+            let postgres = try await PostgresStore(url: postgresURL, schema: schema, poolSize: 20, logger: logger)
+            rows.append(("postgres", try await measure(postgres, operations: operations)))
+            await postgres.shutdown()
+        }
+        let header = ["store", "upserts/s x1", "upserts/s x16", "leases/s x1", "leases/s x16"]
+        print(header.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
+        for (name, figures) in rows {
+            print(([name] + figures.map { String(format: "%.0f", $0) }).map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
+        }
+    }
+
+    /// Upserts/s and lease+release/s with 1 and 16 tasks.
+    private static func measure(_ store: any Store, operations: Int) async throws -> [Double] {
+        try await store.createTenant(Tenant(id: "bench", name: "bench"))
+        var figures: [Double] = []
+        for tasks in [1, 16] {
+            figures.append(try await rate(operations: operations, tasks: tasks) { task, index in
+                let id = ChipID("chip-\(tasks)-\(task)-\(index % 50)")
+                var chip = Chip(id: id, tenant: "bench", name: id.rawValue, status: index % 2 == 0 ? .working : .scanQRCode)
+                if index < 50 { try await store.createChip(chip) } else {
+                    chip.statusChangedAt = Date()
+                    try await store.updateChip(chip)
+                }
+            })
+        }
+        for tasks in [1, 16] {
+            let range = try PortRange(20000, 29999)
+            figures.append(try await rate(operations: operations, tasks: tasks) { task, index in
+                let worker = try await store.leasePort(in: range, host: "bench") { port in
+                    Worker(id: WorkerID("w-\(tasks)-\(task)-\(index)"), tenant: "bench", name: "w", host: "bench", port: port,
+                           apiKey: Secret("k"), webhookSecret: Secret("s"))
+                }
+                try await store.removeWorker(worker.id)
+            })
+        }
+        return figures
+    }
+
+    private static func rate(operations: Int, tasks: Int, _ body: @escaping @Sendable (Int, Int) async throws -> Void) async throws -> Double {
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    for index in 0..<(operations / tasks) { try await body(task, index) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return Double(operations / tasks * tasks) / (ContinuousClock.now - start).seconds
+    }
+}

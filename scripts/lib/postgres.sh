@@ -1,0 +1,34 @@
+# Shared by scripts/test and scripts/bench/store. Source it after common.sh; it uses
+# $WHAGO_TEST_DIR (a directory the postgres user can enter) and $PG_CTL_SCRIPT.
+
+# start_postgres — a private PostgreSQL cluster in the temp dir, on 127.0.0.1 and a free port, with
+# a password-protected role; exported as WHAGO_TEST_POSTGRES_URL. WHAGO_TEST_POSTGRES_CTL is a
+# script that stops and starts it (the restart test uses it).
+start_postgres() {
+  local bin port data="$WHAGO_TEST_DIR/postgres"
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$bin/initdb" ] || die "PostgreSQL's initdb not found under /usr/lib/postgresql"
+  port=$(free_port)
+  mkdir -p "$data"
+  chown postgres "$data"
+  printf 'whago-test-pw\n' >"$WHAGO_TEST_DIR/pgpass"
+  chown postgres "$WHAGO_TEST_DIR/pgpass"
+  runuser -u postgres -- "$bin/initdb" -D "$data/cluster" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --pwfile="$WHAGO_TEST_DIR/pgpass" >"$WHAGO_TEST_DIR/initdb.log" 2>&1 || die "initdb failed (see $WHAGO_TEST_DIR/initdb.log)"
+  cat >"$PG_CTL_SCRIPT" <<CTL
+#!/usr/bin/env bash
+# stop | start the tests' PostgreSQL cluster
+case "\$1" in
+  stop) exec runuser -u postgres -- "$bin/pg_ctl" -D "$data/cluster" -m fast -w stop ;;
+  start) exec runuser -u postgres -- "$bin/pg_ctl" -D "$data/cluster" -w -l "$data/server.log" \
+           -o "-p $port -c listen_addresses=127.0.0.1 -k $data" start ;;
+esac
+CTL
+  chmod +x "$PG_CTL_SCRIPT"
+  "$PG_CTL_SCRIPT" start >/dev/null || die "PostgreSQL did not start (see $data/server.log)"
+  runuser -u postgres -- psql -h "$data" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE whago LOGIN PASSWORD 'whago-test-pw'" -c "CREATE DATABASE whago OWNER whago" >/dev/null \
+    || die "cannot create the test database"
+  export WHAGO_TEST_POSTGRES_URL="postgres://whago:whago-test-pw@127.0.0.1:$port/whago"
+  export WHAGO_TEST_POSTGRES_CTL="$PG_CTL_SCRIPT"
+}
