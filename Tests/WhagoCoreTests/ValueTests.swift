@@ -93,3 +93,23 @@ struct DomainTests {
         #expect(endpoint.description == "socks5h://user__cr.br@gw.example:10001")
     }
 }
+
+@Suite("API keys")
+struct APIKeyTests {
+    @Test("a generated key is accepted by its record, which holds only a salted hash")
+    func generated() {
+        let (key, record) = APIKeyRecord.generate(for: "t1")
+        #expect(key.hasPrefix(record.prefix + "."))
+        #expect(APIKeyRecord.prefix(of: key) == record.prefix)
+        #expect(record.accepts(key))
+        let secret = String(key.dropFirst(record.prefix.count + 1))
+        #expect(!record.hash.contains(secret))
+        #expect(!record.accepts(key + "x"))
+        #expect(!record.accepts(record.prefix + ".wrong"))
+        let (other, _) = APIKeyRecord.generate(for: "t1")
+        #expect(!record.accepts(other))
+        var revoked = record
+        revoked.revokedAt = Date(timeIntervalSinceNow: -1)
+        #expect(!revoked.accepts(key))
+    }
+}
