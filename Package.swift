@@ -84,7 +84,7 @@ let package = Package(
 
         .target(
             name: "WhagoTesting",
-            dependencies: ["WhagoCore", "YAMLConfig"],
+            dependencies: ["WhagoCore", "YAMLConfig", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -148,6 +148,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RuntimeTests",
+            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

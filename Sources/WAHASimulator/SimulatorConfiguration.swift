@@ -38,6 +38,8 @@ public struct SimulatorConfiguration: Sendable {
         if let engine = environment["WHATSAPP_DEFAULT_ENGINE"], !engine.isEmpty { configuration.engine = engine.uppercased() }
         configuration.workerID = environment["WAHA_WORKER_ID"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.publicURL = environment["WAHA_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        // WAHA's own session directory variable: a worker template that sets it for WAHA sets it here too.
+        configuration.dataDirectory = environment["WAHA_LOCAL_STORE_BASE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
         return configuration
     }
 

@@ -1,12 +1,14 @@
 public import WhagoCore
 import Foundation
 
-/// The `local` runtime: workers as child processes of whago (by default `whago waha-sim`).
+/// The `local` runtime: workers as processes (by default this whago binary running `waha-sim`).
 ///
-/// The embedded default, for development and for trying whago without Docker. This build checks
-/// the worker command at startup; launching, adopting and watching processes arrive with the
-/// container-runtimes issue, and until then those operations fail with `not_implemented`.
-public struct LocalProcessRuntime: ContainerRuntime {
+/// The embedded default, for development and for trying whago without Docker. Each worker runs in
+/// a session of its own, so it outlives a crash of whago; its files live in `<workDir>/<name>/`
+/// (record, pid file, log, data). A restarted whago re-adopts running workers through their pid
+/// files, and signals a pid only when `/proc` proves it is that worker (same start time, same
+/// command line). Exits are reported as events and the restart policy is applied.
+public actor LocalProcessRuntime: ContainerRuntime {
     /// The registration entry.
     public static let driver = Driver<any ContainerRuntime>(
         kind: .runtime, name: "local",
@@ -14,17 +16,32 @@ public struct LocalProcessRuntime: ContainerRuntime {
         sampleConfig: LocalProcessConfiguration.sample,
         configuration: LocalProcessConfiguration.self
     ) { configuration, context in
-        LocalProcessRuntime(configuration: configuration, context: context)
+        LocalProcessRuntime(configuration: configuration, dataDirectory: context.dataDirectory)
     }
 
     let command: [String]
     let workDirectory: String
     let configuration: LocalProcessConfiguration
+    /// Workers whose exit this instance watches, by name.
+    private var watched: [String: (identity: ProcessIdentity, record: WorkerRecord)] = [:]
+    /// Pids this instance started (and so must reap).
+    private var children: Set<Int32> = []
+    private var subscribers: [UUID: AsyncThrowingStream<RuntimeEvent, any Error>.Continuation] = [:]
+    private var monitor: Task<Void, Never>?
 
-    init(configuration: LocalProcessConfiguration, context: DriverContext) {
+    init(configuration: LocalProcessConfiguration, dataDirectory: String) {
         self.configuration = configuration
         self.command = configuration.command ?? [Self.currentExecutable(), "waha-sim"]
-        self.workDirectory = configuration.workDir ?? "\(context.dataDirectory)/workers"
+        self.workDirectory = configuration.workDir ?? "\(dataDirectory)/workers"
+    }
+
+    /// A runtime over `workDirectory` running `command` (tests and embedding).
+    public init(command: [String], workDirectory: String, restart: String = "on-failure") {
+        var configuration = LocalProcessConfiguration()
+        configuration.command = command
+        configuration.workDir = workDirectory
+        configuration.restart = LocalProcessConfiguration.RestartPolicy(rawValue: restart) ?? .onFailure
+        self.init(configuration: configuration, dataDirectory: workDirectory)
     }
 
     /// This process's own executable, so the default worker is the same whago build.
@@ -60,17 +77,179 @@ public struct LocalProcessRuntime: ContainerRuntime {
         RuntimeInfo(driver: "local", version: ProcessInfo.processInfo.operatingSystemVersionString)
     }
 
-    public func launch(_ spec: WorkerSpec) async throws -> WorkerHandle { throw notYet("launch") }
-    public func inspect(_ handle: WorkerHandle) async throws -> WorkerState? { throw notYet("inspect") }
-    public func stop(_ handle: WorkerHandle, grace: Duration) async throws { throw notYet("stop") }
-    public func remove(_ handle: WorkerHandle) async throws { throw notYet("remove") }
-    public func list(labels: [String: String]) async throws -> [WorkerHandle] { throw notYet("list") }
+    // MARK: Workers
 
-    public func events() -> AsyncThrowingStream<RuntimeEvent, any Error> {
-        AsyncThrowingStream { $0.finish(throwing: notYet("events")) }
+    private func files(_ name: String) -> WorkerFiles { WorkerFiles(directory: "\(workDirectory)/\(name)") }
+
+    private func readRecord(_ name: String) -> WorkerRecord? {
+        FileManager.default.contents(atPath: files(name).record).flatMap { try? JSONDecoder().decode(WorkerRecord.self, from: $0) }
     }
 
-    private func notYet(_ operation: String) -> WhagoError { .notImplemented(driver: "local", operation) }
+    private func readIdentity(_ name: String) -> ProcessIdentity? {
+        FileManager.default.contents(atPath: files(name).pidFile).flatMap { try? JSONDecoder().decode(ProcessIdentity.self, from: $0) }
+    }
+
+    /// The worker's process when it is running and provably ours.
+    private func liveIdentity(_ name: String, _ record: WorkerRecord) -> ProcessIdentity? {
+        guard let identity = readIdentity(name), identity.isAlive(running: record.command) else { return nil }
+        return identity
+    }
+
+    public func launch(_ spec: WorkerSpec) async throws -> WorkerHandle {
+        guard !spec.name.isEmpty, spec.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw WhagoError(.invalidConfig, "worker name '\(spec.name)' must be letters, digits, '-', '_' and '.'")
+        }
+        let files = self.files(spec.name)
+        let record = WorkerRecord(name: spec.name, command: spec.command ?? command, environment: spec.environment,
+                                  labels: spec.labels, hostPort: spec.hostPort)
+        if let existing = readRecord(spec.name) {
+            guard existing.labels == spec.labels else {
+                throw WhagoError(.conflict, "a local worker named \(spec.name) exists with other labels; it is not whago's to take over")
+            }
+            if let identity = liveIdentity(spec.name, existing) {
+                watch(spec.name, identity, existing)
+                return handle(existing)
+            }
+        }
+        try FileManager.default.createDirectory(atPath: files.data, withIntermediateDirectories: true)
+        try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: files.record), options: .atomic)
+        try? FileManager.default.removeItem(atPath: files.stoppedFile)
+        try start(record)
+        return handle(record)
+    }
+
+    private func start(_ record: WorkerRecord) throws {
+        let files = self.files(record.name)
+        var environment = record.environment
+        environment["PORT"] = "\(record.hostPort)"
+        environment["WAHA_SIM_HOST"] = configuration.host
+        environment["WAHA_LOCAL_STORE_BASE_DIR"] = files.data
+        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let pid = try Spawner.spawn(record.command, environment: environment, log: files.log)
+        children.insert(pid)
+        let startTime = ProcessIdentity.current(pid: pid)?.startTime ?? 0
+        let identity = ProcessIdentity(pid: pid, startTime: startTime, startedAt: Date())
+        try JSONEncoder().encode(identity).write(to: URL(fileURLWithPath: files.pidFile), options: .atomic)
+        watch(record.name, identity, record)
+        emit(RuntimeEvent(handle: handle(record), kind: .started))
+    }
+
+    private func handle(_ record: WorkerRecord) -> WorkerHandle {
+        WorkerHandle(runtimeID: record.name, name: record.name, labels: record.labels)
+    }
+
+    public func inspect(_ handle: WorkerHandle) async throws -> WorkerState? {
+        guard let record = readRecord(handle.name) else { return nil }
+        if let identity = liveIdentity(handle.name, record) {
+            watch(handle.name, identity, record)
+            return WorkerState(status: .running, startedAt: identity.startedAt)
+        }
+        let code = (try? String(contentsOfFile: files(handle.name).exitFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return WorkerState(status: .exited, exitCode: code)
+    }
+
+    public func stop(_ handle: WorkerHandle, grace: Duration) async throws {
+        guard let record = readRecord(handle.name) else { return }
+        FileManager.default.createFile(atPath: files(handle.name).stoppedFile, contents: Data())
+        guard let identity = liveIdentity(handle.name, record) else { return }
+        kill(identity.pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while identity.isAlive(running: record.command) {
+            reap(identity.pid)
+            if ContinuousClock.now >= deadline {
+                kill(identity.pid, SIGKILL)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        reap(identity.pid)
+        await checkWatched()
+    }
+
+    public func remove(_ handle: WorkerHandle) async throws {
+        try await stop(handle, grace: configuration.stopGrace.duration)
+        let files = self.files(handle.name)
+        for path in [files.record, files.pidFile, files.exitFile, files.stoppedFile, files.log] {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        watched[handle.name] = nil
+    }
+
+    public func list(labels: [String: String]) async throws -> [WorkerHandle] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: workDirectory)) ?? []
+        return names.sorted().compactMap { name -> WorkerHandle? in
+            guard let record = readRecord(name), labels.allSatisfy({ record.labels[$0.key] == $0.value }) else { return nil }
+            if let identity = liveIdentity(name, record) { watch(name, identity, record) }
+            return handle(record)
+        }
+    }
+
+    public nonisolated func events() -> AsyncThrowingStream<RuntimeEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<RuntimeEvent, any Error>.makeStream()
+        let id = UUID()
+        Task { await self.subscribe(id, continuation) }
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        return stream
+    }
+
+    private func subscribe(_ id: UUID, _ continuation: AsyncThrowingStream<RuntimeEvent, any Error>.Continuation) {
+        subscribers[id] = continuation
+        startMonitor()
+    }
+
+    private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
+
+    private func emit(_ event: RuntimeEvent) {
+        for continuation in subscribers.values { continuation.yield(event) }
+    }
+
+    // MARK: Watching exits
+
+    private func watch(_ name: String, _ identity: ProcessIdentity, _ record: WorkerRecord) {
+        watched[name] = (identity, record)
+        startMonitor()
+    }
+
+    private func startMonitor() {
+        guard monitor == nil else { return }
+        monitor = Task { [weak self] in
+            while !Task.isCancelled {
+                guard let self else { return }
+                await self.checkWatched()
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    /// Collects the exit status of a child this instance started.
+    @discardableResult
+    private func reap(_ pid: Int32) -> Int? {
+        guard children.contains(pid) else { return nil }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        children.remove(pid)
+        return (status & 0x7F) == 0 ? Int((status >> 8) & 0xFF) : 128 + Int(status & 0x7F)
+    }
+
+    private func checkWatched() async {
+        for (name, entry) in watched {
+            let code = reap(entry.identity.pid)
+            guard code != nil || !entry.identity.isAlive(running: entry.record.command) else { continue }
+            watched[name] = nil
+            let files = self.files(name)
+            if let code { try? "\(code)\n".write(toFile: files.exitFile, atomically: true, encoding: .utf8) }
+            try? FileManager.default.removeItem(atPath: files.pidFile)
+            emit(RuntimeEvent(handle: handle(entry.record), kind: .exited(code: code)))
+            let stoppedOnPurpose = FileManager.default.fileExists(atPath: files.stoppedFile)
+            let restart = switch configuration.restart {
+            case .always: true
+            case .onFailure: code != 0
+            case .never: false
+            }
+            if restart, !stoppedOnPurpose, readRecord(name) == entry.record {
+                try? start(entry.record)
+            }
+        }
+    }
 }
 
 /// `runtime.local`.
@@ -91,6 +270,13 @@ struct LocalProcessConfiguration: DriverConfiguration {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case command, host, ports, workDir, restart, stopGrace
+    }
+
+    init() {
+        host = "127.0.0.1"
+        ports = PortRange("3100-3199")!
+        restart = .onFailure
+        stopGrace = .seconds(10)
     }
 
     init(from decoder: any Decoder) throws {

@@ -1,0 +1,90 @@
+import Foundation
+import Glibc
+import WhagoCore
+
+/// What the `local` runtime keeps about one worker, in `<workDir>/<name>/`:
+/// `worker.json` (spec and labels), `pid` (pid and start time, proving the process is ours),
+/// `exit` (the last exit code), `stopped` (stopped on purpose: no restart), `worker.log`, `data/`.
+struct WorkerFiles: Sendable {
+    let directory: String
+
+    var record: String { "\(directory)/worker.json" }
+    var pidFile: String { "\(directory)/pid" }
+    var exitFile: String { "\(directory)/exit" }
+    var stoppedFile: String { "\(directory)/stopped" }
+    var log: String { "\(directory)/worker.log" }
+    var data: String { "\(directory)/data" }
+}
+
+/// The persisted description of a worker.
+struct WorkerRecord: Codable, Sendable, Equatable {
+    var name: String
+    var command: [String]
+    var environment: [String: String]
+    var labels: [String: String]
+    var hostPort: Int
+}
+
+/// A process this runtime started, identified beyond its pid: a pid is reused by the kernel, the
+/// pair (pid, start time) is not, and the command line must be the worker's.
+struct ProcessIdentity: Codable, Sendable, Equatable {
+    var pid: Int32
+    /// Field 22 of `/proc/<pid>/stat`: clock ticks after boot when the process started.
+    var startTime: UInt64
+    var startedAt: Date
+
+    /// The identity of a running process, read from `/proc`.
+    static func current(pid: Int32) -> (startTime: UInt64, arguments: [String])? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // fields[0] is the state (field 3), so field 22 is fields[19].
+        guard fields.count > 19, fields[0] != "Z", let start = UInt64(fields[19]) else { return nil }
+        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        let arguments = cmdline.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        return (start, arguments.last == "" ? Array(arguments.dropLast()) : arguments)
+    }
+
+    /// Whether this identity is a live process running `command` — the only processes this runtime signals.
+    func isAlive(running command: [String]) -> Bool {
+        guard let current = Self.current(pid: pid), current.startTime == startTime else { return false }
+        return current.arguments == command || current.arguments.dropFirst() == command.dropFirst()
+    }
+}
+
+/// Starting processes: a new session (so they outlive whago), output appended to a log file.
+enum Spawner {
+    static func spawn(_ command: [String], environment: [String: String], log: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (0x80 in glibc) is hidden behind _GNU_SOURCE, which Swift's Glibc lacks.
+        let setsid: Int32 = 0x80
+        posix_spawnattr_setflags(&attributes, Int16(setsid | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw WhagoError(.unavailable, "cannot start '\(command[0])': \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import LocalProcessRuntime
+import Testing
+import WhagoCore
+import WhagoTesting
+
+/// A free TCP port on 127.0.0.1.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &address) { pointer in
+        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            guard bind(fd, $0, length) == 0, getsockname(fd, $0, &length) == 0 else { throw POSIXError(.EADDRINUSE) }
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+private let workDirectory = try! TemporaryDirectory("local-runtime")
+
+private let conformance = RuntimeConformance(
+    make: { LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim", "--time-scale", "50"], workDirectory: workDirectory.path, restart: "never") },
+    spec: { name, port, labels, environment in
+        WorkerSpec(name: name, image: "", environment: environment, labels: labels, hostPort: port, containerPort: port)
+    },
+    killFromOutside: { handle in
+        let identity = try JSONDecoder().decode([String: Double].self,
+                                                from: Data(contentsOf: URL(fileURLWithPath: "\(workDirectory.path)/\(handle.name)/pid")))
+        kill(Int32(identity["pid"] ?? 0), SIGKILL)
+    }
+)
+
+@Suite("The local runtime passes the runtime conformance suite")
+struct LocalRuntimeTests {
+    @Test func lifecycle() async throws { try await conformance.lifecycle(port: try freePort()) }
+    @Test func idempotentLaunch() async throws { try await conformance.idempotentLaunch(port: try freePort()) }
+    @Test func adoption() async throws { try await conformance.adoption(port: try freePort()) }
+    @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
+
+    @Test("the on-failure restart policy brings a killed worker back; a stopped one stays stopped")
+    func restartPolicy() async throws {
+        let directory = try TemporaryDirectory("local-runtime-restart")
+        defer { directory.remove() }
+        let runtime = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim"], workDirectory: directory.path, restart: "on-failure")
+        let events = runtime.events()
+        let port = try freePort()
+        let handle = try await runtime.launch(WorkerSpec(name: "phoenix", image: "", labels: ["whago.worker": "phoenix"], hostPort: port, containerPort: port))
+        // The exit, then a start: the restart (the launch's own start may or may not be seen,
+        // as the subscription and the launch race).
+        let restarted = Task {
+            var exited = false
+            for try await event in events where event.handle.name == "phoenix" {
+                switch event.kind {
+                case .exited: exited = true
+                case .started where exited: return true
+                default: break
+                }
+            }
+            return false
+        }
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(30))
+            restarted.cancel()
+        }
+        defer { watchdog.cancel() }
+        let first = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: directory.file("phoenix/pid"))))
+        kill(Int32(first["pid"] ?? 0), SIGKILL)
+        #expect(try await restarted.value)
+        #expect(try await runtime.inspect(handle)?.status == .running)
+        let second = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: directory.file("phoenix/pid"))))
+        #expect(second["pid"] != first["pid"])
+        try await runtime.stop(handle, grace: .seconds(5))
+        #expect(try await runtime.inspect(handle)?.status == .exited)
+        try await runtime.remove(handle)
+    }
+
+    @Test("a pid that is not provably the worker's is never signalled")
+    func neverSignalsStrangers() async throws {
+        let directory = try TemporaryDirectory("local-runtime-stranger")
+        defer { directory.remove() }
+        let runtime = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim"], workDirectory: directory.path)
+        let stranger = try ChildProcess("/bin/sleep", ["30"])
+        let name = "forged"
+        try FileManager.default.createDirectory(atPath: directory.file(name), withIntermediateDirectories: true)
+        try directory.write("\(name)/worker.json", #"{"name":"forged","command":["/bin/true"],"environment":{},"labels":{},"hostPort":1}"#)
+        try directory.write("\(name)/pid", #"{"pid":\#(stranger.pid),"startTime":1,"startedAt":0}"#)
+        let handle = WorkerHandle(runtimeID: name, name: name, labels: [:])
+        #expect(try await runtime.inspect(handle)?.status == .exited)
+        try await runtime.stop(handle, grace: .milliseconds(100))
+        #expect(kill(stranger.pid, 0) == 0, "the stranger is still alive")
+        stranger.signal(SIGKILL)
+    }
+}
