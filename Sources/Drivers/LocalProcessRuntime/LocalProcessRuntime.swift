@@ -1,5 +1,6 @@
 public import WhagoCore
 import Foundation
+import Synchronization
 
 /// The `local` runtime: workers as processes (by default this whago binary running `waha-sim`).
 ///
@@ -26,7 +27,7 @@ public actor LocalProcessRuntime: ContainerRuntime {
     private var watched: [String: (identity: ProcessIdentity, record: WorkerRecord)] = [:]
     /// Pids this instance started (and so must reap).
     private var children: Set<Int32> = []
-    private var subscribers: [UUID: AsyncThrowingStream<RuntimeEvent, any Error>.Continuation] = [:]
+    private let subscribers = Subscribers()
     private var monitor: Task<Void, Never>?
 
     init(configuration: LocalProcessConfiguration, dataDirectory: String) {
@@ -183,23 +184,18 @@ public actor LocalProcessRuntime: ContainerRuntime {
         }
     }
 
+    /// Events from the moment of the call on (the subscription is registered before it returns).
     public nonisolated func events() -> AsyncThrowingStream<RuntimeEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<RuntimeEvent, any Error>.makeStream()
-        let id = UUID()
-        Task { await self.subscribe(id, continuation) }
-        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        let id = subscribers.add(continuation)
+        let subscribers = self.subscribers
+        continuation.onTermination = { _ in subscribers.remove(id) }
+        Task { await self.startMonitor() }
         return stream
     }
 
-    private func subscribe(_ id: UUID, _ continuation: AsyncThrowingStream<RuntimeEvent, any Error>.Continuation) {
-        subscribers[id] = continuation
-        startMonitor()
-    }
-
-    private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
-
     private func emit(_ event: RuntimeEvent) {
-        for continuation in subscribers.values { continuation.yield(event) }
+        subscribers.yield(event)
     }
 
     // MARK: Watching exits
@@ -249,6 +245,25 @@ public actor LocalProcessRuntime: ContainerRuntime {
                 try? start(entry.record)
             }
         }
+    }
+}
+
+/// The event subscribers, registered and read under a lock so that `events()` needs no hop.
+final class Subscribers: Sendable {
+    private let continuations = Mutex<[UUID: AsyncThrowingStream<RuntimeEvent, any Error>.Continuation]>([:])
+
+    func add(_ continuation: AsyncThrowingStream<RuntimeEvent, any Error>.Continuation) -> UUID {
+        let id = UUID()
+        continuations.withLock { $0[id] = continuation }
+        return id
+    }
+
+    func remove(_ id: UUID) {
+        _ = continuations.withLock { $0.removeValue(forKey: id) }
+    }
+
+    func yield(_ event: RuntimeEvent) {
+        for continuation in continuations.withLock({ Array($0.values) }) { continuation.yield(event) }
     }
 }
 
