@@ -6,7 +6,8 @@ import WhagoCore
 /// (`file`, `postgres`, in-memory), as every Fluent driver runs FluentBenchmark:
 ///
 /// ```swift
-/// @Test func atomicity() async throws { try await conformance.atomicity() }
+/// @Test(arguments: StoreConformance.Check.allCases)
+/// func conformance(_ check: StoreConformance.Check) async throws { try await suite.run(check) }
 /// ```
 public struct StoreConformance: Sendable {
     /// A store on fresh, empty storage, and a way to close it and open the same storage again.
@@ -28,17 +29,25 @@ public struct StoreConformance: Sendable {
         self.fresh = fresh
     }
 
-    /// Every check, one after the other.
-    public func runAll() async throws {
-        try await tenantsAndAPIKeys()
-        try await chips()
-        try await workersAndPortLeases()
-        try await proxyLeases()
-        try await atomicity()
-        try await concurrentPortLeases()
-        try await outbox()
-        try await dedupeWindow()
-        try await durability()
+    /// The checks, by name: a store's tests run them as one parameterized test,
+    /// `@Test(arguments: StoreConformance.Check.allCases)`.
+    public enum Check: String, CaseIterable, Sendable {
+        case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox, dedupeWindow, durability
+    }
+
+    /// Runs one check.
+    public func run(_ check: Check) async throws {
+        switch check {
+        case .tenantsAndAPIKeys: try await tenantsAndAPIKeys()
+        case .chips: try await chips()
+        case .workersAndPortLeases: try await workersAndPortLeases()
+        case .proxyLeases: try await proxyLeases()
+        case .atomicity: try await atomicity()
+        case .concurrentPortLeases: try await concurrentPortLeases()
+        case .outbox: try await outbox()
+        case .dedupeWindow: try await dedupeWindow()
+        case .durability: try await durability()
+        }
     }
 
     // MARK: Checks

@@ -6,12 +6,6 @@ import WhagoTesting
 struct InMemoryStoreTests {
     let conformance = StoreConformance { .init(store: InMemoryStore(), reopen: nil) }
 
-    @Test func tenantsAndAPIKeys() async throws { try await conformance.tenantsAndAPIKeys() }
-    @Test func chips() async throws { try await conformance.chips() }
-    @Test func workersAndPortLeases() async throws { try await conformance.workersAndPortLeases() }
-    @Test func proxyLeases() async throws { try await conformance.proxyLeases() }
-    @Test func atomicity() async throws { try await conformance.atomicity() }
-    @Test func concurrentPortLeases() async throws { try await conformance.concurrentPortLeases() }
-    @Test func outbox() async throws { try await conformance.outbox() }
-    @Test func dedupeWindow() async throws { try await conformance.dedupeWindow() }
+    @Test("the in-memory store", arguments: StoreConformance.Check.allCases.filter { $0 != .durability })
+    func check(_ check: StoreConformance.Check) async throws { try await conformance.run(check) }
 }

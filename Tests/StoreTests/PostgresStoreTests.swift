@@ -28,15 +28,8 @@ private let conformance = StoreConformance {
 
 @Suite("The postgres store", .serialized, .enabled(if: TestServices.postgresURL != nil || TestServices.required))
 struct PostgresStoreTests {
-    @Test func tenantsAndAPIKeys() async throws { try await conformance.tenantsAndAPIKeys() }
-    @Test func chips() async throws { try await conformance.chips() }
-    @Test func workersAndPortLeases() async throws { try await conformance.workersAndPortLeases() }
-    @Test func proxyLeases() async throws { try await conformance.proxyLeases() }
-    @Test func atomicity() async throws { try await conformance.atomicity() }
-    @Test func concurrentPortLeases() async throws { try await conformance.concurrentPortLeases() }
-    @Test func outbox() async throws { try await conformance.outbox() }
-    @Test func dedupeWindow() async throws { try await conformance.dedupeWindow() }
-    @Test func durability() async throws { try await conformance.durability() }
+    @Test("the postgres store", arguments: StoreConformance.Check.allCases)
+    func check(_ check: StoreConformance.Check) async throws { try await conformance.run(check) }
 
     @Test("two daemons starting together migrate once")
     func concurrentMigrations() async throws {
