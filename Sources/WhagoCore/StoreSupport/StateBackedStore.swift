@@ -67,7 +67,7 @@ extension StateBackedStore {
     }
     public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] { try await read { $0.dueEntries(now: now, limit: limit) } }
     public func acknowledge(_ id: EventID) async throws {
-        try await commit { state in state.outbox.values.contains { $0.id == id } ? .acknowledge(id) : nil }
+        try await commit { state in state.isPending(id) ? .acknowledge(id) : nil }
     }
     public func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws {
         try await commit(.reschedule(id, nextAttemptAt: nextAttemptAt, error: error))

@@ -36,6 +36,9 @@ public struct StoreState: Codable, Sendable, Equatable {
         range.first { portOwners["\(host):\($0)"] == nil }
     }
 
+    /// Whether the event waits in the outbox (not delivered, not dead-lettered).
+    public func isPending(_ id: EventID) -> Bool { outboxSequence[id] != nil }
+
     public func dueEntries(now: Date, limit: Int) -> [OutboxEntry] {
         Array(outbox.sorted { $0.key < $1.key }.lazy.map(\.value).filter { $0.nextAttemptAt <= now }.prefix(limit))
     }
