@@ -74,7 +74,7 @@ let package = Package(
 
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
-        driver("DockerRuntime"),
+        driver("DockerRuntime", dependencies: ["CurlHTTP"]),
         driver("WAHAPlusProvider"),
         driver("NoProxy"),
         driver("StaticProxy"),
@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "whago-bench",
             dependencies: [
-                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore",
+                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -152,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RuntimeTests",
-            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "CurlHTTP"],
+            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

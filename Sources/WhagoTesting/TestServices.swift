@@ -40,6 +40,16 @@ public enum TestServices {
     /// `WHAGO_TEST_POSTGRES_CTL`: a script taking `stop` or `start` for that server.
     public static var postgresControl: String? { environment["WHAGO_TEST_POSTGRES_CTL"] }
 
+    /// `WHAGO_TEST_DOCKER_SOCKET`: a private dockerd's unix socket (no bridge, no iptables: test
+    /// containers use host networking), with the image `whago/waha-sim:dev` loaded.
+    public static var dockerSocket: String? { environment["WHAGO_TEST_DOCKER_SOCKET"] }
+
+    /// `WHAGO_TEST_DOCKER_CTL`: a script taking `stop`, `start` or `restart` for that dockerd.
+    public static var dockerControl: String? { environment["WHAGO_TEST_DOCKER_CTL"] }
+
+    /// The image of the simulator in that dockerd (`scripts/make-sim-image`).
+    public static let simulatorImage = "whago/waha-sim:dev"
+
     /// The explanation tests fail with when a required service is missing.
     public static func missing(_ service: String) -> String {
         "\(service) is not running: run the tests with scripts/test, which starts it"

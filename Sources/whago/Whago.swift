@@ -13,7 +13,7 @@ struct Whago: AsyncParsableCommand {
             chosen in a YAML file; with no --config, the embedded default runs everything locally.
             """,
         version: WhagoVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Doctor.self, DriversCommand.self, WahaSim.self, VersionCommand.self],
+        subcommands: [Serve.self, CheckConfig.self, Doctor.self, DriversCommand.self, WahaSim.self, Probe.self, VersionCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -56,13 +56,16 @@ struct ServeTests {
         #expect(try await first.waitForExit() == 0)
     }
 
-    @Test("a driver that is not built yet fails clearly at startup")
-    func notImplemented() async throws {
+    @Test("a driver whose health check fails stops serve with the reason and the fix")
+    func unhealthyDriver() async throws {
         let directory = try TemporaryDirectory("serve")
         defer { directory.remove() }
-        let result = try await whago("serve", "--set", "server.dataDir=\(directory.path)", "--set", "runtime.driver=docker")
+        let socket = directory.file("no-docker.sock")
+        let result = try await whago("serve", "--set", "server.dataDir=\(directory.path)", "--set", "runtime.driver=docker",
+                                     "--set", "runtime.docker.socket=\(socket)")
         #expect(result.status == 1)
-        #expect(result.stderr.contains("runtime driver 'docker': error: driver 'docker' is not implemented yet"))
+        #expect(result.stderr.contains("runtime driver 'docker': error: cannot reach the Docker daemon at unix://\(socket)"))
+        #expect(result.stderr.contains("runtime.docker.socket"))
         #expect(result.stderr.contains("not starting"))
     }
 

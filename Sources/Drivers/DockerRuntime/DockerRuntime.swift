@@ -1,75 +1,323 @@
+public import CurlHTTP
 public import WhagoCore
+import Foundation
+import Logging
 
 /// The `docker` runtime: workers as containers, through the Docker Engine API over its socket.
 ///
-/// Registered now so that configurations selecting it are validated; starting whago with it fails
-/// clearly until the driver is built.
-public enum DockerRuntime {
+/// Every call goes through CurlHTTP (one libcurl connection pool); the API version is negotiated
+/// once. Docker, not whago, is the source of truth about what runs: workers are found again by
+/// their `whago.*` labels, and a launch that finds its name taken adopts the container when the
+/// labels match.
+public final class DockerRuntime: ContainerRuntime {
     /// The registration entry.
     public static let driver = Driver<any ContainerRuntime>(
         kind: .runtime, name: "docker",
         summary: "WAHA workers as Docker containers, through the Docker Engine API socket",
         sampleConfig: DockerConfiguration.sample,
         configuration: DockerConfiguration.self
-    ) { _, _ in
-        throw WhagoError.driverNotImplemented("docker")
+    ) { configuration, context in
+        DockerRuntime(configuration: configuration, instance: context.instance.rawValue, logger: context.logger)
+    }
+
+    let configuration: DockerConfiguration
+    let client: DockerClient
+    /// Events are filtered on `whago.instance=<instance>` (any whago instance when `nil`).
+    let instance: String?
+    let logger: Logger
+
+    init(configuration: DockerConfiguration, instance: String?, logger: Logger, http: HTTPClient = .shared) {
+        self.configuration = configuration
+        // The configuration was validated when decoded.
+        self.client = DockerClient(endpoint: DockerClient.Endpoint(configuration.socket) ?? .unixSocket(path: configuration.socket), http: http)
+        self.instance = instance
+        self.logger = logger
+    }
+
+    /// A runtime on the daemon at `socket` (a unix socket path or `tcp://host:port`), for tests,
+    /// benchmarks and embedding; the other settings are `runtime.docker`'s.
+    /// - Parameters:
+    ///   - network: `bridge` or `host`.
+    ///   - restart: `no`, `always`, `on-failure` or `unless-stopped`.
+    ///   - healthCheckCommand: the command run inside workers that have a health path
+    ///     (`{port}` and `{path}` replaced); `nil` tries wget, curl, then node.
+    ///   - instance: the `whago.instance` label events are filtered on.
+    public convenience init(
+        socket: String, network: String = "bridge", restart: String = "unless-stopped", removeVolumes: Bool = false,
+        pull: Bool = false, healthCheckCommand: [String]? = nil, healthCheckInterval: Duration = .seconds(30),
+        instance: String? = nil, logger: Logger = Logger(label: "whago.runtime.docker"), http: HTTPClient = .shared
+    ) {
+        var configuration = DockerConfiguration()
+        configuration.socket = socket
+        configuration.network = DockerConfiguration.Network(rawValue: network) ?? .bridge
+        configuration.restart = DockerConfiguration.RestartPolicy(rawValue: restart) ?? .unlessStopped
+        configuration.removeVolumes = removeVolumes
+        configuration.pull = pull
+        configuration.healthCheck.command = healthCheckCommand
+        configuration.healthCheck.interval = TimeSpan(healthCheckInterval)
+        configuration.healthCheck.startPeriod = TimeSpan(healthCheckInterval)
+        self.init(configuration: configuration, instance: instance, logger: logger, http: http)
+    }
+
+    // MARK: Health
+
+    public func healthCheck() async -> HealthReport {
+        do {
+            let negotiated = try await client.negotiate()
+            let workers = try await list(labels: instance.map { [WorkerLabel.instance: $0] } ?? [:]).count
+            return .ok("Docker \(negotiated.engineVersion) (API \(negotiated.daemonAPIVersion), speaking \(negotiated.apiVersion)) at \(client.endpoint), "
+                       + "\(workers) whago worker\(workers == 1 ? "" : "s"), network \(configuration.network.rawValue), ports \(configuration.ports)")
+        } catch let error as WhagoError where error.code == .invalidConfig {
+            return .error(error.message, fix: "upgrade Docker to 20.10 or newer")
+        } catch let error as WhagoError {
+            return .error(error.message, fix: fix(for: error))
+        } catch {
+            return .error("the Docker daemon at \(client.endpoint) failed: \(error)")
+        }
+    }
+
+    private func fix(for error: WhagoError) -> String {
+        switch client.endpoint {
+        case .unixSocket(let path):
+            if error.message.localizedCaseInsensitiveContains("permission") {
+                return "give whago's user access to \(path) (the docker group), or run whago as root"
+            }
+            return "start dockerd, or point runtime.docker.socket at its socket (unix:///path or tcp://host:port)"
+        case .tcp:
+            return "check that dockerd listens on \(client.endpoint) (dockerd -H tcp://…) and that this host may reach it"
+        }
+    }
+
+    public func ping() async throws -> RuntimeInfo {
+        let negotiated = try await client.negotiate()
+        return RuntimeInfo(driver: "docker", version: "Docker \(negotiated.engineVersion) (API \(negotiated.daemonAPIVersion))")
+    }
+
+    // MARK: Workers
+
+    public func launch(_ spec: WorkerSpec) async throws -> WorkerHandle {
+        guard Self.isValidName(spec.name) else {
+            throw WhagoError(.invalidConfig, "worker name '\(spec.name)' is not a valid container name (letters, digits, '_', '.', '-', at least 2, starting with a letter or digit)")
+        }
+        let body = ContainerCreateBody(spec, configuration)
+        var pulled = false
+        while true {
+            let reply = try await client.send(.post, "/containers/create", query: [("name", spec.name)], json: body)
+            switch reply.status {
+            case 201:
+                let created = try reply.decode(ContainerCreated.self, "create")
+                for warning in created.Warnings ?? [] {
+                    logger.warning("docker warned while creating worker", metadata: ["worker": "\(spec.name)", "warning": "\(warning)"])
+                }
+                let handle = WorkerHandle(runtimeID: created.Id, name: spec.name, labels: Self.whagoLabels(spec.labels))
+                do {
+                    try await start(handle)
+                } catch {
+                    // A container that cannot start is not left behind to be adopted half-made.
+                    _ = try? await client.send(.delete, "/containers/\(created.Id)", query: [("force", "true")])
+                    throw error
+                }
+                logger.info("worker container started", metadata: ["worker": "\(spec.name)", "container": "\(created.Id.prefix(12))", "image": "\(spec.image)"])
+                return handle
+            case 409:
+                return try await adopt(spec)
+            case 404 where reply.message.localizedCaseInsensitiveContains("image"):
+                guard configuration.pull, !pulled else { throw missingImage(spec.image, reply.message) }
+                try await pull(spec.image)
+                pulled = true
+            default:
+                throw failure(reply, "creating worker \(spec.name)")
+            }
+        }
+    }
+
+    /// The container already named `spec.name`: adopted (and started) when its `whago.*` labels are
+    /// the spec's, a conflict otherwise.
+    private func adopt(_ spec: WorkerSpec) async throws -> WorkerHandle {
+        guard let existing = try await inspectContainer(spec.name) else {
+            throw WhagoError(.conflict, "the container name \(spec.name) is taken, but the container vanished while whago looked at it; retry")
+        }
+        let labels = Self.whagoLabels(existing.Config.Labels ?? [:])
+        guard labels == Self.whagoLabels(spec.labels) else {
+            throw WhagoError(.conflict, """
+                a container named \(spec.name) already exists with other labels (\(Self.describe(labels))); \
+                it is not whago's to take over: remove or rename it
+                """)
+        }
+        let handle = WorkerHandle(runtimeID: existing.Id, name: spec.name, labels: labels)
+        if existing.State.Running != true { try await start(handle) }
+        logger.info("worker container adopted", metadata: ["worker": "\(spec.name)", "container": "\(existing.Id.prefix(12))"])
+        return handle
+    }
+
+    private func start(_ handle: WorkerHandle) async throws {
+        let reply = try await client.send(.post, "/containers/\(handle.runtimeID)/start")
+        guard reply.status == 204 || reply.status == 304 else { throw failure(reply, "starting worker \(handle.name)") }
+    }
+
+    public func inspect(_ handle: WorkerHandle) async throws -> WorkerState? {
+        guard let container = try await inspectContainer(handle.runtimeID) else { return nil }
+        return Self.state(container.State)
+    }
+
+    /// `GET /containers/{id or name}/json`, `nil` on 404.
+    private func inspectContainer(_ reference: String) async throws -> ContainerInspect? {
+        let reply = try await client.send(.get, "/containers/\(DockerClient.percentEncoded(reference))/json")
+        switch reply.status {
+        case 200: return try reply.decode(ContainerInspect.self, "inspect")
+        case 404: return nil
+        default: throw failure(reply, "inspecting \(reference)")
+        }
+    }
+
+    static func state(_ state: ContainerInspect.StateBody) -> WorkerState {
+        let status: WorkerState.Status = switch state.Status {
+        case "created": .created
+        case "running", "paused": .running
+        case "restarting": .restarting
+        case "exited": .exited
+        default: .dead  // "removing", "dead"
+        }
+        let health: WorkerState.Health? = switch state.Health?.Status {
+        case "starting": .starting
+        case "healthy": .healthy
+        case "unhealthy": .unhealthy
+        default: nil
+        }
+        let exitCode = status == .exited || status == .dead ? state.ExitCode : nil
+        return WorkerState(status: status, health: health, exitCode: exitCode, startedAt: DockerTime.parse(state.StartedAt))
+    }
+
+    public func stop(_ handle: WorkerHandle, grace: Duration) async throws {
+        let seconds = max(0, Int((Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18).rounded(.up)))
+        let reply = try await client.send(.post, "/containers/\(handle.runtimeID)/stop", query: [("t", "\(seconds)")],
+                                          timeout: grace + .seconds(60))
+        guard [204, 304, 404].contains(reply.status) else { throw failure(reply, "stopping worker \(handle.name)") }
+    }
+
+    public func remove(_ handle: WorkerHandle) async throws {
+        guard let container = try await inspectContainer(handle.runtimeID) else { return }
+        if container.State.Running == true { try await stop(handle, grace: configuration.stopGrace.duration) }
+        let reply = try await client.send(.delete, "/containers/\(handle.runtimeID)",
+                                          query: [("force", "true"), ("v", configuration.removeVolumes ? "true" : "false")])
+        guard [204, 404].contains(reply.status) || (reply.status == 409 && reply.message.contains("already in progress")) else {
+            throw failure(reply, "removing worker \(handle.name)")
+        }
+        guard configuration.removeVolumes else { return }
+        // `v=true` only removes anonymous volumes; the worker's named volume goes explicitly.
+        for volume in (container.Mounts ?? []).filter({ $0.Type == "volume" }).compactMap(\.Name) {
+            let reply = try await client.send(.delete, "/volumes/\(DockerClient.percentEncoded(volume))")
+            if ![204, 404].contains(reply.status) {
+                logger.warning("the worker's volume was not removed",
+                               metadata: ["worker": "\(handle.name)", "volume": "\(volume)", "reason": "\(reply.message)"])
+            }
+        }
+    }
+
+    public func list(labels: [String: String]) async throws -> [WorkerHandle] {
+        let filter = labels.isEmpty ? [WorkerLabel.instance] : labels.map { "\($0.key)=\($0.value)" }.sorted()
+        let reply = try await client.send(.get, "/containers/json",
+                                          query: [("all", "true"), ("filters", DockerClient.filters(["label": filter]))])
+        guard reply.status == 200 else { throw failure(reply, "listing workers") }
+        return try reply.decode([ContainerSummary].self, "list")
+            .map { WorkerHandle(runtimeID: $0.Id, name: $0.bareName, labels: Self.whagoLabels($0.Labels ?? [:])) }
+            .sorted { $0.name < $1.name }
+    }
+
+    public func events() -> AsyncThrowingStream<RuntimeEvent, any Error> {
+        DockerEvents(client: client, instance: instance, logger: logger).stream()
+    }
+
+    // MARK: Images
+
+    /// Pulls `image` from its registry, only ever called when `pull: true`.
+    private func pull(_ image: String) async throws {
+        let reference = ImageReference(image)
+        logger.notice("pulling a missing image", metadata: ["image": "\(image)"])
+        var query = [("fromImage", reference.repository)]
+        if let tag = reference.tag { query.append(("tag", tag)) }
+        let response = try await client.stream(.post, "/images/create", query: query, timeout: .seconds(1800))
+        var lines: [String] = []
+        do {
+            for try await line in response.lines where !line.isEmpty {
+                if lines.count < 5 { lines.append(line) }
+                if let progress = try? JSONDecoder().decode(PullProgress.self, from: Data(line.utf8)),
+                   let error = progress.errorDetail?.message ?? progress.error {
+                    throw WhagoError(.notFound, "pulling image \(image) failed: \(error)")
+                }
+            }
+        } catch let error as HTTPClientError {
+            throw WhagoError(.unavailable, "pulling image \(image) was interrupted: \(error.message)")
+        }
+        guard response.status == 200 else {
+            let message = lines.first.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))["message"] } ?? lines.joined()
+            throw WhagoError(.notFound, "pulling image \(image) failed (\(response.status)): \(message)")
+        }
+    }
+
+    private func missingImage(_ image: String, _ message: String) -> WhagoError {
+        WhagoError(.notFound, """
+            image \(image) is not in the Docker daemon at \(client.endpoint) (\(message)); load it with \
+            `docker load -i <file.tar>` or `docker pull \(image)` on that host, or set runtime.docker.pull: true \
+            to let whago pull it
+            """)
+    }
+
+    // MARK: Helpers
+
+    private func failure(_ reply: DockerClient.Reply, _ what: String) -> WhagoError {
+        switch reply.status {
+        case 400: WhagoError(.invalidConfig, "the Docker daemon refused \(what): \(reply.message)")
+        case 404: WhagoError(.notFound, "\(what): \(reply.message)")
+        case 409: WhagoError(.conflict, "\(what): \(reply.message)")
+        default: WhagoError(.unavailable, "the Docker daemon failed \(what) (\(reply.status)): \(reply.message)")
+        }
+    }
+
+    /// Docker's container name pattern, `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+    static func isValidName(_ name: String) -> Bool {
+        guard name.count >= 2, let first = name.unicodeScalars.first, first.isASCIIAlphanumeric else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || "_.-".unicodeScalars.contains($0) }
+    }
+
+    /// The labels that are whago's (`whago.*`); an image's own labels are not.
+    static func whagoLabels(_ labels: [String: String]) -> [String: String] {
+        labels.filter { $0.key.hasPrefix("whago.") }
+    }
+
+    private static func describe(_ labels: [String: String]) -> String {
+        labels.isEmpty ? "none of whago's" : labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
     }
 }
 
-/// `runtime.docker`.
-struct DockerConfiguration: DriverConfiguration {
-    /// How containers reach the network.
-    enum Network: String, Decodable, CaseIterable {
-        /// Each worker's port is published on `127.0.0.1:<leased port>`.
-        case bridge
-        /// Workers share the host's network and listen on their leased port directly.
-        case host
+extension Unicode.Scalar {
+    fileprivate var isASCIIAlphanumeric: Bool {
+        ("a"..."z").contains(self) || ("A"..."Z").contains(self) || ("0"..."9").contains(self)
+    }
+}
+
+/// `repository[:tag]` or `repository@digest`, split the way `/images/create` wants it.
+struct ImageReference: Sendable, Hashable {
+    var repository: String
+    /// `nil` with a digest (the digest stays in the repository part); `latest` when none was given,
+    /// since an empty tag would pull every tag.
+    var tag: String?
+
+    init(repository: String, tag: String?) {
+        self.repository = repository
+        self.tag = tag
     }
 
-    /// Docker's restart policies.
-    enum RestartPolicy: String, Decodable, CaseIterable {
-        case no, always
-        case onFailure = "on-failure"
-        case unlessStopped = "unless-stopped"
+    init(_ image: String) {
+        if image.contains("@") {
+            repository = image
+            tag = nil
+        } else if let colon = image.lastIndex(of: ":"), !image[colon...].contains("/") {
+            repository = String(image[..<colon])
+            tag = String(image[image.index(after: colon)...])
+        } else {
+            repository = image
+            tag = "latest"
+        }
     }
-
-    var socket: String
-    var network: Network
-    var ports: PortRange
-    var memory: ByteSize?
-    var cpus: Double?
-    var restart: RestartPolicy
-    var stopGrace: TimeSpan
-    var removeVolumes: Bool
-    var pull: Bool
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case socket, network, ports, memory, cpus, restart, stopGrace, removeVolumes, pull
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        socket = try container.decodeIfPresent(NonEmptyString.self, forKey: .socket)?.value ?? "/var/run/docker.sock"
-        network = try container.decodeIfPresent(Network.self, forKey: .network) ?? .bridge
-        ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? PortRange("3100-3199")!
-        memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? .gibibytes(1)
-        cpus = try container.decodeIfPresent(Double.self, forKey: .cpus)
-        restart = try container.decodeIfPresent(RestartPolicy.self, forKey: .restart) ?? .unlessStopped
-        stopGrace = try container.decodeIfPresent(TimeSpan.self, forKey: .stopGrace) ?? .seconds(10)
-        removeVolumes = try container.decodeIfPresent(Bool.self, forKey: .removeVolumes) ?? false
-        pull = try container.decodeIfPresent(Bool.self, forKey: .pull) ?? false
-    }
-
-    static let sample = """
-        docker:
-          socket: /var/run/docker.sock   # or tcp://host:2375 for a remote daemon
-          network: bridge                # bridge (publish 127.0.0.1:<port>) or host
-          ports: 3100-3199               # host ports leased to workers, one each
-          memory: 1GiB                   # memory limit per worker
-          # cpus: 1.5                    # CPU limit per worker (default: none)
-          restart: unless-stopped        # no, always, on-failure, unless-stopped
-          stopGrace: 10s                 # SIGTERM, then SIGKILL after this
-          removeVolumes: false           # remove a worker's session volume with the worker
-          pull: false                    # pull missing images from a registry
-        """
 }

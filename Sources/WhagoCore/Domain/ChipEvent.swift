@@ -87,4 +87,14 @@ public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
     public var stringValue: String? {
         if case .string(let value) = self { value } else { nil }
     }
+
+    /// The value as a number, when it is one.
+    public var numberValue: Double? {
+        if case .number(let value) = self { value } else { nil }
+    }
+
+    /// The elements, when the value is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { value } else { nil }
+    }
 }

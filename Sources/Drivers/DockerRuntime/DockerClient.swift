@@ -1,0 +1,235 @@
+import CurlHTTP
+import Foundation
+import Synchronization
+import WhagoCore
+
+/// The Docker Engine API over CurlHTTP: where the daemon is, which API version to speak, and how
+/// its answers and errors read.
+///
+/// The API version is negotiated once (`/_ping`, then `/version`) and every later path carries it
+/// (`/v1.41/containers/json`), as Docker's own client does.
+final class DockerClient: Sendable {
+    /// The oldest API whago speaks: Docker 20.10.
+    static let minimumAPIVersion = APIVersion(1, 41)
+    /// The newest API whago has read the documentation of; newer daemons are spoken to in this one.
+    static let maximumAPIVersion = APIVersion(1, 47)
+
+    /// Where the daemon listens.
+    enum Endpoint: Sendable, Hashable, CustomStringConvertible {
+        case unixSocket(path: String)
+        case tcp(host: String, port: Int)
+
+        /// `unix:///path`, `/path` or `tcp://host:port`.
+        init?(_ text: String) {
+            if text.hasPrefix("tcp://") || text.hasPrefix("http://") {
+                let rest = text.drop(while: { $0 != "/" }).dropFirst(2).prefix(while: { $0 != "/" })
+                guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+                      (1...65535).contains(port), colon != rest.startIndex else { return nil }
+                self = .tcp(host: String(rest[..<colon]), port: port)
+            } else if text.hasPrefix("unix://") {
+                let path = String(text.dropFirst("unix://".count))
+                guard path.hasPrefix("/") else { return nil }
+                self = .unixSocket(path: path)
+            } else if text.hasPrefix("/") {
+                self = .unixSocket(path: text)
+            } else {
+                return nil
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .unixSocket(let path): "unix://\(path)"
+            case .tcp(let host, let port): "tcp://\(host):\(port)"
+            }
+        }
+
+        /// The URL prefix requests are made on; over a unix socket the host is only a `Host:` value,
+        /// Docker's own client's placeholder.
+        var baseURL: String {
+            switch self {
+            case .unixSocket: "http://api.moby.localhost"
+            case .tcp(let host, let port): "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+            }
+        }
+
+        var unixSocketPath: String? {
+            if case .unixSocket(let path) = self { path } else { nil }
+        }
+    }
+
+    /// `major.minor`, ordered.
+    struct APIVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+        var major: Int
+        var minor: Int
+
+        init(_ major: Int, _ minor: Int) {
+            self.major = major
+            self.minor = minor
+        }
+
+        init?(_ text: String) {
+            let parts = text.split(separator: ".")
+            guard parts.count == 2, let major = Int(parts[0]), let minor = Int(parts[1]) else { return nil }
+            self.init(major, minor)
+        }
+
+        static func < (lhs: Self, rhs: Self) -> Bool { (lhs.major, lhs.minor) < (rhs.major, rhs.minor) }
+        var description: String { "\(major).\(minor)" }
+    }
+
+    /// What the daemon said about itself during negotiation.
+    struct Negotiated: Sendable, Hashable {
+        /// The version every request is made in.
+        var apiVersion: APIVersion
+        /// The daemon's own newest API version.
+        var daemonAPIVersion: APIVersion
+        /// e.g. `20.10.24`.
+        var engineVersion: String
+        var operatingSystem: String
+    }
+
+    /// A response: status and body.
+    struct Reply: Sendable {
+        var status: Int
+        var body: [UInt8]
+
+        /// The daemon's `{"message": …}`, or the body's text.
+        var message: String {
+            if let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)) { return error.message }
+            return String(decoding: body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func decode<T: Decodable>(_ type: T.Type, _ what: String) throws -> T {
+            do {
+                return try JSONDecoder().decode(type, from: Data(body))
+            } catch {
+                throw WhagoError(.protocolError, "the Docker daemon's answer to \(what) could not be read: \(error)")
+            }
+        }
+    }
+
+    private struct ErrorBody: Decodable { var message: String }
+
+    let endpoint: Endpoint
+    let http: HTTPClient
+    private let negotiated = Mutex<Negotiated?>(nil)
+
+    init(endpoint: Endpoint, http: HTTPClient) {
+        self.endpoint = endpoint
+        self.http = http
+    }
+
+    // MARK: Negotiation
+
+    /// The negotiated version, negotiating on first use.
+    func negotiate() async throws -> Negotiated {
+        if let known = negotiated.withLock({ $0 }) { return known }
+        let ping = try await send(.get, "/_ping", versioned: false, timeout: .seconds(10))
+        guard ping.status == 200 else {
+            throw WhagoError(.unavailable, "the Docker daemon at \(endpoint) answered /_ping with \(ping.status): \(ping.message)")
+        }
+        let reply = try await send(.get, "/version", versioned: false, timeout: .seconds(10))
+        guard reply.status == 200 else {
+            throw WhagoError(.unavailable, "the Docker daemon at \(endpoint) answered /version with \(reply.status): \(reply.message)")
+        }
+        let version = try reply.decode(VersionBody.self, "/version")
+        guard let daemonAPI = APIVersion(version.ApiVersion) else {
+            throw WhagoError(.protocolError, "the Docker daemon at \(endpoint) reports an unreadable API version '\(version.ApiVersion)'")
+        }
+        guard daemonAPI >= Self.minimumAPIVersion else {
+            throw WhagoError(.invalidConfig, """
+                the Docker daemon at \(endpoint) is Docker \(version.Version) with API \(daemonAPI); whago needs API \
+                \(Self.minimumAPIVersion) or newer (Docker 20.10 or newer)
+                """)
+        }
+        let result = Negotiated(apiVersion: min(daemonAPI, Self.maximumAPIVersion), daemonAPIVersion: daemonAPI,
+                                engineVersion: version.Version, operatingSystem: "\(version.Os)/\(version.Arch)")
+        negotiated.withLock { $0 = result }
+        return result
+    }
+
+    private struct VersionBody: Decodable {
+        var Version: String
+        var ApiVersion: String
+        var Os: String
+        var Arch: String
+    }
+
+    // MARK: Requests
+
+    /// Performs one call in the negotiated version. Only transport failures throw; any status is a
+    /// reply. `query` values are percent-encoded here.
+    func send(_ method: HTTPClientRequest.Method, _ path: String, query: [(String, String)] = [], json: (any Encodable)? = nil,
+              versioned: Bool = true, timeout: Duration = .seconds(60)) async throws -> Reply {
+        let request = try await request(method, path, query: query, json: json, versioned: versioned, timeout: timeout)
+        do {
+            let response = try await http.execute(request)
+            return Reply(status: response.status, body: response.body)
+        } catch let error as HTTPClientError {
+            throw unreachable(error)
+        }
+    }
+
+    /// Performs one call whose body is a stream (`/events`, a pull's progress).
+    func stream(_ method: HTTPClientRequest.Method, _ path: String, query: [(String, String)] = [],
+                timeout: Duration) async throws -> HTTPClientStreamingResponse {
+        let request = try await request(method, path, query: query, json: nil, versioned: true, timeout: timeout)
+        do {
+            return try await http.stream(request)
+        } catch let error as HTTPClientError {
+            throw unreachable(error)
+        }
+    }
+
+    private func request(_ method: HTTPClientRequest.Method, _ path: String, query: [(String, String)], json: (any Encodable)?,
+                         versioned: Bool, timeout: Duration) async throws -> HTTPClientRequest {
+        var url = endpoint.baseURL
+        if versioned { url += "/v\(try await negotiate().apiVersion)" }
+        url += path
+        if !query.isEmpty {
+            url += "?" + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
+        }
+        var request = HTTPClientRequest(method, url, timeout: timeout, connectTimeout: .seconds(5), unixSocketPath: endpoint.unixSocketPath)
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            request.body = Array(try encoder.encode(json))
+            request.addHeader("Content-Type", "application/json")
+        }
+        return request
+    }
+
+    private func unreachable(_ error: HTTPClientError) -> WhagoError {
+        if error.kind == .cancelled { return WhagoError(.unavailable, "the call to the Docker daemon was cancelled") }
+        return WhagoError(.unavailable, "cannot reach the Docker daemon at \(endpoint): \(error.message)")
+    }
+
+    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+
+    /// Every byte outside RFC 3986's unreserved set as `%XX`.
+    static func percentEncoded(_ text: String) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            if unreserved.contains(byte) {
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return result
+    }
+
+    /// `filters=` as Docker reads it: a JSON object of string lists.
+    static func filters(_ filters: [String: [String]]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(filters)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

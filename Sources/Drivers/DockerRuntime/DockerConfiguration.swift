@@ -1,0 +1,120 @@
+import WhagoCore
+
+/// `runtime.docker`.
+struct DockerConfiguration: DriverConfiguration {
+    /// How containers reach the network.
+    enum Network: String, Decodable, CaseIterable, Sendable {
+        /// Each worker's port is published on `127.0.0.1:<leased port>`.
+        case bridge
+        /// Workers share the host's network and listen on their leased port directly.
+        case host
+    }
+
+    /// Docker's restart policies.
+    enum RestartPolicy: String, Decodable, CaseIterable, Sendable {
+        case no, always
+        case onFailure = "on-failure"
+        case unlessStopped = "unless-stopped"
+    }
+
+    /// `runtime.docker.healthCheck`: the HEALTHCHECK every worker container gets.
+    struct HealthCheck: Decodable, Sendable {
+        var interval: TimeSpan = .seconds(30)
+        var timeout: TimeSpan = .seconds(5)
+        var retries: Int = 3
+        var startPeriod: TimeSpan = .seconds(60)
+        /// Run inside the container (exec form); `{port}` and `{path}` are replaced by the worker's
+        /// port and health path. `nil`: a shell command trying wget, curl, then node.
+        var command: [String]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case interval, timeout, retries, startPeriod, command
+        }
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            interval = try container.decodeIfPresent(TimeSpan.self, forKey: .interval) ?? interval
+            timeout = try container.decodeIfPresent(TimeSpan.self, forKey: .timeout) ?? timeout
+            retries = try container.decodeIfPresent(PositiveInt.self, forKey: .retries)?.value ?? retries
+            startPeriod = try container.decodeIfPresent(TimeSpan.self, forKey: .startPeriod) ?? startPeriod
+            command = try container.decodeIfPresent([NonEmptyString].self, forKey: .command)?.map(\.value)
+            if command?.isEmpty == true { throw ConfigValueError("'command' must name a program") }
+        }
+    }
+
+    var socket: String
+    var network: Network
+    var ports: PortRange
+    var memory: ByteSize?
+    var cpus: Double?
+    var restart: RestartPolicy
+    var stopGrace: TimeSpan
+    var removeVolumes: Bool
+    var pull: Bool
+    /// Run Docker's init (tini) as PID 1: signals reach the worker, zombies are reaped.
+    var initProcess: Bool
+    var healthCheck: HealthCheck
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case socket, network, ports, memory, cpus, restart, stopGrace, removeVolumes, pull, initProcess, healthCheck
+    }
+
+    init() {
+        socket = "/var/run/docker.sock"
+        network = .bridge
+        ports = PortRange("3100-3199")!
+        memory = .gibibytes(1)
+        restart = .unlessStopped
+        stopGrace = .seconds(10)
+        removeVolumes = false
+        pull = false
+        initProcess = true
+        healthCheck = HealthCheck()
+    }
+
+    init(from decoder: any Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let socket = try container.decodeIfPresent(NonEmptyString.self, forKey: .socket)?.value {
+            guard DockerClient.Endpoint(socket) != nil else {
+                throw ConfigValueError("'socket' must be a unix socket path (/var/run/docker.sock, unix:///path) or tcp://host:port, not '\(socket)'")
+            }
+            self.socket = socket
+        }
+        network = try container.decodeIfPresent(Network.self, forKey: .network) ?? network
+        ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
+        memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? memory
+        if let cpus = try container.decodeIfPresent(Double.self, forKey: .cpus) {
+            guard cpus > 0, cpus <= 1024 else { throw ConfigValueError("'cpus' must be a positive number of CPUs, e.g. 1.5") }
+            self.cpus = cpus
+        }
+        restart = try container.decodeIfPresent(RestartPolicy.self, forKey: .restart) ?? restart
+        stopGrace = try container.decodeIfPresent(TimeSpan.self, forKey: .stopGrace) ?? stopGrace
+        removeVolumes = try container.decodeIfPresent(Bool.self, forKey: .removeVolumes) ?? removeVolumes
+        pull = try container.decodeIfPresent(Bool.self, forKey: .pull) ?? pull
+        initProcess = try container.decodeIfPresent(Bool.self, forKey: .initProcess) ?? initProcess
+        healthCheck = try container.decodeIfPresent(HealthCheck.self, forKey: .healthCheck) ?? healthCheck
+    }
+
+    static let sample = """
+        docker:
+          socket: /var/run/docker.sock   # or tcp://host:2375 for a remote daemon
+          network: bridge                # bridge (publish 127.0.0.1:<port>) or host
+          ports: 3100-3199               # host ports leased to workers, one each
+          memory: 1GiB                   # memory limit per worker
+          # cpus: 1.5                    # CPU limit per worker (default: none)
+          restart: unless-stopped        # no, always, on-failure, unless-stopped
+          stopGrace: 10s                 # SIGTERM, then SIGKILL after this
+          removeVolumes: false           # remove a worker's session volume with the worker
+          pull: false                    # pull missing images from a registry
+          initProcess: true              # Docker's init (tini) as PID 1: signals reach the worker at once
+          healthCheck:                   # Docker's HEALTHCHECK for workers that have a health path
+            interval: 30s
+            timeout: 5s
+            retries: 3
+            startPeriod: 60s
+            # command: [/usr/local/bin/probe, "http://127.0.0.1:{port}{path}"]   # default: wget, curl or node
+        """
+}

@@ -1,0 +1,154 @@
+import Foundation
+
+// The parts of the Docker Engine API's JSON whago writes and reads (API 1.41 to 1.47). Member names
+// are Docker's own; unknown members in answers are ignored, as the API asks.
+
+/// `POST /containers/create`'s body: `ContainerConfig` with `HostConfig`.
+struct ContainerCreateBody: Encodable, Sendable {
+    var Image: String
+    var Cmd: [String]?
+    var Env: [String]
+    var Labels: [String: String]
+    var ExposedPorts: [String: EmptyObject]?
+    var Healthcheck: HealthConfig?
+    var StopTimeout: Int?
+    var HostConfig: HostConfigBody
+
+    struct EmptyObject: Encodable, Sendable {}
+
+    /// Durations are nanoseconds.
+    struct HealthConfig: Encodable, Sendable {
+        var Test: [String]
+        var Interval: Int64
+        var Timeout: Int64
+        var Retries: Int
+        var StartPeriod: Int64
+    }
+
+    struct HostConfigBody: Encodable, Sendable {
+        var NetworkMode: String
+        var Init: Bool?
+        var PortBindings: [String: [PortBinding]]?
+        var ExtraHosts: [String]?
+        var RestartPolicy: RestartPolicyBody
+        var Memory: Int64?
+        var NanoCpus: Int64?
+        var Mounts: [Mount]?
+    }
+
+    struct PortBinding: Encodable, Sendable {
+        var HostIp: String
+        /// A string, as Docker wants it.
+        var HostPort: String
+    }
+
+    struct RestartPolicyBody: Encodable, Sendable {
+        var Name: String
+        var MaximumRetryCount: Int?
+    }
+
+    struct Mount: Encodable, Sendable {
+        var `Type`: String
+        var Source: String
+        var Target: String
+    }
+}
+
+/// `201` from create.
+struct ContainerCreated: Decodable, Sendable {
+    var Id: String
+    var Warnings: [String]?
+}
+
+/// `GET /containers/{id}/json`, the parts whago reads.
+struct ContainerInspect: Decodable, Sendable {
+    var Id: String
+    var Name: String
+    var State: StateBody
+    var Config: ConfigBody
+    var Mounts: [MountPoint]?
+
+    struct StateBody: Decodable, Sendable {
+        var Status: String
+        var Running: Bool?
+        var ExitCode: Int?
+        var StartedAt: String?
+        var OOMKilled: Bool?
+        var Health: HealthBody?
+    }
+
+    struct HealthBody: Decodable, Sendable {
+        var Status: String
+    }
+
+    struct ConfigBody: Decodable, Sendable {
+        var Labels: [String: String]?
+        var Image: String?
+    }
+
+    struct MountPoint: Decodable, Sendable {
+        var `Type`: String?
+        var Name: String?
+    }
+
+    /// The name without Docker's leading `/`.
+    var bareName: String { Name.hasPrefix("/") ? String(Name.dropFirst()) : Name }
+}
+
+/// One entry of `GET /containers/json`.
+struct ContainerSummary: Decodable, Sendable {
+    var Id: String
+    var Names: [String]?
+    var Labels: [String: String]?
+    var State: String?
+
+    var bareName: String {
+        let name = Names?.first ?? Id
+        return name.hasPrefix("/") ? String(name.dropFirst()) : name
+    }
+}
+
+/// One object of the `/events` stream.
+struct EventMessage: Decodable, Sendable {
+    var `Type`: String?
+    var Action: String?
+    var Actor: ActorBody?
+    var time: Int64?
+    var timeNano: Int64?
+
+    struct ActorBody: Decodable, Sendable {
+        var ID: String?
+        var Attributes: [String: String]?
+    }
+}
+
+/// One line of a pull's progress; a failed pull says so inside a `200`.
+struct PullProgress: Decodable, Sendable {
+    var status: String?
+    var error: String?
+    var errorDetail: ErrorDetail?
+
+    struct ErrorDetail: Decodable, Sendable {
+        var message: String?
+    }
+}
+
+enum DockerTime {
+    /// Docker's RFC 3339 time with up to nine fractional digits; `nil` for its zero time
+    /// (`0001-01-01T00:00:00Z`, "never started").
+    static func parse(_ text: String?) -> Date? {
+        guard let text, !text.hasPrefix("0001-") else { return nil }
+        // ISO8601DateFormatter accepts at most milliseconds: cut the fraction to three digits.
+        var trimmed = text
+        if let dot = text.firstIndex(of: ".") {
+            let fraction = text[text.index(after: dot)...].prefix(while: \.isNumber)
+            let rest = text[fraction.endIndex...]
+            trimmed = String(text[..<dot]) + "." + String(fraction.prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0) + rest
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: trimmed) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,199 @@
+import CurlHTTP
+import DockerRuntime
+import Foundation
+import Testing
+import WhagoCore
+import WhagoTesting
+
+/// Tests against the private dockerd scripts/test starts (no bridge, no iptables): containers use
+/// host networking, so every request stays on 127.0.0.1.
+private func dockerSocket() throws -> String {
+    try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd")))
+}
+
+/// A raw call to the test daemon, to look at what the driver did without going through it.
+private func docker(_ method: HTTPClientRequest.Method, _ path: String) async throws -> (status: Int, json: JSONValue?) {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(method, "http://localhost/v1.41\(path)", unixSocketPath: try dockerSocket()))
+    return (response.status, try? JSONDecoder().decode(JSONValue.self, from: Data(response.body)))
+}
+
+private let probeCommand = ["/usr/local/bin/whago", "probe", "http://127.0.0.1:{port}{path}"]
+
+private func runtime(removeVolumes: Bool = false, healthCheckInterval: Duration = .seconds(30), instance: String? = nil) throws -> DockerRuntime {
+    DockerRuntime(socket: try dockerSocket(), network: "host", restart: "no", removeVolumes: removeVolumes,
+                  healthCheckCommand: probeCommand, healthCheckInterval: healthCheckInterval, instance: instance)
+}
+
+private func simulatorSpec(_ name: String, port: Int, labels: [String: String], environment: [String: String] = [:],
+                           healthPath: String? = nil) -> WorkerSpec {
+    var environment = environment
+    environment["WAHA_SIM_HOST"] = "127.0.0.1"
+    return WorkerSpec(name: name, image: TestServices.simulatorImage, environment: environment, labels: labels,
+                      hostPort: port, containerPort: 3000, volume: VolumeMount(name: "\(name)-sessions", mountPath: "/app/.sessions"),
+                      healthPath: healthPath)
+}
+
+private let conformance = RuntimeConformance(
+    make: { try runtime() },
+    spec: { name, port, labels, environment in simulatorSpec(name, port: port, labels: labels, environment: environment) },
+    killFromOutside: { handle in
+        let reply = try await docker(.post, "/containers/\(handle.runtimeID)/kill?signal=KILL")
+        #expect(reply.status == 204)
+    }
+)
+
+/// Polls until `condition` holds (30 s at most).
+private func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("never: \(what)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}
+
+/// Collects events until `match` returns true; false after 30 s.
+private func awaitEvent(_ events: AsyncThrowingStream<RuntimeEvent, any Error>, _ match: @escaping @Sendable (RuntimeEvent) -> Bool) async throws -> Bool {
+    let task = Task {
+        for try await event in events where match(event) { return true }
+        return false
+    }
+    let watchdog = Task {
+        try await Task.sleep(for: .seconds(30))
+        task.cancel()
+    }
+    defer { watchdog.cancel() }
+    return (try? await task.value) ?? false
+}
+
+@Suite("The docker runtime, against a private dockerd", .serialized,
+       .enabled(if: TestServices.dockerSocket != nil || TestServices.required))
+struct DockerRuntimeTests {
+    @Test func lifecycle() async throws { try await conformance.lifecycle(port: try freePort()) }
+    @Test func idempotentLaunch() async throws { try await conformance.idempotentLaunch(port: try freePort()) }
+    @Test func adoption() async throws { try await conformance.adoption(port: try freePort()) }
+    @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
+
+    @Test("ping and the health check report the daemon's version")
+    func pingAndHealth() async throws {
+        let runtime = try runtime()
+        let info = try await runtime.ping()
+        #expect(info.driver == "docker")
+        #expect(info.version.hasPrefix("Docker "))
+        let report = await runtime.healthCheck()
+        #expect(report.status == .ok, "\(report)")
+        #expect(report.detail.contains("API"))
+    }
+
+    @Test("a socket nobody listens on is an unavailable error and a health check error with a fix")
+    func unreachableDaemon() async throws {
+        let directory = try TemporaryDirectory("docker-absent")
+        defer { directory.remove() }
+        let runtime = DockerRuntime(socket: directory.file("docker.sock"))
+        let report = await runtime.healthCheck()
+        #expect(report.status == .error)
+        #expect(report.detail.contains(directory.file("docker.sock")))
+        #expect(report.fix?.contains("runtime.docker.socket") == true)
+        await #expect(throws: WhagoError.self) { try await runtime.list(labels: [:]) }
+    }
+
+    @Test("a missing image is a not_found error naming the image and how to load it; nothing is pulled")
+    func missingImage() async throws {
+        let runtime = try runtime()
+        let spec = WorkerSpec(name: "noimage-\(UUID().uuidString.prefix(6).lowercased())", image: "whago/never-built:0.0",
+                              labels: [WorkerLabel.instance: "conformance"], hostPort: try freePort(), containerPort: 3000)
+        do {
+            _ = try await runtime.launch(spec)
+            Issue.record("a worker was launched from an image that does not exist")
+        } catch let error as WhagoError {
+            #expect(error.code == .notFound)
+            #expect(error.message.contains("whago/never-built:0.0"))
+            #expect(error.message.contains("docker load"))
+            #expect(error.message.contains("pull: true"))
+        }
+        #expect(try await runtime.list(labels: [WorkerLabel.worker: spec.name]).isEmpty)
+        #expect(try await docker(.get, "/containers/\(spec.name)/json").status == 404)
+    }
+
+    @Test("an invalid container name is refused before Docker is asked")
+    func invalidName() async throws {
+        await #expect(throws: WhagoError.self) {
+            try await runtime().launch(simulatorSpec("/bad name", port: 1, labels: [:]))
+        }
+    }
+
+    @Test("the container carries the configured limits, labels, env, port, volume and health check; health reaches inspect and events")
+    func containerSettingsAndHealth() async throws {
+        let runtime = try runtime(healthCheckInterval: .seconds(1), instance: "health-test")
+        let events = runtime.events()
+        let port = try freePort()
+        let name = "health-\(UUID().uuidString.prefix(6).lowercased())"
+        let labels = [WorkerLabel.instance: "health-test", WorkerLabel.worker: name, WorkerLabel.tenant: "t1"]
+        let handle = try await runtime.launch(simulatorSpec(name, port: port, labels: labels, healthPath: "/ping"))
+        defer { Task { try? await runtime.remove(handle) } }
+
+        let container = try #require(try await docker(.get, "/containers/\(handle.runtimeID)/json").json)
+        #expect(container["HostConfig"]?["Memory"]?.numberValue == Double(1 << 30))
+        #expect(container["HostConfig"]?["NetworkMode"]?.stringValue == "host")
+        #expect(container["HostConfig"]?["Init"] == .bool(true))
+        #expect(container["HostConfig"]?["RestartPolicy"]?["Name"]?.stringValue == "no")
+        let environment = container["Config"]?["Env"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(environment.contains("PORT=\(port)"))
+        #expect(container["Config"]?["Labels"]?[WorkerLabel.tenant]?.stringValue == "t1")
+        #expect(container["Config"]?["Healthcheck"]?["Test"]?.arrayValue?.compactMap(\.stringValue)
+                == ["CMD", "/usr/local/bin/whago", "probe", "http://127.0.0.1:\(port)/ping"])
+        let mounts = container["Mounts"]?.arrayValue ?? []
+        #expect(mounts.contains { $0["Name"]?.stringValue == "\(name)-sessions" && $0["Destination"]?.stringValue == "/app/.sessions" })
+
+        #expect(try await awaitEvent(events) { $0.handle.name == name && $0.kind == .health(.healthy) }, "a healthy event arrived")
+        #expect(try await runtime.inspect(handle)?.health == .healthy)
+        #expect(try await runtime.inspect(handle)?.startedAt != nil)
+    }
+
+    @Test("the worker's named volume outlives the worker unless removeVolumes is set")
+    func volumes() async throws {
+        let keep = try runtime()
+        let name = "vol-\(UUID().uuidString.prefix(6).lowercased())"
+        let first = try await keep.launch(simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.worker: name]))
+        try await keep.remove(first)
+        #expect(try await docker(.get, "/volumes/\(name)-sessions").status == 200, "the volume was kept")
+
+        let drop = try runtime(removeVolumes: true)
+        let second = try await drop.launch(simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.worker: name]))
+        #expect(second.runtimeID != first.runtimeID)
+        try await drop.remove(second)
+        #expect(try await docker(.get, "/volumes/\(name)-sessions").status == 404, "the volume was removed")
+    }
+
+    @Test("a stopped worker is started again by a second launch, keeping its container")
+    func relaunchStopped() async throws {
+        let runtime = try runtime()
+        let name = "restart-\(UUID().uuidString.prefix(6).lowercased())"
+        let spec = simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.worker: name])
+        let first = try await runtime.launch(spec)
+        try await runtime.stop(first, grace: .seconds(5))
+        #expect(try await runtime.inspect(first)?.status == .exited)
+        let second = try await runtime.launch(spec)
+        #expect(second.runtimeID == first.runtimeID)
+        #expect(try await runtime.inspect(second)?.status == .running)
+        try await runtime.remove(second)
+    }
+
+    @Test("the events stream reconnects by itself after dockerd restarts")
+    func eventsSurviveDaemonRestart() async throws {
+        let control = try #require(TestServices.dockerControl, Comment(rawValue: TestServices.missing("the private dockerd")))
+        let runtime = try runtime(instance: "reconnect-test")
+        let events = runtime.events()
+        let name = "after-restart-\(UUID().uuidString.prefix(6).lowercased())"
+        let seen = Task { try await awaitEvent(events) { $0.handle.name == name && $0.kind == .started } }
+
+        let restart = try ChildProcess(control, ["restart"])
+        #expect(try await restart.waitForExit() == 0, "dockerd restarted")
+        let handle = try await runtime.launch(simulatorSpec(name, port: try freePort(),
+                                                            labels: [WorkerLabel.instance: "reconnect-test", WorkerLabel.worker: name]))
+        #expect(try await seen.value, "the start after the restart came through the same stream")
+        try await runtime.remove(handle)
+    }
+}

@@ -1,0 +1,64 @@
+# Shared by scripts/test and scripts/bench/docker. Source it after common.sh; it uses
+# $WHAGO_TEST_DIR and appends to nothing: call stop_dockerd from your cleanup.
+
+# start_dockerd — a private Docker daemon on a unix socket in the temp dir, with no bridge and no
+# iptables rules (containers use host networking, so all traffic stays on 127.0.0.1). Exported:
+# WHAGO_TEST_DOCKER_SOCKET, DOCKER_HOST (for the docker CLI), and WHAGO_TEST_DOCKER_CTL, a script
+# taking stop | start | restart (the events-reconnection test restarts the daemon).
+start_dockerd() {
+  local dir="$WHAGO_TEST_DIR/dockerd"
+  command -v dockerd >/dev/null || die "dockerd not found (the docker.io package installs it)"
+  [ "$(id -u)" -eq 0 ] || die "the tests' private dockerd must be started as root"
+  mkdir -p "$dir"
+  DOCKER_CTL_SCRIPT="$WHAGO_TEST_DIR/docker-ctl"
+  cat >"$DOCKER_CTL_SCRIPT" <<CTL
+#!/usr/bin/env bash
+# stop | start | restart the tests' private dockerd
+set -u
+start() {
+  dockerd --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
+    --host "unix://$dir/docker.sock" --bridge=none --iptables=false --ip6tables=false \
+    --ip-masq=false --userland-proxy=false >>"$dir/dockerd.log" 2>&1 &
+  for _ in \$(seq 1 300); do
+    curl -fsS --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "dockerd did not start (see $dir/dockerd.log)" >&2
+  return 1
+}
+stop() {
+  [ -f "$dir/docker.pid" ] || return 0
+  local pid; pid=\$(cat "$dir/docker.pid")
+  kill "\$pid" 2>/dev/null || return 0
+  for _ in \$(seq 1 300); do kill -0 "\$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "\$pid" 2>/dev/null; return 0
+}
+case "\$1" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop && start ;;
+  *) echo "usage: \$0 stop|start|restart" >&2; exit 2 ;;
+esac
+CTL
+  chmod +x "$DOCKER_CTL_SCRIPT"
+  "$DOCKER_CTL_SCRIPT" start || die "the private dockerd did not start (see $dir/dockerd.log)"
+  export WHAGO_TEST_DOCKER_SOCKET="$dir/docker.sock"
+  export DOCKER_HOST="unix://$dir/docker.sock"
+  export WHAGO_TEST_DOCKER_CTL="$DOCKER_CTL_SCRIPT"
+}
+
+# stop_dockerd — removes every container of the private daemon, stops it and its containerd, and
+# unmounts what it left mounted, so the temp dir can be deleted.
+stop_dockerd() {
+  local dir="$WHAGO_TEST_DIR/dockerd"
+  [ -n "${DOCKER_CTL_SCRIPT:-}" ] && [ -x "$DOCKER_CTL_SCRIPT" ] || return 0
+  if [ -S "$dir/docker.sock" ]; then
+    local ids; ids=$(docker -H "unix://$dir/docker.sock" ps -aq 2>/dev/null || true)
+    [ -n "$ids" ] && docker -H "unix://$dir/docker.sock" rm -f $ids >/dev/null 2>&1 || true
+  fi
+  "$DOCKER_CTL_SCRIPT" stop
+  # Mounts dockerd leaves behind (overlay, shm) would keep the directory busy.
+  grep -o " $dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r mountpoint; do
+    umount -l "$mountpoint" 2>/dev/null || true
+  done
+}
