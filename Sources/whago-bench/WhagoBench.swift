@@ -30,8 +30,30 @@ struct WhagoBench {
             try await StoreBenchmark.run(operations: operations, postgresURL: postgres)
             return
         }
+        if arguments.first == "docker" {
+            var options = arguments.dropFirst()
+            var socket = "/var/run/docker.sock", image = "whago/waha-sim:dev"
+            var workers = 50, concurrency = 10, portBase = 24_000
+            while let option = options.popFirst() {
+                switch option {
+                case "--socket": socket = options.popFirst() ?? socket
+                case "--image": image = options.popFirst() ?? image
+                case "--workers": workers = Int(options.popFirst() ?? "") ?? workers
+                case "--concurrency": concurrency = Int(options.popFirst() ?? "") ?? concurrency
+                case "--port-base": portBase = Int(options.popFirst() ?? "") ?? portBase
+                default:
+                    print("unknown option \(option)")
+                    exit(2)
+                }
+            }
+            try await DockerBenchmark.run(socket: socket, image: image, workers: workers, concurrency: concurrency, portBase: portBase)
+            return
+        }
         guard arguments.first == "http-client" else {
-            print("usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] | store-crash-writer DIR")
+            print("""
+                usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] \
+                | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR
+                """)
             exit(2)
         }
         arguments = arguments.dropFirst()

@@ -43,14 +43,15 @@ public final class DockerRuntime: ContainerRuntime {
     ///     (`{port}` and `{path}` replaced); `nil` tries wget, curl, then node.
     ///   - instance: the `whago.instance` label events are filtered on.
     public convenience init(
-        socket: String, network: String = "bridge", restart: String = "unless-stopped", removeVolumes: Bool = false,
-        pull: Bool = false, healthCheckCommand: [String]? = nil, healthCheckInterval: Duration = .seconds(30),
+        socket: String, network: String = "bridge", restart: String = "unless-stopped", stopGrace: Duration = .seconds(10),
+        removeVolumes: Bool = false, pull: Bool = false, healthCheckCommand: [String]? = nil, healthCheckInterval: Duration = .seconds(30),
         instance: String? = nil, logger: Logger = Logger(label: "whago.runtime.docker"), http: HTTPClient = .shared
     ) {
         var configuration = DockerConfiguration()
         configuration.socket = socket
         configuration.network = DockerConfiguration.Network(rawValue: network) ?? .bridge
         configuration.restart = DockerConfiguration.RestartPolicy(rawValue: restart) ?? .unlessStopped
+        configuration.stopGrace = TimeSpan(stopGrace)
         configuration.removeVolumes = removeVolumes
         configuration.pull = pull
         configuration.healthCheck.command = healthCheckCommand
@@ -196,16 +197,18 @@ public final class DockerRuntime: ContainerRuntime {
     }
 
     public func remove(_ handle: WorkerHandle) async throws {
-        guard let container = try await inspectContainer(handle.runtimeID) else { return }
-        if container.State.Running == true { try await stop(handle, grace: configuration.stopGrace.duration) }
+        // Stopped first with the configured grace, so the worker shuts down cleanly (force only
+        // kills what is left); a worker that is already gone needs nothing more.
+        try await stop(handle, grace: configuration.stopGrace.duration)
+        // `v=true` only removes anonymous volumes; the worker's named volumes go explicitly.
+        let volumes = configuration.removeVolumes
+            ? (try await inspectContainer(handle.runtimeID)?.Mounts ?? []).filter { $0.Type == "volume" }.compactMap(\.Name) : []
         let reply = try await client.send(.delete, "/containers/\(handle.runtimeID)",
                                           query: [("force", "true"), ("v", configuration.removeVolumes ? "true" : "false")])
         guard [204, 404].contains(reply.status) || (reply.status == 409 && reply.message.contains("already in progress")) else {
             throw failure(reply, "removing worker \(handle.name)")
         }
-        guard configuration.removeVolumes else { return }
-        // `v=true` only removes anonymous volumes; the worker's named volume goes explicitly.
-        for volume in (container.Mounts ?? []).filter({ $0.Type == "volume" }).compactMap(\.Name) {
+        for volume in volumes {
             let reply = try await client.send(.delete, "/volumes/\(DockerClient.percentEncoded(volume))")
             if ![204, 404].contains(reply.status) {
                 logger.warning("the worker's volume was not removed",
