@@ -20,6 +20,7 @@ enum DockerBenchmark {
         let runtime = DockerRuntime(socket: socket, network: "host", restart: "no", stopGrace: .zero, removeVolumes: false,
                                     logger: logger)
         _ = try await runtime.ping()  // negotiation happens before the clock starts, as docker-py's version="auto"
+        try await perCall(runtime, image: image, port: portBase + workers)
         for (mode, parallel) in [("sequential", 1), ("concurrent", concurrency)] {
             let start = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -37,6 +38,21 @@ enum DockerBenchmark {
             let elapsed = ContinuousClock.now - start
             print("whago \(mode) \(String(format: "%.3f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))")
         }
+    }
+
+    /// The client's own cost: 500 inspections of one worker, where dockerd has almost nothing to do.
+    /// Prints `whago inspect-us <microseconds per call>`.
+    private static func perCall(_ runtime: DockerRuntime, image: String, port: Int) async throws {
+        let spec = WorkerSpec(name: "bench-whago-calls", image: image, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
+                              labels: [WorkerLabel.instance: "bench"], hostPort: port, containerPort: port)
+        let handle = try await runtime.launch(spec)
+        let calls = 500
+        let start = ContinuousClock.now
+        for _ in 0..<calls { _ = try await runtime.inspect(handle) }
+        let elapsed = ContinuousClock.now - start
+        try await runtime.remove(handle)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("whago inspect-us \(String(format: "%.0f", seconds / Double(calls) * 1e6))")
     }
 
     private static func cycle(_ runtime: DockerRuntime, mode: String, index: Int, image: String, port: Int) async throws {

@@ -32,6 +32,22 @@ def cycle(mode, index):
     client.remove_container(container["Id"], force=True)
 
 
+def per_call():
+    """The client's own cost: 500 inspections of one worker. Prints `docker-py inspect-us <us>`."""
+    container = client.create_container(
+        image, name="bench-dockerpy-calls", environment={"WAHA_SIM_HOST": "127.0.0.1", "PORT": str(port_base + workers)},
+        labels={"whago.instance": "bench"}, host_config=client.create_host_config(network_mode="host"),
+    )
+    client.start(container["Id"])
+    start = time.monotonic()
+    for _ in range(500):
+        client.inspect_container(container["Id"])
+    elapsed = time.monotonic() - start
+    client.remove_container(container["Id"], force=True)
+    print(f"docker-py inspect-us {elapsed / 500 * 1e6:.0f}", flush=True)
+
+
+per_call()
 for mode, parallel in (("sequential", 1), ("concurrent", concurrency)):
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=parallel) as pool:
