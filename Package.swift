@@ -60,6 +60,9 @@ let package = Package(
         // Every outgoing HTTP call: libcurl's multi interface driven by one thread.
         .target(name: "CurlHTTP", dependencies: ["CCurl"], swiftSettings: swiftSettings),
 
+        // A real request through a proxy to a probe URL, shared by the proxy drivers.
+        .target(name: "ProxyProbe", dependencies: ["WhagoCore", "CurlHTTP"], swiftSettings: swiftSettings),
+
         // A WAHA-compatible server for development and tests (`whago waha-sim`).
         .target(
             name: "WAHASimulator",
@@ -75,10 +78,10 @@ let package = Package(
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
         driver("DockerRuntime", dependencies: ["CurlHTTP"]),
-        driver("WAHAPlusProvider"),
+        driver("WAHAPlusProvider", dependencies: ["CurlHTTP", .product(name: "Crypto", package: "swift-crypto")]),
         driver("NoProxy"),
-        driver("StaticProxy"),
-        driver("DataImpulseProxy"),
+        driver("StaticProxy", dependencies: ["CurlHTTP", "ProxyProbe"]),
+        driver("DataImpulseProxy", dependencies: ["CurlHTTP", "ProxyProbe"]),
         driver("FileStore"),
         driver("PostgresStore", dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")]),
 

@@ -1,24 +1,120 @@
 public import WhagoCore
+public import CurlHTTP
+import Foundation
+import ProxyProbe
 
 /// The `dataimpulse` proxy provider: DataImpulse residential proxies, one sticky port per chip.
 ///
-/// Registered now so that configurations selecting it are validated; starting whago with it fails
-/// clearly until the driver is built.
-public enum DataImpulseProxy {
+/// A sticky port is one exit IP: each chip holds one port of `stickyPorts` as its proxy lease in
+/// the store, so it keeps its IP across restarts of whago and of its worker, and gives it back when
+/// it is deleted. The login carries the chip's parameters, `<login>__cr.<country>[;city.<city>][;sessttl.<minutes>]`.
+public struct DataImpulseProxy: ProxyProvider {
     /// The registration entry.
     public static let driver = Driver<any ProxyProvider>(
         kind: .proxy, name: "dataimpulse",
         summary: "DataImpulse residential proxies (SOCKS5 or HTTP), one sticky port per chip",
         sampleConfig: DataImpulseConfiguration.sample,
         configuration: DataImpulseConfiguration.self
-    ) { _, _ in
-        throw WhagoError.driverNotImplemented("dataimpulse")
+    ) { configuration, _ in
+        DataImpulseProxy(configuration: configuration)
+    }
+
+    public var name: String { "dataimpulse" }
+    let configuration: DataImpulseConfiguration
+    let http: HTTPClient
+
+    init(configuration: DataImpulseConfiguration, http: HTTPClient = .shared) {
+        self.configuration = configuration
+        self.http = http
+    }
+
+    /// A provider for tests and embedding; the other settings are `proxy.dataimpulse`'s defaults.
+    public init(gateway: String, login: String, password: Secret, protocol: String = "socks5", country: String = "br",
+                city: String? = nil, sessionTTL: Duration? = nil, stickyPorts: PortRange, probeURL: String? = nil,
+                checkOnLease: Bool = true, http: HTTPClient = .shared) {
+        var configuration = DataImpulseConfiguration(login: login, password: password, stickyPorts: stickyPorts)
+        configuration.gateway = gateway
+        configuration.protocol = DataImpulseConfiguration.ProxyProtocol(rawValue: `protocol`) ?? .socks5
+        configuration.country = country
+        configuration.city = city
+        configuration.sessionTTL = sessionTTL.map(TimeSpan.init)
+        configuration.probeURL = probeURL
+        configuration.checkOnLease = checkOnLease
+        self.init(configuration: configuration, http: http)
+    }
+
+    public func healthCheck() async -> HealthReport {
+        let probe = configuration.probeURL.map { "checks through \($0)" } ?? "no probeURL: leases are not checked"
+        return .ok("\(configuration.protocol.rawValue)://\(configuration.gateway), sticky ports \(configuration.stickyPorts), "
+                   + "country \(configuration.country), \(probe)")
+    }
+
+    // MARK: Leases
+
+    public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
+        if let existing = try await store.proxyLease(of: chip) { return existing }
+        let username = self.username(country: hints.country)
+        var taken = Set(try await store.proxyLeases().filter { $0.provider == name }.compactMap(\.stickyPort))
+        let range = configuration.stickyPorts
+        let size = range.upperBound - range.lowerBound + 1
+        // Start where the chip's id points, so concurrent leases rarely race for the same port.
+        let offset = Int(UInt(bitPattern: chip.rawValue.hashValue) % UInt(size))
+        for step in 0..<size {
+            let port = range.lowerBound + (offset + step) % size
+            guard !taken.contains(port) else { continue }
+            let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoint(port: port, username: username), stickyPort: port)
+            do {
+                try await store.insertProxyLease(lease)
+            } catch let error as WhagoError where error.code == .conflict {
+                // Taken meanwhile, or the chip got a lease from a concurrent call.
+                if let existing = try await store.proxyLease(of: chip) { return existing }
+                taken.insert(port)
+                continue
+            }
+            if configuration.checkOnLease, configuration.probeURL != nil {
+                do {
+                    _ = try await check(lease)
+                } catch {
+                    try? await store.releaseProxyLease(of: chip)
+                    throw error
+                }
+            }
+            return lease
+        }
+        throw WhagoError(.capacityExhausted, "all \(size) sticky ports of proxy.dataimpulse.stickyPorts (\(range)) are leased; widen the range or delete chips")
+    }
+
+    public func release(_ lease: ProxyLease, store: any Store) async throws {
+        try await store.releaseProxyLease(of: lease.chip)
+    }
+
+    public func check(_ lease: ProxyLease) async throws -> ProxyCheck {
+        guard let probeURL = configuration.probeURL, let endpoint = lease.endpoint else { return .unchecked }
+        return try await ProxyProbe.check(endpoint, probeURL: probeURL, http: http)
+    }
+
+    // MARK: Endpoints
+
+    /// `<login>__cr.<country>[;city.<city>][;sessttl.<minutes>]`.
+    func username(country: String?) -> String {
+        var parameters = ["cr.\((country ?? configuration.country).lowercased())"]
+        if let city = configuration.city { parameters.append("city.\(city)") }
+        if let ttl = configuration.sessionTTL {
+            parameters.append("sessttl.\(max(1, Int(ttl.duration.components.seconds / 60)))")
+        }
+        return "\(configuration.login)__\(parameters.joined(separator: ";"))"
+    }
+
+    private func endpoint(port: Int, username: String) -> ProxyEndpoint {
+        // SOCKS5 with the proxy resolving names: the exit, not whago's host, looks WhatsApp up.
+        ProxyEndpoint(scheme: configuration.protocol == .socks5 ? .socks5h : .http, host: configuration.gateway, port: port,
+                      username: username, password: configuration.password)
     }
 }
 
 /// `proxy.dataimpulse`.
 struct DataImpulseConfiguration: DriverConfiguration {
-    enum ProxyProtocol: String, Decodable, CaseIterable {
+    enum ProxyProtocol: String, Decodable, CaseIterable, Sendable {
         case socks5, http
     }
 
@@ -26,23 +122,48 @@ struct DataImpulseConfiguration: DriverConfiguration {
     var `protocol`: ProxyProtocol
     var login: String
     var password: Secret
-    var country: String?
+    var country: String
+    var city: String?
+    var sessionTTL: TimeSpan?
     var stickyPorts: PortRange
     var probeURL: String?
+    var checkOnLease: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case gateway, `protocol`, login, password, country, stickyPorts, probeURL
+        case gateway, `protocol`, login, password, country, city, sessionTTL, stickyPorts, probeURL, checkOnLease
+    }
+
+    init(login: String, password: Secret, stickyPorts: PortRange) {
+        gateway = "gw.dataimpulse.com"
+        `protocol` = .socks5
+        self.login = login
+        self.password = password
+        country = "br"
+        self.stickyPorts = stickyPorts
+        checkOnLease = true
     }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        gateway = try container.decodeIfPresent(NonEmptyString.self, forKey: .gateway)?.value ?? "gw.dataimpulse.com"
+        self.init(login: try container.decode(NonEmptyString.self, forKey: .login).value,
+                  password: try container.decode(Secret.self, forKey: .password),
+                  stickyPorts: try container.decodeIfPresent(PortRange.self, forKey: .stickyPorts) ?? PortRange("10000-20000")!)
+        gateway = try container.decodeIfPresent(NonEmptyString.self, forKey: .gateway)?.value ?? gateway
         `protocol` = try container.decodeIfPresent(ProxyProtocol.self, forKey: .protocol) ?? .socks5
-        login = try container.decode(NonEmptyString.self, forKey: .login).value
-        password = try container.decode(Secret.self, forKey: .password)
-        country = try container.decodeIfPresent(CountryCode.self, forKey: .country)?.code
-        stickyPorts = try container.decodeIfPresent(PortRange.self, forKey: .stickyPorts) ?? PortRange("10000-20000")!
-        probeURL = try container.decodeIfPresent(String.self, forKey: .probeURL)
+        country = try container.decodeIfPresent(CountryCode.self, forKey: .country)?.code ?? country
+        city = try container.decodeIfPresent(NonEmptyString.self, forKey: .city)?.value
+        if let city, !city.allSatisfy({ $0.isLetter || $0 == "_" }) {
+            throw ConfigValueError("'city' must be DataImpulse's city name in letters (e.g. saopaulo), not '\(city)'")
+        }
+        sessionTTL = try container.decodeIfPresent(TimeSpan.self, forKey: .sessionTTL)
+        if let ttl = sessionTTL, ttl.duration < .seconds(60) {
+            throw ConfigValueError("'sessionTTL' is counted in minutes by DataImpulse: give at least 1m")
+        }
+        probeURL = try container.decodeIfPresent(NonEmptyString.self, forKey: .probeURL)?.value
+        if let probeURL, !(probeURL.hasPrefix("http://") || probeURL.hasPrefix("https://")) {
+            throw ConfigValueError("'probeURL' must be an http:// or https:// URL")
+        }
+        checkOnLease = try container.decodeIfPresent(Bool.self, forKey: .checkOnLease) ?? true
     }
 
     static let sample = """
@@ -51,9 +172,12 @@ struct DataImpulseConfiguration: DriverConfiguration {
           protocol: socks5               # socks5 or http
           login: ${DATAIMPULSE_LOGIN}
           password: file:${DATAIMPULSE_PASSWORD_FILE:-/run/secrets/dataimpulse}
-          country: br                    # exit country (ISO 3166 two letters), optional
+          country: br                    # default exit country (ISO 3166 two letters); a chip may ask for another
+          # city: saopaulo               # optional (DataImpulse bills city targeting at 2x)
+          # sessionTTL: 60m              # optional: how long a sticky port keeps its IP
           stickyPorts: 10000-20000       # one sticky port (one exit IP) per chip
-          # probeURL: https://api.ipify.org   # what `whago doctor` fetches through the proxy
+          # probeURL: https://api.ipify.org   # checks go through the proxy to this URL; none: nothing is checked
+          checkOnLease: true             # check a new lease through the proxy (when probeURL is set)
         """
 }
 

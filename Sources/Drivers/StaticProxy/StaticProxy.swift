@@ -1,43 +1,154 @@
 public import WhagoCore
+public import CurlHTTP
+import Foundation
+import ProxyProbe
 
-/// The `static` proxy provider: a fixed list of proxy URLs, one per chip.
-///
-/// Registered now so that configurations selecting it are validated; starting whago with it fails
-/// clearly until the driver is built.
-public enum StaticProxy {
+/// The `static` proxy provider: a fixed list of proxy URLs. With `exclusive: true` (the default)
+/// each chip holds one URL of its own and a full list is `capacity_exhausted`; otherwise chips
+/// share them, each new chip getting the least used one.
+public struct StaticProxy: ProxyProvider {
     /// The registration entry.
     public static let driver = Driver<any ProxyProvider>(
         kind: .proxy, name: "static",
-        summary: "a fixed list of proxy URLs, each leased to one chip",
+        summary: "a fixed list of proxy URLs, each leased to one chip (or shared round-robin)",
         sampleConfig: StaticProxyConfiguration.sample,
         configuration: StaticProxyConfiguration.self
-    ) { _, _ in
-        throw WhagoError.driverNotImplemented("static")
+    ) { configuration, _ in
+        StaticProxy(configuration: configuration)
+    }
+
+    public var name: String { "static" }
+    let configuration: StaticProxyConfiguration
+    let http: HTTPClient
+
+    init(configuration: StaticProxyConfiguration, http: HTTPClient = .shared) {
+        self.configuration = configuration
+        self.http = http
+    }
+
+    /// A provider over `proxies` (URLs such as `socks5://user:password@host:port`), for tests and
+    /// embedding. Throws `invalid_config` for a URL it cannot read.
+    public init(proxies: [Secret], exclusive: Bool = true, probeURL: String? = nil, http: HTTPClient = .shared) throws {
+        let endpoints = try proxies.map { url -> ProxyEndpoint in
+            do throws(ConfigValueError) { return try ProxyURL.parse(url) } catch { throw WhagoError(.invalidConfig, error.message) }
+        }
+        self.init(configuration: StaticProxyConfiguration(endpoints: endpoints, exclusive: exclusive, probeURL: probeURL), http: http)
+    }
+
+    public func healthCheck() async -> HealthReport {
+        .ok("\(configuration.endpoints.count) prox\(configuration.endpoints.count == 1 ? "y" : "ies"), "
+            + (configuration.exclusive ? "one chip each" : "shared round-robin")
+            + (configuration.probeURL.map { ", checks through \($0)" } ?? ", no probeURL: leases are not checked"))
+    }
+
+    public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
+        if let existing = try await store.proxyLease(of: chip) { return existing }
+        let mine = try await store.proxyLeases().filter { $0.provider == name }
+        let endpoints = configuration.endpoints
+        if configuration.exclusive {
+            // The URL's position (from 1) is the lease's sticky port, which the store keeps unique.
+            var taken = Set(mine.compactMap(\.stickyPort))
+            for (index, endpoint) in endpoints.enumerated() where !taken.contains(index + 1) {
+                let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoint, stickyPort: index + 1)
+                do {
+                    try await store.insertProxyLease(lease)
+                    return lease
+                } catch let error as WhagoError where error.code == .conflict {
+                    if let existing = try await store.proxyLease(of: chip) { return existing }
+                    taken.insert(index + 1)
+                }
+            }
+            throw WhagoError(.capacityExhausted, "all \(endpoints.count) proxies of proxy.static.proxies are leased (exclusive: true); add proxies or delete chips")
+        }
+        var uses = [Int](repeating: 0, count: endpoints.count)
+        for lease in mine {
+            if let index = endpoints.firstIndex(where: { $0 == lease.endpoint }) { uses[index] += 1 }
+        }
+        let index = uses.indices.min { uses[$0] < uses[$1] } ?? 0
+        let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoints[index])
+        do {
+            try await store.insertProxyLease(lease)
+        } catch let error as WhagoError where error.code == .conflict {
+            if let existing = try await store.proxyLease(of: chip) { return existing }
+            throw error
+        }
+        return lease
+    }
+
+    public func release(_ lease: ProxyLease, store: any Store) async throws {
+        try await store.releaseProxyLease(of: lease.chip)
+    }
+
+    public func check(_ lease: ProxyLease) async throws -> ProxyCheck {
+        guard let probeURL = configuration.probeURL, let endpoint = lease.endpoint else { return .unchecked }
+        return try await ProxyProbe.check(endpoint, probeURL: probeURL, http: http)
     }
 }
 
 /// `proxy.static`.
 struct StaticProxyConfiguration: DriverConfiguration {
-    /// `socks5h://user:password@host:port` and the like; they hold passwords, so they are secrets.
-    var proxies: [Secret]
+    var endpoints: [ProxyEndpoint]
+    var exclusive: Bool
     var probeURL: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case proxies, probeURL
+        case proxies, exclusive, probeURL
+    }
+
+    init(endpoints: [ProxyEndpoint], exclusive: Bool, probeURL: String?) {
+        self.endpoints = endpoints
+        self.exclusive = exclusive
+        self.probeURL = probeURL
     }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        proxies = try container.decode([Secret].self, forKey: .proxies)
+        let proxies = try container.decode([Secret].self, forKey: .proxies)
         guard !proxies.isEmpty else { throw ConfigValueError("'proxies' must list at least one proxy URL") }
-        probeURL = try container.decodeIfPresent(String.self, forKey: .probeURL)
+        endpoints = try proxies.map { try ProxyURL.parse($0) }
+        exclusive = try container.decodeIfPresent(Bool.self, forKey: .exclusive) ?? true
+        probeURL = try container.decodeIfPresent(NonEmptyString.self, forKey: .probeURL)?.value
+        if let probeURL, !(probeURL.hasPrefix("http://") || probeURL.hasPrefix("https://")) {
+            throw ConfigValueError("'probeURL' must be an http:// or https:// URL")
+        }
     }
 
     static let sample = """
         static:
-          proxies:                       # each chip gets one of these, never shared
+          proxies:                       # URLs with credentials: secrets (use ${ENV} or file:)
             - socks5h://user:${PROXY_PASSWORD}@proxy1.example.net:1080
             - http://user:${PROXY_PASSWORD}@proxy2.example.net:8080
-          # probeURL: https://api.ipify.org   # what `whago doctor` fetches through a proxy
+          exclusive: true                # each chip gets its own proxy; false: chips share them round-robin
+          # probeURL: https://api.ipify.org   # checks go through the proxy to this URL; none: nothing is checked
         """
+}
+
+/// `scheme://[user[:password]@]host:port`, credentials percent-decoded.
+enum ProxyURL {
+    static func parse(_ secret: Secret) throws(ConfigValueError) -> ProxyEndpoint {
+        let text = secret.revealed
+        guard let schemeEnd = text.range(of: "://") else {
+            throw ConfigValueError("a proxy URL must look like socks5://user:password@host:port (the scheme is missing)")
+        }
+        guard let scheme = ProxyEndpoint.Scheme(rawValue: text[..<schemeEnd.lowerBound].lowercased()) else {
+            throw ConfigValueError("a proxy URL's scheme must be socks5, socks5h, http or https")
+        }
+        var rest = text[schemeEnd.upperBound...]
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        var username: String?
+        var password: Secret?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            let parts = credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            username = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            if parts.count == 2 { password = Secret(String(parts[1]).removingPercentEncoding ?? String(parts[1])) }
+        }
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
+            throw ConfigValueError("a proxy URL must end with host:port (the port is missing or invalid)")
+        }
+        let host = rest[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        guard !host.isEmpty else { throw ConfigValueError("a proxy URL must name a host") }
+        return ProxyEndpoint(scheme: scheme, host: host, port: port, username: username, password: password)
+    }
 }

@@ -37,12 +37,18 @@ public struct ProxyHints: Sendable, Hashable {
 
 /// What a connection through a proxy found.
 public struct ProxyCheck: Sendable, Hashable {
-    /// The public IP address seen through the proxy, when known.
+    /// `false` when nothing was sent: the provider has no probe URL configured (or no proxy).
+    public var checked: Bool
+    /// The public IP address seen through the proxy, when the probe URL returns one.
     public var exitIP: String?
     public var latency: Duration
 
-    public init(exitIP: String?, latency: Duration) {
+    public init(checked: Bool = true, exitIP: String?, latency: Duration) {
+        self.checked = checked
         self.exitIP = exitIP
         self.latency = latency
     }
+
+    /// Nothing was sent: there is nothing to check, or no probe URL to check with.
+    public static let unchecked = ProxyCheck(checked: false, exitIP: nil, latency: .zero)
 }

@@ -1,0 +1,65 @@
+import WhagoCore
+
+/// `sessions.waha-plus`.
+struct WAHAPlusConfiguration: DriverConfiguration {
+    /// WAHA's engines.
+    enum Engine: String, Decodable, CaseIterable, Sendable {
+        case gows = "GOWS", noweb = "NOWEB", webjs = "WEBJS"
+    }
+
+    /// WAHA's webhook retry policies.
+    enum RetryPolicy: String, Decodable, CaseIterable, Sendable {
+        case constant, linear, exponential
+    }
+
+    var image: String
+    var engine: Engine
+    var sessionsPerWorker: Int
+    var requestTimeout: TimeSpan
+    /// How WAHA retries a webhook whago did not acknowledge.
+    var webhookRetries: Int
+    var webhookRetryDelay: TimeSpan
+    var webhookRetryPolicy: RetryPolicy
+    /// The oldest (or most future) `X-Webhook-Timestamp` accepted.
+    var webhookMaxSkew: TimeSpan
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case image, engine, sessionsPerWorker, requestTimeout, webhookRetries, webhookRetryDelay, webhookRetryPolicy, webhookMaxSkew
+    }
+
+    init() {
+        image = "devlikeapro/waha:gows"
+        engine = .gows
+        sessionsPerWorker = 10
+        requestTimeout = .seconds(30)
+        webhookRetries = 10
+        webhookRetryDelay = .seconds(2)
+        webhookRetryPolicy = .exponential
+        webhookMaxSkew = .seconds(300)
+    }
+
+    init(from decoder: any Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        image = try container.decodeIfPresent(NonEmptyString.self, forKey: .image)?.value ?? image
+        engine = try container.decodeIfPresent(Engine.self, forKey: .engine) ?? engine
+        sessionsPerWorker = try container.decodeIfPresent(PositiveInt.self, forKey: .sessionsPerWorker)?.value ?? sessionsPerWorker
+        requestTimeout = try container.decodeIfPresent(TimeSpan.self, forKey: .requestTimeout) ?? requestTimeout
+        webhookRetries = try container.decodeIfPresent(PositiveInt.self, forKey: .webhookRetries)?.value ?? webhookRetries
+        webhookRetryDelay = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookRetryDelay) ?? webhookRetryDelay
+        webhookRetryPolicy = try container.decodeIfPresent(RetryPolicy.self, forKey: .webhookRetryPolicy) ?? webhookRetryPolicy
+        webhookMaxSkew = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookMaxSkew) ?? webhookMaxSkew
+    }
+
+    static let sample = """
+        waha-plus:
+          image: devlikeapro/waha:gows   # pin a version tag in production, e.g. devlikeapro/waha:2026.7.1-gows
+          engine: GOWS                   # GOWS, NOWEB or WEBJS
+          sessionsPerWorker: 10          # chips per WAHA worker
+          requestTimeout: 30s            # per call to a worker's API
+          webhookRetries: 10             # WAHA's retries of a webhook whago did not acknowledge
+          webhookRetryDelay: 2s
+          webhookRetryPolicy: exponential   # constant, linear or exponential
+          webhookMaxSkew: 5m             # webhooks signed further from now are refused
+        """
+}
