@@ -159,6 +159,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ProviderTests",
+            dependencies: [
+                "WhagoCore", "WhagoTesting", "WAHAPlusProvider", "DataImpulseProxy", "StaticProxy", "NoProxy",
+                "LocalProcessRuntime", "FileStore", "CurlHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StoreTests",
             dependencies: ["WhagoCore", "WhagoTesting", "FileStore", "PostgresStore"],
             swiftSettings: swiftSettings

@@ -33,8 +33,9 @@ public struct NoProxy: ProxyProvider {
         try await store.releaseProxyLease(of: lease.chip)
     }
 
+    /// Nothing to go through, so nothing is sent.
     public func check(_ lease: ProxyLease) async throws -> ProxyCheck {
-        ProxyCheck(exitIP: nil, latency: .zero)
+        .unchecked
     }
 }
 

@@ -103,7 +103,7 @@ public struct WAHAPlusProvider: SessionProvider {
             switch current.status {
             case 404:
                 let created = try await client.send(.post, "/api/sessions", on: worker,
-                                                    json: .object(["name": .string(name), "start": .bool(true), "config": config]))
+                                                    json: WAHARequests.createSession(name: name, config: config))
                 if (200...299).contains(created.status) { return }
                 // Created meanwhile by someone else: look again (and update it if needed).
                 if created.status == 422, created.message.localizedCaseInsensitiveContains("exist") { continue }
@@ -113,7 +113,7 @@ public struct WAHAPlusProvider: SessionProvider {
                 var status = info["status"]?.stringValue
                 if SessionConfig.fingerprint(inSession: info) != wanted {
                     // PUT stops a running session, replaces its config and starts it again.
-                    let updated = try await client.send(.put, "/api/sessions/\(Self.escaped(name))", on: worker, json: .object(["config": config]))
+                    let updated = try await client.send(.put, "/api/sessions/\(Self.escaped(name))", on: worker, json: WAHARequests.updateSession(config: config))
                     guard (200...299).contains(updated.status) else {
                         throw WAHAClient.failure(updated, "updating the session of chip \(name)", worker: worker)
                     }
@@ -189,7 +189,7 @@ public struct WAHAPlusProvider: SessionProvider {
             throw WhagoError(.invalidConfig, "phone number '\(phoneNumber)' must be 8 to 15 digits, country code first (e.g. 5511999999999)")
         }
         let reply = try await client.send(.post, "/api/\(Self.escaped(chip.rawValue))/auth/request-code", on: worker,
-                                          json: .object(["phoneNumber": .string(digits)]))
+                                          json: WAHARequests.requestCode(phoneNumber: digits))
         guard (200...299).contains(reply.status) else {
             if reply.status == 422 { throw qrFailure(reply, chip, worker) }
             throw WAHAClient.failure(reply, "requesting a pairing code for chip \(chip)", worker: worker)
@@ -227,9 +227,7 @@ public struct WAHAPlusProvider: SessionProvider {
     }
 
     public func sendText(_ message: OutgoingText, from chip: ChipID, on worker: WorkerEndpoint) async throws -> SentMessage {
-        let reply = try await client.send(.post, "/api/sendText", on: worker, json: .object([
-            "session": .string(chip.rawValue), "chatId": .string(message.chatID), "text": .string(message.text),
-        ]))
+        let reply = try await client.send(.post, "/api/sendText", on: worker, json: WAHARequests.sendText(session: chip.rawValue, message))
         guard (200...299).contains(reply.status) else {
             if reply.status == 422 {
                 let status = reply.json?["status"]?.stringValue ?? "unknown"

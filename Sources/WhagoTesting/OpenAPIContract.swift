@@ -1,16 +1,16 @@
 import Foundation
-import Testing
 import WhagoCore
 
 /// WAHA's official OpenAPI spec (`../shared/reference/waha-openapi.json`, or `$WHAGO_WAHA_OPENAPI`)
-/// and a validator of JSON bodies against the schema of an operation's response.
+/// and a validator of JSON bodies against the schema of an operation's request or response: the
+/// simulator's answers and the WAHA driver's requests are both held to it.
 ///
 /// Stricter than JSON Schema on purpose: a member the schema does not declare is an error (so a
 /// renamed field fails), except the few that real WAHA sends beyond its spec (`engine` in sessions).
-struct OpenAPIContract {
-    let spec: JSONValue
+public struct OpenAPIContract: Sendable {
+    public let spec: JSONValue
 
-    static let shared: OpenAPIContract? = {
+    public static let shared: OpenAPIContract? = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = ProcessInfo.processInfo.environment["WHAGO_WAHA_OPENAPI"]
             ?? root.deletingLastPathComponent().appendingPathComponent("shared/reference/waha-openapi.json").path
@@ -29,18 +29,33 @@ struct OpenAPIContract {
     }()
 
     /// Members real WAHA adds beyond the spec, per schema.
-    static let knownExtras: [String: Set<String>] = ["SessionInfo": ["engine"]]
+    public static let knownExtras: [String: Set<String>] = ["SessionInfo": ["engine"]]
 
     /// The schema of `method path`'s `status` answer for `contentType`, or nil when the spec has none.
-    func responseSchema(_ method: String, _ path: String, status: Int, contentType: String = "application/json") -> JSONValue? {
+    public func responseSchema(_ method: String, _ path: String, status: Int, contentType: String = "application/json") -> JSONValue? {
         spec["paths"]?[path]?[method.lowercased()]?["responses"]?["\(status)"]?["content"]?[contentType]?["schema"]
     }
 
     /// Every way `value` breaks the response schema of the operation (empty: it conforms). An
     /// operation or status the spec does not describe is itself reported.
-    func violations(of value: JSONValue, _ method: String, _ path: String, status: Int) -> [String] {
+    public func violations(of value: JSONValue, _ method: String, _ path: String, status: Int) -> [String] {
         guard let schema = responseSchema(method, path, status: status) else {
             return ["the spec has no application/json schema for \(method) \(path) \(status)"]
+        }
+        var errors: [String] = []
+        validate(value, schema, at: "$", name: nil, errors: &errors)
+        return errors
+    }
+
+    /// The schema of `method path`'s JSON request body, or nil when the spec has none.
+    public func requestSchema(_ method: String, _ path: String) -> JSONValue? {
+        spec["paths"]?[path]?[method.lowercased()]?["requestBody"]?["content"]?["application/json"]?["schema"]
+    }
+
+    /// Every way a request body breaks the operation's request schema (empty: it conforms).
+    public func requestViolations(of value: JSONValue, _ method: String, _ path: String) -> [String] {
+        guard let schema = requestSchema(method, path) else {
+            return ["the spec has no application/json request schema for \(method) \(path)"]
         }
         var errors: [String] = []
         validate(value, schema, at: "$", name: nil, errors: &errors)

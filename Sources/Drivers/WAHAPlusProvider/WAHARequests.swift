@@ -1,0 +1,26 @@
+import WhagoCore
+
+/// The JSON bodies whago sends to WAHA, in one place so that tests hold each one to WAHA's
+/// OpenAPI spec (`SessionCreateRequest`, `SessionUpdateRequest`, `MessageTextRequest`,
+/// `RequestCodeRequest`).
+enum WAHARequests {
+    /// `POST /api/sessions`: create and start.
+    static func createSession(name: String, config: JSONValue) -> JSONValue {
+        .object(["name": .string(name), "start": .bool(true), "config": config])
+    }
+
+    /// `PUT /api/sessions/{session}`.
+    static func updateSession(config: JSONValue) -> JSONValue {
+        .object(["config": config])
+    }
+
+    /// `POST /api/sendText`.
+    static func sendText(session: String, _ message: OutgoingText) -> JSONValue {
+        .object(["session": .string(session), "chatId": .string(message.chatID), "text": .string(message.text)])
+    }
+
+    /// `POST /api/{session}/auth/request-code`.
+    static func requestCode(phoneNumber: String) -> JSONValue {
+        .object(["phoneNumber": .string(phoneNumber)])
+    }
+}

@@ -1,0 +1,217 @@
+import DataImpulseProxy
+import FileStore
+import Foundation
+import NoProxy
+import StaticProxy
+import Testing
+import WAHAPlusProvider
+import WhagoCore
+import WhagoTesting
+
+/// A real file store in a temporary directory, with a tenant and the given chips.
+private func store(chips: [ChipID]) async throws -> (FileStore, TemporaryDirectory) {
+    let directory = try TemporaryDirectory("proxy-store")
+    let store = try await FileStore(directory: directory.path)
+    try await store.createTenant(Tenant(id: "t1", name: "t1"))
+    for chip in chips { try await store.createChip(Chip(id: chip, tenant: "t1", name: chip.rawValue, status: .provisioning)) }
+    return (store, directory)
+}
+
+/// Opens the store again, as a restarted whago would. Child processes other tests start at the same
+/// moment briefly share this process's descriptors (between their fork and exec), the lock's among
+/// them, so the lock is awaited for a moment before giving up.
+private func reopen(_ directory: TemporaryDirectory) async throws -> FileStore {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while true {
+        do {
+            return try await FileStore(directory: directory.path)
+        } catch let error as WhagoError where error.code == .locked && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+private let socksRequired = SOCKSServer.binary != nil || TestServices.required
+
+@Suite("The dataimpulse driver")
+struct DataImpulseTests {
+    @Test("one sticky port per chip, kept across restarts, given back on release; an exhausted range is capacity_exhausted")
+    func stickyPorts() async throws {
+        let chips: [ChipID] = ["c1", "c2", "c3", "c4"]
+        let (store, directory) = try await store(chips: chips)
+        defer { directory.remove() }
+        let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("pw"), stickyPorts: try PortRange(10000, 10002))
+        var ports: [ChipID: Int] = [:]
+        for chip in chips.prefix(3) {
+            let lease = try await provider.lease(for: chip, hints: ProxyHints(), store: store)
+            ports[chip] = lease.stickyPort
+            #expect(lease.endpoint?.port == lease.stickyPort)
+            #expect(lease.endpoint?.username == "di-user__cr.br")
+            #expect(lease.endpoint?.scheme == .socks5h)
+        }
+        #expect(Set(ports.values) == [10000, 10001, 10002])
+        await #expect { try await provider.lease(for: "c4", hints: ProxyHints(), store: store) } throws: {
+            ($0 as? WhagoError)?.code == .capacityExhausted && ($0 as? WhagoError)?.message.contains("10000-10002") == true
+        }
+        // A restart of whago: a new store and provider over the same files give the same ports.
+        await store.shutdown()
+        let reopened = try await reopen(directory)
+        let again = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("pw"), stickyPorts: try PortRange(10000, 10002))
+        for chip in chips.prefix(3) {
+            #expect(try await again.lease(for: chip, hints: ProxyHints(), store: reopened).stickyPort == ports[chip])
+        }
+        let released = try #require(try await reopened.proxyLease(of: "c2"))
+        try await again.release(released, store: reopened)
+        try await again.release(released, store: reopened)
+        #expect(try await again.lease(for: "c4", hints: ProxyHints(), store: reopened).stickyPort == ports["c2"])
+        await reopened.shutdown()
+    }
+
+    @Test("the login carries the chip's country, the city and the session TTL")
+    func loginParameters() async throws {
+        let (store, directory) = try await store(chips: ["c1", "c2"])
+        defer { directory.remove() }
+        let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("pw"), protocol: "http", country: "br",
+                                        city: "saopaulo", sessionTTL: .seconds(3600), stickyPorts: try PortRange(10000, 10010))
+        let lease = try await provider.lease(for: "c1", hints: ProxyHints(country: "PT"), store: store)
+        #expect(lease.endpoint?.username == "di-user__cr.pt;city.saopaulo;sessttl.60")
+        #expect(lease.endpoint?.scheme == .http)
+        #expect(try await provider.lease(for: "c2", hints: ProxyHints(), store: store).endpoint?.username == "di-user__cr.br;city.saopaulo;sessttl.60")
+        #expect(try await provider.check(lease) == .unchecked, "no probeURL: nothing is sent")
+        await store.shutdown()
+    }
+
+    @Test("check really goes through the SOCKS5 proxy to the probe: latency and exit IP; a wrong password is refused",
+          .enabled(if: socksRequired))
+    func checkThroughSOCKS5() async throws {
+        let peer = Peer()
+        try await peer.start()
+        defer { Task { await peer.stop() } }
+        let socks = try await SOCKSServer.start(username: "di-user__cr.br", password: "di-pass")
+        defer { Task { try await socks.stop() } }
+        let (store, directory) = try await store(chips: ["c1", "c2"])
+        defer { directory.remove() }
+        let range = try PortRange(socks.port, socks.port)
+        let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"), stickyPorts: range,
+                                        probeURL: await peer.probeURL)
+        let lease = try await provider.lease(for: "c1", hints: ProxyHints(), store: store)
+        #expect(await peer.probeHits == 1, "the lease was checked through the proxy")
+        let check = try await provider.check(lease)
+        #expect(check.checked)
+        #expect(check.exitIP == "203.0.113.7")
+        #expect(check.latency > .zero)
+        #expect(await peer.probeHits == 2)
+
+        let wrong = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("not-it"), stickyPorts: range,
+                                     probeURL: await peer.probeURL, checkOnLease: false)
+        try await provider.release(lease, store: store)
+        let bad = try await wrong.lease(for: "c2", hints: ProxyHints(), store: store)
+        await #expect {
+            try await wrong.check(bad)
+        } throws: { error in
+            let error = error as? WhagoError
+            return (error?.code == .unauthorized || error?.code == .unavailable) && error?.message.contains("not-it") == false
+        }
+        #expect(await peer.probeHits == 2)
+        await store.shutdown()
+    }
+}
+
+@Suite("The static and none drivers")
+struct StaticProxyTests {
+    @Test("exclusive: each chip its own URL, then capacity_exhausted; shared: least used first")
+    func leasing() async throws {
+        let (store, directory) = try await store(chips: ["c1", "c2", "c3"])
+        defer { directory.remove() }
+        let urls = [Secret("socks5h://u:p@127.0.0.1:1080"), Secret("http://u:p@127.0.0.1:8080")]
+        let exclusive = try StaticProxy(proxies: urls)
+        let first = try await exclusive.lease(for: "c1", hints: ProxyHints(), store: store)
+        let second = try await exclusive.lease(for: "c2", hints: ProxyHints(), store: store)
+        #expect(try await exclusive.lease(for: "c1", hints: ProxyHints(), store: store) == first)
+        #expect(Set([first.endpoint?.port, second.endpoint?.port]) == [1080, 8080])
+        await #expect { try await exclusive.lease(for: "c3", hints: ProxyHints(), store: store) } throws: {
+            ($0 as? WhagoError)?.code == .capacityExhausted
+        }
+        for chip: ChipID in ["c1", "c2"] { try await store.releaseProxyLease(of: chip) }
+
+        let shared = try StaticProxy(proxies: urls, exclusive: false)
+        var ports: [Int] = []
+        for chip: ChipID in ["c1", "c2", "c3"] {
+            ports.append(try #require(try await shared.lease(for: chip, hints: ProxyHints(), store: store).endpoint?.port))
+        }
+        #expect(ports.filter { $0 == 1080 }.count + ports.filter { $0 == 8080 }.count == 3)
+        #expect(abs(ports.filter { $0 == 1080 }.count - ports.filter { $0 == 8080 }.count) == 1)
+        await store.shutdown()
+    }
+
+    @Test("proxy URLs: percent-encoded credentials are decoded; a malformed URL is a clear error")
+    func urls() throws {
+        #expect(throws: WhagoError.self) { try StaticProxy(proxies: [Secret("gw.example:1080")]) }
+        #expect(throws: WhagoError.self) { try StaticProxy(proxies: [Secret("ftp://gw.example:21")]) }
+        #expect(throws: WhagoError.self) { try StaticProxy(proxies: [Secret("socks5://u:p@gw.example")]) }
+    }
+
+    @Test("check goes through the proxy with special characters in the password", .enabled(if: socksRequired))
+    func checkWithSpecialPassword() async throws {
+        let peer = Peer()
+        try await peer.start()
+        defer { Task { await peer.stop() } }
+        let socks = try await SOCKSServer.start(username: "whago@user", password: "p@ss:w/rd%41")
+        defer { Task { try await socks.stop() } }
+        let (store, directory) = try await store(chips: ["c1"])
+        defer { directory.remove() }
+        let provider = try StaticProxy(proxies: [Secret("socks5://whago%40user:p%40ss%3Aw%2Frd%2541@127.0.0.1:\(socks.port)")],
+                                       probeURL: await peer.probeURL)
+        let lease = try await provider.lease(for: "c1", hints: ProxyHints(), store: store)
+        #expect(lease.endpoint?.username == "whago@user")
+        #expect(lease.endpoint?.password?.revealed == "p@ss:w/rd%41")
+        #expect(try await provider.check(lease).exitIP == "203.0.113.7")
+        await store.shutdown()
+    }
+
+    @Test("none: a lease with no endpoint, nothing to check")
+    func none() async throws {
+        let (store, directory) = try await store(chips: ["c1"])
+        defer { directory.remove() }
+        let lease = try await NoProxy().lease(for: "c1", hints: ProxyHints(), store: store)
+        #expect(lease.endpoint == nil)
+        #expect(try await NoProxy().check(lease) == .unchecked)
+        await store.shutdown()
+    }
+}
+
+@Suite("A chip's session through its proxy, end to end with the simulator and microsocks", .enabled(if: socksRequired))
+struct ProxiedSessionTests {
+    @Test("the session's probe passes through the leased SOCKS5 proxy; with the proxy stopped the session goes FAILED with the reason")
+    func proxiedSession() async throws {
+        let peer = Peer()
+        try await peer.start()
+        defer { Task { await peer.stop() } }
+        let socks = try await SOCKSServer.start(username: "di-user__cr.br", password: "di-pass")
+        let (store, directory) = try await store(chips: ["chip_proxied", "chip_orphan"])
+        defer { directory.remove() }
+        let proxies = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"),
+                                       stickyPorts: try PortRange(socks.port, socks.port), checkOnLease: false)
+        let sessions = WAHAPlusProvider(requestTimeout: .seconds(20))
+        let worker = try await Worker.launch(sessions, probeURL: await peer.probeURL)
+        defer { Task { await worker.stop() } }
+        let webhook = WebhookTarget(url: await peer.hookURL, secret: Secret("s"))
+
+        let lease = try await proxies.lease(for: "chip_proxied", hints: ProxyHints(), store: store)
+        try await sessions.ensureSession(ChipSpec(chip: "chip_proxied", tenant: "t1"), on: worker.endpoint, proxy: lease.endpoint, webhook: webhook)
+        try await waitForStatus(sessions, "chip_proxied", on: worker.endpoint, .scanQRCode)
+        #expect(await peer.probeHits == 1, "the simulator's probe went through microsocks to the probe server")
+
+        try await socks.stop()
+        try await sessions.restart("chip_proxied", on: worker.endpoint)
+        try await waitForStatus(sessions, "chip_proxied", on: worker.endpoint, .failed)
+        try await peer.waitForWebhooks("a FAILED status webhook naming the proxy") { webhooks in
+            webhooks.contains { webhook in
+                let text = String(decoding: webhook.body, as: UTF8.self)
+                return text.contains(#""status":"FAILED""#) && text.contains("proxy")
+            }
+        }
+        #expect(await peer.probeHits == 1)
+        await store.shutdown()
+    }
+}

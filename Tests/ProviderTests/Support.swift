@@ -1,0 +1,146 @@
+import CurlHTTP
+import Foundation
+import Hummingbird
+import LocalProcessRuntime
+import Logging
+import ServiceLifecycle
+import Testing
+import WAHAPlusProvider
+import WhagoCore
+import WhagoTesting
+
+/// whago's side of the wire on 127.0.0.1: the webhook receiver (`POST /hook`, each request kept)
+/// and an IP-echo probe (`GET /ip`, answering `203.0.113.7`, hits counted).
+actor Peer {
+    struct Webhook: Sendable {
+        var headers: [String: String]
+        var body: [UInt8]
+    }
+
+    private(set) var webhooks: [Webhook] = []
+    private(set) var probeHits = 0
+    private var group: ServiceGroup?
+    private(set) var port = 0
+
+    var hookURL: URL { URL(string: "http://127.0.0.1:\(port)/hook")! }
+    var probeURL: String { "http://127.0.0.1:\(port)/ip" }
+
+    func start() async throws {
+        let router = Router()
+        router.post("hook") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.rawName] = field.value }
+            await self.keep(Webhook(headers: headers, body: Array(body.readableBytesView)))
+            return Response(status: .ok)
+        }
+        router.get("ip") { _, _ in
+            await self.hit()
+            return "203.0.113.7"
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "peer")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        self.group = group
+        Task { try await group.run() }
+        for await port in ports {
+            self.port = port
+            return
+        }
+    }
+
+    private func keep(_ webhook: Webhook) { webhooks.append(webhook) }
+    private func hit() { probeHits += 1 }
+
+    func stop() async { await group?.triggerGracefulShutdown() }
+
+    /// Waits until `condition` holds for the webhooks received (30 s at most).
+    func waitForWebhooks(_ what: String, until condition: @Sendable ([Webhook]) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition(webhooks) {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("never: \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// A WAHA worker as whago runs one: `whago waha-sim` launched by the `local` runtime from the
+/// `waha-plus` template (hashed API key, excluded probe paths, worker id), on a free port.
+struct Worker {
+    let runtime: LocalProcessRuntime
+    let handle: WorkerHandle
+    let endpoint: WorkerEndpoint
+    let directory: TemporaryDirectory
+
+    static func launch(_ provider: WAHAPlusProvider, name: String = "w1", probeURL: String? = nil,
+                       apiKey: String = "worker-key-\(UUID().uuidString)") async throws -> Worker {
+        let directory = try TemporaryDirectory("provider-worker")
+        var command = [WhagoBinary.path, "waha-sim", "--time-scale", "5"]
+        if let probeURL { command += ["--probe-url", probeURL] }
+        let runtime = LocalProcessRuntime(command: command, workDirectory: directory.path, restart: "never")
+        let port = try freePort()
+        let template = provider.workerTemplate(WorkerContext(worker: WorkerID(rawValue: name), tenant: "t1", hostPort: port,
+                                                             apiKey: Secret(apiKey), webhookURL: URL(string: "http://127.0.0.1:1/hook")!))
+        let handle = try await runtime.launch(WorkerSpec(name: name, image: template.image, environment: template.environment,
+                                                         labels: [WorkerLabel.worker: name], hostPort: port, containerPort: port,
+                                                         healthPath: template.healthPath))
+        let endpoint = WorkerEndpoint(worker: WorkerID(rawValue: name), baseURL: URL(string: "http://127.0.0.1:\(port)")!, apiKey: Secret(apiKey))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (try? await HTTPClient.shared.execute(HTTPClientRequest(.get, "http://127.0.0.1:\(port)/ping", timeout: .seconds(2))))?.status != 200 {
+            guard ContinuousClock.now < deadline else { throw WhagoError(.timedOut, "the worker never answered /ping") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return Worker(runtime: runtime, handle: handle, endpoint: endpoint, directory: directory)
+    }
+
+    func stop() async {
+        try? await runtime.remove(handle)
+        directory.remove()
+    }
+}
+
+/// Polls the session's status until it is `status` (30 s at most); returns the last one seen.
+@discardableResult
+func waitForStatus(_ provider: WAHAPlusProvider, _ chip: ChipID, on worker: WorkerEndpoint, _ status: ChipStatus) async throws -> SessionStatus? {
+    let deadline = ContinuousClock.now + .seconds(30)
+    var last: SessionStatus?
+    while ContinuousClock.now < deadline {
+        last = try await provider.status(of: chip, on: worker)
+        if last?.status == status { return last }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("chip \(chip) stayed \(String(describing: last?.status)), never \(status)")
+    return last
+}
+
+/// microsocks on 127.0.0.1 with a username and password, owned by the test (so it can be stopped).
+struct SOCKSServer {
+    let process: ChildProcess
+    let port: Int
+
+    static let binary: String? = ["/usr/bin/microsocks", "/usr/local/bin/microsocks"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    static func start(username: String, password: String) async throws -> SOCKSServer {
+        let binary = try #require(binary, Comment(rawValue: TestServices.missing("microsocks")))
+        let port = try freePort()
+        let process = try ChildProcess(binary, ["-i", "127.0.0.1", "-p", "\(port)", "-u", username, "-P", password])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !acceptsConnections(port: port) {
+            guard ContinuousClock.now < deadline else { throw WhagoError(.timedOut, "microsocks did not start") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return SOCKSServer(process: process, port: port)
+    }
+
+    func stop() async throws {
+        process.signal(SIGKILL)
+        _ = try await process.waitForExit()
+    }
+}

@@ -1,0 +1,229 @@
+import Crypto
+import CurlHTTP
+import Foundation
+import Testing
+@testable import WAHAPlusProvider
+import WhagoCore
+import WhagoTesting
+
+private let chip = ChipSpec(chip: "chip_alpha", tenant: "t1")
+
+@Suite("The waha-plus driver against whago waha-sim")
+struct WAHAProviderTests {
+    let provider = WAHAPlusProvider(requestTimeout: .seconds(20))
+
+    @Test("the worker gets WAHA_API_KEY as sha512 of a key only whago knows; the key works, another is refused")
+    func apiKey() async throws {
+        let key = "k-\(UUID().uuidString)"
+        let template = provider.workerTemplate(WorkerContext(worker: "w9", tenant: "t1", hostPort: 3100, apiKey: Secret(key),
+                                                             webhookURL: URL(string: "http://127.0.0.1:1/hook")!))
+        let expected = SHA512.hash(data: Array(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect(template.environment["WAHA_API_KEY"] == "sha512:\(expected)")
+        #expect(!template.environment.values.contains(key))
+        #expect(template.environment["WAHA_WORKER_ID"] == "w9")
+        #expect(template.environment["WAHA_PRINT_QR"] == "False")
+        #expect(template.dataPath == "/app/.sessions")
+
+        let worker = try await Worker.launch(provider, apiKey: key)
+        defer { Task { await worker.stop() } }
+        let health = try await provider.health(of: worker.endpoint)
+        #expect(health.reachable)
+        #expect(health.version?.hasPrefix("WAHA ") == true)
+        var wrong = worker.endpoint
+        wrong.apiKey = Secret("not-the-key")
+        await #expect { try await provider.status(of: chip.chip, on: wrong) } throws: { ($0 as? WhagoError)?.code == .unauthorized }
+    }
+
+    @Test("a worker nobody listens on is unreachable in health and unavailable in calls")
+    func unreachable() async throws {
+        let endpoint = WorkerEndpoint(worker: "gone", baseURL: URL(string: "http://127.0.0.1:\(try freePort())")!, apiKey: Secret("k"))
+        #expect(try await provider.health(of: endpoint).reachable == false)
+        await #expect { try await provider.status(of: chip.chip, on: endpoint) } throws: { ($0 as? WhagoError)?.code == .unavailable }
+    }
+
+    @Test("ensureSession creates once, leaves a right session alone, updates a changed one; QR, scan, send, stop, logout, delete")
+    func sessionLifecycle() async throws {
+        let peer = Peer()
+        try await peer.start()
+        defer { Task { await peer.stop() } }
+        let worker = try await Worker.launch(provider)
+        defer { Task { await worker.stop() } }
+        let webhook = WebhookTarget(url: await peer.hookURL, secret: Secret("hook-secret-1"))
+
+        #expect(try await provider.status(of: chip.chip, on: worker.endpoint) == nil)
+        try await provider.ensureSession(chip, on: worker.endpoint, proxy: nil, webhook: webhook)
+        try await waitForStatus(provider, chip.chip, on: worker.endpoint, .scanQRCode)
+        let sessions = try await HTTPClient.shared.execute(HTTPClientRequest(.get, worker.endpoint.baseURL.absoluteString + "/api/sessions?all=true",
+                                                                           headers: [("X-Api-Key", worker.endpoint.apiKey.revealed)]))
+        let list = try JSONDecoder().decode(JSONValue.self, from: Data(sessions.body))
+        #expect(list.arrayValue?.count == 1)
+        #expect(list.arrayValue?.first?["config"]?["metadata"]?["whago.tenant"]?.stringValue == "t1")
+        #expect(list.arrayValue?.first?["config"]?["metadata"]?["whago.chip"]?.stringValue == "chip_alpha")
+
+        // The same config again: no restart (no new STARTING).
+        let startsBefore = try await startingCount(peer)
+        try await provider.ensureSession(chip, on: worker.endpoint, proxy: nil, webhook: webhook)
+        #expect(try await provider.status(of: chip.chip, on: worker.endpoint)?.status == .scanQRCode)
+        // A new webhook secret: the session is updated (and so restarted), still one session.
+        let rotated = WebhookTarget(url: webhook.url, secret: Secret("hook-secret-2"))
+        try await provider.ensureSession(chip, on: worker.endpoint, proxy: nil, webhook: rotated)
+        try await peer.waitForWebhooks("a second STARTING after the update") { webhooks in
+            webhooks.filter { String(decoding: $0.body, as: UTF8.self).contains(#""status":"STARTING""#) }.count > startsBefore
+        }
+        #expect(try await startingCount(peer) == startsBefore + 1, "the unchanged ensure did not restart the session")
+        try await waitForStatus(provider, chip.chip, on: worker.endpoint, .scanQRCode)
+
+        let code = try await provider.requestPairingCode(for: chip.chip, phoneNumber: "+55 11 99999-9999", on: worker.endpoint)
+        #expect(!code.isEmpty)
+        let qr = try await provider.qrCode(of: chip.chip, on: worker.endpoint)
+        #expect(qr.png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        let value = try #require(qr.value)
+        let scan = try await ChildProcess.run(WhagoBinary.path, ["waha-sim", "scan", value])
+        #expect(scan.status == 0, "\(scan.stderr)")
+        let working = try await waitForStatus(provider, chip.chip, on: worker.endpoint, .working)
+        #expect(working?.phone != nil)
+
+        await #expect { try await provider.qrCode(of: chip.chip, on: worker.endpoint) } throws: { error in
+            guard let error = error as? WhagoError else { return false }
+            return error.code == .invalidState && error.message.contains("not waiting for a scan") && error.message.contains("WORKING")
+        }
+        let sent = try await provider.sendText(OutgoingText(chatID: "5511988887777@c.us", text: "hello"), from: chip.chip, on: worker.endpoint)
+        #expect(sent.messageID?.isEmpty == false)
+
+        try await provider.stop(chip.chip, on: worker.endpoint)
+        #expect(try await provider.status(of: chip.chip, on: worker.endpoint)?.status == .stopped)
+        await #expect { try await provider.sendText(OutgoingText(chatID: "1@c.us", text: "x"), from: chip.chip, on: worker.endpoint) } throws: {
+            ($0 as? WhagoError)?.code == .invalidState
+        }
+        // ensureSession starts a stopped session again.
+        try await provider.ensureSession(chip, on: worker.endpoint, proxy: nil, webhook: rotated)
+        try await waitForStatus(provider, chip.chip, on: worker.endpoint, .working)
+        try await provider.logout(chip.chip, on: worker.endpoint)
+        try await waitForStatus(provider, chip.chip, on: worker.endpoint, .scanQRCode)
+        try await provider.restart(chip.chip, on: worker.endpoint)
+        try await provider.delete(chip.chip, on: worker.endpoint)
+        try await provider.delete(chip.chip, on: worker.endpoint)
+        #expect(try await provider.status(of: chip.chip, on: worker.endpoint) == nil)
+        try await provider.stop(chip.chip, on: worker.endpoint)
+        try await provider.logout(chip.chip, on: worker.endpoint)
+        await #expect { try await provider.restart(chip.chip, on: worker.endpoint) } throws: { ($0 as? WhagoError)?.code == .notFound }
+    }
+
+    private func startingCount(_ peer: Peer) async throws -> Int {
+        await peer.webhooks.filter { String(decoding: $0.body, as: UTF8.self).contains(#""status":"STARTING""#) }.count
+    }
+
+    @Test("the worker's webhooks verify and decode into chip events; a forged, stale or malformed one is refused")
+    func webhooks() async throws {
+        let peer = Peer()
+        try await peer.start()
+        defer { Task { await peer.stop() } }
+        let worker = try await Worker.launch(provider)
+        defer { Task { await worker.stop() } }
+        let secret = Secret("hook-secret-\(UUID().uuidString)")
+        try await provider.ensureSession(chip, on: worker.endpoint, proxy: nil, webhook: WebhookTarget(url: await peer.hookURL, secret: secret))
+        try await peer.waitForWebhooks("a SCAN_QR_CODE status webhook") { webhooks in
+            webhooks.contains { String(decoding: $0.body, as: UTF8.self).contains("SCAN_QR_CODE") }
+        }
+        let received = try #require(await peer.webhooks.first { String(decoding: $0.body, as: UTF8.self).contains("SCAN_QR_CODE") })
+        let events = try provider.decodeWebhook(body: received.body, headers: received.headers, secret: secret, now: Date())
+        #expect(events.count == 1)
+        #expect(events.first?.chip == chip.chip)
+        #expect(events.first?.kind == .statusChanged)
+        #expect(events.first?.status == .scanQRCode)
+        #expect(events.first?.id.rawValue.hasPrefix("evt_") == true)
+
+        func refused(_ body: [UInt8], _ headers: [String: String], now: Date = Date()) -> WhagoError.Code? {
+            do {
+                _ = try provider.decodeWebhook(body: body, headers: headers, secret: secret, now: now)
+                return nil
+            } catch {
+                return (error as? WhagoError)?.code
+            }
+        }
+        var tampered = received.body
+        tampered[tampered.count / 2] ^= 0x01
+        #expect(refused(tampered, received.headers) == .unauthorized, "a changed body")
+        #expect(throws: WhagoError.self) { try provider.decodeWebhook(body: received.body, headers: received.headers, secret: Secret("other"), now: Date()) }
+        #expect(refused(received.body, received.headers, now: Date().addingTimeInterval(3600)) == .unauthorized, "an old timestamp")
+        #expect(refused(received.body, received.headers.filter { $0.key.lowercased() != "x-webhook-hmac" }) == .unauthorized, "no signature")
+
+        // Correctly signed but malformed, or of an event whago does not follow.
+        func signed(_ text: String) -> ([UInt8], [String: String]) {
+            let body = Array(text.utf8)
+            let mac = HMAC<SHA512>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.revealed.utf8)))
+            return (body, ["X-Webhook-Hmac": mac.map { String(format: "%02x", $0) }.joined(), "X-Webhook-Hmac-Algorithm": "sha512",
+                           "X-Webhook-Timestamp": "\(Int64(Date().timeIntervalSince1970 * 1000))"])
+        }
+        let garbage = signed("{not json")
+        #expect(refused(garbage.0, garbage.1) == .protocolError)
+        let noEvent = signed(#"{"session":"chip_alpha"}"#)
+        #expect(refused(noEvent.0, noEvent.1) == .protocolError)
+        let other = signed(#"{"id":"evt_1","event":"presence.update","session":"chip_alpha","payload":{}}"#)
+        #expect(try provider.decodeWebhook(body: other.0, headers: other.1, secret: secret, now: Date()).isEmpty)
+        let message = signed(#"{"id":"evt_2","event":"message","session":"chip_alpha","metadata":{"whago.chip":"chip_alpha"},"payload":{"body":"hi"}}"#)
+        let decoded = try provider.decodeWebhook(body: message.0, headers: message.1, secret: secret, now: Date())
+        #expect(decoded.map(\.kind) == [.message])
+        #expect(decoded.first?.payload["body"]?.stringValue == "hi")
+    }
+
+    @Test("sendText tolerates each engine's answer shape")
+    func messageIDShapes() throws {
+        func id(_ json: String) throws -> String? { WAHAPlusProvider.messageID(try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))) }
+        #expect(try id(#"{"id":"true_1@c.us_ABC","body":"hi"}"#) == "true_1@c.us_ABC")
+        #expect(try id(#"{"id":{"_serialized":"true_1@c.us_DEF","fromMe":true}}"#) == "true_1@c.us_DEF")
+        #expect(try id(#"{"key":{"remoteJid":"1@s.whatsapp.net","fromMe":true,"id":"3EB0"},"status":"PENDING"}"#) == "3EB0")
+        #expect(try id("{}") == nil)
+    }
+
+    @Test("WAHA statuses map onto chip statuses; passkey steps wait like a QR code")
+    func statuses() {
+        #expect(WAHAPlusProvider.chipStatus("WORKING") == .working)
+        #expect(WAHAPlusProvider.chipStatus("PASSKEY_REQUIRED") == .scanQRCode)
+        #expect(WAHAPlusProvider.chipStatus("SOMETHING_NEW") == .failed)
+        #expect(WAHAPlusProvider.chipStatus("PROVISIONING") == .failed, "a whago status is never read from WAHA")
+    }
+
+    @Test("a WAHA Core before 2026.6.1 is reported as single-session")
+    func serverVersions() {
+        #expect(ServerVersion(.object(["version": "2025.3.1", "tier": "CORE", "engine": "GOWS"])).multiSessionWarning != nil)
+        #expect(ServerVersion(.object(["version": "2026.7.1", "tier": "CORE", "engine": "GOWS"])).multiSessionWarning == nil)
+        #expect(ServerVersion(.object(["version": "2025.3.1", "tier": "PLUS", "engine": "GOWS"])).multiSessionWarning == nil)
+    }
+}
+
+@Suite("The waha-plus driver's requests against WAHA's OpenAPI spec", .enabled(if: OpenAPIContract.shared != nil || TestServices.required))
+struct WAHARequestContractTests {
+    private func contract() throws -> OpenAPIContract {
+        try #require(OpenAPIContract.shared, "waha-openapi.json not found beside the repository (../shared/reference) nor at $WHAGO_WAHA_OPENAPI")
+    }
+
+    private let config = SessionConfig.make(
+        ChipSpec(chip: "chip_alpha", tenant: "t1"),
+        proxy: ProxyEndpoint(scheme: .socks5h, host: "gw.example", port: 10001, username: "u__cr.br", password: Secret("p")),
+        webhook: WebhookTarget(url: URL(string: "http://127.0.0.1:8080/hook/w1")!, secret: Secret("s")),
+        WAHAPlusConfiguration()
+    )
+
+    @Test("create, update, sendText and request-code bodies conform")
+    func bodies() throws {
+        let contract = try contract()
+        #expect(contract.requestViolations(of: WAHARequests.createSession(name: "chip_alpha", config: config), "POST", "/api/sessions") == [])
+        #expect(contract.requestViolations(of: WAHARequests.updateSession(config: config), "PUT", "/api/sessions/{session}") == [])
+        #expect(contract.requestViolations(of: WAHARequests.sendText(session: "chip_alpha", OutgoingText(chatID: "1@c.us", text: "hi")),
+                                           "POST", "/api/sendText") == [])
+        #expect(contract.requestViolations(of: WAHARequests.requestCode(phoneNumber: "5511999999999"),
+                                           "POST", "/api/{session}/auth/request-code") == [])
+        #expect(!contract.requestViolations(of: .object(["chatId": "1@c.us"]), "POST", "/api/sendText").isEmpty, "the validator does reject")
+    }
+
+    @Test("the proxy is in WAHA's form: socks5://host:port, or host:port for HTTP, with credentials beside it")
+    func proxyForms() {
+        #expect(config["proxy"] == .object(["server": "socks5://gw.example:10001", "username": "u__cr.br", "password": "p"]))
+        let http = SessionConfig.proxyConfig(ProxyEndpoint(scheme: .http, host: "gw.example", port: 10002, username: "u", password: Secret("p")))
+        #expect(http["server"]?.stringValue == "gw.example:10002")
+        #expect(config["webhooks"]?.arrayValue?.first?["events"] == .array(["session.status", "message", "message.ack"]))
+        #expect(config["webhooks"]?.arrayValue?.first?["retries"]?["policy"]?.stringValue == "exponential")
+        #expect(config["metadata"]?["whago.config"]?.stringValue?.count == 16)
+    }
+}
