@@ -77,6 +77,7 @@ struct WAHAProviderTests {
         #expect(!code.isEmpty)
         let qr = try await provider.qrCode(of: chip.chip, on: worker.endpoint)
         #expect(qr.png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        #expect(Data(base64Encoded: qr.base64).map(Array.init) == qr.png)
         let value = try #require(qr.value)
         let scan = try await ChildProcess.run(WhagoBinary.path, ["waha-sim", "scan", value])
         #expect(scan.status == 0, "\(scan.stderr)")
@@ -165,6 +166,19 @@ struct WAHAProviderTests {
         let decoded = try provider.decodeWebhook(body: message.0, headers: message.1, secret: secret, now: Date())
         #expect(decoded.map(\.kind) == [.message])
         #expect(decoded.first?.payload["body"]?.stringValue == "hi")
+
+        // Whatever a signed body holds, decoding ends in events or a WhagoError, never a crash.
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["{", "}", "[", "]", "\"event\"", ":", ",", "\"session\"", "\"payload\"", "null", "1e999", "\"status\"", "\"\\u0000\"", "\u{1F600}"]
+        for _ in 0..<300 {
+            let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let (body, headers) = signed(text)
+            do {
+                _ = try provider.decodeWebhook(body: body, headers: headers, secret: secret, now: Date())
+            } catch {
+                #expect(error is WhagoError, "\(text)")
+            }
+        }
     }
 
     @Test("sendText tolerates each engine's answer shape")

@@ -41,12 +41,13 @@ public struct WAHAPlusProvider: SessionProvider {
         self.init(configuration: configuration, http: http)
     }
 
+    /// Reports the settings; workers' own health (and their WAHA version) is checked per worker
+    /// by ``health(of:)``, as they start.
     public func healthCheck() async -> HealthReport {
-        let pinned = configuration.image.contains(":") && !configuration.image.hasSuffix(":latest")
-            && configuration.image.split(separator: ":").last.map { $0.contains(where: \.isNumber) } == true
-        let detail = "image \(configuration.image), engine \(configuration.engine.rawValue), \(configuration.sessionsPerWorker) sessions per worker"
-        return pinned ? .ok(detail) : .warning(detail + " (the image tag has no version)",
-                                               fix: "pin a version tag in production, e.g. devlikeapro/waha:2026.7.1-gows")
+        let tag = configuration.image.split(separator: "/").last?.split(separator: ":").dropFirst().first
+        let pinned = tag.map { $0.contains(where: \.isNumber) } ?? false
+        return .ok("image \(configuration.image)\(pinned ? "" : " (unpinned: pin a version tag in production)"), "
+                   + "engine \(configuration.engine.rawValue), \(configuration.sessionsPerWorker) sessions per worker")
     }
 
     // MARK: Workers

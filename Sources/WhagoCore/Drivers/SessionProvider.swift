@@ -153,6 +153,9 @@ public struct QRCode: Sendable, Hashable {
         self.png = png
         self.value = value
     }
+
+    /// The PNG as base64, for JSON answers (`{"mimetype": "image/png", "data": …}`).
+    public var base64: String { Data(png).base64EncodedString() }
 }
 
 /// A text message to send.
