@@ -45,7 +45,7 @@ struct CheckConfigTests {
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr == """
-            bad.yaml:12:5: unknown key 'prot' in proxy.dataimpulse (expected one of: gateway, protocol, login, password, country, stickyPorts, probeURL)
+            bad.yaml:12:5: unknown key 'prot' in proxy.dataimpulse (expected one of: gateway, protocol, login, password, country, city, sessionTTL, stickyPorts, probeURL, checkOnLease)
 
             """)
     }
