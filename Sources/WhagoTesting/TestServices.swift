@@ -44,6 +44,9 @@ public enum TestServices {
     /// containers use host networking), with the image `whago/waha-sim:dev` loaded.
     public static var dockerSocket: String? { environment["WHAGO_TEST_DOCKER_SOCKET"] }
 
+    /// `WHAGO_TEST_DOCKER_TCP`: the same dockerd on `tcp://127.0.0.1:<port>`.
+    public static var dockerTCP: String? { environment["WHAGO_TEST_DOCKER_TCP"] }
+
     /// `WHAGO_TEST_DOCKER_CTL`: a script taking `stop`, `start` or `restart` for that dockerd.
     public static var dockerControl: String? { environment["WHAGO_TEST_DOCKER_CTL"] }
 

@@ -76,6 +76,18 @@ struct DockerRuntimeTests {
     @Test func adoption() async throws { try await conformance.adoption(port: try freePort()) }
     @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
 
+    @Test("a daemon reached over tcp:// works the same as over its unix socket")
+    func overTCP() async throws {
+        let tcp = try #require(TestServices.dockerTCP, Comment(rawValue: TestServices.missing("the private dockerd's TCP listener")))
+        let overTCP = RuntimeConformance(
+            make: { DockerRuntime(socket: tcp, network: "host", restart: "no") },
+            spec: { name, port, labels, environment in simulatorSpec(name, port: port, labels: labels, environment: environment) },
+            killFromOutside: { _ in }
+        )
+        try await overTCP.lifecycle(port: try freePort())
+        #expect(try await DockerRuntime(socket: tcp).ping().version.hasPrefix("Docker "))
+    }
+
     @Test("ping and the health check report the daemon's version")
     func pingAndHealth() async throws {
         let runtime = try runtime()
