@@ -87,7 +87,12 @@ let package = Package(
 
         .target(
             name: "WhagoTesting",
-            dependencies: ["WhagoCore", "YAMLConfig", "CurlHTTP"],
+            dependencies: [
+                "WhagoCore", "YAMLConfig", "CurlHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -2,8 +2,6 @@ import CurlHTTP
 import Foundation
 import Hummingbird
 import LocalProcessRuntime
-import Logging
-import ServiceLifecycle
 import Testing
 import WAHAPlusProvider
 import WhagoCore
@@ -19,9 +17,9 @@ actor Peer {
 
     private(set) var webhooks: [Webhook] = []
     private(set) var probeHits = 0
-    private var group: ServiceGroup?
-    private(set) var port = 0
+    private var server: LoopbackServer?
 
+    var port: Int { server?.port ?? 0 }
     var hookURL: URL { URL(string: "http://127.0.0.1:\(port)/hook")! }
     var probeURL: String { "http://127.0.0.1:\(port)/ip" }
 
@@ -39,24 +37,13 @@ actor Peer {
             await self.hit()
             return "203.0.113.7"
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "peer")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-        self.group = group
-        Task { try await group.run() }
-        for await port in ports {
-            self.port = port
-            return
-        }
+        server = try await LoopbackServer.start(router)
     }
 
     private func keep(_ webhook: Webhook) { webhooks.append(webhook) }
     private func hit() { probeHits += 1 }
 
-    func stop() async { await group?.triggerGracefulShutdown() }
+    func stop() async { await server?.stop() }
 
     /// Waits until `condition` holds for the webhooks received (30 s at most).
     func waitForWebhooks(_ what: String, until condition: @Sendable ([Webhook]) -> Bool) async throws {

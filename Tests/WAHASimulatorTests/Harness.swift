@@ -82,7 +82,7 @@ actor WebhookReceiver {
 
     private(set) var received: [Received] = []
     private var failuresLeft: Int
-    private var group: ServiceGroup?
+    private var server: LoopbackServer?
     private(set) var url = ""
 
     init(failFirst: Int = 0) { failuresLeft = failFirst }
@@ -97,18 +97,9 @@ actor WebhookReceiver {
             let accepted = await self.record(headers: headers, body: Array(body.readableBytesView))
             return Response(status: accepted ? .ok : .internalServerError)
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "webhook-receiver")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-        self.group = group
-        Task { try await group.run() }
-        for await port in ports {
-            url = "http://127.0.0.1:\(port)/hook"
-            return
-        }
+        let server = try await LoopbackServer.start(router)
+        self.server = server
+        url = "http://127.0.0.1:\(server.port)/hook"
     }
 
     private func record(headers: [String: String], body: [UInt8]) -> Bool {
@@ -118,7 +109,7 @@ actor WebhookReceiver {
         return accepted
     }
 
-    func stop() async { await group?.triggerGracefulShutdown() }
+    func stop() async { await server?.stop() }
 
     /// The `session.status` statuses received so far (accepted deliveries only), in order.
     func statuses(of session: String) -> [String] {
