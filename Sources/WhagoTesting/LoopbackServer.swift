@@ -30,3 +30,19 @@ public struct LoopbackServer: Sendable {
         await group.triggerGracefulShutdown()
     }
 }
+
+/// A request as a test peer keeps it: header fields by name and the whole body.
+public struct ReceivedRequest: Sendable {
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    /// Reads the request's body (1 MiB at most).
+    public init(_ request: Request) async throws {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 1 << 20)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.rawName] = field.value }
+        self.headers = headers
+        self.body = Array(buffer.readableBytesView)
+    }
+}

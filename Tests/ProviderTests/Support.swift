@@ -26,11 +26,8 @@ actor Peer {
     func start() async throws {
         let router = Router()
         router.post("hook") { request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.rawName] = field.value }
-            await self.keep(Webhook(headers: headers, body: Array(body.readableBytesView)))
+            let received = try await ReceivedRequest(request)
+            await self.keep(Webhook(headers: received.headers, body: received.body))
             return Response(status: .ok)
         }
         router.get("ip") { _, _ in

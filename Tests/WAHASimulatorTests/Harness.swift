@@ -90,11 +90,8 @@ actor WebhookReceiver {
     func start() async throws {
         let router = Router()
         router.post("hook") { request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.rawName] = field.value }
-            let accepted = await self.record(headers: headers, body: Array(body.readableBytesView))
+            let received = try await ReceivedRequest(request)
+            let accepted = await self.record(headers: received.headers, body: received.body)
             return Response(status: accepted ? .ok : .internalServerError)
         }
         let server = try await LoopbackServer.start(router)
