@@ -129,6 +129,22 @@ struct DockerRuntimeTests {
         #expect(try await docker(.get, "/containers/\(spec.name)/json").status == 404)
     }
 
+    @Test("with pull: true a missing image is pulled, and a failed pull is a clear error (registry on 127.0.0.1, refusing)")
+    func failedPull() async throws {
+        let runtime = DockerRuntime(socket: try dockerSocket(), network: "host", restart: "no", pull: true)
+        let image = "127.0.0.1:\(try freePort())/whago/absent:1"
+        let name = "pull-\(UUID().uuidString.prefix(6).lowercased())"
+        do {
+            _ = try await runtime.launch(WorkerSpec(name: name, image: image, hostPort: try freePort(), containerPort: 3000))
+            Issue.record("a worker was launched from an image no registry has")
+        } catch let error as WhagoError {
+            #expect(error.code == .unavailable, "\(error)")
+            #expect(error.message.contains("pulling image \(image) failed"), "\(error)")
+            #expect(error.message.contains("connection refused"), "\(error)")
+        }
+        #expect(try await docker(.get, "/containers/\(name)/json").status == 404)
+    }
+
     @Test("an invalid container name is refused before Docker is asked")
     func invalidName() async throws {
         await #expect(throws: WhagoError.self) {

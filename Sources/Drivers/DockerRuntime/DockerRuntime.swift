@@ -254,7 +254,8 @@ public final class DockerRuntime: ContainerRuntime {
         }
         guard response.status == 200 else {
             let message = lines.first.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))["message"] } ?? lines.joined()
-            throw WhagoError(.notFound, "pulling image \(image) failed (\(response.status)): \(message)")
+            // 404: no such repository (or no access); anything else: the registry could not be reached.
+            throw WhagoError(response.status == 404 ? .notFound : .unavailable, "pulling image \(image) failed (\(response.status)): \(message)")
         }
     }
 
