@@ -51,6 +51,8 @@ struct LifecycleTests {
         let simulator = try await Simulator.start()
         defer { simulator.stop() }
         try await simulator.call(.post, "/api/sessions", json: .object(["name": "q"]))
+        // Waiting for the status first keeps a stalled machine from turning the QR wait into a 422.
+        try await simulator.waitForStatus("q", "SCAN_QR_CODE")
         let png = try await simulator.call(.get, "/api/q/auth/qr")
         #expect(png.status == 200)
         #expect(png.header("Content-Type") == "image/png")
@@ -80,6 +82,7 @@ struct LifecycleTests {
         let simulator = try await Simulator.start()
         defer { simulator.stop() }
         try await simulator.call(.post, "/api/sessions", json: .object(["name": "scan-me"]))
+        try await simulator.waitForStatus("scan-me", "SCAN_QR_CODE")
         let png = try await simulator.call(.get, "/api/scan-me/auth/qr").body
         let raw = try await simulator.call(.get, "/api/scan-me/auth/qr?format=raw").json?["value"]?.stringValue
         let directory = try TemporaryDirectory("qr")
@@ -207,6 +210,7 @@ struct LifecycleTests {
         let simulator = try await Simulator.start()
         defer { simulator.stop() }
         try await simulator.call(.post, "/api/sessions", json: .object(["name": "phone"]))
+        try await simulator.waitForStatus("phone", "SCAN_QR_CODE")
         let value = try #require(try await simulator.call(.get, "/api/phone/auth/qr?format=raw").json?["value"]?.stringValue)
         let paired = try await simulator.call(.post, "/_sim/scan", json: .object(["qr": .string(value)]), key: nil)
         #expect(paired.status == 200)
