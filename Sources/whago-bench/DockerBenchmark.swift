@@ -36,7 +36,7 @@ enum DockerBenchmark {
                 }
             }
             let elapsed = ContinuousClock.now - start
-            print("whago \(mode) \(String(format: "%.3f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))")
+            print("whago \(mode) \(String(format: "%.3f", elapsed.seconds))")
         }
     }
 
@@ -51,8 +51,7 @@ enum DockerBenchmark {
         for _ in 0..<calls { _ = try await runtime.inspect(handle) }
         let elapsed = ContinuousClock.now - start
         try await runtime.remove(handle)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        print("whago inspect-us \(String(format: "%.0f", seconds / Double(calls) * 1e6))")
+        print("whago inspect-us \(String(format: "%.0f", elapsed.seconds / Double(calls) * 1e6))")
     }
 
     private static func cycle(_ runtime: DockerRuntime, mode: String, index: Int, image: String, port: Int) async throws {

@@ -86,7 +86,6 @@ final class DockerClient: Sendable {
         var daemonAPIVersion: APIVersion
         /// e.g. `20.10.24`.
         var engineVersion: String
-        var operatingSystem: String
     }
 
     /// A response: status and body.
@@ -144,7 +143,7 @@ final class DockerClient: Sendable {
                 """)
         }
         let result = Negotiated(apiVersion: min(daemonAPI, Self.maximumAPIVersion), daemonAPIVersion: daemonAPI,
-                                engineVersion: version.Version, operatingSystem: "\(version.Os)/\(version.Arch)")
+                                engineVersion: version.Version)
         negotiated.withLock { $0 = result }
         return result
     }
@@ -152,8 +151,6 @@ final class DockerClient: Sendable {
     private struct VersionBody: Decodable {
         var Version: String
         var ApiVersion: String
-        var Os: String
-        var Arch: String
     }
 
     // MARK: Requests
@@ -205,19 +202,11 @@ final class DockerClient: Sendable {
         return WhagoError(.unavailable, "cannot reach the Docker daemon at \(endpoint): \(error.message)")
     }
 
-    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
-    /// Every byte outside RFC 3986's unreserved set as `%XX`.
+    /// Every character outside RFC 3986's unreserved set percent-encoded.
     static func percentEncoded(_ text: String) -> String {
-        var result = ""
-        for byte in text.utf8 {
-            if unreserved.contains(byte) {
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return result
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
 
     /// `filters=` as Docker reads it: a JSON object of string lists.
@@ -225,11 +214,5 @@ final class DockerClient: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return String(decoding: (try? encoder.encode(filters)) ?? Data("{}".utf8), as: UTF8.self)
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -73,7 +73,6 @@ struct ContainerInspect: Decodable, Sendable {
         var Running: Bool?
         var ExitCode: Int?
         var StartedAt: String?
-        var OOMKilled: Bool?
         var Health: HealthBody?
     }
 
@@ -83,7 +82,6 @@ struct ContainerInspect: Decodable, Sendable {
 
     struct ConfigBody: Decodable, Sendable {
         var Labels: [String: String]?
-        var Image: String?
     }
 
     struct MountPoint: Decodable, Sendable {
@@ -100,7 +98,6 @@ struct ContainerSummary: Decodable, Sendable {
     var Id: String
     var Names: [String]?
     var Labels: [String: String]?
-    var State: String?
 
     var bareName: String {
         let name = Names?.first ?? Id
@@ -124,7 +121,6 @@ struct EventMessage: Decodable, Sendable {
 
 /// One line of a pull's progress; a failed pull says so inside a `200`.
 struct PullProgress: Decodable, Sendable {
-    var status: String?
     var error: String?
     var errorDetail: ErrorDetail?
 

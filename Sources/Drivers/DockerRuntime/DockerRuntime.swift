@@ -190,7 +190,7 @@ public final class DockerRuntime: ContainerRuntime {
     }
 
     public func stop(_ handle: WorkerHandle, grace: Duration) async throws {
-        let seconds = max(0, Int((Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18).rounded(.up)))
+        let seconds = max(0, Int(grace.seconds.rounded(.up)))
         let reply = try await client.send(.post, "/containers/\(handle.runtimeID)/stop", query: [("t", "\(seconds)")],
                                           timeout: grace + .seconds(60))
         guard [204, 304, 404].contains(reply.status) else { throw failure(reply, "stopping worker \(handle.name)") }

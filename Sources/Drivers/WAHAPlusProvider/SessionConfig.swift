@@ -54,7 +54,7 @@ enum SessionConfig {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let data = (try? encoder.encode(config)) ?? Data()
-        return SHA256.hash(data: data).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(SHA256.hash(data: data).prefix(8))
     }
 
     /// The fingerprint a session's config carries, if whago wrote it.

@@ -58,7 +58,7 @@ public struct WAHAPlusProvider: SessionProvider {
             environment: [
                 "WHATSAPP_DEFAULT_ENGINE": configuration.engine.rawValue,
                 // WAHA keeps only the hash; the key itself is whago's alone.
-                "WAHA_API_KEY": "sha512:" + SHA512.hash(data: Array(context.apiKey.revealed.utf8)).map { String(format: "%02x", $0) }.joined(),
+                "WAHA_API_KEY": "sha512:" + Hex.encode(SHA512.hash(data: Array(context.apiKey.revealed.utf8))),
                 "WAHA_API_KEY_EXCLUDE_PATH": "ping,health",
                 "WHATSAPP_API_KEY_EXCLUDE_PATH": "ping,health",
                 "WAHA_PRINT_QR": "False",
@@ -254,10 +254,12 @@ public struct WAHAPlusProvider: SessionProvider {
 
     // MARK: Helpers
 
-    /// A session name as a path segment.
+    /// A session name as a path segment: everything outside RFC 3986's unreserved set encoded.
     static func escaped(_ name: String) -> String {
-        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? name
+        name.addingPercentEncoding(withAllowedCharacters: unreserved) ?? name
     }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }
 
 extension Character {

@@ -17,7 +17,7 @@ struct WebhookDecoder: Sendable {
         if let algorithm = headers["x-webhook-hmac-algorithm"], algorithm.lowercased() != "sha512" {
             throw WhagoError(.unauthorized, "the webhook is signed with \(algorithm); whago accepts sha512 only")
         }
-        guard let mac = Self.hexBytes(signature),
+        guard let mac = Hex.decode(signature),
               HMAC<SHA512>.isValidAuthenticationCode(mac, authenticating: body, using: SymmetricKey(data: Array(secret.revealed.utf8))) else {
             throw WhagoError(.unauthorized, "the webhook's signature does not match its body")
         }
@@ -25,7 +25,7 @@ struct WebhookDecoder: Sendable {
             throw WhagoError(.unauthorized, "the webhook carries no X-Webhook-Timestamp")
         }
         let sent = Date(timeIntervalSince1970: Double(stamp) / 1000)
-        let skew = Double(maxSkew.components.seconds) + Double(maxSkew.components.attoseconds) / 1e18
+        let skew = maxSkew.seconds
         guard abs(sent.timeIntervalSince(now)) <= skew else {
             throw WhagoError(.unauthorized, "the webhook's timestamp is \(Int(abs(sent.timeIntervalSince(now))))s away from now (at most \(Int(skew))s accepted)")
         }
@@ -55,29 +55,6 @@ struct WebhookDecoder: Sendable {
             return [ChipEvent(id: id, chip: chip, kind: .messageAck, payload: payload, occurredAt: occurredAt)]
         default:
             return []
-        }
-    }
-
-    static func hexBytes(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 }

@@ -24,16 +24,11 @@ extension APIKeyRecord {
         let secret = String(presentedKey.dropFirst(prefix.count + 1))
         let parts = hash.split(separator: ":")
         guard parts.count == 3, parts[0] == "sha256" else { return false }
-        let expected = Array(parts[2].utf8)
-        let actual = Array(Self.digest(salt: String(parts[1]), secret: secret).utf8)
-        guard expected.count == actual.count else { return false }
-        var difference: UInt8 = 0
-        for index in expected.indices { difference |= expected[index] ^ actual[index] }
-        return difference == 0
+        return Hex.constantTimeEqual(Array(parts[2].utf8), Array(Self.digest(salt: String(parts[1]), secret: secret).utf8))
     }
 
     private static func digest(salt: String, secret: String) -> String {
-        SHA256.hash(data: Array("\(salt):\(secret)".utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array("\(salt):\(secret)".utf8)))
     }
 
     private static func randomHex(_ bytes: Int) -> String {
