@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
     targets: [
         // C at the edge: system libraries with a shim of typed wrappers.
@@ -83,7 +84,9 @@ let package = Package(
         driver("StaticProxy", dependencies: ["CurlHTTP", "ProxyProbe"]),
         driver("DataImpulseProxy", dependencies: ["CurlHTTP", "ProxyProbe"]),
         driver("FileStore"),
-        driver("PostgresStore", dependencies: [.product(name: "PostgresNIO", package: "postgres-nio")]),
+        driver("PostgresStore", dependencies: [
+            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
 
         .target(
             name: "WhagoTesting",
@@ -114,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "whago-bench",
             dependencies: [
-                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime",
+                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime", "WhagoTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

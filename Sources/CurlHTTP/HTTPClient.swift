@@ -39,8 +39,10 @@ public final class HTTPClient: Sendable {
     deinit { loop.shutdown() }
 
     /// Performs a request and returns the complete response. Any HTTP status is a response; only
-    /// transport failures throw (as ``HTTPClientError``).
+    /// transport failures and invalid requests (see ``HTTPClientError/Kind/invalidRequest``) throw,
+    /// as ``HTTPClientError``.
     public func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        if let invalid = request.validationError { throw invalid }
         let transfer = Transfer(request: request, maxBodySize: configuration.maxBodySize)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -55,6 +57,7 @@ public final class HTTPClient: Sendable {
     /// Performs a request and returns as soon as the status and headers are in; the body follows as
     /// a stream of chunks. The body limit does not apply.
     public func stream(_ request: HTTPClientRequest) async throws -> HTTPClientStreamingResponse {
+        if let invalid = request.validationError { throw invalid }
         let transfer = Transfer(request: request, maxBodySize: .max)
         let loop = self.loop
         let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()

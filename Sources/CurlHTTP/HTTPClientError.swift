@@ -17,6 +17,9 @@ public struct HTTPClientError: Error, Sendable, Hashable, CustomStringConvertibl
         case cancelled
         /// The response body was larger than the limit.
         case bodyTooLarge
+        /// The request was refused before anything was sent: a scheme other than `http`/`https`,
+        /// or a header name or value that would split the request (CR, LF, NUL).
+        case invalidRequest
         /// Any other libcurl error; ``HTTPClientError/curlCode`` says which.
         case other
     }

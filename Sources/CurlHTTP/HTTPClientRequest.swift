@@ -34,6 +34,8 @@ public struct HTTPClientRequest: Sendable {
     public var proxy: HTTPProxy?
     /// The most body bytes accepted; `nil` uses the client's default (16 MiB).
     public var maxBodySize: Int?
+    /// Certificates for an `https` URL: whom to trust, and who this client is.
+    public var tls: TLSFiles?
 
     public init(
         _ method: Method = .get, _ url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
@@ -54,6 +56,40 @@ public struct HTTPClientRequest: Sendable {
     /// Adds a header field.
     public mutating func addHeader(_ name: String, _ value: String) {
         headers.append((name, value))
+    }
+
+    /// Why the request must not be sent, or nil. URLs may come from tenants (webhook URLs), so
+    /// only `http` and `https` are spoken (a unix socket is chosen by ``unixSocketPath``, never by
+    /// the URL), and a header that could smuggle a second header or request is refused.
+    var validationError: HTTPClientError? {
+        let scheme = url.prefix { $0 != ":" }.lowercased()
+        guard url.contains("://"), scheme == "http" || scheme == "https" else {
+            return HTTPClientError(.invalidRequest, message: "only http and https URLs are allowed (got scheme '\(scheme.prefix(16))')")
+        }
+        let splitting: (UInt8) -> Bool = { $0 == 13 || $0 == 10 || $0 == 0 }
+        for (name, value) in headers {
+            guard !name.isEmpty, !name.utf8.contains(where: { splitting($0) || $0 == UInt8(ascii: ":") || $0 <= 32 || $0 >= 127 }) else {
+                return HTTPClientError(.invalidRequest, message: "a header name is not a valid field name (\(name.utf8.count) bytes)")
+            }
+            guard !value.utf8.contains(where: splitting) else {
+                return HTTPClientError(.invalidRequest, message: "the value of header '\(name)' contains CR, LF or NUL")
+            }
+        }
+        return nil
+    }
+}
+
+/// PEM files for TLS: the authorities the server's certificate must chain to (instead of the
+/// system's), and a client certificate with its key (mutual TLS, as Docker's `--tlsverify` wants).
+public struct TLSFiles: Sendable, Hashable {
+    public var certificateAuthority: String?
+    public var certificate: String?
+    public var key: String?
+
+    public init(certificateAuthority: String? = nil, certificate: String? = nil, key: String? = nil) {
+        self.certificateAuthority = certificateAuthority
+        self.certificate = certificate
+        self.key = key
     }
 }
 

@@ -27,6 +27,9 @@ extension Transfer {
         }
         set(CURLOPT_NOSIGNAL, whago_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
         set(CURLOPT_URL, whago_curl_easy_setopt_string(easy, CURLOPT_URL, request.url))
+        // Checked before a transfer is made (validationError); libcurl enforces it too, redirects included.
+        set(CURLOPT_PROTOCOLS_STR, whago_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        set(CURLOPT_REDIR_PROTOCOLS_STR, whago_curl_easy_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
         set(CURLOPT_PRIVATE, whago_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, me))
         set(CURLOPT_ERRORBUFFER, whago_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer))
         set(CURLOPT_WRITEFUNCTION, whago_curl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION, writeCallback))
@@ -71,6 +74,12 @@ extension Transfer {
         let connectTimeout = request.connectTimeout ?? defaults.connectTimeout
         set(CURLOPT_TIMEOUT_MS, whago_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeout.curlMilliseconds))
         set(CURLOPT_CONNECTTIMEOUT_MS, whago_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.curlMilliseconds))
+
+        if let tls = request.tls {
+            if let file = tls.certificateAuthority { set(CURLOPT_CAINFO, whago_curl_easy_setopt_string(easy, CURLOPT_CAINFO, file)) }
+            if let file = tls.certificate { set(CURLOPT_SSLCERT, whago_curl_easy_setopt_string(easy, CURLOPT_SSLCERT, file)) }
+            if let file = tls.key { set(CURLOPT_SSLKEY, whago_curl_easy_setopt_string(easy, CURLOPT_SSLKEY, file)) }
+        }
 
         if let path = request.unixSocketPath {
             set(CURLOPT_UNIX_SOCKET_PATH, whago_curl_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, path))

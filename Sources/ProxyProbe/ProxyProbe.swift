@@ -21,7 +21,10 @@ public enum ProxyProbe {
             response = try await http.execute(HTTPClientRequest(.get, probeURL, timeout: .seconds(15), connectTimeout: .seconds(10),
                                                                 proxy: proxy, maxBodySize: 64 << 10))
         } catch let error as HTTPClientError {
-            let code: WhagoError.Code = error.message.localizedCaseInsensitiveContains("auth") ? .unauthorized : .unavailable
+            // libcurl's words for a SOCKS5 server refusing the login: "User was rejected by the SOCKS5
+            // server", "No authentication method was acceptable" (lib/socks.c).
+            let refused = ["auth", "rejected"].contains { error.message.localizedCaseInsensitiveContains($0) }
+            let code: WhagoError.Code = refused ? .unauthorized : .unavailable
             throw WhagoError(code, "the proxy \(endpoint) failed: \(error.message)")
         }
         let latency = ContinuousClock.now - start

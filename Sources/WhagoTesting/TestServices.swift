@@ -9,9 +9,9 @@ public enum TestServices {
     private static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// Whether every service must be present: under `scripts/test` (which exports
-    /// `WHAGO_TEST_SCRIPT=1`) or in CI.
+    /// `WHAGO_TEST_SCRIPT=1`) or in CI (`CI` set to `true`, `1` or `yes`, in any case).
     public static var required: Bool {
-        environment["CI"] == "true" || environment["WHAGO_TEST_SCRIPT"] == "1"
+        ["true", "1", "yes"].contains(environment["CI"]?.lowercased() ?? "") || environment["WHAGO_TEST_SCRIPT"] == "1"
     }
 
     /// A SOCKS5 server requiring a username and password (microsocks).
@@ -44,7 +44,16 @@ public enum TestServices {
     /// containers use host networking), with the image `whago/waha-sim:dev` loaded.
     public static var dockerSocket: String? { environment["WHAGO_TEST_DOCKER_SOCKET"] }
 
-    /// `WHAGO_TEST_DOCKER_TCP`: the same dockerd on `tcp://127.0.0.1:<port>`.
+    /// `WHAGO_TEST_TLS_DIR`: the tests' throwaway certificate authority (`ca.pem`), a server
+    /// certificate for 127.0.0.1 (`server.pem`, `server-key.pem`), a client certificate
+    /// (`client.pem`, `client-key.pem`) and an unrelated authority (`other-ca.pem`).
+    public static var tlsDirectory: String? { environment["WHAGO_TEST_TLS_DIR"] }
+
+    /// `WHAGO_TEST_POSTGRES_TLS_URL`: the same PostgreSQL as a role that may only connect over TLS.
+    public static var postgresTLSURL: String? { environment["WHAGO_TEST_POSTGRES_TLS_URL"] }
+
+    /// `WHAGO_TEST_DOCKER_TCP`: the same dockerd on `tcp://127.0.0.1:<port>`, mutual TLS only
+    /// (the certificates of ``tlsDirectory``).
     public static var dockerTCP: String? { environment["WHAGO_TEST_DOCKER_TCP"] }
 
     /// `WHAGO_TEST_DOCKER_CTL`: a script taking `stop`, `start` or `restart` for that dockerd.

@@ -14,6 +14,10 @@ struct WhagoBench {
             try await StoreCrashWriter.run(directory: directory)
             return
         }
+        if arguments.first == "http-client-leaks" {
+            try await HTTPClientLeakCheck.run(server: HTTPClientBenchmark(requests: 0, concurrency: 1))
+            return
+        }
         if arguments.first == "store" {
             var options = arguments.dropFirst()
             var operations = 2_000
@@ -52,7 +56,8 @@ struct WhagoBench {
         guard arguments.first == "http-client" else {
             print("""
                 usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] \
-                | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR
+                | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR \
+                | http-client-leaks
                 """)
             exit(2)
         }
@@ -134,7 +139,7 @@ struct HTTPClientBenchmark {
         return Double(count) / (ContinuousClock.now - start).seconds
     }
 
-    private func startServer() async throws -> Int {
+    func startServer() async throws -> Int {
         let router = Router()
         router.get("hello") { _, _ in "hello" }
         let (ports, continuation) = AsyncStream<Int>.makeStream()

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import WhagoTesting
 
-@Suite("CurlHTTP against a real HTTP server on 127.0.0.1")
+@Suite("CurlHTTP against a real HTTP server on 127.0.0.1", .timeLimit(.minutes(3)))
 struct HTTPClientTests {
     let client = HTTPClient.shared
 
@@ -110,8 +110,9 @@ struct HTTPClientTests {
 
     @Test("nothing listening is connectionRefused, an unknown host is dnsFailed")
     func connectionFailures() async throws {
+        let nobody = try RefusingPort()
         let refused = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPClientRequest(.get, "http://127.0.0.1:9/"))
+            try await client.execute(HTTPClientRequest(.get, nobody.url + "/"))
         }
         #expect(refused?.kind == .connectionRefused)
         let dns = await #expect(throws: HTTPClientError.self) {
@@ -122,8 +123,9 @@ struct HTTPClientTests {
 
     @Test("a password in the URL never appears in an error")
     func noCredentialInErrors() async throws {
+        let nobody = try RefusingPort()
         let error = await #expect(throws: HTTPClientError.self) {
-            try await client.execute(HTTPClientRequest(.get, "http://admin:url-s3cret@127.0.0.1:9/"))
+            try await client.execute(HTTPClientRequest(.get, "http://admin:url-s3cret@127.0.0.1:\(nobody.port)/"))
         }
         #expect(error?.kind == .connectionRefused)
         #expect(error.map { !"\($0)".contains("url-s3cret") } == true)

@@ -2,7 +2,7 @@ import CurlHTTP
 import Testing
 import WhagoTesting
 
-@Suite("CurlHTTP through a real SOCKS5 server (microsocks)", .enabled(if: TestServices.socks5 != nil || TestServices.required))
+@Suite("CurlHTTP through a real SOCKS5 server (microsocks)", .enabled(if: TestServices.socks5 != nil || TestServices.required), .timeLimit(.minutes(10)))
 struct ProxyTests {
     let client = HTTPClient.shared
 

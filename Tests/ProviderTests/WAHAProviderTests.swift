@@ -8,7 +8,7 @@ import WhagoTesting
 
 private let chip = ChipSpec(chip: "chip_alpha", tenant: "t1")
 
-@Suite("The waha-plus driver against whago waha-sim")
+@Suite("The waha-plus driver against whago waha-sim", .timeLimit(.minutes(10)))
 struct WAHAProviderTests {
     let provider = WAHAPlusProvider(requestTimeout: .seconds(20))
 
@@ -60,17 +60,25 @@ struct WAHAProviderTests {
         #expect(list.arrayValue?.first?["config"]?["metadata"]?["whago.tenant"]?.stringValue == "t1")
         #expect(list.arrayValue?.first?["config"]?["metadata"]?["whago.chip"]?.stringValue == "chip_alpha")
 
-        // The same config again: no restart (no new STARTING).
+        // The same config again: no restart. A restart would send STARTING signed with the first
+        // secret, however late it arrives; the update below is signed with the second one.
         let startsBefore = try await startingCount(peer)
         try await provider.ensureSession(chip, on: worker.endpoint, proxy: nil, webhook: webhook)
         #expect(try await provider.status(of: chip.chip, on: worker.endpoint)?.status == .scanQRCode)
         // A new webhook secret: the session is updated (and so restarted), still one session.
         let rotated = WebhookTarget(url: webhook.url, secret: Secret("hook-secret-2"))
         try await provider.ensureSession(chip, on: worker.endpoint, proxy: nil, webhook: rotated)
-        try await peer.waitForWebhooks("a second STARTING after the update") { webhooks in
-            webhooks.filter { String(decoding: $0.body, as: UTF8.self).contains(#""status":"STARTING""#) }.count > startsBefore
+        let provider = self.provider
+        @Sendable func signed(_ webhooks: [Peer.Webhook], _ secret: Secret, _ status: String) -> Int {
+            webhooks.filter { received in
+                String(decoding: received.body, as: UTF8.self).contains(#""status":"\#(status)""#)
+                    && (try? provider.decodeWebhook(body: received.body, headers: received.headers, secret: secret, now: Date())) != nil
+            }.count
         }
-        #expect(try await startingCount(peer) == startsBefore + 1, "the unchanged ensure did not restart the session")
+        try await peer.waitForWebhooks("STARTING and SCAN_QR_CODE signed with the new secret") { webhooks in
+            signed(webhooks, rotated.secret, "STARTING") == 1 && signed(webhooks, rotated.secret, "SCAN_QR_CODE") == 1
+        }
+        #expect(signed(await peer.webhooks, webhook.secret, "STARTING") == startsBefore, "the unchanged ensure restarted the session")
         try await waitForStatus(provider, chip.chip, on: worker.endpoint, .scanQRCode)
 
         let code = try await provider.requestPairingCode(for: chip.chip, phoneNumber: "+55 11 99999-9999", on: worker.endpoint)
@@ -146,7 +154,17 @@ struct WAHAProviderTests {
         tampered[tampered.count / 2] ^= 0x01
         #expect(refused(tampered, received.headers) == .unauthorized, "a changed body")
         #expect(throws: WhagoError.self) { try provider.decodeWebhook(body: received.body, headers: received.headers, secret: Secret("other"), now: Date()) }
-        #expect(refused(received.body, received.headers, now: Date().addingTimeInterval(3600)) == .unauthorized, "an old timestamp")
+        #expect(refused(received.body, received.headers, now: Date().addingTimeInterval(7200)) == .unauthorized, "an old timestamp")
+
+        // Replayed: the captured body with a fresh, unsigned X-Webhook-Timestamp and request id is
+        // still as old as its signed timestamp, and its events keep their signed ids (so the
+        // receiver's dedupe window drops them).
+        var fresh = received.headers.filter { !["x-webhook-timestamp", "x-webhook-request-id"].contains($0.key.lowercased()) }
+        fresh["X-Webhook-Timestamp"] = "\(Int64(Date().addingTimeInterval(7200).timeIntervalSince1970 * 1000))"
+        fresh["X-Webhook-Request-Id"] = UUID().uuidString
+        #expect(refused(received.body, fresh, now: Date().addingTimeInterval(7200)) == .unauthorized, "a replay with a fresh header")
+        #expect(try provider.decodeWebhook(body: received.body, headers: fresh, secret: secret, now: Date()).map(\.id) == events.map(\.id),
+                "a replay inside the window decodes to the same signed ids")
         #expect(refused(received.body, received.headers.filter { $0.key.lowercased() != "x-webhook-hmac" }) == .unauthorized, "no signature")
 
         // Correctly signed but malformed, or of an event whago does not follow.
@@ -156,13 +174,18 @@ struct WAHAProviderTests {
             return (body, ["X-Webhook-Hmac": mac.map { String(format: "%02x", $0) }.joined(), "X-Webhook-Hmac-Algorithm": "sha512",
                            "X-Webhook-Timestamp": "\(Int64(Date().timeIntervalSince1970 * 1000))"])
         }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
         let garbage = signed("{not json")
         #expect(refused(garbage.0, garbage.1) == .protocolError)
-        let noEvent = signed(#"{"session":"chip_alpha"}"#)
+        let noTimestamp = signed(#"{"id":"evt_0","event":"message","session":"chip_alpha","payload":{}}"#)
+        #expect(refused(noTimestamp.0, noTimestamp.1) == .unauthorized, "only the signed timestamp counts")
+        let noID = signed(#"{"timestamp":\#(now),"event":"message","session":"chip_alpha","payload":{}}"#)
+        #expect(refused(noID.0, noID.1) == .protocolError, "only the signed id counts")
+        let noEvent = signed(#"{"id":"evt_0","timestamp":\#(now),"session":"chip_alpha"}"#)
         #expect(refused(noEvent.0, noEvent.1) == .protocolError)
-        let other = signed(#"{"id":"evt_1","event":"presence.update","session":"chip_alpha","payload":{}}"#)
+        let other = signed(#"{"id":"evt_1","timestamp":\#(now),"event":"presence.update","session":"chip_alpha","payload":{}}"#)
         #expect(try provider.decodeWebhook(body: other.0, headers: other.1, secret: secret, now: Date()).isEmpty)
-        let message = signed(#"{"id":"evt_2","event":"message","session":"chip_alpha","metadata":{"whago.chip":"chip_alpha"},"payload":{"body":"hi"}}"#)
+        let message = signed(#"{"id":"evt_2","timestamp":\#(now),"event":"message","session":"chip_alpha","metadata":{"whago.chip":"chip_alpha"},"payload":{"body":"hi"}}"#)
         let decoded = try provider.decodeWebhook(body: message.0, headers: message.1, secret: secret, now: Date())
         #expect(decoded.map(\.kind) == [.message])
         #expect(decoded.first?.payload["body"]?.stringValue == "hi")
@@ -206,7 +229,7 @@ struct WAHAProviderTests {
     }
 }
 
-@Suite("The waha-plus driver's requests against WAHA's OpenAPI spec", .enabled(if: OpenAPIContract.shared != nil || TestServices.required))
+@Suite("The waha-plus driver's requests against WAHA's OpenAPI spec", .enabled(if: OpenAPIContract.shared != nil || TestServices.required), .timeLimit(.minutes(10)))
 struct WAHARequestContractTests {
     private func contract() throws -> OpenAPIContract {
         try #require(OpenAPIContract.shared, "waha-openapi.json not found beside the repository (../shared/reference) nor at $WHAGO_WAHA_OPENAPI")

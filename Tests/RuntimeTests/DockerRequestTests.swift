@@ -5,7 +5,7 @@ import WhagoCore
 
 /// What the docker driver sends and how it reads answers, for the parts the private test daemon
 /// cannot show: it runs without a bridge, so bridge networking is checked on the request itself.
-@Suite("The docker driver's requests and parsing")
+@Suite("The docker driver's requests and parsing", .timeLimit(.minutes(3)))
 struct DockerRequestTests {
     private func body(_ configuration: DockerConfiguration, healthPath: String? = "/ping") throws -> [String: Any] {
         let spec = WorkerSpec(name: "w1", image: "devlikeapro/waha:gows", environment: ["WAHA_API_KEY": "sha512:00"],

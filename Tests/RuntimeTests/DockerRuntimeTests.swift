@@ -55,13 +55,14 @@ private func eventually(_ what: String, _ condition: () async throws -> Bool) as
 }
 
 /// Collects events until `match` returns true; false after 30 s.
-private func awaitEvent(_ events: AsyncThrowingStream<RuntimeEvent, any Error>, _ match: @escaping @Sendable (RuntimeEvent) -> Bool) async throws -> Bool {
+private func awaitEvent(_ events: AsyncThrowingStream<RuntimeEvent, any Error>, within limit: Duration = .seconds(30),
+                        _ match: @escaping @Sendable (RuntimeEvent) -> Bool) async throws -> Bool {
     let task = Task {
         for try await event in events where match(event) { return true }
         return false
     }
     let watchdog = Task {
-        try await Task.sleep(for: .seconds(30))
+        try await Task.sleep(for: limit)
         task.cancel()
     }
     defer { watchdog.cancel() }
@@ -69,23 +70,78 @@ private func awaitEvent(_ events: AsyncThrowingStream<RuntimeEvent, any Error>, 
 }
 
 @Suite("The docker runtime, against a private dockerd", .serialized,
-       .enabled(if: TestServices.dockerSocket != nil || TestServices.required))
+       .enabled(if: TestServices.dockerSocket != nil || TestServices.required), .timeLimit(.minutes(10)))
 struct DockerRuntimeTests {
     @Test func lifecycle() async throws { try await conformance.lifecycle(port: try freePort()) }
     @Test func idempotentLaunch() async throws { try await conformance.idempotentLaunch(port: try freePort()) }
     @Test func adoption() async throws { try await conformance.adoption(port: try freePort()) }
     @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
 
-    @Test("a daemon reached over tcp:// works the same as over its unix socket")
+    @Test("a daemon reached over tcp:// with mutual TLS works the same as over its unix socket; without a client certificate it refuses")
     func overTCP() async throws {
         let tcp = try #require(TestServices.dockerTCP, Comment(rawValue: TestServices.missing("the private dockerd's TCP listener")))
+        let tls = try #require(TestServices.tlsDirectory, Comment(rawValue: TestServices.missing("the tests' certificates")))
+        let files = (ca: "\(tls)/ca.pem", cert: "\(tls)/client.pem", key: "\(tls)/client-key.pem")
         let overTCP = RuntimeConformance(
-            make: { DockerRuntime(socket: tcp, network: "host", restart: "no") },
+            make: { DockerRuntime(socket: tcp, tls: files, network: "host", restart: "no") },
             spec: { name, port, labels, environment in simulatorSpec(name, port: port, labels: labels, environment: environment) },
             killFromOutside: { _ in }
         )
         try await overTCP.lifecycle(port: try freePort())
-        #expect(try await DockerRuntime(socket: tcp).ping().version.hasPrefix("Docker "))
+        #expect(try await DockerRuntime(socket: tcp, tls: files).ping().version.hasPrefix("Docker "))
+
+        // Plain text to the TLS port, and TLS without the client certificate, get nowhere.
+        await #expect(throws: WhagoError.self) { try await DockerRuntime(socket: tcp).ping() }
+        let anonymous = (ca: files.ca, cert: "\(tls)/server.pem", key: "\(tls)/server-key.pem")
+        await #expect(throws: WhagoError.self, "a certificate not made for a client") {
+            try await DockerRuntime(socket: tcp, tls: anonymous).ping()
+        }
+        let strangers = (ca: "\(tls)/other-ca.pem", cert: files.cert, key: files.key)
+        await #expect(throws: WhagoError.self, "a daemon whose certificate chains to another authority") {
+            try await DockerRuntime(socket: tcp, tls: strangers).ping()
+        }
+    }
+
+    @Test("a remote daemon without TLS is refused before anything is sent")
+    func remoteWithoutTLS() async throws {
+        do {
+            _ = try await DockerRuntime(socket: "tcp://docker-host.invalid:2375").ping()
+            Issue.record("a remote daemon was spoken to in plain text")
+        } catch let error as WhagoError {
+            #expect(error.code == .invalidConfig)
+            #expect(error.message.contains("only over TLS"), "\(error.message)")
+        }
+        let report = await DockerRuntime(socket: "tcp://docker-host.invalid:2375").healthCheck()
+        #expect(report.status == .error)
+        #expect(report.fix?.contains("runtime.docker.tls") == true, "\(report)")
+    }
+
+    @Test("a container without this whago's instance label is never stopped or removed")
+    func foreignContainer() async throws {
+        let owner = try runtime(instance: "owner-test")
+        let name = "foreign-\(UUID().uuidString.prefix(6).lowercased())"
+        let port = try freePort()
+        // Launched by "another" whago (another instance label).
+        let other = try runtime(instance: "someone-else")
+        let handle = try await other.launch(simulatorSpec(name, port: port, labels: [WorkerLabel.instance: "someone-else", WorkerLabel.worker: name]))
+        for attempt in ["stop", "remove"] {
+            do {
+                if attempt == "stop" { try await owner.stop(handle, grace: .seconds(1)) } else { try await owner.remove(handle) }
+                Issue.record("\(attempt) went through on a foreign container")
+            } catch let error as WhagoError {
+                #expect(error.code == .conflict, "\(attempt): \(error)")
+            }
+        }
+        #expect(try await docker(.get, "/containers/\(handle.runtimeID)/json").json?["State"]?["Running"] == .bool(true))
+        try await other.remove(handle)
+    }
+
+    @Test("the health check warns when workers share the host's network")
+    func hostNetworkWarning() async throws {
+        let report = await try runtime().healthCheck()
+        #expect(report.status == .warning, "\(report)")
+        #expect(report.detail.contains("loopback"))
+        #expect(report.detail.contains("API"))
     }
 
     @Test("ping and the health check report the daemon's version")
@@ -95,7 +151,7 @@ struct DockerRuntimeTests {
         #expect(info.driver == "docker")
         #expect(info.version.hasPrefix("Docker "))
         let report = await runtime.healthCheck()
-        #expect(report.status == .ok, "\(report)")
+        #expect(report.status == .warning, "network host: \(report)")
         #expect(report.detail.contains("API"))
     }
 
@@ -108,7 +164,8 @@ struct DockerRuntimeTests {
         #expect(report.status == .error)
         #expect(report.detail.contains(directory.file("docker.sock")))
         #expect(report.fix?.contains("runtime.docker.socket") == true)
-        await #expect(throws: WhagoError.self) { try await runtime.list(labels: [:]) }
+        let error = await #expect(throws: WhagoError.self) { try await runtime.list(labels: [:]) }
+        #expect(error?.code == .unavailable)
     }
 
     @Test("a missing image is a not_found error naming the image and how to load it; nothing is pulled")
@@ -147,9 +204,10 @@ struct DockerRuntimeTests {
 
     @Test("an invalid container name is refused before Docker is asked")
     func invalidName() async throws {
-        await #expect(throws: WhagoError.self) {
+        let error = await #expect(throws: WhagoError.self) {
             try await runtime().launch(simulatorSpec("/bad name", port: 1, labels: [:]))
         }
+        #expect(error?.code == .invalidConfig)
     }
 
     @Test("the container carries the configured limits, labels, env, port, volume and health check; health reaches inspect and events")
@@ -167,6 +225,10 @@ struct DockerRuntimeTests {
         #expect(container["HostConfig"]?["NetworkMode"]?.stringValue == "host")
         #expect(container["HostConfig"]?["Init"] == .bool(true))
         #expect(container["HostConfig"]?["RestartPolicy"]?["Name"]?.stringValue == "no")
+        // Least privilege for untrusted workers.
+        #expect(container["HostConfig"]?["CapDrop"] == .array(["ALL"]))
+        #expect(container["HostConfig"]?["SecurityOpt"] == .array(["no-new-privileges"]))
+        #expect(container["HostConfig"]?["PidsLimit"]?.numberValue == 1024)
         let environment = container["Config"]?["Env"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(environment.contains("PORT=\(port)"))
         #expect(container["Config"]?["Labels"]?[WorkerLabel.tenant]?.stringValue == "t1")
@@ -184,12 +246,13 @@ struct DockerRuntimeTests {
     func volumes() async throws {
         let keep = try runtime()
         let name = "vol-\(UUID().uuidString.prefix(6).lowercased())"
-        let first = try await keep.launch(simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.worker: name]))
+        let first = try await keep.launch(simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.instance: "conformance", WorkerLabel.worker: name]))
         try await keep.remove(first)
         #expect(try await docker(.get, "/volumes/\(name)-sessions").status == 200, "the volume was kept")
 
         let drop = try runtime(removeVolumes: true)
-        let second = try await drop.launch(simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.worker: name]))
+        let second = try await drop.launch(simulatorSpec(name, port: try freePort(),
+                                                        labels: [WorkerLabel.instance: "conformance", WorkerLabel.worker: name]))
         #expect(second.runtimeID != first.runtimeID)
         try await drop.remove(second)
         #expect(try await docker(.get, "/volumes/\(name)-sessions").status == 404, "the volume was removed")
@@ -199,7 +262,7 @@ struct DockerRuntimeTests {
     func relaunchStopped() async throws {
         let runtime = try runtime()
         let name = "restart-\(UUID().uuidString.prefix(6).lowercased())"
-        let spec = simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.worker: name])
+        let spec = simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.instance: "conformance", WorkerLabel.worker: name])
         let first = try await runtime.launch(spec)
         try await runtime.stop(first, grace: .seconds(5))
         #expect(try await runtime.inspect(first)?.status == .exited)
@@ -215,7 +278,8 @@ struct DockerRuntimeTests {
         let runtime = try runtime(instance: "reconnect-test")
         let events = runtime.events()
         let name = "after-restart-\(UUID().uuidString.prefix(6).lowercased())"
-        let seen = Task { try await awaitEvent(events) { $0.handle.name == name && $0.kind == .started } }
+        // Longer than the control script's own waits (up to 30 s to stop and 30 s to start dockerd).
+        let seen = Task { try await awaitEvent(events, within: .seconds(180)) { $0.handle.name == name && $0.kind == .started } }
 
         let restart = try ChildProcess(control, ["restart"])
         #expect(try await restart.waitForExit() == 0, "dockerd restarted")

@@ -18,7 +18,7 @@ private let conformance = RuntimeConformance(
     }
 )
 
-@Suite("The local runtime passes the runtime conformance suite")
+@Suite("The local runtime passes the runtime conformance suite", .timeLimit(.minutes(10)))
 struct LocalRuntimeTests {
     @Test func lifecycle() async throws { try await conformance.lifecycle(port: try freePort()) }
     @Test func idempotentLaunch() async throws { try await conformance.idempotentLaunch(port: try freePort()) }

@@ -4,7 +4,7 @@ import Testing
 import WhagoCore
 import WhagoTesting
 
-@Suite("The file store survives kill -9")
+@Suite("The file store survives kill -9", .timeLimit(.minutes(10)))
 struct FileStoreCrashTests {
     @Test("a writer SIGKILLed at 50 random points: every acknowledged write is there and the store opens cleanly")
     func sigkill() async throws {

@@ -15,13 +15,13 @@ private let conformance = StoreConformance {
     }
 }
 
-@Suite("The file store passes the store conformance suite")
+@Suite("The file store passes the store conformance suite", .timeLimit(.minutes(10)))
 struct FileStoreConformanceTests {
     @Test("the file store", arguments: StoreConformance.Check.allCases)
     func check(_ check: StoreConformance.Check) async throws { try await conformance.run(check) }
 }
 
-@Suite("The file store's own guarantees")
+@Suite("The file store's own guarantees", .timeLimit(.minutes(10)))
 struct FileStoreTests {
     @Test("a second open of the same directory fails and names the holder's pid")
     func exclusiveLock() async throws {
@@ -38,6 +38,148 @@ struct FileStoreTests {
         await store.shutdown()
         let again = try await FileStore(directory: directory.path)
         await again.shutdown()
+    }
+
+    @Test("the lock is never held by a child: 200 opens and closes while children are spawned without pause",
+          .timeLimit(.minutes(3)))
+    func lockNotInheritedByChildren() async throws {
+        let directory = try TemporaryDirectory("file-store")
+        defer { directory.remove() }
+        let spawning = Task.detached {
+            var spawned = 0
+            while !Task.isCancelled {
+                let child = Process()
+                child.executableURL = URL(fileURLWithPath: "/bin/true")
+                try? child.run()
+                child.waitUntilExit()
+                spawned += 1
+            }
+            return spawned
+        }
+        for round in 0..<200 {
+            do {
+                let store = try await FileStore(directory: directory.path)
+                await store.shutdown()
+            } catch {
+                Issue.record("round \(round): \(error)")
+                break
+            }
+        }
+        spawning.cancel()
+        #expect(await spawning.value > 0, "children were spawned meanwhile")
+    }
+
+    @Test("a lock file's path spelled another way is still the same lock")
+    func lockBySpelling() async throws {
+        let directory = try TemporaryDirectory("file-store")
+        defer { directory.remove() }
+        let store = try await FileStore(directory: directory.path)
+        await #expect(throws: WhagoError.self) { _ = try await FileStore(directory: directory.path + "/./") }
+        // The refused second open must not have dropped the first one's lock.
+        let writer = try ChildProcess(WhagoBinary.bench, ["store-crash-writer", directory.path])
+        #expect(try await writer.waitForExit() != 0, "another process could take a held lock")
+        #expect(writer.standardError.contains("locked"), "\(writer.standardError)")
+        await store.shutdown()
+    }
+
+    @Test("a flipped byte in a record before the last refuses to start, naming the file and offset, and changes nothing")
+    func damageInTheMiddle() async throws {
+        let directory = try TemporaryDirectory("file-store")
+        defer { directory.remove() }
+        let store = try await FileStore(directory: directory.path, compactEvery: 1_000)
+        try await store.createTenant(Fixtures.tenant("t1"))
+        for index in 0..<10 { try await store.createChip(Fixtures.chip(ChipID("c\(index)"), tenant: "t1")) }
+        await storeCrash(store)
+        let log = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasPrefix("wal-") })
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: directory.file(log)))
+        // The fourth record's payload: skip three records, then its 8-byte header and a few bytes.
+        var offset = 0
+        for _ in 0..<3 { offset += 8 + Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 }
+        bytes[offset + 8 + 5] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: directory.file(log)))
+        do {
+            _ = try await FileStore(directory: directory.path)
+            Issue.record("a damaged record in the middle of the log was accepted")
+        } catch let error as WhagoError {
+            #expect(error.code == .corrupt)
+            #expect(error.message.contains(log) && error.message.contains("byte \(offset)"), "\(error.message)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file(log))) == bytes, "the log is untouched")
+    }
+
+    @Test("a zero-filled tail after a crash is cut and every record before it kept")
+    func zeroFilledTail() async throws {
+        let directory = try TemporaryDirectory("file-store")
+        defer { directory.remove() }
+        let store = try await FileStore(directory: directory.path, compactEvery: 1_000)
+        try await store.createTenant(Fixtures.tenant("t1"))
+        for index in 0..<5 { try await store.createChip(Fixtures.chip(ChipID("c\(index)"), tenant: "t1")) }
+        await storeCrash(store)
+        let log = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasPrefix("wal-") })
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file(log)))
+        let goodSize = try handle.seekToEnd()
+        try handle.write(contentsOf: Data(count: 4096))
+        try handle.close()
+
+        let reopened = try await FileStore(directory: directory.path, compactEvery: 1_000)
+        #expect(try await reopened.allChips().count == 5)
+        let size = try FileManager.default.attributesOfItem(atPath: directory.file(log))[.size] as? Int
+        #expect(size == Int(goodSize), "cut back to the last good record")
+        await reopened.shutdown()
+    }
+
+    @Test("a snapshot that exists but cannot be read refuses to start and is not replaced")
+    func unreadableSnapshot() async throws {
+        let directory = try TemporaryDirectory("file-store")
+        defer { directory.remove() }
+        let store = try await FileStore(directory: directory.path, compactEvery: 1)
+        try await store.createTenant(Fixtures.tenant("t1"))
+        await store.shutdown()
+        // A read error that is not ENOENT (root reads through any mode bits, so use EISDIR).
+        let snapshot = directory.file("snapshot")
+        try FileManager.default.moveItem(atPath: snapshot, toPath: directory.file("snapshot.saved"))
+        try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: false)
+        do {
+            let opened = try await FileStore(directory: directory.path)
+            await opened.shutdown()
+            Issue.record("an unreadable snapshot was taken as missing")
+        } catch let error as WhagoError {
+            #expect(error.code == .unavailable)
+            #expect(error.message.contains(snapshot), "\(error.message)")
+        }
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: snapshot, isDirectory: &isDirectory) && isDirectory.boolValue)
+    }
+
+    @Test("after a failed write the store serves no read and no write until it is reopened")
+    func failedWriteStopsTheStore() async throws {
+        let directory = try TemporaryDirectory("file-store")
+        defer { directory.remove() }
+        let store = try await FileStore(directory: directory.path, compactEvery: 1_000)
+        try await store.createTenant(Fixtures.tenant("t1"))
+        await store.failNextWriteForTest()
+        await #expect(throws: WhagoError.self) { try await store.createChip(Fixtures.chip("c1", tenant: "t1")) }
+        await #expect(throws: WhagoError.self) { _ = try await store.allChips() }
+        await #expect(throws: WhagoError.self) { try await store.createChip(Fixtures.chip("c2", tenant: "t1")) }
+        await store.shutdown()
+        let reopened = try await FileStore(directory: directory.path)
+        #expect(try await reopened.allChips().isEmpty)
+        await reopened.shutdown()
+    }
+
+    @Test("the store's files are private: directory 0700, files 0600")
+    func fileModes() async throws {
+        let directory = try TemporaryDirectory("file-store")
+        defer { directory.remove() }
+        let path = directory.file("data/store")
+        let store = try await FileStore(directory: path, compactEvery: 1)
+        try await store.createTenant(Fixtures.tenant("t1"))
+        await store.shutdown()
+        let mode = { (file: String) in (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) ?? -1 }
+        #expect(try mode(path) == 0o700)
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+            #expect(try mode("\(path)/\(name)") == 0o600, "\(name)")
+        }
     }
 
     @Test("a torn last record is dropped and every record before it kept")

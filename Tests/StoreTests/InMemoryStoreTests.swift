@@ -2,7 +2,7 @@ import Testing
 import WhagoCore
 import WhagoTesting
 
-@Suite("The in-memory store passes the store conformance suite")
+@Suite("The in-memory store passes the store conformance suite", .timeLimit(.minutes(3)))
 struct InMemoryStoreTests {
     let conformance = StoreConformance { .init(store: InMemoryStore(), reopen: nil) }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PostgresStore
+@testable import PostgresStore
 import Testing
 import WhagoCore
 import WhagoTesting
@@ -26,7 +26,7 @@ private let conformance = StoreConformance {
     }
 }
 
-@Suite("The postgres store", .serialized, .enabled(if: TestServices.postgresURL != nil || TestServices.required))
+@Suite("The postgres store", .serialized, .enabled(if: TestServices.postgresURL != nil || TestServices.required), .timeLimit(.minutes(10)))
 struct PostgresStoreTests {
     @Test("the postgres store", arguments: StoreConformance.Check.allCases)
     func check(_ check: StoreConformance.Check) async throws { try await conformance.run(check) }
@@ -53,10 +53,47 @@ struct PostgresStoreTests {
             _ = try await PostgresStore(url: wrong, schema: "nope", connectTimeout: .seconds(5), logger: quietLogger)
             Issue.record("connected with a wrong password")
         } catch let error as WhagoError {
-            #expect(error.code == .unauthorized || error.code == .unavailable, "\(error)")
+            #expect(error.code == .unauthorized, "\(error)")
             #expect(!error.description.contains("n0t-the-pa55word"))
         }
         await #expect(throws: WhagoError.self) { _ = try await PostgresStore(url: "mysql://x", logger: quietLogger) }
+    }
+
+    @Test("TLS: required by a role, refused in plain text, verified against sslrootcert, and a stranger's certificate refused")
+    func tls() async throws {
+        let url = try #require(TestServices.postgresTLSURL, Comment(rawValue: TestServices.missing("PostgreSQL with TLS")))
+        let certificates = try #require(TestServices.tlsDirectory, Comment(rawValue: TestServices.missing("the tests' certificates")))
+        func open(_ query: String) async throws -> PostgresStore {
+            try await PostgresStore(url: url + query, schema: "tls_" + UUID().uuidString.prefix(8).lowercased(),
+                                    connectTimeout: .seconds(5), logger: quietLogger)
+        }
+        // The role may only connect over TLS (pg_hba): a plain connection is turned away, and on
+        // loopback plain text is the default when sslmode is not written.
+        for query in ["?sslmode=disable", ""] {
+            do {
+                let store = try await open(query)
+                await store.shutdown()
+                Issue.record("'\(query)' connected without TLS")
+            } catch let error as WhagoError {
+                #expect(error.code == .unauthorized, "\(query): \(error)")
+            }
+        }
+        for query in ["?sslmode=require", "?sslmode=prefer", "?sslmode=verify-full&sslrootcert=\(certificates)/ca.pem",
+                      "?sslmode=require&sslrootcert=\(certificates)/ca.pem"] {
+            let store = try await open(query)
+            try await store.createTenant(Fixtures.tenant("t1"))
+            #expect(try await store.tenant("t1") != nil, "\(query)")
+            await store.shutdown()
+        }
+        do {
+            let store = try await open("?sslmode=verify-ca&sslrootcert=\(certificates)/other-ca.pem")
+            await store.shutdown()
+            Issue.record("a server certificate from another authority was accepted")
+        } catch let error as WhagoError {
+            #expect(error.code == .unavailable, "\(error)")
+            #expect(error.message.contains("TLS"), "\(error)")
+            #expect(!error.message.contains("whago-test-pw"))
+        }
     }
 
     @Test("PostgreSQL stopped and started under a running store: no acknowledged write lost, it recovers by itself",
@@ -95,5 +132,35 @@ struct PostgresStoreTests {
         #expect(chips.contains("after"))
         #expect(!chips.contains("during"))
         await store.shutdown()
+    }
+}
+
+@Suite("The postgres store's URL: TLS unless the server is on this machine", .timeLimit(.minutes(10)))
+struct PostgresURLTests {
+    @Test("sslmode defaults to require for a remote host and to disable on loopback; written modes are kept")
+    func defaults() throws {
+        #expect(try PostgresURL.parse("postgres://u:p@db.example.com/whago").tlsMode == .require)
+        #expect(try PostgresURL.parse("postgres://u:p@10.0.0.5:5432/whago").tlsMode == .require)
+        #expect(try PostgresURL.parse("postgres://u:p@127.0.0.1/whago").tlsMode == .disable)
+        #expect(try PostgresURL.parse("postgres://u:p@localhost/whago").tlsMode == .disable)
+        #expect(try PostgresURL.parse("postgres://u:p@[::1]/whago").tlsMode == .disable)
+        #expect(try PostgresURL.parse("postgres://u:p@db.example.com/whago?sslmode=disable").tlsMode == .disable)
+        #expect(try PostgresURL.parse("postgres://u:p@127.0.0.1/whago?sslmode=prefer").tlsMode == .prefer)
+        #expect(try PostgresURL.parse("postgres://u@x/whago?host=/run/postgresql").tlsConfiguration() == nil)
+    }
+
+    @Test("an unknown sslmode or an unreadable sslrootcert is a configuration error that hides the password")
+    func invalid() {
+        for url in ["postgres://u:s3cr3t@h/whago?sslmode=always", "postgres://u:s3cr3t@h/whago?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"] {
+            do {
+                _ = try PostgresURL.parse(url)
+                Issue.record("accepted \(url)")
+            } catch let error as WhagoError {
+                #expect(error.code == .invalidConfig)
+                #expect(!error.message.contains("s3cr3t"))
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
     }
 }

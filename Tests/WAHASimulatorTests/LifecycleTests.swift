@@ -6,7 +6,7 @@ import WhagoCore
 import WhagoTesting
 @testable import WAHASimulator
 
-@Suite("The simulator behaves as WAHA")
+@Suite("The simulator behaves as WAHA", .timeLimit(.minutes(10)))
 struct LifecycleTests {
     @Test("API key: 401 with WAHA's body, excluded paths open, hashed keys accepted")
     func apiKey() async throws {
@@ -182,12 +182,14 @@ struct LifecycleTests {
         defer { Task { await receiver.stop() } }
         let simulator = try await Simulator.start()
         defer { simulator.stop() }
-        let config = webhookConfig(await receiver.url, events: ["session.status"], extra: ["proxy": .object(["server": "127.0.0.1:9"])])
+        let deadProxy = try RefusingPort()
+        let config = webhookConfig(await receiver.url, events: ["session.status"],
+                                   extra: ["proxy": .object(["server": .string("127.0.0.1:\(deadProxy.port)")])])
         try await simulator.call(.post, "/api/sessions", json: .object(["name": "walled", "config": config]))
         try await simulator.waitForStatus("walled", "FAILED")
         try await receiver.wait { received in received.contains { $0.json?["payload"]?["status"] == "FAILED" } }
         let failed = await receiver.received.compactMap(\.json).first { $0["payload"]?["status"] == "FAILED" }
-        #expect(failed?["payload"]?["data"]?["reason"]?.stringValue?.contains("proxy http://127.0.0.1:9 failed") == true)
+        #expect(failed?["payload"]?["data"]?["reason"]?.stringValue?.contains("proxy http://127.0.0.1:\(deadProxy.port) failed") == true)
     }
 
     @Test("a session behind a working SOCKS5 proxy (microsocks) reaches SCAN_QR_CODE", .enabled(if: TestServices.socks5 != nil || TestServices.required))

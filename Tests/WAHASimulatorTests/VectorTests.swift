@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import WAHASimulator
 
-@Suite("WAHA's test vectors (waha.md)")
+@Suite("WAHA's test vectors (waha.md)", .timeLimit(.minutes(10)))
 struct VectorTests {
     @Test("the API key sha512 form: 32 zeros hash to 98b6d128…d6124648")
     func apiKeyHash() {

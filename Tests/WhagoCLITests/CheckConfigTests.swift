@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import WhagoTesting
 
-@Suite("whago check-config")
+@Suite("whago check-config", .timeLimit(.minutes(10)))
 struct CheckConfigTests {
     @Test("every file in Config/ passes", arguments: ["whago.yaml", "docker.yaml", "production.example.yaml"])
     func configFiles(name: String) async throws {

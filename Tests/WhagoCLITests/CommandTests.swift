@@ -4,7 +4,7 @@ import Testing
 import WhagoTesting
 @testable import whago
 
-@Suite("whago doctor, drivers, version and --help")
+@Suite("whago doctor, drivers, version and --help", .timeLimit(.minutes(10)))
 struct CommandTests {
     @Test("doctor prints one ok line per driver on the embedded default")
     func doctorOK() async throws {
@@ -14,9 +14,23 @@ struct CommandTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.map { String($0.prefix(17)) } == [
-            "config    ok     ", "runtime   ok     ", "sessions  ok     ", "proxy     ok     ", "store     ok     ",
+            "config    ok     ", "data      ok     ", "runtime   ok     ", "sessions  ok     ", "proxy     ok     ", "store     ok     ",
         ])
-        #expect(lines[4].contains("file: data directory \(directory.path)/store"))
+        #expect(lines[5].contains("file: data directory \(directory.path)/store"))
+    }
+
+    @Test("doctor warns when the data directory or a file in it is open to other users")
+    func doctorLooseModes() async throws {
+        let directory = try TemporaryDirectory("doctor")
+        defer { directory.remove() }
+        let token = try directory.write("admin-token", "not-a-real-token\n")
+        #expect(chmod(token, 0o644) == 0)
+        let result = try await whago("doctor", "--set", "server.dataDir=\(directory.path)")
+        #expect(result.status == 0, "a warning does not fail doctor: \(result.stderr)")
+        let line = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("data") })
+        #expect(line.hasPrefix("data      warning  server.dataDir: other users may read or enter \(token)"), "\(line)")
+        #expect(line.contains("fix: chmod -R go-rwx \(directory.path)"))
+        #expect(!result.stdout.contains("not-a-real-token"))
     }
 
     @Test("doctor reports an error with its fix and exits non-zero")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import WhagoTesting
 
-@Suite("whago serve")
+@Suite("whago serve", .timeLimit(.minutes(10)))
 struct ServeTests {
     @Test("on the embedded default it starts, logs a redacted summary and stops cleanly on SIGTERM")
     func embeddedDefault() async throws {

@@ -46,7 +46,7 @@ private struct SimulatorProcess {
     }
 }
 
-@Suite("whago waha-sim")
+@Suite("whago waha-sim", .timeLimit(.minutes(10)))
 struct WahaSimTests {
     @Test("the environment configures it as WAHA's does: PORT is overridden by --port, WAHA_API_KEY is enforced")
     func environment() async throws {

@@ -1,7 +1,7 @@
 import CCurl
 import Testing
 
-@Suite("The CCurl shim")
+@Suite("The CCurl shim", .timeLimit(.minutes(3)))
 struct CCurlShimTests {
     @Test("typed setopt and getinfo wrappers reach the system libcurl")
     func typedWrappers() throws {

@@ -28,7 +28,7 @@ private let minimal = """
     store: {driver: alpha}
     """
 
-@Suite("Selecting drivers from the registry")
+@Suite("Selecting drivers from the registry", .timeLimit(.minutes(3)))
 struct RegistrySelectionTests {
     @Test("driver: selects the driver and its section is decoded by the driver's configuration type")
     func selection() throws {

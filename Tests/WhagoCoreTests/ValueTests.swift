@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import WhagoCore
 
-@Suite("Configuration value types")
+@Suite("Configuration value types", .timeLimit(.minutes(3)))
 struct ValueTests {
     @Test("TimeSpan parses and prints canonically")
     func timeSpan() throws {
@@ -60,7 +60,7 @@ struct ValueTests {
     }
 }
 
-@Suite("Domain types")
+@Suite("Domain types", .timeLimit(.minutes(3)))
 struct DomainTests {
     @Test("chip statuses are spelled as WAHA spells them, plus whago's own")
     func chipStatuses() {
@@ -94,7 +94,7 @@ struct DomainTests {
     }
 }
 
-@Suite("API keys")
+@Suite("API keys", .timeLimit(.minutes(3)))
 struct APIKeyTests {
     @Test("a generated key is accepted by its record, which holds only a salted hash")
     func generated() {

@@ -32,7 +32,7 @@ private struct Sample: Decodable, Equatable {
     }
 }
 
-@Suite("Decoding YAML into Decodable types")
+@Suite("Decoding YAML into Decodable types", .timeLimit(.minutes(3)))
 struct DecodingTests {
     @Test("every value kind decodes from its usual spelling")
     func values() throws {
@@ -99,7 +99,7 @@ struct DecodingTests {
     }
 }
 
-@Suite("Located decoding errors")
+@Suite("Located decoding errors", .timeLimit(.minutes(3)))
 struct DecodingErrorTests {
     @Test("unknown key, with the valid keys listed")
     func unknownKey() {

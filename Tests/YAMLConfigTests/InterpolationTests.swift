@@ -4,7 +4,7 @@ import WhagoCore
 import WhagoTesting
 import YAMLConfig
 
-@Suite("${VAR} interpolation and file: secrets")
+@Suite("${VAR} interpolation and file: secrets", .timeLimit(.minutes(3)))
 struct InterpolationTests {
     let environment = ["HOST": "10.0.0.1", "EMPTY": "", "PASSWORD": "p@ss:/%${NOT}"]
 

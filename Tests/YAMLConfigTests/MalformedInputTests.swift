@@ -92,7 +92,7 @@ let malformedInputs: [Malformed] = [
     Malformed("CR-only line endings", "name: a\rport: 1\r\tbad: [\r"),
 ]
 
-@Suite("Malformed inputs give errors, never a crash or a hang")
+@Suite("Malformed inputs give errors, never a crash or a hang", .timeLimit(.minutes(3)))
 struct MalformedInputTests {
     @Test("the table has at least 40 inputs")
     func tableSize() {

@@ -1,7 +1,7 @@
 import Testing
 import YAMLConfig
 
-@Suite("Parsing YAML into located nodes")
+@Suite("Parsing YAML into located nodes", .timeLimit(.minutes(3)))
 struct ParsingTests {
     @Test("nested mappings and sequences keep their order and their line:column")
     func nested() throws {

@@ -1,7 +1,7 @@
 import Testing
 import YAMLConfig
 
-@Suite("--set key.path=value overrides")
+@Suite("--set key.path=value overrides", .timeLimit(.minutes(3)))
 struct SetOverrideTests {
     @Test("replaces a value, creates missing mappings and keeps the rest")
     func setValues() throws {

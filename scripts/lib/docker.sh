@@ -1,14 +1,20 @@
 # Shared by scripts/test and scripts/bench/docker. Source it after common.sh; it uses
 # $WHAGO_TEST_DIR and appends to nothing: call stop_dockerd from your cleanup.
 
-# start_dockerd — a private Docker daemon on a unix socket in the temp dir and on a TCP port of
-# 127.0.0.1, with no bridge and no iptables rules (containers use host networking, so all traffic
-# stays on 127.0.0.1). Exported: WHAGO_TEST_DOCKER_SOCKET, WHAGO_TEST_DOCKER_TCP (tcp://127.0.0.1:N),
+# start_dockerd — a private Docker daemon on a unix socket in the temp dir, with no bridge and no
+# iptables rules (containers use host networking, so all traffic stays on 127.0.0.1); when
+# $WHAGO_TEST_TLS_DIR holds the tests' certificates (make_test_certs), also on a TCP port of
+# 127.0.0.1 with mutual TLS (--tlsverify). Exported: WHAGO_TEST_DOCKER_SOCKET, WHAGO_TEST_DOCKER_TCP
+# (tcp://127.0.0.1:N, TLS only),
 # DOCKER_HOST (for the docker CLI), and WHAGO_TEST_DOCKER_CTL, a script taking stop | start |
 # restart (the events-reconnection test restarts the daemon).
 start_dockerd() {
-  local dir="$WHAGO_TEST_DIR/dockerd" tcp_port
+  local dir="$WHAGO_TEST_DIR/dockerd" tcp_port tcp_options=""
   tcp_port=$(free_port)
+  if [ -n "${WHAGO_TEST_TLS_DIR:-}" ]; then
+    tcp_options="--host tcp://127.0.0.1:$tcp_port --tlsverify --tlscacert $WHAGO_TEST_TLS_DIR/ca.pem"
+    tcp_options+=" --tlscert $WHAGO_TEST_TLS_DIR/server.pem --tlskey $WHAGO_TEST_TLS_DIR/server-key.pem"
+  fi
   command -v dockerd >/dev/null || die "dockerd not found (the docker.io package installs it)"
   [ "$(id -u)" -eq 0 ] || die "the tests' private dockerd must be started as root"
   mkdir -p "$dir"
@@ -19,7 +25,7 @@ start_dockerd() {
 set -u
 start() {
   dockerd --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
-    --host "unix://$dir/docker.sock" --host "tcp://127.0.0.1:$tcp_port" --bridge=none --iptables=false --ip6tables=false \
+    --host "unix://$dir/docker.sock" $tcp_options --bridge=none --iptables=false --ip6tables=false \
     --ip-masq=false --userland-proxy=false >>"$dir/dockerd.log" 2>&1 &
   for _ in \$(seq 1 300); do
     curl -fsS --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && return 0
@@ -45,7 +51,7 @@ CTL
   chmod +x "$DOCKER_CTL_SCRIPT"
   "$DOCKER_CTL_SCRIPT" start || die "the private dockerd did not start (see $dir/dockerd.log)"
   export WHAGO_TEST_DOCKER_SOCKET="$dir/docker.sock"
-  export WHAGO_TEST_DOCKER_TCP="tcp://127.0.0.1:$tcp_port"
+  [ -n "$tcp_options" ] && export WHAGO_TEST_DOCKER_TCP="tcp://127.0.0.1:$tcp_port"
   export DOCKER_HOST="unix://$dir/docker.sock"
   export WHAGO_TEST_DOCKER_CTL="$DOCKER_CTL_SCRIPT"
 }

@@ -3,7 +3,9 @@
 
 # start_postgres — a private PostgreSQL cluster in the temp dir, on 127.0.0.1 and a free port, with
 # a password-protected role; exported as WHAGO_TEST_POSTGRES_URL. WHAGO_TEST_POSTGRES_CTL is a
-# script that stops and starts it (the restart test uses it).
+# script that stops and starts it (the restart test uses it). When $WHAGO_TEST_TLS_DIR holds the
+# tests' certificates (make_test_certs), the server also speaks TLS, and the role whago_tls may
+# only connect over it: WHAGO_TEST_POSTGRES_TLS_URL.
 start_postgres() {
   local bin port data="$WHAGO_TEST_DIR/postgres"
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -15,13 +17,23 @@ start_postgres() {
   chown postgres "$WHAGO_TEST_DIR/pgpass"
   runuser -u postgres -- "$bin/initdb" -D "$data/cluster" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
     --pwfile="$WHAGO_TEST_DIR/pgpass" >"$WHAGO_TEST_DIR/initdb.log" 2>&1 || die "initdb failed (see $WHAGO_TEST_DIR/initdb.log)"
+  local tls_options=""
+  if [ -n "${WHAGO_TEST_TLS_DIR:-}" ]; then
+    install -o postgres -m 600 "$WHAGO_TEST_TLS_DIR/server.pem" "$data/server.pem"
+    install -o postgres -m 600 "$WHAGO_TEST_TLS_DIR/server-key.pem" "$data/server-key.pem"
+    tls_options="-c ssl=on -c ssl_cert_file=$data/server.pem -c ssl_key_file=$data/server-key.pem"
+    # First match wins: whago_tls over TLS only, everyone else as before.
+    local hba="$data/cluster/pg_hba.conf"
+    { printf 'hostssl all whago_tls 127.0.0.1/32 scram-sha-256\nhostnossl all whago_tls 127.0.0.1/32 reject\n'; cat "$hba"; } >"$hba.new"
+    mv "$hba.new" "$hba" && chown postgres "$hba"
+  fi
   cat >"$PG_CTL_SCRIPT" <<CTL
 #!/usr/bin/env bash
 # stop | start the tests' PostgreSQL cluster
 case "\$1" in
   stop) exec runuser -u postgres -- "$bin/pg_ctl" -D "$data/cluster" -m fast -w stop ;;
   start) exec runuser -u postgres -- "$bin/pg_ctl" -D "$data/cluster" -w -l "$data/server.log" \
-           -o "-p $port -c listen_addresses=127.0.0.1 -k $data" start ;;
+           -o "-p $port -c listen_addresses=127.0.0.1 -k $data $tls_options" start ;;
 esac
 CTL
   chmod +x "$PG_CTL_SCRIPT"
@@ -30,5 +42,11 @@ CTL
     -c "CREATE ROLE whago LOGIN PASSWORD 'whago-test-pw'" -c "CREATE DATABASE whago OWNER whago" >/dev/null \
     || die "cannot create the test database"
   export WHAGO_TEST_POSTGRES_URL="postgres://whago:whago-test-pw@127.0.0.1:$port/whago"
+  if [ -n "$tls_options" ]; then
+    runuser -u postgres -- psql -h "$data" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
+      -c "CREATE ROLE whago_tls LOGIN PASSWORD 'whago-test-pw'" -c "GRANT CREATE ON DATABASE whago TO whago_tls" >/dev/null \
+      || die "cannot create the test database's TLS role"
+    export WHAGO_TEST_POSTGRES_TLS_URL="postgres://whago_tls:whago-test-pw@127.0.0.1:$port/whago"
+  fi
   export WHAGO_TEST_POSTGRES_CTL="$PG_CTL_SCRIPT"
 }

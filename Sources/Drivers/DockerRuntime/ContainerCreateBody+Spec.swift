@@ -5,6 +5,7 @@ extension ContainerCreateBody {
     /// - `bridge`: the worker listens on `containerPort` (also given as `PORT`), published on
     ///   `127.0.0.1:<hostPort>` only, and reaches whago through `host.docker.internal`;
     /// - `host`: the worker shares the host's network and listens on `hostPort` (given as `PORT`).
+    /// Either way with `runtime.docker.security`'s least privilege (all capabilities dropped).
     init(_ spec: WorkerSpec, _ configuration: DockerConfiguration) {
         let port: Int
         var hostConfig = HostConfigBody(
@@ -14,6 +15,15 @@ extension ContainerCreateBody {
             Memory: configuration.memory?.bytes,
             NanoCpus: configuration.cpus.map { Int64(($0 * 1_000_000_000).rounded()) }
         )
+        let security = configuration.security
+        hostConfig.CapDrop = ["ALL"]
+        hostConfig.CapAdd = security.capAdd.isEmpty ? nil : security.capAdd
+        hostConfig.SecurityOpt = security.noNewPrivileges ? ["no-new-privileges"] : nil
+        hostConfig.PidsLimit = security.pidsLimit
+        if security.readOnlyRootfs {
+            hostConfig.ReadonlyRootfs = true
+            hostConfig.Tmpfs = ["/tmp": "rw,nosuid,nodev,size=\(security.tmpSize.bytes)"]
+        }
         var exposed: [String: EmptyObject]?
         switch configuration.network {
         case .bridge:

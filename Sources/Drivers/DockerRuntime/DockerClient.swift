@@ -56,6 +56,14 @@ final class DockerClient: Sendable {
         var unixSocketPath: String? {
             if case .unixSocket(let path) = self { path } else { nil }
         }
+
+        /// Why whago refuses to speak to this endpoint, or nil: the Docker API is root on the
+        /// daemon's host, so plain text is only acceptable over a unix socket or on loopback.
+        func refusal(tls: Bool) -> String? {
+            guard case .tcp(let host, _) = self, !tls, !isLoopbackHost(host) else { return nil }
+            return "\(self) is not a loopback address: whago speaks to a remote Docker daemon only over TLS "
+                + "(set runtime.docker.tls with ca, cert and key, and start dockerd with --tlsverify)"
+        }
     }
 
     /// `major.minor`, ordered.
@@ -111,11 +119,14 @@ final class DockerClient: Sendable {
     private struct ErrorBody: Decodable { var message: String }
 
     let endpoint: Endpoint
+    /// Mutual TLS to a `tcp://` endpoint: requests go to `https://`.
+    let tls: TLSFiles?
     let http: HTTPClient
     private let negotiated = Mutex<Negotiated?>(nil)
 
-    init(endpoint: Endpoint, http: HTTPClient) {
+    init(endpoint: Endpoint, tls: TLSFiles? = nil, http: HTTPClient) {
         self.endpoint = endpoint
+        self.tls = endpoint.unixSocketPath == nil ? tls : nil
         self.http = http
     }
 
@@ -124,6 +135,7 @@ final class DockerClient: Sendable {
     /// The negotiated version, negotiating on first use.
     func negotiate() async throws -> Negotiated {
         if let known = negotiated.withLock({ $0 }) { return known }
+        if let refusal = endpoint.refusal(tls: tls != nil) { throw WhagoError(.invalidConfig, refusal) }
         let ping = try await send(.get, "/_ping", versioned: false, timeout: .seconds(10))
         guard ping.status == 200 else {
             throw WhagoError(.unavailable, "the Docker daemon at \(endpoint) answered /_ping with \(ping.status): \(ping.message)")
@@ -181,13 +193,14 @@ final class DockerClient: Sendable {
 
     private func request(_ method: HTTPClientRequest.Method, _ path: String, query: [(String, String)], json: (any Encodable)?,
                          versioned: Bool, timeout: Duration) async throws -> HTTPClientRequest {
-        var url = endpoint.baseURL
+        var url = tls == nil ? endpoint.baseURL : "https" + endpoint.baseURL.dropFirst("http".count)
         if versioned { url += "/v\(try await negotiate().apiVersion)" }
         url += path
         if !query.isEmpty {
             url += "?" + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
         }
         var request = HTTPClientRequest(method, url, timeout: timeout, connectTimeout: .seconds(5), unixSocketPath: endpoint.unixSocketPath)
+        request.tls = tls
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys

@@ -1,3 +1,4 @@
+import Foundation
 import WhagoCore
 
 /// `runtime.docker`.
@@ -44,7 +45,66 @@ struct DockerConfiguration: DriverConfiguration {
         }
     }
 
+    /// `runtime.docker.security`: workers are untrusted (third-party code talking to WhatsApp), so
+    /// they get the least privilege that runs WAHA: every capability dropped, no privilege gain
+    /// through setuid binaries, a bounded number of processes.
+    struct Security: Decodable, Sendable {
+        /// Capabilities given back after all are dropped (e.g. `[CHOWN, SETUID, SETGID]` for an
+        /// image whose entrypoint switches users).
+        var capAdd: [String] = []
+        var noNewPrivileges = true
+        var pidsLimit = 1024
+        /// A read-only root filesystem; `/tmp` is then a tmpfs of `tmpSize`.
+        var readOnlyRootfs = false
+        var tmpSize: ByteSize = .mebibytes(256)
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case capAdd, noNewPrivileges, pidsLimit, readOnlyRootfs, tmpSize
+        }
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            capAdd = try container.decodeIfPresent([NonEmptyString].self, forKey: .capAdd)?.map { $0.value.uppercased() } ?? capAdd
+            if let bad = capAdd.first(where: { !$0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } }) {
+                throw ConfigValueError("'capAdd' takes capability names such as CHOWN or NET_BIND_SERVICE, not '\(bad)'")
+            }
+            noNewPrivileges = try container.decodeIfPresent(Bool.self, forKey: .noNewPrivileges) ?? noNewPrivileges
+            pidsLimit = try container.decodeIfPresent(PositiveInt.self, forKey: .pidsLimit)?.value ?? pidsLimit
+            readOnlyRootfs = try container.decodeIfPresent(Bool.self, forKey: .readOnlyRootfs) ?? readOnlyRootfs
+            tmpSize = try container.decodeIfPresent(ByteSize.self, forKey: .tmpSize) ?? tmpSize
+        }
+    }
+
+    /// `runtime.docker.tls`: mutual TLS to a daemon on `tcp://` (dockerd `--tlsverify`).
+    struct TLS: Decodable, Sendable {
+        /// The CA the daemon's certificate must chain to.
+        var ca: String
+        /// whago's client certificate and key, signed by a CA the daemon trusts.
+        var cert: String
+        var key: String
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case ca, cert, key
+        }
+
+        init(ca: String, cert: String, key: String) {
+            self.ca = ca
+            self.cert = cert
+            self.key = key
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            ca = try container.decode(NonEmptyString.self, forKey: .ca).value
+            cert = try container.decode(NonEmptyString.self, forKey: .cert).value
+            key = try container.decode(NonEmptyString.self, forKey: .key).value
+        }
+    }
+
     var socket: String
+    var tls: TLS?
     var network: Network
     var ports: PortRange
     var memory: ByteSize?
@@ -56,9 +116,10 @@ struct DockerConfiguration: DriverConfiguration {
     /// Run Docker's init (tini) as PID 1: signals reach the worker, zombies are reaped.
     var initProcess: Bool
     var healthCheck: HealthCheck
+    var security: Security
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case socket, network, ports, memory, cpus, restart, stopGrace, removeVolumes, pull, initProcess, healthCheck
+        case socket, tls, network, ports, memory, cpus, restart, stopGrace, removeVolumes, pull, initProcess, healthCheck, security
     }
 
     init() {
@@ -72,6 +133,7 @@ struct DockerConfiguration: DriverConfiguration {
         pull = false
         initProcess = true
         healthCheck = HealthCheck()
+        security = Security()
     }
 
     init(from decoder: any Decoder) throws {
@@ -82,6 +144,16 @@ struct DockerConfiguration: DriverConfiguration {
                 throw ConfigValueError("'socket' must be a unix socket path (/var/run/docker.sock, unix:///path) or tcp://host:port, not '\(socket)'")
             }
             self.socket = socket
+        }
+        tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
+        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil) {
+            throw DecodingError.dataCorruptedError(forKey: container.contains(.socket) ? .socket : .tls, in: container,
+                                                   debugDescription: refusal)
+        }
+        if let tls {
+            for (name, path) in [("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)] where !FileManager.default.isReadableFile(atPath: path) {
+                throw DecodingError.dataCorruptedError(forKey: .tls, in: container, debugDescription: "tls.\(name): cannot read '\(path)'")
+            }
         }
         network = try container.decodeIfPresent(Network.self, forKey: .network) ?? network
         ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
@@ -96,12 +168,17 @@ struct DockerConfiguration: DriverConfiguration {
         pull = try container.decodeIfPresent(Bool.self, forKey: .pull) ?? pull
         initProcess = try container.decodeIfPresent(Bool.self, forKey: .initProcess) ?? initProcess
         healthCheck = try container.decodeIfPresent(HealthCheck.self, forKey: .healthCheck) ?? healthCheck
+        security = try container.decodeIfPresent(Security.self, forKey: .security) ?? security
     }
 
     static let sample = """
         docker:
-          socket: /var/run/docker.sock   # or tcp://host:2375 for a remote daemon
-          network: bridge                # bridge (publish 127.0.0.1:<port>) or host
+          socket: /var/run/docker.sock   # or tcp://host:2376 for a remote daemon (TLS required unless loopback)
+          # tls:                         # mutual TLS to a tcp:// daemon started with --tlsverify
+          #   ca: /etc/whago/docker/ca.pem
+          #   cert: /etc/whago/docker/cert.pem
+          #   key: /etc/whago/docker/key.pem
+          network: bridge                # bridge (publish 127.0.0.1:<port>) or host (workers reach every loopback service)
           ports: 3100-3199               # host ports leased to workers, one each
           memory: 1GiB                   # memory limit per worker
           # cpus: 1.5                    # CPU limit per worker (default: none)
@@ -116,5 +193,11 @@ struct DockerConfiguration: DriverConfiguration {
             retries: 3
             startPeriod: 60s
             # command: [/usr/local/bin/probe, "http://127.0.0.1:{port}{path}"]   # default: wget, curl or node
+          security:                      # workers are untrusted: least privilege by default
+            capAdd: []                   # capabilities given back; all others are dropped
+            noNewPrivileges: true        # no privilege gain through setuid binaries
+            pidsLimit: 1024              # processes per worker
+            readOnlyRootfs: false        # true: read-only root, /tmp a tmpfs of tmpSize
+            tmpSize: 256MiB
         """
 }

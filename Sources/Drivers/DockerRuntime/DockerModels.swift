@@ -34,6 +34,12 @@ struct ContainerCreateBody: Encodable, Sendable {
         var Memory: Int64?
         var NanoCpus: Int64?
         var Mounts: [Mount]?
+        var CapDrop: [String]?
+        var CapAdd: [String]?
+        var SecurityOpt: [String]?
+        var PidsLimit: Int?
+        var ReadonlyRootfs: Bool?
+        var Tmpfs: [String: String]?
     }
 
     struct PortBinding: Encodable, Sendable {

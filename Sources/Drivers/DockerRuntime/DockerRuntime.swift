@@ -29,7 +29,9 @@ public final class DockerRuntime: ContainerRuntime {
     init(configuration: DockerConfiguration, instance: String?, logger: Logger, http: HTTPClient = .shared) {
         self.configuration = configuration
         // The configuration was validated when decoded.
-        self.client = DockerClient(endpoint: DockerClient.Endpoint(configuration.socket) ?? .unixSocket(path: configuration.socket), http: http)
+        self.client = DockerClient(
+            endpoint: DockerClient.Endpoint(configuration.socket) ?? .unixSocket(path: configuration.socket),
+            tls: configuration.tls.map { TLSFiles(certificateAuthority: $0.ca, certificate: $0.cert, key: $0.key) }, http: http)
         self.instance = instance
         self.logger = logger
     }
@@ -42,13 +44,16 @@ public final class DockerRuntime: ContainerRuntime {
     ///   - healthCheckCommand: the command run inside workers that have a health path
     ///     (`{port}` and `{path}` replaced); `nil` tries wget, curl, then node.
     ///   - instance: the `whago.instance` label events are filtered on.
+    ///   - tls: PEM files (CA, client certificate, key) for a `tcp://` daemon started with `--tlsverify`.
     public convenience init(
-        socket: String, network: String = "bridge", restart: String = "unless-stopped", stopGrace: Duration = .seconds(10),
+        socket: String, tls: (ca: String, cert: String, key: String)? = nil,
+        network: String = "bridge", restart: String = "unless-stopped", stopGrace: Duration = .seconds(10),
         removeVolumes: Bool = false, pull: Bool = false, healthCheckCommand: [String]? = nil, healthCheckInterval: Duration = .seconds(30),
         instance: String? = nil, logger: Logger = Logger(label: "whago.runtime.docker"), http: HTTPClient = .shared
     ) {
         var configuration = DockerConfiguration()
         configuration.socket = socket
+        configuration.tls = tls.map { DockerConfiguration.TLS(ca: $0.ca, cert: $0.cert, key: $0.key) }
         configuration.network = DockerConfiguration.Network(rawValue: network) ?? .bridge
         configuration.restart = DockerConfiguration.RestartPolicy(rawValue: restart) ?? .unlessStopped
         configuration.stopGrace = TimeSpan(stopGrace)
@@ -66,10 +71,18 @@ public final class DockerRuntime: ContainerRuntime {
         do {
             let negotiated = try await client.negotiate()
             let workers = try await list(labels: instance.map { [WorkerLabel.instance: $0] } ?? [:]).count
-            return .ok("Docker \(negotiated.engineVersion) (API \(negotiated.daemonAPIVersion), speaking \(negotiated.apiVersion)) at \(client.endpoint), "
-                       + "\(workers) whago worker\(workers == 1 ? "" : "s"), network \(configuration.network.rawValue), ports \(configuration.ports)")
+            let summary = "Docker \(negotiated.engineVersion) (API \(negotiated.daemonAPIVersion), speaking \(negotiated.apiVersion)) at "
+                + "\(client.endpoint), \(workers) whago worker\(workers == 1 ? "" : "s"), network \(configuration.network.rawValue), "
+                + "ports \(configuration.ports)"
+            guard configuration.network == .bridge else {
+                return .warning(summary + "; with network host every worker (untrusted third-party code) can reach every service "
+                                + "listening on this host's loopback (whago's API, PostgreSQL, a tcp dockerd)",
+                                fix: "use network: bridge unless this host runs nothing else on 127.0.0.1")
+            }
+            return .ok(summary)
         } catch let error as WhagoError where error.code == .invalidConfig {
-            return .error(error.message, fix: "upgrade Docker to 20.10 or newer")
+            return .error(error.message, fix: configuration.tls == nil && client.endpoint.refusal(tls: false) != nil
+                ? "set runtime.docker.tls, or use the daemon's unix socket" : "upgrade Docker to 20.10 or newer")
         } catch let error as WhagoError {
             return .error(error.message, fix: fix(for: error))
         } catch {
@@ -190,6 +203,11 @@ public final class DockerRuntime: ContainerRuntime {
     }
 
     public func stop(_ handle: WorkerHandle, grace: Duration) async throws {
+        guard try await ownedContainer(handle) != nil else { return }
+        try await stopContainer(handle, grace: grace)
+    }
+
+    private func stopContainer(_ handle: WorkerHandle, grace: Duration) async throws {
         let seconds = max(0, Int(grace.seconds.rounded(.up)))
         let reply = try await client.send(.post, "/containers/\(handle.runtimeID)/stop", query: [("t", "\(seconds)")],
                                           timeout: grace + .seconds(60))
@@ -197,12 +215,12 @@ public final class DockerRuntime: ContainerRuntime {
     }
 
     public func remove(_ handle: WorkerHandle) async throws {
+        guard let container = try await ownedContainer(handle) else { return }
         // Stopped first with the configured grace, so the worker shuts down cleanly (force only
-        // kills what is left); a worker that is already gone needs nothing more.
-        try await stop(handle, grace: configuration.stopGrace.duration)
+        // kills what is left).
+        try await stopContainer(handle, grace: configuration.stopGrace.duration)
         // `v=true` only removes anonymous volumes; the worker's named volumes go explicitly.
-        let volumes = configuration.removeVolumes
-            ? (try await inspectContainer(handle.runtimeID)?.Mounts ?? []).filter { $0.Type == "volume" }.compactMap(\.Name) : []
+        let volumes = configuration.removeVolumes ? (container.Mounts ?? []).filter { $0.Type == "volume" }.compactMap(\.Name) : []
         let reply = try await client.send(.delete, "/containers/\(handle.runtimeID)",
                                           query: [("force", "true"), ("v", configuration.removeVolumes ? "true" : "false")])
         guard [204, 404].contains(reply.status) || (reply.status == 409 && reply.message.contains("already in progress")) else {
@@ -215,6 +233,21 @@ public final class DockerRuntime: ContainerRuntime {
                                metadata: ["worker": "\(handle.name)", "volume": "\(volume)", "reason": "\(reply.message)"])
             }
         }
+    }
+
+    /// The container behind `handle` when it is whago's to stop or remove — it carries a
+    /// `whago.instance` label, and this instance's when the runtime has one — or nil when it is
+    /// gone. A container id can come from a record an attacker touched, or be reused: whago never
+    /// stops a container it did not make.
+    private func ownedContainer(_ handle: WorkerHandle) async throws -> ContainerInspect? {
+        guard let container = try await inspectContainer(handle.runtimeID) else { return nil }
+        let label = container.Config.Labels?[WorkerLabel.instance]
+        guard let label, instance == nil || label == instance else {
+            throw WhagoError(.conflict, "container \(WorkerText.clean(container.bareName, limit: 128)) is not a worker of this whago "
+                + "(its \(WorkerLabel.instance) label is \(label.map { "'\(WorkerText.clean($0, limit: 64))'" } ?? "missing")); "
+                + "whago does not stop or remove it")
+        }
+        return container
     }
 
     public func list(labels: [String: String]) async throws -> [WorkerHandle] {

@@ -30,13 +30,16 @@ public actor FileStore: StateBackedStore {
     private var pending: [(record: [UInt8], done: CheckedContinuation<Void, any Error>)] = []
     private var flushing = false
     private var recordsSinceSnapshot: Int
-    /// Set when a write failed: the memory is ahead of the disk, so nothing more is accepted.
+    /// Set when a write failed: the memory is ahead of the disk, so nothing more is accepted or read
+    /// until the store is reopened (from the disk).
     private var failure: WhagoError?
 
     /// Opens (creating if needed) and locks the data directory, and recovers its state.
     public init(directory: String, compactEvery: Int = 10_000) async throws {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // The store holds secrets (worker keys, webhook secrets): only whago's user reads it.
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw WhagoError(.unavailable, "cannot create the store directory '\(directory)': \(error.localizedDescription)")
         }
@@ -86,7 +89,9 @@ public actor FileStore: StateBackedStore {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (StoreState) -> T) async throws -> T {
-        body(state)
+        // After a failed write the memory holds changes the disk may not: serve none of them.
+        if let failure { throw failure }
+        return body(state)
     }
 
     // MARK: Group commit
@@ -157,5 +162,11 @@ extension FileStore {
     /// when a process dies, without flushing or compacting anything.
     public func releaseLockForCrashTest() {
         lock.release()
+    }
+
+    /// For tests of a failing disk: the next append to the log fails, as on a full or failing disk.
+    public func failNextWriteForTest() {
+        let files = self.files
+        queue.sync { files.failNextAppend = true }
     }
 }

@@ -20,6 +20,8 @@ final class StoreFiles: @unchecked Sendable {
     let directory: String
     private var log: Int32 = -1
     private(set) var generation = 0
+    /// Set by tests to make the next append fail as a full or failing disk does.
+    var failNextAppend = false
 
     private static let magic = Array("WHAGOSN1".utf8)
 
@@ -37,32 +39,35 @@ final class StoreFiles: @unchecked Sendable {
     // MARK: Opening
 
     /// Reads the snapshot and replays every log after it. A torn record at the very end of the last
-    /// log (a crash mid-append) is cut off; damage anywhere else is a `corrupt` error and nothing
-    /// is written.
+    /// log (a crash mid-append: a record that runs past the end of the file, or a zero-filled tail)
+    /// is cut off; damage anywhere else is a `corrupt` error naming the file and offset, and
+    /// nothing is written.
     func recover() throws -> (state: StoreState, records: Int) {
         var state = StoreState()
         var first = 0
-        if let data = FileManager.default.contents(atPath: snapshotPath) {
-            let snapshot = try Self.decodeSnapshot(Array(data), path: snapshotPath)
+        if let data = try Self.contents(of: snapshotPath) {
+            let snapshot = try Self.decodeSnapshot(data, path: snapshotPath)
             state = snapshot.state
             first = snapshot.nextGeneration
         }
         let generations = try logGenerations().filter { $0 >= first }
         var records = 0
+        var cut: (path: String, offset: Int)?
         for (index, generation) in generations.enumerated() {
             let path = logPath(generation)
-            let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
+            let bytes = try Self.contents(of: path) ?? []
             var offset = 0
             while offset < bytes.count {
                 guard let (payload, next) = Self.record(in: bytes, at: offset) else {
+                    let advice = "whago will not guess: restore the data directory from a backup"
                     guard index == generations.count - 1 else {
-                        throw WhagoError(.corrupt, "\(path) is damaged at byte \(offset) and is not the last log; "
-                            + "whago will not guess: restore the data directory from a backup")
+                        throw WhagoError(.corrupt, "\(path) is damaged at byte \(offset) and is not the last log; \(advice)")
+                    }
+                    guard Self.isTornTail(bytes, at: offset) else {
+                        throw WhagoError(.corrupt, "\(path) is damaged at byte \(offset), with intact data after it; \(advice)")
                     }
                     // The tail of the last log: a record whose append never completed, never acknowledged.
-                    guard truncate(path, off_t(offset)) == 0 else {
-                        throw WhagoError(.unavailable, "cannot cut the torn end of \(path): \(String(cString: strerror(errno)))")
-                    }
+                    cut = (path, offset)
                     break
                 }
                 let mutation: StoreMutation
@@ -80,8 +85,43 @@ final class StoreFiles: @unchecked Sendable {
                 offset = next
             }
         }
+        // Only once everything has been read: a refusal above leaves the files as they were.
+        if let cut, truncate(cut.path, off_t(cut.offset)) != 0 {
+            throw WhagoError(.unavailable, "cannot cut the torn end of \(cut.path): \(String(cString: strerror(errno)))")
+        }
         try openLog(generation: generations.last ?? first)
         return (state, records)
+    }
+
+    /// The whole file, or nil when it does not exist; any other failure to read it is an error
+    /// (a snapshot that cannot be read is not a missing one).
+    private static func contents(of path: String) throws -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw WhagoError(.unavailable, "cannot open \(path): \(String(cString: strerror(errno))); whago will not start without it")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count == 0 { return bytes }
+            guard count > 0 else {
+                if errno == EINTR { continue }
+                throw WhagoError(.unavailable, "cannot read \(path): \(String(cString: strerror(errno))); whago will not start without it")
+            }
+            bytes += chunk[0..<count]
+        }
+    }
+
+    /// Whether the unreadable bytes at `offset` are what a crash mid-append leaves: a record that
+    /// runs to or past the end of the file, or nothing but zeros (blocks allocated, never written).
+    private static func isTornTail(_ bytes: [UInt8], at offset: Int) -> Bool {
+        if bytes[offset...].allSatisfy({ $0 == 0 }) { return true }
+        guard bytes.count - offset >= 8 else { return true }
+        let length = Int(readLittleEndian(bytes, at: offset))
+        return length > 0 && offset + 8 + length >= bytes.count
     }
 
     private func logGenerations() throws -> [Int] {
@@ -107,6 +147,10 @@ final class StoreFiles: @unchecked Sendable {
         var buffer: [UInt8] = []
         for payload in records {
             buffer += Self.littleEndian(UInt32(payload.count)) + Self.littleEndian(CRC32.checksum(payload)) + payload
+        }
+        if failNextAppend {
+            failNextAppend = false
+            throw WhagoError(.unavailable, "cannot append to the write-ahead log: simulated I/O error")
         }
         var written = 0
         while written < buffer.count {
@@ -174,7 +218,8 @@ final class StoreFiles: @unchecked Sendable {
         let length = Int(readLittleEndian(bytes, at: offset))
         let crc = readLittleEndian(bytes, at: offset + 4)
         let start = offset + 8
-        guard length <= bytes.count - start else { return nil }
+        // CRC-32 of nothing is 0: a zero-length record is a zero-filled tail, never a real one.
+        guard length > 0, length <= bytes.count - start else { return nil }
         let payload = Array(bytes[start..<(start + length)])
         guard CRC32.checksum(payload) == crc else { return nil }
         return (payload, start + length)

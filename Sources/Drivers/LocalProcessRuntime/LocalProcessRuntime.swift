@@ -67,9 +67,13 @@ public actor LocalProcessRuntime: ContainerRuntime {
         return .ok("workers run '\(([path] + command.dropFirst()).joined(separator: " "))' on ports \(configuration.ports), data in \(workDirectory)")
     }
 
-    /// An absolute or relative path as it is, a bare name through `PATH`.
+    /// The absolute path of a program: a path (relative to the current directory) as it is, a bare
+    /// name through `PATH`.
     static func resolve(_ program: String) -> String? {
-        if program.contains("/") { return FileManager.default.fileExists(atPath: program) ? program : nil }
+        if program.contains("/") {
+            let absolute = program.hasPrefix("/") ? program : FileManager.default.currentDirectoryPath + "/" + program
+            return FileManager.default.isExecutableFile(atPath: absolute) ? absolute : nil
+        }
         let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
         return paths.map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
@@ -97,8 +101,10 @@ public actor LocalProcessRuntime: ContainerRuntime {
     }
 
     public func launch(_ spec: WorkerSpec) async throws -> WorkerHandle {
-        guard !spec.name.isEmpty, spec.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw WhagoError(.invalidConfig, "worker name '\(spec.name)' must be letters, digits, '-', '_' and '.'")
+        guard !spec.name.isEmpty, !spec.name.allSatisfy({ $0 == "." }),
+              spec.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw WhagoError(.invalidConfig, "worker name '\(WorkerText.clean(spec.name, limit: 64))' must be ASCII letters, digits, "
+                + "'-', '_' and '.', and not '.' or '..'")
         }
         let files = self.files(spec.name)
         let record = WorkerRecord(name: spec.name, command: spec.command ?? command, environment: spec.environment,
@@ -112,8 +118,11 @@ public actor LocalProcessRuntime: ContainerRuntime {
                 return handle(existing)
             }
         }
-        try FileManager.default.createDirectory(atPath: files.data, withIntermediateDirectories: true)
-        try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: files.record), options: .atomic)
+        // The record holds the worker's environment (its API key): private, as the log is.
+        try PrivateFile.makeDirectory(workDirectory)
+        try PrivateFile.makeDirectory(files.directory)
+        try PrivateFile.makeDirectory(files.data)
+        try PrivateFile.write(try JSONEncoder().encode(record), to: files.record)
         try? FileManager.default.removeItem(atPath: files.stoppedFile)
         try start(record)
         return handle(record)
@@ -126,11 +135,16 @@ public actor LocalProcessRuntime: ContainerRuntime {
         environment["WAHA_SIM_HOST"] = configuration.host
         environment["WAHA_LOCAL_STORE_BASE_DIR"] = files.data
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        let pid = try Spawner.spawn(record.command, environment: environment, log: files.log)
+        // The program found now, by absolute path: what runs is what `doctor` checked, whatever
+        // the worker's own environment says.
+        guard let program = record.command.first.flatMap(Self.resolve) else {
+            throw WhagoError(.notFound, "worker command '\(record.command.first ?? "")' not found on PATH")
+        }
+        let pid = try Spawner.spawn(program: program, record.command, environment: environment, log: files.log)
         children.insert(pid)
         let startTime = ProcessIdentity.current(pid: pid)?.startTime ?? 0
         let identity = ProcessIdentity(pid: pid, startTime: startTime, startedAt: Date())
-        try JSONEncoder().encode(identity).write(to: URL(fileURLWithPath: files.pidFile), options: .atomic)
+        try PrivateFile.write(try JSONEncoder().encode(identity), to: files.pidFile)
         watch(record.name, identity, record)
         emit(RuntimeEvent(handle: handle(record), kind: .started))
     }
@@ -153,12 +167,14 @@ public actor LocalProcessRuntime: ContainerRuntime {
         guard let record = readRecord(handle.name) else { return }
         FileManager.default.createFile(atPath: files(handle.name).stoppedFile, contents: Data())
         guard let identity = liveIdentity(handle.name, record) else { return }
-        kill(identity.pid, SIGTERM)
+        // The worker leads a session and process group of its own (setsid): signal the whole group,
+        // so what it started goes with it.
+        kill(-identity.pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
         while identity.isAlive(running: record.command) {
             reap(identity.pid)
             if ContinuousClock.now >= deadline {
-                kill(identity.pid, SIGKILL)
+                kill(-identity.pid, SIGKILL)
             }
             try await Task.sleep(for: .milliseconds(20))
         }

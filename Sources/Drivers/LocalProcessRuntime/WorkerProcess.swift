@@ -52,15 +52,30 @@ struct ProcessIdentity: Codable, Sendable, Equatable {
     }
 }
 
-/// Starting processes: a new session (so they outlive whago), output appended to a log file.
+/// Starting processes: a new session (so they outlive whago), output appended to a private log file,
+/// no descriptor of whago's inherited beyond standard input, output and error.
 enum Spawner {
-    static func spawn(_ command: [String], environment: [String: String], log: String) throws -> Int32 {
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+): declared only under `_GNU_SOURCE`,
+    /// which Swift's Glibc module lacks, so it is looked up by name.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// Starts the executable at the absolute path `program` with `command` as its arguments.
+    static func spawn(program: String, _ command: [String], environment: [String: String], log: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Descriptors whago opened without O_CLOEXEC (a library's, a race with another spawn)
+        // must not reach an untrusted worker.
+        guard let closeFrom = Self.addCloseFrom, closeFrom(&actions, 3) == 0 else {
+            throw WhagoError(.unavailable, "cannot start workers: this C library cannot close inherited descriptors "
+                + "(posix_spawn_file_actions_addclosefrom_np, glibc 2.34 or newer)")
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -81,9 +96,9 @@ enum Spawner {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+        let result = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
         guard result == 0 else {
-            throw WhagoError(.unavailable, "cannot start '\(command[0])': \(String(cString: strerror(result)))")
+            throw WhagoError(.unavailable, "cannot start '\(program)': \(String(cString: strerror(result)))")
         }
         return pid
     }

@@ -1,3 +1,4 @@
+import NIOSSL
 import PostgresNIO
 import WhagoCore
 
@@ -10,6 +11,11 @@ extension PostgresStore {
             return error
         case let error as PostgresTransactionError:
             return translate(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? WhagoError(.internal, "transaction failed"))
+        case let error as PSQLError where error.code == .sslUnsupported:
+            return WhagoError(.unavailable, "PostgreSQL does not offer TLS, which store.postgres.url's sslmode requires "
+                + "(enable ssl on the server, or write sslmode=disable for a private network)")
+        case let error as PSQLError where error.underlying is NIOSSLError:
+            return WhagoError(.unavailable, "the TLS handshake with PostgreSQL failed: \(error.underlying.map { "\($0)" } ?? "")")
         case let error as PSQLError:
             guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
                 return WhagoError(.unavailable, "PostgreSQL is unreachable (\(error.code)); retry later")

@@ -131,6 +131,8 @@ struct PostgresConfiguration: DriverConfiguration {
     static let sample = """
         postgres:
           url: ${WHAGO_DATABASE_URL}     # postgres://user:password@host:5432/whago (or file:/run/secrets/db-url)
+                                         # TLS: ?sslmode=disable|prefer|require|verify-ca|verify-full[&sslrootcert=/path/ca.pem];
+                                         # default require for a host that is not loopback, verified when sslrootcert is given
           schema: whago                  # tables live in this schema (created if missing)
           poolSize: 10                   # connections
           connectTimeout: 10s

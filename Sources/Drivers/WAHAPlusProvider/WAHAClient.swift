@@ -16,10 +16,11 @@ struct WAHAClient: Sendable {
 
         var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
 
-        /// WAHA's `message` (or `error`), else the body's first characters.
+        /// WAHA's `message` (or `error`), else the body's first characters; the worker is untrusted,
+        /// so the text is bounded and free of control characters before it enters an error.
         var message: String {
-            if let json, let text = json["message"]?.stringValue ?? json["error"]?.stringValue { return text }
-            return String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if let json, let text = json["message"]?.stringValue ?? json["error"]?.stringValue { return WorkerText.clean(text) }
+            return WorkerText.clean(String(decoding: body.prefix(WorkerText.limit), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 
@@ -52,7 +53,7 @@ struct WAHAClient: Sendable {
         case 404:
             WhagoError(.notFound, "\(what): \(reply.message)")
         case 422:
-            WhagoError(.invalidState, "\(what): \(reply.message)" + (reply.json?["status"]?.stringValue.map { " (status \($0))" } ?? ""))
+            WhagoError(.invalidState, "\(what): \(reply.message)" + (reply.json?["status"]?.stringValue.map { " (status \(WorkerText.clean($0, limit: 32)))" } ?? ""))
         case 400:
             WhagoError(.protocolError, "worker \(worker.worker) refused the request while \(what): \(reply.message)")
         case 500...599:

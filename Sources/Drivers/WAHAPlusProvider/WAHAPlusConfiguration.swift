@@ -1,3 +1,4 @@
+import Foundation
 import WhagoCore
 
 /// `sessions.waha-plus`.
@@ -20,8 +21,20 @@ struct WAHAPlusConfiguration: DriverConfiguration {
     var webhookRetries: Int
     var webhookRetryDelay: TimeSpan
     var webhookRetryPolicy: RetryPolicy
-    /// The oldest (or most future) `X-Webhook-Timestamp` accepted.
+    /// The oldest (or most future) signed envelope `timestamp` accepted; longer than WAHA's whole
+    /// retry schedule, so a late retry of a genuine webhook is not refused.
     var webhookMaxSkew: TimeSpan
+
+    /// How long after its first attempt WAHA sends the last retry of a webhook.
+    var webhookRetrySchedule: Duration {
+        let delay = webhookRetryDelay.duration.seconds
+        let retries = Double(webhookRetries)
+        switch webhookRetryPolicy {
+        case .constant: return .seconds(delay * retries)
+        case .linear: return .seconds(delay * retries * (retries + 1) / 2)
+        case .exponential: return .seconds(delay * (pow(2, min(retries, 40)) - 1))
+        }
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case image, engine, sessionsPerWorker, requestTimeout, webhookRetries, webhookRetryDelay, webhookRetryPolicy, webhookMaxSkew
@@ -35,7 +48,7 @@ struct WAHAPlusConfiguration: DriverConfiguration {
         webhookRetries = 10
         webhookRetryDelay = .seconds(2)
         webhookRetryPolicy = .exponential
-        webhookMaxSkew = .seconds(300)
+        webhookMaxSkew = .seconds(3600)
     }
 
     init(from decoder: any Decoder) throws {
@@ -49,6 +62,14 @@ struct WAHAPlusConfiguration: DriverConfiguration {
         webhookRetryDelay = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookRetryDelay) ?? webhookRetryDelay
         webhookRetryPolicy = try container.decodeIfPresent(RetryPolicy.self, forKey: .webhookRetryPolicy) ?? webhookRetryPolicy
         webhookMaxSkew = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookMaxSkew) ?? webhookMaxSkew
+        guard webhookMaxSkew.duration > webhookRetrySchedule else {
+            let schedule = Int(webhookRetrySchedule.seconds.rounded(.up))
+            throw DecodingError.dataCorruptedError(
+                forKey: container.contains(.webhookMaxSkew) ? .webhookMaxSkew : .webhookRetries, in: container,
+                debugDescription: "webhookMaxSkew (\(webhookMaxSkew)) must be longer than WAHA's webhook retry schedule "
+                    + "(\(schedule)s with webhookRetries \(webhookRetries), webhookRetryDelay \(webhookRetryDelay), "
+                    + "\(webhookRetryPolicy.rawValue)), or late retries of genuine webhooks are refused")
+        }
     }
 
     static let sample = """
@@ -60,6 +81,6 @@ struct WAHAPlusConfiguration: DriverConfiguration {
           webhookRetries: 10             # WAHA's retries of a webhook whago did not acknowledge
           webhookRetryDelay: 2s
           webhookRetryPolicy: exponential   # constant, linear or exponential
-          webhookMaxSkew: 5m             # webhooks signed further from now are refused
+          webhookMaxSkew: 1h             # webhooks signed further from now are refused; longer than the retry schedule
         """
 }

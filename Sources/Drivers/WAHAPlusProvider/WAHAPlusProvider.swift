@@ -30,9 +30,9 @@ public struct WAHAPlusProvider: SessionProvider {
 
     /// A provider with `runtime.waha-plus`'s defaults, for tests and embedding.
     /// - Parameters:
-    ///   - webhookMaxSkew: the oldest (or most future) webhook timestamp accepted.
+    ///   - webhookMaxSkew: the oldest (or most future) signed webhook timestamp accepted.
     public init(engine: String = "GOWS", image: String = "devlikeapro/waha:gows", requestTimeout: Duration = .seconds(30),
-                webhookMaxSkew: Duration = .seconds(300), http: HTTPClient = .shared) {
+                webhookMaxSkew: Duration = .seconds(3600), http: HTTPClient = .shared) {
         var configuration = WAHAPlusConfiguration()
         configuration.engine = WAHAPlusConfiguration.Engine(rawValue: engine) ?? .gows
         configuration.image = image

@@ -3,9 +3,13 @@ import Foundation
 import WhagoCore
 
 /// Verifies and decodes a WAHA webhook: HMAC-SHA512 of the raw body (`X-Webhook-Hmac`) in constant
-/// time, `X-Webhook-Timestamp` (Unix ms) within the allowed skew, then the envelope
-/// (`{id, timestamp, event, session, metadata, payload, …}`) into chip events. Nothing is decoded
-/// before the signature is proven.
+/// time, then the envelope (`{id, timestamp, event, session, metadata, payload, …}`) into chip
+/// events. Nothing is decoded before the signature is proven.
+///
+/// Only the body is signed: WAHA's `X-Webhook-Timestamp` and `X-Webhook-Request-Id` headers can be
+/// rewritten by whoever captured a webhook. So the age is checked against the envelope's signed
+/// `timestamp`, and each event's id is the envelope's signed `id`: a captured body replayed with
+/// fresh headers decodes to the same ids, which the receiver's dedupe window drops.
 struct WebhookDecoder: Sendable {
     let maxSkew: Duration
 
@@ -15,19 +19,11 @@ struct WebhookDecoder: Sendable {
             throw WhagoError(.unauthorized, "the webhook carries no X-Webhook-Hmac signature")
         }
         if let algorithm = headers["x-webhook-hmac-algorithm"], algorithm.lowercased() != "sha512" {
-            throw WhagoError(.unauthorized, "the webhook is signed with \(algorithm); whago accepts sha512 only")
+            throw WhagoError(.unauthorized, "the webhook is signed with \(WorkerText.clean(algorithm)); whago accepts sha512 only")
         }
         guard let mac = Hex.decode(signature),
               HMAC<SHA512>.isValidAuthenticationCode(mac, authenticating: body, using: SymmetricKey(data: Array(secret.revealed.utf8))) else {
             throw WhagoError(.unauthorized, "the webhook's signature does not match its body")
-        }
-        guard let stamp = headers["x-webhook-timestamp"].flatMap({ Int64($0) }) else {
-            throw WhagoError(.unauthorized, "the webhook carries no X-Webhook-Timestamp")
-        }
-        let sent = Date(timeIntervalSince1970: Double(stamp) / 1000)
-        let skew = maxSkew.seconds
-        guard abs(sent.timeIntervalSince(now)) <= skew else {
-            throw WhagoError(.unauthorized, "the webhook's timestamp is \(Int(abs(sent.timeIntervalSince(now))))s away from now (at most \(Int(skew))s accepted)")
         }
         let envelope: JSONValue
         do {
@@ -35,12 +31,24 @@ struct WebhookDecoder: Sendable {
         } catch {
             throw WhagoError(.protocolError, "the webhook's body is not JSON")
         }
+        guard let stamp = envelope["timestamp"]?.numberValue, stamp.isFinite else {
+            throw WhagoError(.unauthorized, "the webhook's signed body has no timestamp")
+        }
+        let sent = Date(timeIntervalSince1970: stamp / 1000)
+        let skew = maxSkew.seconds
+        let age = abs(sent.timeIntervalSince(now))
+        guard age <= skew else {
+            throw WhagoError(.unauthorized, "the webhook was signed \(age > 1e9 ? "ages" : "\(Int(age))s") away from now (at most \(Int(skew))s accepted)")
+        }
+        guard let signedID = envelope["id"]?.stringValue, !signedID.isEmpty, signedID.utf8.count <= 128 else {
+            throw WhagoError(.protocolError, "the webhook's signed body has no id (or one over 128 bytes)")
+        }
         guard let event = envelope["event"]?.stringValue, let session = envelope["session"]?.stringValue else {
             throw WhagoError(.protocolError, "the webhook's body has no event or session")
         }
         let chip = ChipID(rawValue: envelope["metadata"]?["whago.chip"]?.stringValue ?? session)
-        let id = EventID(rawValue: envelope["id"]?.stringValue ?? headers["x-webhook-request-id"] ?? UUID().uuidString)
-        let occurredAt = envelope["timestamp"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) } ?? sent
+        let id = EventID(rawValue: signedID)
+        let occurredAt = sent
         let payload = envelope["payload"] ?? .null
         switch event {
         case "session.status":

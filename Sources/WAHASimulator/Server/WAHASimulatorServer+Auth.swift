@@ -82,12 +82,14 @@ extension WAHASimulatorServer {
         router.post("/_sim/faults") { request, _ in
             await Reply.handle {
                 let body = try await Reply.body(request)
-                var latency = Duration.zero
-                if case .number(let milliseconds)? = body["latencyMs"] { latency = .milliseconds(Int64(max(0, milliseconds))) }
+                // Clamped, never trapped on: 0 to 60 s of latency, a rate from 0 to 1 (NaN is 0).
+                var milliseconds = 0.0
+                if case .number(let value)? = body["latencyMs"], value.isFinite { milliseconds = min(60_000, max(0, value.rounded())) }
                 var rate = 0.0
-                if case .number(let value)? = body["errorRate"] { rate = min(1, max(0, value)) }
+                if case .number(let value)? = body["errorRate"], value.isFinite { rate = min(1, max(0, value)) }
+                let latency = Duration.milliseconds(Int64(milliseconds))
                 faults.faults.withLock { $0 = FaultInjector.Faults(latency: latency, errorRate: rate) }
-                return Reply.json(.object(["latencyMs": body["latencyMs"] ?? .number(0), "errorRate": .number(rate)]))
+                return Reply.json(.object(["latencyMs": .number(milliseconds), "errorRate": .number(rate)]))
             }
         }
     }

@@ -1,11 +1,13 @@
 import Foundation
+import WhagoCore
 
 /// Sessions kept in `<data>/sessions.json`, written whole (temp file, fsync, rename) on every change.
+/// They hold webhook HMAC keys and proxy passwords: the file is 0600 in a 0700 directory.
 struct SessionPersistence: Sendable {
     let file: String
 
     init(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try PrivateFile.makeDirectory(directory)
         file = "\(directory)/sessions.json"
     }
 
@@ -16,13 +18,6 @@ struct SessionPersistence: Sendable {
 
     func save(_ sessions: [SimulatedSession]) {
         guard let data = try? JSONEncoder().encode(sessions.sorted { $0.name < $1.name }) else { return }
-        let temporary = file + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
-        let fd = open(temporary, O_RDONLY)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
-        }
-        _ = rename(temporary, file)
+        try? PrivateFile.write(data, to: file)
     }
 }

@@ -85,8 +85,9 @@ private struct Sender: Sendable {
 
     func deliver(_ delivery: WebhookDispatcher.Delivery) async {
         let retries = delivery.webhook.retries
-        let attempts = max(1, retries?.attempts ?? 15)
-        let delay = max(0, retries?.delaySeconds ?? 2)
+        // A session's config is the caller's input: bounded, so no value can trap or stall forever.
+        let attempts = min(100, max(1, retries?.attempts ?? 15))
+        let delay = (retries?.delaySeconds).map { $0.isFinite ? min(3600, max(0, $0)) : 0 } ?? 2
         let policy = retries?.policy ?? "constant"
         for attempt in 1...attempts {
             if await send(delivery) { return }
@@ -96,7 +97,7 @@ private struct Sender: Sendable {
             case "exponential": delay * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
             default: delay
             }
-            try? await Task.sleep(for: configuration.scaled(.milliseconds(Int64(seconds * 1000))))
+            try? await Task.sleep(for: configuration.scaled(.milliseconds(Int64(min(seconds, 3600) * 1000))))
         }
         logger.warning("webhook not delivered", metadata: ["url": "\(delivery.webhook.url)", "attempts": "\(attempts)"])
     }

@@ -13,7 +13,7 @@ struct NodeDecoder: Decoder {
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         if node.isNull { return UnkeyedNodeContainer(decoder: self, items: []) }
         guard let items = node.sequence else {
-            throw YAMLError(prefixed(codingPath, "expected a sequence, found \(node.kindDescription)"), at: node.mark)
+            throw YAMLError(prefixed(codingPath, "expected a sequence, found \(node.description(at: codingPath))"), at: node.mark)
         }
         return UnkeyedNodeContainer(decoder: self, items: items)
     }
@@ -41,7 +41,7 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         } else if let mapping = decoder.node.mapping {
             pairs = mapping
         } else {
-            throw decoder.error("expected a mapping, found \(decoder.node.kindDescription)")
+            throw decoder.error("expected a mapping, found \(decoder.node.description(at: decoder.codingPath))")
         }
         var values: [String: YAMLNode] = [:]
         var keys: [(String, YAMLMark)] = []

@@ -17,7 +17,7 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
         case "false", "False", "FALSE": return false
         case let other:
             let hint = ["yes", "no", "on", "off", "y", "n"].contains(other.lowercased()) ? " (write true or false; yes/no/on/off are not booleans here)" : ""
-            throw decoder.error("expected true or false, found '\(other)'\(hint)")
+            throw decoder.error("expected true or false, found \(SecretKeys.quoted(other, at: codingPath))\(hint)")
         }
     }
 
@@ -36,7 +36,7 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
         }
         guard value.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE_".contains($0)) }),
               let number = Double(value.replacingUnderscores()) else {
-            throw decoder.error("expected a number, found '\(value)'")
+            throw decoder.error("expected a number, found \(SecretKeys.quoted(value, at: codingPath))")
         }
         return number
     }
@@ -49,9 +49,9 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
         guard let number = T(digits, radix: 10) else {
             let unsigned = digits.hasPrefix("-") || digits.hasPrefix("+") ? digits.dropFirst() : Substring(digits)
             if !unsigned.isEmpty, unsigned.allSatisfy({ $0.isASCII && $0.isNumber }) {
-                throw decoder.error("\(value) is out of range (\(T.min)...\(T.max))")
+                throw decoder.error("\(SecretKeys.covers(codingPath) ? "the value" : value) is out of range (\(T.min)...\(T.max))")
             }
-            throw decoder.error("expected a whole number, found '\(value)'")
+            throw decoder.error("expected a whole number, found \(SecretKeys.quoted(value, at: codingPath))")
         }
         return number
     }

@@ -96,7 +96,7 @@ final class DecodingState {
         guard let url = URL(string: text), let scheme = url.scheme, !scheme.isEmpty,
               !["http", "https"].contains(scheme.lowercased()) || !(url.host ?? "").isEmpty
         else {
-            throw YAMLError(prefixed(path, "expected an absolute URL such as http://127.0.0.1:8080, found \(node.kindDescription)"), at: node.mark)
+            throw YAMLError(prefixed(path, "expected an absolute URL such as http://127.0.0.1:8080, found \(node.description(at: path))"), at: node.mark)
         }
         return url
     }
@@ -104,7 +104,7 @@ final class DecodingState {
     /// The text of a scalar node, or an error naming what was expected.
     func scalar(_ node: YAMLNode, path: [any CodingKey], expected: String) throws -> String {
         guard let text = node.scalar, !node.isNull else {
-            throw YAMLError(prefixed(path, "expected \(expected), found \(node.kindDescription)"), at: node.mark)
+            throw YAMLError(prefixed(path, "expected \(expected), found \(node.description(at: path))"), at: node.mark)
         }
         return text
     }
@@ -113,7 +113,7 @@ final class DecodingState {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.count == path.count:
             if let choices = caseNames(of: type), let text = node.scalar {
-                return YAMLError(prefixed(path, "invalid value '\(text)' (expected one of: \(choices.joined(separator: ", ")))"), at: node.mark)
+                return YAMLError(prefixed(path, "invalid value \(SecretKeys.quoted(text, at: path)) (expected one of: \(choices.joined(separator: ", ")))"), at: node.mark)
             }
             return YAMLError(prefixed(path, context.debugDescription), at: node.mark)
         case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):

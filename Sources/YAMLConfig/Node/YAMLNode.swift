@@ -70,14 +70,40 @@ public struct YAMLNode: Sendable, Hashable {
     }
 
     /// How the node is described in errors: `a mapping`, `a sequence`, `the scalar 'abc'`.
-    var kindDescription: String {
+    var kindDescription: String { describe(hidingValue: false) }
+
+    /// How the node is described in an error at `path`: a scalar's text is not repeated when the
+    /// key holds a secret (see ``SecretKeys``).
+    func description(at path: [any CodingKey]) -> String {
+        describe(hidingValue: SecretKeys.covers(path))
+    }
+
+    private func describe(hidingValue: Bool) -> String {
         switch content {
         case .mapping: return "a mapping"
         case .sequence: return "a sequence"
         case .scalar(let value, _):
             if isNull { return "an empty value" }
+            if hidingValue { return "a value that is not shown (the key holds a secret)" }
             let shown = value.count > 40 ? String(value.prefix(40)) + "…" : value
             return "'\(shown)'"
         }
+    }
+}
+
+/// Keys whose values are, or may carry, credentials: passwords, tokens, keys, logins and URLs
+/// (which can hold `user:password@`). Errors about them never repeat the value.
+enum SecretKeys {
+    private static let words = ["password", "secret", "token", "apikey", "login", "credential", "url", "key"]
+
+    /// Whether the nearest named key of `path` (list indices skipped) is a secret's.
+    static func covers(_ path: [any CodingKey]) -> Bool {
+        guard let name = path.last(where: { $0.intValue == nil })?.stringValue.lowercased() else { return false }
+        return words.contains { name.contains($0) }
+    }
+
+    /// `'value'`, or a placeholder when `path` is a secret's.
+    static func quoted(_ value: String, at path: [any CodingKey]) -> String {
+        covers(path) ? "a value that is not shown (the key holds a secret)" : "'\(value)'"
     }
 }

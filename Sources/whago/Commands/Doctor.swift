@@ -23,6 +23,8 @@ struct Doctor: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("config    ok       \(configOptions.config ?? ConfigLoader.embeddedSource): \(config.driverLine)")
+        let data = Self.dataDirectoryReport(config.server.dataDir)
+        print(Self.line(label: "data", name: "server.dataDir", report: data))
         var logger = Logger(label: "whago.doctor")
         logger.logLevel = .critical
         let context = DriverContext(instance: InstanceID("doctor"), dataDirectory: config.server.dataDir, logger: logger)
@@ -34,13 +36,28 @@ struct Doctor: AsyncParsableCommand {
         if drivers.worst == .error { throw ExitCode(1) }
     }
 
+    /// Whether the data directory keeps its secrets to whago's user.
+    static func dataDirectoryReport(_ path: String) -> HealthReport {
+        let shared = DataDirectory.sharedEntries(in: path)
+        guard !shared.isEmpty else {
+            return .ok(FileManager.default.fileExists(atPath: path) ? "\(path) is private to its owner" : "\(path) will be created, mode 0700")
+        }
+        let shown = shared.prefix(3).joined(separator: ", ") + (shared.count > 3 ? " and \(shared.count - 3) more" : "")
+        return .warning("other users may read or enter \(shown) (it holds the admin token, the store and workers' keys)",
+                        fix: "chmod -R go-rwx \(path)")
+    }
+
     static func order(_ kind: DriverKind) -> Int { DriverKind.allCases.firstIndex(of: kind) ?? 0 }
 
     /// `runtime   ok       local: workers run …` with ` — fix: …` for warnings and errors.
     static func line(_ check: DriverSet.Check) -> String {
-        let kind = check.kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-        let status = check.report.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-        let fix = check.report.fix.map { " — fix: \($0)" } ?? ""
-        return "\(kind) \(status) \(check.name): \(check.report.detail)\(fix)"
+        line(label: check.kind.rawValue, name: check.name, report: check.report)
+    }
+
+    static func line(label: String, name: String, report: HealthReport) -> String {
+        let label = label.padding(toLength: 9, withPad: " ", startingAt: 0)
+        let status = report.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+        let fix = report.fix.map { " — fix: \($0)" } ?? ""
+        return "\(label) \(status) \(name): \(report.detail)\(fix)"
     }
 }

@@ -17,6 +17,25 @@ struct DataDirectory {
 
     var adminTokenPath: String { "\(path)/admin-token" }
 
+    /// The entries of the data directory at `path` (itself included) that users other than
+    /// their owner may read, write or enter; at most `limit` are looked at. The directory holds the
+    /// admin token, the store and workers' keys, so `doctor` warns about each one.
+    static func sharedEntries(in path: String, limit: Int = 10_000) -> [String] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        var shared = PrivateFile.isShared(path) ? [path] : []
+        let enumerator = FileManager.default.enumerator(atPath: path)
+        var seen = 0
+        while let relative = enumerator?.nextObject() as? String, seen < limit {
+            seen += 1
+            let full = "\(path)/\(relative)"
+            var info = stat()
+            // Symbolic links have no mode of their own (0777); what they point to is checked where it lives.
+            guard lstat(full, &info) == 0, info.st_mode & S_IFMT != S_IFLNK, info.st_mode & S_IFMT != S_IFSOCK else { continue }
+            if info.st_mode & 0o077 != 0 { shared.append(full) }
+        }
+        return shared
+    }
+
     /// This installation's id, created on first start and kept, so containers stay recognisable.
     func instanceID() throws -> InstanceID {
         let file = "\(path)/instance-id"

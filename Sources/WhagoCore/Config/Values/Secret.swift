@@ -56,6 +56,17 @@ public struct Secret: Sendable, Hashable, Codable, CustomStringConvertible, Cust
         try container.encode(revealed)
     }
 
+    /// Whether `candidate` is this secret, in a time that depends only on the lengths: a
+    /// credential check must not tell an attacker how many leading characters were right.
+    public func matches(_ candidate: some StringProtocol) -> Bool {
+        Hex.constantTimeEqual(Array(revealed.utf8), Array(candidate.utf8))
+    }
+
+    /// Equality in constant time (see ``matches(_:)``).
+    public static func == (lhs: Secret, rhs: Secret) -> Bool { lhs.matches(rhs.revealed) }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(revealed) }
+
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: [:]) }
