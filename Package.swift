@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "whago-bench",
             dependencies: [
-                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime", "WhagoTesting",
+                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime", "LocalProcessRuntime", "WhagoTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -9,19 +9,26 @@ public struct RuntimeConformance: Sendable {
     /// - make: a new runtime instance over the same backing runtime (a fresh whago, for adoption).
     /// - spec: a spec that runs a simulator named `name` listening on 127.0.0.1:`port`.
     /// - killFromOutside: kills a worker the way a crash or an operator would.
+    /// - launchInAnotherProcess: starts a process (a whago of its own) that launches the worker
+    ///   `name` on `port` through the same backing runtime, with this suite's labels and
+    ///   environment, prints `launched` and waits to be killed (`whago-bench runtime-launch`);
+    ///   `nil` only for a suite that does not run ``survivesCrashOfWhago(port:)``.
     public init(
         make: @escaping @Sendable () async throws -> any ContainerRuntime,
         spec: @escaping @Sendable (_ name: String, _ port: Int, _ labels: [String: String], _ environment: [String: String]) -> WorkerSpec,
-        killFromOutside: @escaping @Sendable (WorkerHandle) async throws -> Void
+        killFromOutside: @escaping @Sendable (WorkerHandle) async throws -> Void,
+        launchInAnotherProcess: (@Sendable (_ name: String, _ port: Int) throws -> ChildProcess)? = nil
     ) {
         self.make = make
         self.spec = spec
         self.killFromOutside = killFromOutside
+        self.launchInAnotherProcess = launchInAnotherProcess
     }
 
     let make: @Sendable () async throws -> any ContainerRuntime
     let spec: @Sendable (String, Int, [String: String], [String: String]) -> WorkerSpec
     let killFromOutside: @Sendable (WorkerHandle) async throws -> Void
+    let launchInAnotherProcess: (@Sendable (String, Int) throws -> ChildProcess)?
 
     private func labels(_ name: String) -> [String: String] {
         [WorkerLabel.instance: "conformance", WorkerLabel.worker: name, WorkerLabel.tenant: "t1"]
@@ -54,6 +61,29 @@ public struct RuntimeConformance: Sendable {
         }
     }
 
+    /// A worker launched by a whago that is then killed (SIGKILL, no chance to clean up) keeps
+    /// running, and a fresh runtime finds it by its labels, inspects, stops and removes it.
+    public func survivesCrashOfWhago(port: Int) async throws {
+        let launch = try #require(launchInAnotherProcess, "this runtime's suite gives no way to launch from another process")
+        let name = uniqueName("orphan")
+        let whago = try launch(name, port)
+        try await whago.waitForOutput(containing: "launched", timeout: .seconds(120))
+        whago.signal(SIGKILL)
+        _ = try await whago.waitForExit()
+        _ = try await waitForWorker(port: port)
+        let fresh = try await make()
+        let found = try await fresh.list(labels: [WorkerLabel.instance: "conformance", WorkerLabel.worker: name])
+        let handle = try #require(found.first, "the orphaned worker is found by its labels")
+        #expect(found.count == 1)
+        #expect(try await fresh.inspect(handle)?.status == .running, "the worker outlived the whago that launched it")
+        try await fresh.stop(handle, grace: .seconds(10))
+        // Stopped workers are listed too: adoption after a restart must see them to start or remove them.
+        #expect(try await fresh.list(labels: [WorkerLabel.worker: name]).map(\.name) == [name])
+        #expect(try await fresh.inspect(handle)?.status == .exited)
+        try await fresh.remove(handle)
+        #expect(try await fresh.list(labels: [WorkerLabel.worker: name]).isEmpty)
+    }
+
     /// launch → running and answering; stop → exited; remove → gone.
     public func lifecycle(port: Int) async throws {
         let runtime = try await make()
@@ -65,6 +95,7 @@ public struct RuntimeConformance: Sendable {
         try await runtime.stop(handle, grace: .seconds(10))
         try await runtime.stop(handle, grace: .seconds(10))
         #expect(try await runtime.inspect(handle)?.status == .exited)
+        #expect(try await runtime.list(labels: [WorkerLabel.worker: name]) == [handle], "a stopped worker is still listed")
         try await runtime.remove(handle)
         try await runtime.remove(handle)
         #expect(try await runtime.inspect(handle) == nil)

@@ -32,7 +32,8 @@ public struct StoreConformance: Sendable {
     /// The checks, by name: a store's tests run them as one parameterized test,
     /// `@Test(arguments: StoreConformance.Check.allCases)`.
     public enum Check: String, CaseIterable, Sendable {
-        case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox, dedupeWindow, durability
+        case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox, dedupeWindow,
+             notFoundPaths, shutdownTwice, durability
     }
 
     /// Runs one check.
@@ -46,6 +47,8 @@ public struct StoreConformance: Sendable {
         case .concurrentPortLeases: try await concurrentPortLeases()
         case .outbox: try await outbox()
         case .dedupeWindow: try await dedupeWindow()
+        case .notFoundPaths: try await notFoundPaths()
+        case .shutdownTwice: try await shutdownTwice()
         case .durability: try await durability()
         }
     }
@@ -251,9 +254,49 @@ public struct StoreConformance: Sendable {
         #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(62), window: window) == true)
     }
 
+    /// Every update or delete of a missing record that the protocol does not call idempotent is
+    /// `not_found`, and changes nothing.
+    public func notFoundPaths() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        try await expectCode(.notFound) { try await store.updateTenant(Fixtures.tenant("ghost")) }
+        try await expectCode(.notFound) { try await store.deleteTenant("ghost") }
+        try await expectCode(.notFound) { try await store.revokeAPIKey(prefix: "wk_ghost", at: Fixtures.date(1)) }
+        try await expectCode(.notFound) { try await store.updateChip(Fixtures.chip("ghost", tenant: "t1")) }
+        try await expectCode(.notFound) { try await store.deleteChip("ghost", event: nil) }
+        try await expectCode(.notFound) { try await store.updateWorker(Fixtures.worker("ghost", port: 3100)) }
+        try await expectCode(.notFound) { try await store.insertProxyLease(Fixtures.proxyLease("ghost", sticky: 10001)) }
+        try await expectCode(.notFound) { try await store.reschedule("ghost", nextAttemptAt: Fixtures.date(1), error: "x") }
+        try await expectCode(.notFound) { try await store.deadLetter("ghost", error: "x") }
+        // The idempotent ones.
+        try await store.removeWorker("ghost")
+        try await store.releaseProxyLease(of: "ghost")
+        try await store.acknowledge("ghost")
+        #expect(try await store.tenants().map(\.id) == ["t1"])
+        #expect(try await store.workers().isEmpty)
+        #expect(try await store.deadLetters(limit: 10).isEmpty)
+    }
+
+    /// `shutdown()` twice is harmless, and the storage opens again afterwards.
+    public func shutdownTwice() async throws {
+        let subject = try await fresh()
+        try await subject.store.createTenant(Fixtures.tenant("t1"))
+        await subject.store.shutdown()
+        await subject.store.shutdown()
+        guard let reopen = subject.reopen else { return }
+        let reopened = try await reopen()
+        #expect(try await reopened.tenant("t1") != nil)
+        await reopened.shutdown()
+        await reopened.shutdown()
+    }
+
     public func durability() async throws {
         let subject = try await fresh()
-        guard let reopen = subject.reopen else { return }
+        guard let reopen = subject.reopen else {
+            Issue.record("the durability check needs a store that can be reopened; a store that is not durable must not run it")
+            return
+        }
         let store = subject.store
         try await store.createTenant(Fixtures.tenant("t1"))
         try await store.addAPIKey(APIKeyRecord(prefix: "wk_1", tenant: "t1", hash: "h", createdAt: Fixtures.date(0)))

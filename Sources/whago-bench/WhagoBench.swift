@@ -14,6 +14,10 @@ struct WhagoBench {
             try await StoreCrashWriter.run(directory: directory)
             return
         }
+        if arguments.first == "runtime-launch" {
+            try await RuntimeLaunch.run(Array(arguments.dropFirst()))
+            return
+        }
         if arguments.first == "http-client-leaks" {
             try await HTTPClientLeakCheck.run(server: HTTPClientBenchmark(requests: 0, concurrency: 1))
             return
@@ -57,7 +61,7 @@ struct WhagoBench {
             print("""
                 usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] \
                 | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR \
-                | http-client-leaks
+                | http-client-leaks | runtime-launch local WORKDIR|docker SOCKET NAME PORT
                 """)
             exit(2)
         }

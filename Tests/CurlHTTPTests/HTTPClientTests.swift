@@ -121,6 +121,28 @@ struct HTTPClientTests {
         #expect(dns?.kind == .dnsFailed)
     }
 
+    @Test("only http and https are spoken, and a header that would split the request is refused before anything is sent")
+    func invalidRequests() async throws {
+        let base = try await TestHTTPServer.baseURL
+        for url in ["file:///etc/passwd", "gopher://127.0.0.1/", "ftp://127.0.0.1/", "dict://127.0.0.1:11211/stat", "127.0.0.1/hello", ""] {
+            let error = await #expect(throws: HTTPClientError.self, "\(url)") { try await client.execute(HTTPClientRequest(.get, url)) }
+            #expect(error?.kind == .invalidRequest, "\(url)")
+        }
+        let headers: [(String, String)] = [("X-Evil", "a\r\nX-Injected: 1"), ("X-Evil", "a\nb"), ("X-Evil", "a\u{0}b"),
+                                           ("X-Evil\r\nX-Injected", "1"), ("Bad Name", "1"), ("", "1"), ("X:Y", "1")]
+        for (name, value) in headers {
+            let error = await #expect(throws: HTTPClientError.self) {
+                try await client.execute(HTTPClientRequest(.get, base + "/hello", headers: [(name, value)]))
+            }
+            #expect(error?.kind == .invalidRequest, "\(name.debugDescription): \(value.debugDescription)")
+            #expect(error.map { !"\($0)".contains("\r") && !"\($0)".contains("\n") } == true)
+        }
+        let streamed = await #expect(throws: HTTPClientError.self) { try await client.stream(HTTPClientRequest(.get, "file:///etc/hostname")) }
+        #expect(streamed?.kind == .invalidRequest)
+        // Schemes are case-insensitive.
+        #expect(try await client.execute(HTTPClientRequest(.get, "HTTP" + base.dropFirst(4) + "/hello")).status == 200)
+    }
+
     @Test("a password in the URL never appears in an error")
     func noCredentialInErrors() async throws {
         let nobody = try RefusingPort()

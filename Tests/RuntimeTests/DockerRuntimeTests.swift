@@ -39,6 +39,9 @@ private let conformance = RuntimeConformance(
     killFromOutside: { handle in
         let reply = try await docker(.post, "/containers/\(handle.runtimeID)/kill?signal=KILL")
         #expect(reply.status == 204)
+    },
+    launchInAnotherProcess: { name, port in
+        try ChildProcess(WhagoBinary.bench, ["runtime-launch", "docker", try dockerSocket(), name, "\(port)"])
     }
 )
 
@@ -76,6 +79,7 @@ struct DockerRuntimeTests {
     @Test func idempotentLaunch() async throws { try await conformance.idempotentLaunch(port: try freePort()) }
     @Test func adoption() async throws { try await conformance.adoption(port: try freePort()) }
     @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
+    @Test func survivesCrashOfWhago() async throws { try await conformance.survivesCrashOfWhago(port: try freePort()) }
 
     @Test("a daemon reached over tcp:// with mutual TLS works the same as over its unix socket; without a client certificate it refuses")
     func overTCP() async throws {

@@ -15,6 +15,9 @@ private let conformance = RuntimeConformance(
         let identity = try JSONDecoder().decode([String: Double].self,
                                                 from: Data(contentsOf: URL(fileURLWithPath: "\(workDirectory.path)/\(handle.name)/pid")))
         kill(Int32(identity["pid"] ?? 0), SIGKILL)
+    },
+    launchInAnotherProcess: { name, port in
+        try ChildProcess(WhagoBinary.bench, ["runtime-launch", "local", workDirectory.path, name, "\(port)"])
     }
 )
 
@@ -24,6 +27,7 @@ struct LocalRuntimeTests {
     @Test func idempotentLaunch() async throws { try await conformance.idempotentLaunch(port: try freePort()) }
     @Test func adoption() async throws { try await conformance.adoption(port: try freePort()) }
     @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
+    @Test func survivesCrashOfWhago() async throws { try await conformance.survivesCrashOfWhago(port: try freePort()) }
 
     @Test("the on-failure restart policy brings a killed worker back; a stopped one stays stopped")
     func restartPolicy() async throws {
@@ -78,4 +82,61 @@ struct LocalRuntimeTests {
         #expect(kill(stranger.pid, 0) == 0, "the stranger is still alive")
         stranger.signal(SIGKILL)
     }
+
+    @Test("'.' and '..' are not worker names")
+    func dotNames() async throws {
+        let directory = try TemporaryDirectory("local-runtime-dots")
+        defer { directory.remove() }
+        let runtime = LocalProcessRuntime(command: ["/bin/true"], workDirectory: directory.path)
+        for name in [".", "..", "...", "a/b"] {
+            let error = await #expect(throws: WhagoError.self, "\(name)") {
+                try await runtime.launch(WorkerSpec(name: name, image: "", hostPort: 1, containerPort: 1))
+            }
+            #expect(error?.code == .invalidConfig)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "nothing was written")
+    }
+
+    @Test("a worker found on PATH inherits none of whago's descriptors, keeps its files private, and goes with its whole process group")
+    func workerIsolation() async throws {
+        let directory = try TemporaryDirectory("local-runtime-isolation")
+        defer { directory.remove() }
+        // A descriptor this process holds without O_CLOEXEC, as a careless library would.
+        let leaked = open("/dev/null", O_RDONLY)
+        defer { close(leaked) }
+        #expect(leaked > 2)
+        let script = #"ls /proc/$$/fd > "$OUT/fds"; sleep 300 & echo $! > "$OUT/grandchild"; wait"#
+        let runtime = LocalProcessRuntime(command: ["sh", "-c", script], workDirectory: directory.file("workers"), restart: "never")
+        let handle = try await runtime.launch(WorkerSpec(name: "isolated", image: "", environment: ["OUT": directory.path],
+                                                         labels: [WorkerLabel.worker: "isolated"], hostPort: 1, containerPort: 1))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: directory.file("grandchild")) || (try? String(contentsOfFile: directory.file("grandchild"), encoding: .utf8))?.hasSuffix("\n") != true {
+            guard ContinuousClock.now < deadline else { Issue.record("the worker never ran"); return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let descriptors = try String(contentsOfFile: directory.file("fds"), encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+        #expect(!descriptors.contains(Int(leaked)), "inherited descriptors: \(descriptors)")
+        #expect(Set(descriptors).isSubset(of: [0, 1, 2]), "inherited descriptors: \(descriptors)")
+        #expect(try await runtime.inspect(handle)?.status == .running)
+
+        let mode = { (path: String) in (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1 }
+        for file in ["worker.json", "pid", "worker.log"] {
+            #expect(try mode(directory.file("workers/isolated/\(file)")) == 0o600, "\(file)")
+        }
+        #expect(try mode(directory.file("workers/isolated")) == 0o700)
+
+        let grandchild = try #require(Int32(try String(contentsOfFile: directory.file("grandchild"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        try await runtime.stop(handle, grace: .seconds(5))
+        let gone = ContinuousClock.now + .seconds(10)
+        while isRunning(grandchild), ContinuousClock.now < gone { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!isRunning(grandchild), "the worker's own child went with it")
+        try await runtime.remove(handle)
+    }
+}
+
+/// Whether `pid` is a live process (a zombie waiting for its parent counts as gone).
+private func isRunning(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+    return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
 }

@@ -1,5 +1,6 @@
 import FileStore
 import Foundation
+import Synchronization
 import Testing
 import WhagoCore
 import WhagoTesting
@@ -45,17 +46,10 @@ struct FileStoreTests {
     func lockNotInheritedByChildren() async throws {
         let directory = try TemporaryDirectory("file-store")
         defer { directory.remove() }
-        let spawning = Task.detached {
-            var spawned = 0
-            while !Task.isCancelled {
-                let child = Process()
-                child.executableURL = URL(fileURLWithPath: "/bin/true")
-                try? child.run()
-                child.waitUntilExit()
-                spawned += 1
-            }
-            return spawned
-        }
+        // On a thread of its own: a blocking wait on the cooperative pool would starve the tests
+        // running beside this one.
+        let spawner = ChildSpawner()
+        spawner.start()
         for round in 0..<200 {
             do {
                 let store = try await FileStore(directory: directory.path)
@@ -65,8 +59,7 @@ struct FileStoreTests {
                 break
             }
         }
-        spawning.cancel()
-        #expect(await spawning.value > 0, "children were spawned meanwhile")
+        #expect(spawner.stop() > 0, "children were spawned meanwhile")
     }
 
     @Test("a lock file's path spelled another way is still the same lock")
@@ -246,6 +239,37 @@ struct FileStoreTests {
         let reopened = try await FileStore(directory: directory.path)
         #expect(try await reopened.allChips().count == 75)
         await reopened.shutdown()
+    }
+}
+
+/// Spawns `/bin/true` again and again on a thread of its own until stopped: children that hold,
+/// between their fork and exec, whatever their parent had open.
+private final class ChildSpawner: Sendable {
+    private let running = Atomic<Bool>(true)
+    private let spawned = Atomic<Int>(0)
+    private let finished = Mutex<Bool>(false)
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            while running.load(ordering: .relaxed) {
+                var pid: pid_t = 0
+                let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+                defer { argv.forEach { free($0) } }
+                if posix_spawn(&pid, "/bin/true", nil, nil, argv, environ) == 0 {
+                    var status: Int32 = 0
+                    waitpid(pid, &status, 0)
+                    spawned.add(1, ordering: .relaxed)
+                }
+            }
+            finished.withLock { $0 = true }
+        }
+    }
+
+    /// Stops spawning; returns how many children were spawned.
+    func stop() -> Int {
+        running.store(false, ordering: .relaxed)
+        while !finished.withLock({ $0 }) { usleep(1_000) }
+        return spawned.load(ordering: .relaxed)
     }
 }
 

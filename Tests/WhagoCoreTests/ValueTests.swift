@@ -113,3 +113,32 @@ struct APIKeyTests {
         #expect(!revoked.accepts(key))
     }
 }
+
+@Suite("Untrusted text and credentials", .timeLimit(.minutes(3)))
+struct UntrustedTextTests {
+    @Test("a worker's text is cut to 512 bytes and loses control characters and bidi overrides")
+    func workerText() {
+        #expect(WorkerText.clean("fine") == "fine")
+        #expect(WorkerText.clean("line1\nFAKE log line\r\u{1B}[31mred\u{202E}") == "line1 FAKE log line  [31mred ")
+        let long = WorkerText.clean(String(repeating: "é", count: 1_000))
+        #expect(long.utf8.count <= 512 + "…".utf8.count)
+        #expect(long.hasSuffix("…"))
+    }
+
+    @Test("secrets compare by value, and match a candidate only when equal")
+    func secretComparison() {
+        #expect(Secret("abc") == Secret("abc"))
+        #expect(Secret("abc") != Secret("abd"))
+        #expect(Secret("abc") != Secret("abcd"))
+        #expect(Secret("token").matches("token"))
+        #expect(!Secret("token").matches("tokeN"))
+        #expect(!Secret("token").matches(""))
+        #expect(Set([Secret("a"), Secret("a"), Secret("b")]).count == 2)
+    }
+
+    @Test("loopback hosts")
+    func loopback() {
+        for host in ["127.0.0.1", "127.8.9.10", "localhost", "LOCALHOST", "::1", "[::1]"] { #expect(isLoopbackHost(host), "\(host)") }
+        for host in ["10.0.0.1", "192.168.1.1", "db.example.com", "127.0.0", "1127.0.0.1", "::2", "0.0.0.0"] { #expect(!isLoopbackHost(host), "\(host)") }
+    }
+}

@@ -141,7 +141,7 @@ struct DecodingErrorTests {
             "test.yaml:2:16: nested.mode: invalid value 'brdige' (expected one of: bridge, host)",
         ])
         #expect(errors(decoding: Sample.self, "count: 1\nurl: not a url") == [
-            "test.yaml:2:6: url: expected an absolute URL such as http://127.0.0.1:8080, found 'not a url'",
+            "test.yaml:2:6: url: expected an absolute URL such as http://127.0.0.1:8080, found a value that is not shown (the key holds a secret)",
         ])
         #expect(errors(decoding: Sample.self, "count: 1\ntimeout: 30") == [
             "test.yaml:2:10: timeout: invalid duration '30': a unit is required; expected a duration such as 500ms, 30s, 5m or 1h30m",
@@ -178,6 +178,38 @@ struct DecodingErrorTests {
         struct Box: Decodable { var token: Secret }
         #expect(errors(decoding: Box.self, "token: file:/nonexistent/whago-secret") == [
             "test.yaml:1:8: token: cannot read secret file '/nonexistent/whago-secret': No such file or directory",
+        ])
+    }
+}
+
+/// Keys that hold secrets, for the redaction test.
+private struct Credentials: Decodable {
+    var password: Int?
+    var apiKeys: [Bool]?
+    var databaseURL: URL?
+    var mode: Mode?
+    enum Mode: String, Decodable, CaseIterable { case a, b }
+}
+
+@Suite("Errors about secrets never repeat them", .timeLimit(.minutes(3)))
+struct SecretErrorTests {
+    @Test("a wrong type under a password, key, token or URL key names the place and the type, never the value")
+    func redacted() {
+        let cases = [
+            "password: hunter2-s3cret",
+            "apiKeys: [hunter2-s3cret]",
+            "databaseURL: hunter2-s3cret",
+            "password: ${DB_PASSWORD}",
+        ]
+        for yaml in cases {
+            let messages = errors(decoding: Credentials.self, yaml, environment: ["DB_PASSWORD": "hunter2-s3cret"])
+            #expect(messages.count == 1, "\(yaml)")
+            #expect(messages.allSatisfy { !$0.contains("hunter2") }, "\(messages)")
+            #expect(messages.allSatisfy { $0.contains("not shown") }, "\(messages)")
+        }
+        // Keys that hold no secret keep showing what was written.
+        #expect(errors(decoding: Credentials.self, "mode: c") == [
+            "test.yaml:1:7: mode: invalid value 'c' (expected one of: a, b)",
         ])
     }
 }
