@@ -17,24 +17,37 @@ private func store(chips: [ChipID]) async throws -> (FileStore, TemporaryDirecto
     return (store, directory)
 }
 
-/// Opens the store again, as a restarted whago would. Child processes other tests start at the same
-/// moment briefly share this process's descriptors (between their fork and exec), the lock's among
-/// them, so the lock is awaited for a moment before giving up.
+/// Opens the store again, as a restarted whago would. (The store's lock belongs to this process
+/// alone, so children other tests spawn meanwhile cannot hold it.)
 private func reopen(_ directory: TemporaryDirectory) async throws -> FileStore {
-    let deadline = ContinuousClock.now + .seconds(10)
-    while true {
-        do {
-            return try await FileStore(directory: directory.path)
-        } catch let error as WhagoError where error.code == .locked && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
+    try await FileStore(directory: directory.path)
 }
 
 private let socksRequired = SOCKSServer.binary != nil || TestServices.required
 
 @Suite("The dataimpulse driver", .timeLimit(.minutes(10)))
 struct DataImpulseTests {
+    @Test("16 leases at once never share a sticky port; a tenant with a sub-user of its own gets that login and password only")
+    func concurrentLeasesAndTenantLogins() async throws {
+        let chips = (0..<16).map { ChipID("c\($0)") }
+        let (store, directory) = try await store(chips: chips)
+        defer { directory.remove() }
+        let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("main-pw"), stickyPorts: try PortRange(10000, 10015),
+                                        tenantLogins: ["t1": (login: "di-t1", password: Secret("t1-pw"))])
+        let leases = try await withThrowingTaskGroup(of: ProxyLease.self) { group in
+            for chip in chips { group.addTask { try await provider.lease(for: chip, hints: ProxyHints(tenant: "t1"), store: store) } }
+            return try await group.reduce(into: [ProxyLease]()) { $0.append($1) }
+        }
+        #expect(Set(leases.compactMap(\.stickyPort)) == Set(10000...10015), "each port once")
+        #expect(Set(leases.map(\.chip)) == Set(chips))
+        #expect(leases.allSatisfy { $0.endpoint?.username == "di-t1__cr.br" && $0.endpoint?.password == Secret("t1-pw") })
+        #expect(try await store.proxyLeases().count == 16)
+        for lease in leases { try await provider.release(lease, store: store) }
+        let other = try await provider.lease(for: "c0", hints: ProxyHints(tenant: "t2"), store: store)
+        #expect(other.endpoint?.username == "di-user__cr.br" && other.endpoint?.password == Secret("main-pw"))
+        await store.shutdown()
+    }
+
     @Test("one sticky port per chip, kept across restarts, given back on release; an exhausted range is capacity_exhausted")
     func stickyPorts() async throws {
         let chips: [ChipID] = ["c1", "c2", "c3", "c4"]

@@ -63,10 +63,12 @@ struct Worker {
     let endpoint: WorkerEndpoint
     let directory: TemporaryDirectory
 
-    static func launch(_ provider: WAHAPlusProvider, name: String = "w1", probeURL: String? = nil,
+    /// - timeScale: the simulator's; 5 makes the first QR code valid 12 s, so a test that scans
+    ///   with a process of its own (slow to start on a busy machine) uses 1 (60 s).
+    static func launch(_ provider: WAHAPlusProvider, name: String = "w1", probeURL: String? = nil, timeScale: Int = 5,
                        apiKey: String = "worker-key-\(UUID().uuidString)") async throws -> Worker {
         let directory = try TemporaryDirectory("provider-worker")
-        var command = [WhagoBinary.path, "waha-sim", "--time-scale", "5"]
+        var command = [WhagoBinary.path, "waha-sim", "--time-scale", "\(timeScale)"]
         if let probeURL { command += ["--probe-url", probeURL] }
         let runtime = LocalProcessRuntime(command: command, workDirectory: directory.path, restart: "never")
         let port = try freePort()

@@ -1,6 +1,7 @@
 import Crypto
 import CurlHTTP
 import Foundation
+import Hummingbird
 import Testing
 @testable import WAHAPlusProvider
 import WhagoCore
@@ -36,9 +37,56 @@ struct WAHAProviderTests {
 
     @Test("a worker nobody listens on is unreachable in health and unavailable in calls")
     func unreachable() async throws {
-        let endpoint = WorkerEndpoint(worker: "gone", baseURL: URL(string: "http://127.0.0.1:\(try freePort())")!, apiKey: Secret("k"))
+        let nobody = try RefusingPort()
+        let endpoint = WorkerEndpoint(worker: "gone", baseURL: URL(string: nobody.url)!, apiKey: Secret("k"))
         #expect(try await provider.health(of: endpoint).reachable == false)
         await #expect { try await provider.status(of: chip.chip, on: endpoint) } throws: { ($0 as? WhagoError)?.code == .unavailable }
+    }
+
+    @Test("workerTemplate is a pure function of its context")
+    func templatePurity() {
+        let context = WorkerContext(worker: "w1", tenant: "t1", hostPort: 3100, apiKey: Secret("k1"), webhookURL: URL(string: "http://127.0.0.1:1/h")!)
+        #expect(provider.workerTemplate(context) == provider.workerTemplate(context))
+        #expect(WAHAPlusProvider(requestTimeout: .seconds(20)).workerTemplate(context) == provider.workerTemplate(context), "another instance")
+        var other = context
+        other.apiKey = Secret("k2")
+        #expect(provider.workerTemplate(other) != provider.workerTemplate(context))
+    }
+
+    @Test("a worker that answers 5xx is unavailable; one whose answer cannot be read is a protocol_error, its text bounded")
+    func misbehavingWorkers() async throws {
+        let worker = try await Worker.launch(provider)
+        defer { Task { await worker.stop() } }
+        let faults = HTTPClientRequest(.post, worker.endpoint.baseURL.absoluteString + "/_sim/faults", headers: [("Content-Type", "application/json")],
+                                       body: Array(#"{"errorRate": 1}"#.utf8))
+        #expect(try await HTTPClient.shared.execute(faults).status == 200)
+        await #expect { try await provider.status(of: chip.chip, on: worker.endpoint) } throws: { ($0 as? WhagoError)?.code == .unavailable }
+
+        // A worker is third-party code: a garbled session, and an error message full of control
+        // characters and far too long.
+        let router = Router()
+        router.get("/api/sessions/:name") { _, _ in "{not json" }
+        router.post("/api/sessions/:name/restart") { _, _ in
+            Response(status: .internalServerError, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: #"{"message":"boom\n2026-01-01 FAKE LOG LINE\u001b[31m"# + String(repeating: "x", count: 5_000) + #""}"#)))
+        }
+        let liar = try await LoopbackServer.start(router)
+        defer { Task { await liar.stop() } }
+        let endpoint = WorkerEndpoint(worker: "liar", baseURL: URL(string: "http://127.0.0.1:\(liar.port)")!, apiKey: Secret("k"))
+        await #expect { try await provider.status(of: chip.chip, on: endpoint) } throws: { ($0 as? WhagoError)?.code == .protocolError }
+        let error = await #expect(throws: WhagoError.self) { try await provider.restart(chip.chip, on: endpoint) }
+        #expect(error?.code == .unavailable)
+        #expect(error.map { !$0.message.contains("\n") && !$0.message.contains("\u{1B}") && $0.message.utf8.count < 1_000 } == true, "\(String(describing: error))")
+    }
+
+    @Test("a health check of a worker that accepts connections and never answers returns, unreachable")
+    func silentWorker() async throws {
+        let silent = try SilentPort()
+        let impatient = WAHAPlusProvider(requestTimeout: .seconds(2))
+        let endpoint = WorkerEndpoint(worker: "silent", baseURL: URL(string: silent.url)!, apiKey: Secret("k"))
+        let health = try await impatient.health(of: endpoint)
+        #expect(health.reachable == false)
+        #expect(health.detail?.contains("unreachable") == true, "\(String(describing: health.detail))")
     }
 
     @Test("ensureSession creates once, leaves a right session alone, updates a changed one; QR, scan, send, stop, logout, delete")
@@ -46,7 +94,7 @@ struct WAHAProviderTests {
         let peer = Peer()
         try await peer.start()
         defer { Task { await peer.stop() } }
-        let worker = try await Worker.launch(provider)
+        let worker = try await Worker.launch(provider, timeScale: 1)
         defer { Task { await worker.stop() } }
         let webhook = WebhookTarget(url: await peer.hookURL, secret: Secret("hook-secret-1"))
 

@@ -83,8 +83,15 @@ struct LifecycleTests {
         defer { simulator.stop() }
         try await simulator.call(.post, "/api/sessions", json: .object(["name": "scan-me"]))
         try await simulator.waitForStatus("scan-me", "SCAN_QR_CODE")
-        let png = try await simulator.call(.get, "/api/scan-me/auth/qr").body
-        let raw = try await simulator.call(.get, "/api/scan-me/auth/qr?format=raw").json?["value"]?.stringValue
+        // The PNG and the value of one QR code: read again when the code rotated in between.
+        var png: [UInt8] = []
+        var raw: String?
+        for _ in 0..<5 {
+            let before = try await simulator.call(.get, "/api/scan-me/auth/qr?format=raw").json?["value"]?.stringValue
+            png = try await simulator.call(.get, "/api/scan-me/auth/qr").body
+            raw = try await simulator.call(.get, "/api/scan-me/auth/qr?format=raw").json?["value"]?.stringValue
+            if raw == before { break }
+        }
         let directory = try TemporaryDirectory("qr")
         defer { directory.remove() }
         try Data(png).write(to: URL(fileURLWithPath: directory.file("qr.png")))

@@ -45,7 +45,7 @@ struct CheckConfigTests {
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr == """
-            bad.yaml:12:5: unknown key 'prot' in proxy.dataimpulse (expected one of: gateway, protocol, login, password, country, city, sessionTTL, stickyPorts, probeURL, checkOnLease)
+            bad.yaml:12:5: unknown key 'prot' in proxy.dataimpulse (expected one of: gateway, protocol, login, password, country, city, sessionTTL, stickyPorts, probeURL, checkOnLease, tenantLogins)
 
             """)
     }
@@ -77,5 +77,31 @@ struct CheckConfigTests {
         #expect(!result.stderr.contains("sup3r-s3cret-t0ken"))
         #expect(!result.stderr.contains("db-pa55"))
         #expect(result.stderr.contains("s.yaml:5:82: store.postgres.poolSize: expected a whole number of at least 1, got 0"))
+    }
+
+    @Test("unsafe settings are refused where they are written: a remote dockerd without TLS, a webhook window shorter than WAHA's retries")
+    func unsafeSettings() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("unsafe.yaml", """
+            runtime:
+              driver: docker
+              docker:
+                socket: tcp://10.1.2.3:2375
+            sessions:
+              driver: waha-plus
+              waha-plus:
+                webhookMaxSkew: 10m
+            proxy: {driver: none}
+            store: {driver: file}
+            """)
+        let result = try await whago("check-config", "unsafe.yaml", directory: directory.path)
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(result.stderr)")
+        #expect(lines.first?.hasPrefix("unsafe.yaml:4:13: runtime.docker.socket: tcp://10.1.2.3:2375 is not a loopback address") == true, "\(lines)")
+        #expect(lines.first?.contains("runtime.docker.tls") == true)
+        #expect(lines.last?.hasPrefix("unsafe.yaml:8:21: sessions.waha-plus.webhookMaxSkew: webhookMaxSkew (10m) must be longer than WAHA's webhook retry schedule (2046s") == true,
+                "\(lines)")
     }
 }

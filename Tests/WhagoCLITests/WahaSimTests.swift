@@ -9,8 +9,11 @@ private struct SimulatorProcess {
     let process: ChildProcess
     let port: Int
 
-    static func start(_ extra: [String] = [], environment: [String: String] = [:]) async throws -> SimulatorProcess {
-        let process = try ChildProcess(WhagoBinary.path, ["waha-sim", "--port", "0", "--time-scale", "5"] + extra, environment: environment)
+    /// - timeScale: 5 makes the first QR code valid 12 s; a test whose scan is a process of its own
+    ///   (which a busy machine may take seconds to start) uses 1 (60 s).
+    static func start(_ extra: [String] = [], timeScale: Int = 5, environment: [String: String] = [:]) async throws -> SimulatorProcess {
+        let process = try ChildProcess(WhagoBinary.path, ["waha-sim", "--port", "0", "--time-scale", "\(timeScale)"] + extra,
+                                       environment: environment)
         try await process.waitForOutput(containing: "WAHA simulator")
         let line = try #require(process.standardError.split(separator: "\n").first { $0.contains("WAHA simulator") && $0.contains("listening on") })
         let port = try #require(line.split(separator: ":").last.flatMap { Int($0.prefix(while: \.isNumber)) })
@@ -81,7 +84,7 @@ struct WahaSimTests {
 
     @Test("`whago waha-sim scan` pairs a session from its QR value, once")
     func scanCommand() async throws {
-        let simulator = try await SimulatorProcess.start(["--api-key", "k"])
+        let simulator = try await SimulatorProcess.start(["--api-key", "k"], timeScale: 1)
         #expect(try await simulator.call(.post, "/api/sessions", json: #"{"name":"demo"}"#).status == 201)
         try await simulator.waitFor("demo", "SCAN_QR_CODE")
         let raw = try await simulator.call(.get, "/api/demo/auth/qr?format=raw").body

@@ -8,6 +8,12 @@ import ProxyProbe
 /// A sticky port is one exit IP: each chip holds one port of `stickyPorts` as its proxy lease in
 /// the store, so it keeps its IP across restarts of whago and of its worker, and gives it back when
 /// it is deleted. The login carries the chip's parameters, `<login>__cr.<country>[;city.<city>][;sessttl.<minutes>]`.
+///
+/// What a worker learns: WAHA must be given the proxy's login and password to use it, so the
+/// worker (untrusted third-party code) holds them, and with them could use any sticky port of
+/// that DataImpulse user. `tenantLogins` narrows that to one tenant: each tenant's chips go
+/// through a DataImpulse sub-user of its own, so a worker only ever holds its own tenant's
+/// credentials (workers are never shared between tenants).
 public struct DataImpulseProxy: ProxyProvider {
     /// The registration entry.
     public static let driver = Driver<any ProxyProvider>(
@@ -31,8 +37,11 @@ public struct DataImpulseProxy: ProxyProvider {
     /// A provider for tests and embedding; the other settings are `proxy.dataimpulse`'s defaults.
     public init(gateway: String, login: String, password: Secret, protocol: String = "socks5", country: String = "br",
                 city: String? = nil, sessionTTL: Duration? = nil, stickyPorts: PortRange, probeURL: String? = nil,
-                checkOnLease: Bool = true, http: HTTPClient = .shared) {
+                checkOnLease: Bool = true, tenantLogins: [TenantID: (login: String, password: Secret)] = [:], http: HTTPClient = .shared) {
         var configuration = DataImpulseConfiguration(login: login, password: password, stickyPorts: stickyPorts)
+        configuration.tenantLogins = Dictionary(uniqueKeysWithValues: tenantLogins.map {
+            ($0.key.rawValue, DataImpulseConfiguration.Account(login: $0.value.login, password: $0.value.password))
+        })
         configuration.gateway = gateway
         configuration.protocol = DataImpulseConfiguration.ProxyProtocol(rawValue: `protocol`) ?? .socks5
         configuration.country = country
@@ -53,7 +62,8 @@ public struct DataImpulseProxy: ProxyProvider {
 
     public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
         if let existing = try await store.proxyLease(of: chip) { return existing }
-        let username = self.username(country: hints.country)
+        let account = configuration.account(for: hints.tenant)
+        let username = self.username(login: account.login, country: hints.country)
         var taken = Set(try await store.proxyLeases().filter { $0.provider == name }.compactMap(\.stickyPort))
         let range = configuration.stickyPorts
         let size = range.upperBound - range.lowerBound + 1
@@ -62,7 +72,7 @@ public struct DataImpulseProxy: ProxyProvider {
         for step in 0..<size {
             let port = range.lowerBound + (offset + step) % size
             guard !taken.contains(port) else { continue }
-            let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoint(port: port, username: username), stickyPort: port)
+            let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoint(port: port, username: username, password: account.password), stickyPort: port)
             do {
                 try await store.insertProxyLease(lease)
             } catch let error as WhagoError where error.code == .conflict {
@@ -96,19 +106,19 @@ public struct DataImpulseProxy: ProxyProvider {
     // MARK: Endpoints
 
     /// `<login>__cr.<country>[;city.<city>][;sessttl.<minutes>]`.
-    func username(country: String?) -> String {
+    func username(login: String? = nil, country: String?) -> String {
         var parameters = ["cr.\((country ?? configuration.country).lowercased())"]
         if let city = configuration.city { parameters.append("city.\(city)") }
         if let ttl = configuration.sessionTTL {
             parameters.append("sessttl.\(max(1, Int(ttl.duration.components.seconds / 60)))")
         }
-        return "\(configuration.login)__\(parameters.joined(separator: ";"))"
+        return "\(login ?? configuration.login)__\(parameters.joined(separator: ";"))"
     }
 
-    private func endpoint(port: Int, username: String) -> ProxyEndpoint {
+    private func endpoint(port: Int, username: String, password: Secret) -> ProxyEndpoint {
         // SOCKS5 with the proxy resolving names: the exit, not whago's host, looks WhatsApp up.
         ProxyEndpoint(scheme: configuration.protocol == .socks5 ? .socks5h : .http, host: configuration.gateway, port: port,
-                      username: username, password: configuration.password)
+                      username: username, password: password)
     }
 }
 
@@ -128,9 +138,38 @@ struct DataImpulseConfiguration: DriverConfiguration {
     var stickyPorts: PortRange
     var probeURL: String?
     var checkOnLease: Bool
+    /// A DataImpulse sub-user per tenant, by tenant id: that tenant's chips (and so its workers)
+    /// get these credentials instead of `login`/`password`.
+    var tenantLogins: [String: Account]
+
+    /// A DataImpulse login and its password.
+    struct Account: Decodable, Sendable {
+        var login: String
+        var password: Secret
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case login, password
+        }
+
+        init(login: String, password: Secret) {
+            self.login = login
+            self.password = password
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            login = try container.decode(NonEmptyString.self, forKey: .login).value
+            password = try container.decode(Secret.self, forKey: .password)
+        }
+    }
+
+    /// The credentials a tenant's chips use.
+    func account(for tenant: TenantID?) -> Account {
+        tenant.flatMap { tenantLogins[$0.rawValue] } ?? Account(login: login, password: password)
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case gateway, `protocol`, login, password, country, city, sessionTTL, stickyPorts, probeURL, checkOnLease
+        case gateway, `protocol`, login, password, country, city, sessionTTL, stickyPorts, probeURL, checkOnLease, tenantLogins
     }
 
     init(login: String, password: Secret, stickyPorts: PortRange) {
@@ -141,6 +180,7 @@ struct DataImpulseConfiguration: DriverConfiguration {
         country = "br"
         self.stickyPorts = stickyPorts
         checkOnLease = true
+        tenantLogins = [:]
     }
 
     init(from decoder: any Decoder) throws {
@@ -164,6 +204,7 @@ struct DataImpulseConfiguration: DriverConfiguration {
             throw ConfigValueError("'probeURL' must be an http:// or https:// URL")
         }
         checkOnLease = try container.decodeIfPresent(Bool.self, forKey: .checkOnLease) ?? true
+        tenantLogins = try container.decodeIfPresent([String: Account].self, forKey: .tenantLogins) ?? [:]
     }
 
     static let sample = """
@@ -178,6 +219,10 @@ struct DataImpulseConfiguration: DriverConfiguration {
           stickyPorts: 10000-20000       # one sticky port (one exit IP) per chip
           # probeURL: https://api.ipify.org   # checks go through the proxy to this URL; none: nothing is checked
           checkOnLease: true             # check a new lease through the proxy (when probeURL is set)
+          # Workers must hold the proxy's password to use it. A DataImpulse sub-user per tenant keeps
+          # each tenant's workers to that tenant's credentials:
+          # tenantLogins:
+          #   acme: { login: ${DI_ACME_LOGIN}, password: file:/run/secrets/dataimpulse-acme }
         """
 }
 

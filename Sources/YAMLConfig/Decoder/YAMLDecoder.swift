@@ -117,7 +117,11 @@ final class DecodingState {
             }
             return YAMLError(prefixed(path, context.debugDescription), at: node.mark)
         case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
-            return YAMLError(prefixed(context.codingPath, context.debugDescription), at: node.mark)
+            // The error names a key below this node: point at that key's value when it exists.
+            let place = context.codingPath.dropFirst(path.count).reduce(Optional(node)) { current, key in
+                key.intValue.map { index in current?.sequence.flatMap { $0.indices.contains(index) ? $0[index] : nil } } ?? current?[key.stringValue]
+            }
+            return YAMLError(prefixed(context.codingPath, context.debugDescription), at: (place ?? node).mark)
         @unknown default:
             return YAMLError(prefixed(path, String(describing: error)), at: node.mark)
         }
