@@ -57,7 +57,7 @@ struct WAHAProviderTests {
     func misbehavingWorkers() async throws {
         let worker = try await Worker.launch(provider)
         defer { Task { await worker.stop() } }
-        let faults = HTTPClientRequest(.post, worker.endpoint.baseURL.absoluteString + "/_sim/faults", headers: [("Content-Type", "application/json")],
+        let faults = HTTPClientRequest(.post, worker.endpoint.baseURL.absoluteString + "/_sim/faults", headers: [("Content-Type", "application/json"), ("X-Api-Key", worker.endpoint.apiKey.revealed)],
                                        body: Array(#"{"errorRate": 1}"#.utf8))
         #expect(try await HTTPClient.shared.execute(faults).status == 200)
         await #expect { try await provider.status(of: chip.chip, on: worker.endpoint) } throws: { ($0 as? WhagoError)?.code == .unavailable }

@@ -36,6 +36,25 @@ struct DockerRequestTests {
         #expect(mounts.first?["Target"] as? String == "/app/.sessions")
     }
 
+    @Test("workers get least privilege: all capabilities dropped, no new privileges, a pid limit; read-only root on request")
+    func leastPrivilege() throws {
+        var configuration = DockerConfiguration()
+        var host = try #require(try body(configuration)["HostConfig"] as? [String: Any])
+        #expect(host["CapDrop"] as? [String] == ["ALL"])
+        #expect(host["CapAdd"] == nil)
+        #expect(host["SecurityOpt"] as? [String] == ["no-new-privileges"])
+        #expect(host["PidsLimit"] as? Int == 1024)
+        #expect(host["ReadonlyRootfs"] == nil)
+        configuration.security.capAdd = ["CHOWN", "SETUID"]
+        configuration.security.readOnlyRootfs = true
+        configuration.security.pidsLimit = 64
+        host = try #require(try body(configuration)["HostConfig"] as? [String: Any])
+        #expect(host["CapAdd"] as? [String] == ["CHOWN", "SETUID"])
+        #expect(host["ReadonlyRootfs"] as? Bool == true)
+        #expect(host["Tmpfs"] as? [String: String] == ["/tmp": "rw,nosuid,nodev,size=268435456"])
+        #expect(host["PidsLimit"] as? Int == 64)
+    }
+
     @Test("host networking passes the leased port as PORT and publishes nothing")
     func host() throws {
         var configuration = DockerConfiguration()

@@ -19,6 +19,8 @@ struct LifecycleTests {
         #expect(try await simulator.call(.get, "/api/sessions", key: "plain-secret").status == 200)
         #expect(try await simulator.call(.get, "/ping", key: nil).json == .object(["message": "pong"]))
         #expect(try await simulator.call(.post, "/_sim/sessions/x/pair", key: nil).status == 401)
+        // Only the header: a key in a query string would end up in access logs.
+        #expect(try await simulator.call(.get, "/api/sessions?x-api-key=plain-secret", key: nil).status == 401)
     }
 
     @Test("sessions: 201 on create, 422 on a duplicate, 404 when unknown, STOPPED only with all=true")
@@ -252,5 +254,11 @@ struct LifecycleTests {
         #expect(try await simulator.call(.get, "/api/sessions").status == 500)
         #expect(try await simulator.call(.post, "/_sim/faults", json: .object(["errorRate": .number(0), "latencyMs": .number(1)])).status == 200)
         #expect(try await simulator.call(.get, "/api/sessions").status == 200)
+        // Absurd numbers are clamped, never a crash: latency to 60 s at most, the rate to 0...1.
+        let clamped = try await simulator.call(.post, "/_sim/faults", json: .object(["errorRate": .number(1e300), "latencyMs": .number(1e300)]))
+        #expect(clamped.json == .object(["errorRate": .number(1), "latencyMs": .number(60_000)]))
+        let reset = try await simulator.call(.post, "/_sim/faults", json: .object(["errorRate": .number(-5), "latencyMs": .number(-1e300)]))
+        #expect(reset.json == .object(["errorRate": .number(0), "latencyMs": .number(0)]))
+        #expect(try await simulator.call(.get, "/api/sessions").status == 200, "the simulator is still serving")
     }
 }
