@@ -8,8 +8,9 @@ struct ServeTests {
     func embeddedDefault() async throws {
         let directory = try TemporaryDirectory("serve")
         defer { directory.remove() }
+        let port = try freePort()
         let daemon = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)/data",
-                                                         "--set", "server.listen=127.0.0.1:18080"])
+                                                         "--set", "server.listen=127.0.0.1:\(port)"])
         try await daemon.waitForOutput(containing: "whago is running")
         let tokenPath = "\(directory.path)/data/admin-token"
         let attributes = try FileManager.default.attributesOfItem(atPath: tokenPath)
@@ -22,7 +23,7 @@ struct ServeTests {
         let log = daemon.standardError
         #expect(log.contains("generated an admin token in \(tokenPath)"))
         #expect(!log.contains(token))
-        #expect(log.contains("config server: listen=127.0.0.1:18080 publicURL=http://127.0.0.1:18080"))
+        #expect(log.contains("config server: listen=127.0.0.1:\(port) publicURL=http://127.0.0.1:\(port)"))
         #expect(log.contains("config runtime: local"))
         #expect(log.contains("store driver 'file': ok"))
         #expect(log.contains("stopped cleanly"))
@@ -34,6 +35,7 @@ struct ServeTests {
         defer { directory.remove() }
         let tokenFile = try directory.write("token", "configured-t0ken-value\n")
         let daemon = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)/data",
+                                                         "--set", "server.listen=127.0.0.1:\(try freePort())",
                                                          "--set", "server.adminToken=file:\(tokenFile)"])
         try await daemon.waitForOutput(containing: "whago is running")
         daemon.signal(SIGINT)
@@ -47,9 +49,10 @@ struct ServeTests {
     func secondDaemon() async throws {
         let directory = try TemporaryDirectory("serve")
         defer { directory.remove() }
-        let first = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)"])
+        let first = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)",
+                                                        "--set", "server.listen=127.0.0.1:\(try freePort())"])
         try await first.waitForOutput(containing: "whago is running")
-        let second = try await whago("serve", "--set", "server.dataDir=\(directory.path)")
+        let second = try await whago("serve", "--set", "server.dataDir=\(directory.path)", "--set", "server.listen=127.0.0.1:\(try freePort())")
         #expect(second.status == 1)
         #expect(second.stderr.contains("is locked by another whago (pid \(first.pid))"))
         first.signal(SIGTERM)

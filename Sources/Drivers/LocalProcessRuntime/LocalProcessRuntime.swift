@@ -59,7 +59,7 @@ public actor LocalProcessRuntime: ContainerRuntime {
             return .error("worker command '\(path)' is not executable", fix: "chmod +x \(path)")
         }
         do {
-            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            try PrivateFile.makeDirectory(workDirectory)
         } catch {
             return .error("cannot create the workers' directory '\(workDirectory)': \(error.localizedDescription)",
                           fix: "set runtime.local.workDir to a writable directory")

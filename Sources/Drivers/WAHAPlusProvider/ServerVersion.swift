@@ -6,10 +6,11 @@ struct ServerVersion: Sendable, CustomStringConvertible {
     var engine: String
     var tier: String
 
+    /// The worker's words, bounded: they end up in health reports and logs.
     init(_ json: JSONValue) {
-        version = json["version"]?.stringValue ?? "unknown"
-        engine = json["engine"]?.stringValue ?? "unknown"
-        tier = json["tier"]?.stringValue ?? "unknown"
+        version = json["version"]?.stringValue.map { WorkerText.clean($0, limit: 40) } ?? "unknown"
+        engine = json["engine"]?.stringValue.map { WorkerText.clean($0, limit: 40) } ?? "unknown"
+        tier = json["tier"]?.stringValue.map { WorkerText.clean($0, limit: 40) } ?? "unknown"
     }
 
     var description: String { "WAHA \(version) \(engine) \(tier)" }

@@ -82,7 +82,7 @@ public struct WAHAPlusProvider: SessionProvider {
         var details: [String] = []
         let health = try await client.send(.get, "/health", on: worker, authenticated: false)
         if health.status != 200 {
-            details.append("/health answered \(health.status)" + (health.json?["status"]?.stringValue.map { " (\($0))" } ?? ""))
+            details.append("/health answered \(health.status)" + (health.json?["status"]?.stringValue.map { " (\(WorkerText.clean($0, limit: 64)))" } ?? ""))
         }
         let reply = try await client.send(.get, "/api/server/version", on: worker)
         guard reply.status == 200, let version = reply.json else {
@@ -180,7 +180,7 @@ public struct WAHAPlusProvider: SessionProvider {
 
     private func qrFailure(_ reply: WAHAClient.Reply, _ chip: ChipID, _ worker: WorkerEndpoint) -> WhagoError {
         guard reply.status == 422 else { return WAHAClient.failure(reply, "reading the QR code of chip \(chip)", worker: worker) }
-        let status = reply.json?["status"]?.stringValue ?? "unknown"
+        let status = reply.json?["status"]?.stringValue.map { WorkerText.clean($0, limit: 32) } ?? "unknown"
         return WhagoError(.invalidState, "chip \(chip) is not waiting for a scan (its session is \(status))")
     }
 
@@ -231,7 +231,7 @@ public struct WAHAPlusProvider: SessionProvider {
         let reply = try await client.send(.post, "/api/sendText", on: worker, json: WAHARequests.sendText(session: chip.rawValue, message))
         guard (200...299).contains(reply.status) else {
             if reply.status == 422 {
-                let status = reply.json?["status"]?.stringValue ?? "unknown"
+                let status = reply.json?["status"]?.stringValue.map { WorkerText.clean($0, limit: 32) } ?? "unknown"
                 throw WhagoError(.invalidState, "chip \(chip) cannot send: its session is \(status), not WORKING")
             }
             throw WAHAClient.failure(reply, "sending a message from chip \(chip)", worker: worker)
