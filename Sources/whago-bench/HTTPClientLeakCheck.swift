@@ -3,7 +3,8 @@ import Foundation
 import WhagoTesting
 
 /// `whago-bench http-client-leaks`: 5,000 requests (some refused, from 10 tasks) through one
-/// client against a server of its own, then prints `descriptors before=N after=M`. Run as a
+/// client against a server of its own, then prints `descriptors before=N after=M` once the
+/// client is shut down and the server has closed its side. Run as a
 /// process of its own by the leak test, so that no other test's descriptors are counted.
 enum HTTPClientLeakCheck {
     static func run(server: HTTPClientBenchmark) async throws {
@@ -27,6 +28,10 @@ enum HTTPClientLeakCheck {
             try await group.waitForAll()
         }
         client.shutdown()
+        // The server (in this process) closes its side of each connection when it sees the
+        // client's close, a moment later: wait for that, for a while. A leak never settles.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while openDescriptors() > before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         print("descriptors before=\(before) after=\(openDescriptors())")
     }
 
