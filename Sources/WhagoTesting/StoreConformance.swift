@@ -33,7 +33,7 @@ public struct StoreConformance: Sendable {
     /// `@Test(arguments: StoreConformance.Check.allCases)`.
     public enum Check: String, CaseIterable, Sendable {
         case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox, dedupeWindow,
-             notFoundPaths, shutdownTwice, durability
+             notFoundPaths, shutdownTwice, versions, batches, racingVersions, racingQuota, racingCapacity, leases, durability
     }
 
     /// Runs one check.
@@ -48,6 +48,12 @@ public struct StoreConformance: Sendable {
         case .outbox: try await outbox()
         case .dedupeWindow: try await dedupeWindow()
         case .notFoundPaths: try await notFoundPaths()
+        case .versions: try await versions()
+        case .batches: try await batches()
+        case .racingVersions: try await racingVersions()
+        case .racingQuota: try await racingQuota()
+        case .racingCapacity: try await racingCapacity()
+        case .leases: try await leases()
         case .shutdownTwice: try await shutdownTwice()
         case .durability: try await durability()
         }
@@ -104,7 +110,8 @@ public struct StoreConformance: Sendable {
         updated.phone = "5511999990000@c.us"
         updated.metadata = ["crm": "42"]
         try await store.updateChip(updated)
-        #expect(try await store.chip("c1") == updated)
+        updated.version = 2
+        #expect(try await store.chip("c1") == updated, "stored with its version bumped")
         try await expectCode(.notFound) { try await store.updateChip(Fixtures.chip("ghost", tenant: "t1")) }
         var unknownWorker = updated
         unknownWorker.worker = "no-such-worker"
@@ -278,6 +285,243 @@ public struct StoreConformance: Sendable {
         #expect(try await store.deadLetters(limit: 10).isEmpty)
     }
 
+    /// Every write bumps a record's version; a write based on an old version is a `conflict` and
+    /// changes nothing.
+    public func versions() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        var tenant = try #require(try await store.tenant("t1"))
+        #expect(tenant.version == 1)
+        tenant.name = "first"
+        try await store.updateTenant(tenant)
+        let stale = tenant
+        tenant = try #require(try await store.tenant("t1"))
+        #expect(tenant.version == 2 && tenant.name == "first")
+        var late = stale
+        late.name = "late"
+        try await expectCode(.conflict, "a write based on version 1 after version 2") { try await store.updateTenant(late) }
+        #expect(try await store.tenant("t1")?.name == "first")
+
+        try await store.createChip(Fixtures.chip("c1", tenant: "t1"))
+        var chip = try #require(try await store.chip("c1"))
+        chip.status = .starting
+        try await store.updateChip(chip)
+        try await expectCode(.conflict) { try await store.updateChip(chip) }
+        #expect(try await store.chip("c1")?.version == 2)
+        try await expectCode(.conflict, "a delete based on an old version") {
+            try await store.apply(StoreBatch([.deleteChip("c1", version: 1)]))
+        }
+        try await store.apply(StoreBatch([.deleteChip("c1", version: 2)]))
+        #expect(try await store.chip("c1") == nil)
+
+        var worker = try await store.leasePort(in: try PortRange(3100, 3101), host: "h1") { Fixtures.worker("w1", port: $0) }
+        #expect(worker.version == 1)
+        worker.runtimeID = "r1"
+        try await store.updateWorker(worker)
+        try await expectCode(.conflict) { try await store.updateWorker(worker) }
+        #expect(try await store.worker("w1")?.version == 2)
+    }
+
+    /// A batch applies all its operations or none: a failure late in a batch leaves no trace of
+    /// the operations before it; an operation sees the ones before it in its batch.
+    public func batches() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        // Create a chip, its lease and its first event, in one change.
+        try await store.apply(StoreBatch([
+            .createChip(Fixtures.chip("c1", tenant: "t1"), quota: 10),
+            .insertProxyLease(Fixtures.proxyLease("c1", sticky: 10001)),
+            .enqueue([Fixtures.entry("e1", chip: "c1", tenant: "t1")]),
+        ]))
+        #expect(try await store.chip("c1") != nil)
+        #expect(try await store.proxyLease(of: "c1") != nil)
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e1"])
+        // The last operation fails (the sticky port is taken): nothing of the batch is kept.
+        try await expectCode(.conflict) {
+            try await store.apply(StoreBatch([
+                .createChip(Fixtures.chip("c2", tenant: "t1")),
+                .enqueue([Fixtures.entry("e2", chip: "c2", tenant: "t1")]),
+                .insertProxyLease(Fixtures.proxyLease("c2", sticky: 10001)),
+            ]))
+        }
+        #expect(try await store.chip("c2") == nil)
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e1"])
+        // A status change and its event; then delete the chip, its lease and an event together.
+        var chip = try #require(try await store.chip("c1"))
+        chip.status = .working
+        try await store.apply(StoreBatch([.updateChip(chip), .enqueue([Fixtures.entry("e3", chip: "c1", tenant: "t1")])]))
+        try await store.apply(StoreBatch([.deleteChip("c1", version: 2), .enqueue([Fixtures.entry("e4", chip: "c1", tenant: "t1")])]))
+        #expect(try await store.chip("c1") == nil)
+        #expect(try await store.proxyLease(of: "c1") == nil)
+        #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e1", "e3", "e4"])
+        // Quota and capacity name their limits.
+        try await store.createChip(Fixtures.chip("c5", tenant: "t1"))
+        let quota = await #expect(throws: WhagoError.self) {
+            try await store.apply(StoreBatch([.createChip(Fixtures.chip("c6", tenant: "t1"), quota: 1)]))
+        }
+        #expect(quota?.code == .quotaExceeded && quota?.message.contains("(1)") == true, "\(String(describing: quota))")
+        let worker = try await store.leasePort(in: try PortRange(3100, 3101), host: "h1") { Fixtures.worker("w1", port: $0) }
+        var placed = try #require(try await store.chip("c5"))
+        placed.worker = worker.id
+        try await store.apply(StoreBatch([.updateChip(placed, capacity: 1)]))
+        var second = Fixtures.chip("c7", tenant: "t1")
+        second.worker = worker.id
+        let full = await #expect(throws: WhagoError.self) {
+            try await store.apply(StoreBatch([.createChip(second, capacity: 1)]))
+        }
+        #expect(full?.code == .capacityExhausted && full?.message.contains("(1)") == true, "\(String(describing: full))")
+    }
+
+    /// 16 writers update one chip, each from the version it read: per version exactly one wins,
+    /// the others get `conflict`, and no update is lost.
+    public func racingVersions() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        try await store.createChip(Fixtures.chip("c1", tenant: "t1"))
+        let base = try #require(try await store.chip("c1"))
+        let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    var chip = base
+                    chip.metadata = ["writer": "\(writer)"]
+                    do {
+                        try await store.updateChip(chip)
+                        return true
+                    } catch let error as WhagoError where error.code == .conflict {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners == 1, "one write per version")
+        let stored = try #require(try await store.chip("c1"))
+        #expect(stored.version == 2)
+        #expect(stored.metadata["writer"] != nil)
+        // Writers that read again and retry all get through, one version each.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    while true {
+                        guard var chip = try await store.chip("c1") else { return }
+                        chip.metadata["count-\(writer)"] = "1"
+                        do {
+                            try await store.updateChip(chip)
+                            return
+                        } catch let error as WhagoError where error.code == .conflict {
+                            continue
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = try #require(try await store.chip("c1"))
+        #expect(final.version == 18)
+        #expect((0..<16).allSatisfy { final.metadata["count-\($0)"] == "1" }, "no update lost")
+    }
+
+    /// 16 tasks create chips against a quota of 5: exactly 5 are created.
+    public func racingQuota() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        let created = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<16 {
+                group.addTask {
+                    do {
+                        try await store.apply(StoreBatch([.createChip(Fixtures.chip(ChipID("c\(index)"), tenant: "t1"), quota: 5)]))
+                        return true
+                    } catch let error as WhagoError where error.code == .quotaExceeded {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(created == 5)
+        #expect(try await store.chips(of: "t1").count == 5, "never over the quota")
+    }
+
+    /// 16 tasks place chips on one worker of capacity 3: exactly 3 are placed.
+    public func racingCapacity() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        let worker = try await store.leasePort(in: try PortRange(3100, 3101), host: "h1") { Fixtures.worker("w1", port: $0) }
+        for index in 0..<16 { try await store.createChip(Fixtures.chip(ChipID("c\(index)"), tenant: "t1")) }
+        let placed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<16 {
+                group.addTask {
+                    guard var chip = try await store.chip(ChipID("c\(index)")) else { return false }
+                    chip.worker = worker.id
+                    do {
+                        try await store.apply(StoreBatch([.updateChip(chip, capacity: 3)]))
+                        return true
+                    } catch let error as WhagoError where error.code == .capacityExhausted {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(placed == 3)
+        #expect(try await store.allChips().filter { $0.worker == worker.id }.count == 3)
+    }
+
+    /// One holder at a time; the token grows when the holder changes; a deposed holder's fenced
+    /// write is refused, the new holder's accepted.
+    public func leases() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        let first = try #require(try await store.acquireLease("leader", holder: "a", ttl: .seconds(60)))
+        #expect(try await store.acquireLease("leader", holder: "b", ttl: .seconds(30)) == nil, "held by a")
+        #expect(try await store.acquireLease("leader", holder: "a", ttl: .seconds(60)) == first, "a again: same token")
+        #expect(try await store.renewLease("leader", holder: "a", token: first, ttl: .seconds(60)))
+        #expect(try await store.renewLease("leader", holder: "b", token: first, ttl: .seconds(30)) == false)
+        var tenant = try #require(try await store.tenant("t1"))
+        tenant.name = "by a"
+        try await store.apply(StoreBatch([.updateTenant(tenant)], fence: Fence(lease: "leader", token: first)))
+
+        // a's last renewal is a short one and it stops; once the lease expired, b takes it with a
+        // larger token.
+        #expect(try await store.renewLease("leader", holder: "a", token: first, ttl: .milliseconds(1)))
+        var second: FencingToken?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while second == nil, ContinuousClock.now < deadline {
+            second = try await store.acquireLease("leader", holder: "b", ttl: .seconds(30))
+            if second == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let taken = try #require(second, "b took the expired lease")
+        #expect(taken > first)
+        #expect(try await store.renewLease("leader", holder: "a", token: first, ttl: .seconds(30)) == false, "a was deposed")
+        tenant = try #require(try await store.tenant("t1"))
+        var late = tenant
+        late.name = "late write by a"
+        try await expectCode(.conflict, "the deposed leader's write") {
+            try await store.apply(StoreBatch([.updateTenant(late)], fence: Fence(lease: "leader", token: first)))
+        }
+        #expect(try await store.tenant("t1")?.name == "by a")
+        late.name = "by b"
+        try await store.apply(StoreBatch([.updateTenant(late)], fence: Fence(lease: "leader", token: taken)))
+        #expect(try await store.tenant("t1")?.name == "by b")
+
+        // Released: taken at once by another, with a still larger token.
+        try await store.releaseLease("leader", holder: "b")
+        let third = try #require(try await store.acquireLease("leader", holder: "c", ttl: .seconds(30)))
+        #expect(third > taken)
+        try await expectCode(.conflict) {
+            try await store.apply(StoreBatch([.enqueue([Fixtures.entry("e1", chip: "c1", tenant: "t1")])], fence: Fence(lease: "leader", token: taken)))
+        }
+        try await expectCode(.conflict, "a fence on a lease nobody ever held") {
+            try await store.apply(StoreBatch([], fence: Fence(lease: "nobody", token: FencingToken(1))))
+        }
+    }
+
     /// `shutdown()` twice is harmless, and the storage opens again afterwards.
     public func shutdownTwice() async throws {
         let subject = try await fresh()
@@ -308,10 +552,17 @@ public struct StoreConformance: Sendable {
         try await store.enqueue([Fixtures.entry("e1", chip: "c1", tenant: "t1"), Fixtures.entry("e2", chip: "c1", tenant: "t1")])
         try await store.acknowledge("e1")
         _ = try await store.seenBefore(requestID: "r1", at: Fixtures.date(0), window: .seconds(60))
+        var tenant = try #require(try await store.tenant("t1"))
+        tenant.name = "renamed"
+        try await store.updateTenant(tenant)
+        let token = try #require(try await store.acquireLease("leader", holder: "a", ttl: .seconds(60)))
 
         let reopened = try await reopen()
         defer { Task { await reopened.shutdown() } }
-        #expect(try await reopened.tenant("t1") == Fixtures.tenant("t1"))
+        #expect(try await reopened.tenant("t1")?.version == 2, "versions survive")
+        #expect(try await reopened.tenant("t1")?.name == "renamed")
+        #expect(try await reopened.acquireLease("leader", holder: "b", ttl: .seconds(60)) == nil, "the lease survives")
+        #expect(try await reopened.acquireLease("leader", holder: "a", ttl: .seconds(60)) == token)
         #expect(try await reopened.apiKey(prefix: "wk_1")?.tenant == "t1")
         #expect(try await reopened.chip("c1") == chip)
         #expect(try await reopened.worker("w1") == worker)

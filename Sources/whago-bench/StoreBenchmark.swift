@@ -40,6 +40,8 @@ enum StoreBenchmark {
                 var chip = Chip(id: id, tenant: "bench", name: id.rawValue, status: index % 2 == 0 ? .working : .scanQRCode)
                 if index < 50 { try await store.createChip(chip) } else {
                     chip.statusChangedAt = Date()
+                    // Each chip is written by one task only: the version it last wrote.
+                    chip.version = index / 50
                     try await store.updateChip(chip)
                 }
             })

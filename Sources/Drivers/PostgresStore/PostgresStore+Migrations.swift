@@ -36,6 +36,17 @@ extension PostgresStore {
                 "CREATE INDEX ON \(table("outbox")) (dead, next_attempt_at)",
                 "CREATE TABLE \(table("dedupe")) (request_id text PRIMARY KEY, seen_at timestamptz NOT NULL)",
             ]),
+            // Versions for compare-and-set writes, and fencing leases.
+            (2, [
+                "ALTER TABLE \(table("tenants")) ADD COLUMN version integer NOT NULL DEFAULT 1",
+                "ALTER TABLE \(table("chips")) ADD COLUMN version integer NOT NULL DEFAULT 1",
+                "ALTER TABLE \(table("workers")) ADD COLUMN version integer NOT NULL DEFAULT 1",
+                "ALTER TABLE \(table("proxy_leases")) ADD COLUMN version integer NOT NULL DEFAULT 1",
+                """
+                CREATE TABLE \(table("leases")) (name text PRIMARY KEY, holder text NOT NULL,
+                    token bigint NOT NULL CHECK (token > 0), expires_at timestamptz NOT NULL)
+                """,
+            ]),
         ]
     }
 

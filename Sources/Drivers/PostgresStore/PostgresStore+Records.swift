@@ -24,13 +24,13 @@ extension PostgresStore {
         }
     }
 
-    private func rows<T>(_ query: PostgresQuery, on connection: PostgresConnection, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
+    func rows<T>(_ query: PostgresQuery, on connection: PostgresConnection, _ decode: (PostgresRow) throws -> T) async throws -> [T] {
         var results: [T] = []
         for try await row in try await connection.query(query, logger: self.logger) { results.append(try decode(row)) }
         return results
     }
 
-    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await perform { try await self.client.withTransaction(logger: self.logger) { try await body($0) } }
     }
 
@@ -50,14 +50,12 @@ extension PostgresStore {
         }
     }
 
-    private func t(_ name: String) -> String { table(name) }
+    func t(_ name: String) -> String { table(name) }
 
     // MARK: Tenants and API keys
 
     public func createTenant(_ tenant: Tenant) async throws {
-        try await perform {
-            try await self.client.query("INSERT INTO \(unescaped: self.t("tenants")) (id, doc) VALUES (\(tenant.id.rawValue), \(try Self.encode(tenant))::jsonb)", logger: self.logger)
-        }
+        try await apply(StoreBatch([.createTenant(tenant)]))
     }
 
     public func tenant(_ id: TenantID) async throws -> Tenant? {
@@ -68,13 +66,17 @@ extension PostgresStore {
         try await docs(Tenant.self, "SELECT doc::text FROM \(unescaped: self.t("tenants")) ORDER BY id")
     }
 
+    /// Compares ``Tenant/version`` (see ``StoreBatch``).
     public func updateTenant(_ tenant: Tenant) async throws {
-        let updated = try await query("UPDATE \(unescaped: self.t("tenants")) SET doc = \(try Self.encode(tenant))::jsonb WHERE id = \(tenant.id.rawValue) RETURNING id") { _ in () }
-        guard !updated.isEmpty else { throw WhagoError(.notFound, "no tenant \(tenant.id)") }
+        try await apply(StoreBatch([.updateTenant(tenant)]))
     }
 
     public func deleteTenant(_ id: TenantID) async throws {
-        let deleted = try await query("DELETE FROM \(unescaped: self.t("tenants")) WHERE id = \(id.rawValue) RETURNING id") { _ in () }
+        try await transaction { connection in try await self.deleteTenant(id, on: connection) }
+    }
+
+    func deleteTenant(_ id: TenantID, on connection: PostgresConnection) async throws {
+        let deleted = try await rows("DELETE FROM \(unescaped: t("tenants")) WHERE id = \(id.rawValue) RETURNING id", on: connection) { _ in () }
         guard !deleted.isEmpty else { throw WhagoError(.notFound, "no tenant \(id)") }
     }
 
@@ -91,14 +93,16 @@ extension PostgresStore {
     }
 
     public func revokeAPIKey(prefix: String, at date: Date) async throws {
-        try await transaction { connection in
-            guard let text = try await self.rows("SELECT doc::text FROM \(unescaped: self.t("api_keys")) WHERE prefix = \(prefix) FOR UPDATE", on: connection, { try $0.decode(String.self) }).first else {
-                throw WhagoError(.notFound, "no API key \(prefix)")
-            }
-            var key = try Self.decode(APIKeyRecord.self, text)
-            key.revokedAt = date
-            try await connection.query("UPDATE \(unescaped: self.t("api_keys")) SET doc = \(try Self.encode(key))::jsonb WHERE prefix = \(prefix)", logger: self.logger)
+        try await transaction { connection in try await self.revokeAPIKey(prefix: prefix, at: date, on: connection) }
+    }
+
+    func revokeAPIKey(prefix: String, at date: Date, on connection: PostgresConnection) async throws {
+        guard let text = try await rows("SELECT doc::text FROM \(unescaped: t("api_keys")) WHERE prefix = \(prefix) FOR UPDATE", on: connection, { try $0.decode(String.self) }).first else {
+            throw WhagoError(.notFound, "no API key \(prefix)")
         }
+        var key = try Self.decode(APIKeyRecord.self, text)
+        key.revokedAt = date
+        try await connection.query("UPDATE \(unescaped: t("api_keys")) SET doc = \(try Self.encode(key))::jsonb WHERE prefix = \(prefix)", logger: logger)
     }
 
     // MARK: Chips
@@ -113,12 +117,7 @@ extension PostgresStore {
     }
 
     public func createChip(_ chip: Chip) async throws {
-        try await perform {
-            try await self.client.query("""
-                INSERT INTO \(unescaped: self.t("chips")) (id, tenant, name, worker, doc)
-                VALUES (\(chip.id.rawValue), \(chip.tenant.rawValue), \(chip.name), \(chip.worker?.rawValue), \(try Self.encode(chip))::jsonb)
-                """, logger: self.logger)
-        }
+        try await apply(StoreBatch([.createChip(chip)]))
     }
 
     public func chip(_ id: ChipID) async throws -> Chip? {
@@ -133,12 +132,9 @@ extension PostgresStore {
         try await chipRows("SELECT doc::text, worker FROM \(unescaped: self.t("chips")) ORDER BY id")
     }
 
+    /// Compares ``Chip/version`` (see ``StoreBatch``).
     public func updateChip(_ chip: Chip) async throws {
-        let updated = try await query("""
-            UPDATE \(unescaped: self.t("chips")) SET tenant = \(chip.tenant.rawValue), name = \(chip.name), worker = \(chip.worker?.rawValue),
-                doc = \(try Self.encode(chip))::jsonb WHERE id = \(chip.id.rawValue) RETURNING id
-            """) { _ in () }
-        guard !updated.isEmpty else { throw WhagoError(.notFound, "no chip \(chip.id)") }
+        try await apply(StoreBatch([.updateChip(chip)]))
     }
 
     public func deleteChip(_ id: ChipID, event: OutboxEntry?) async throws {
@@ -163,9 +159,10 @@ extension PostgresStore {
             var worker = makeWorker(port)
             worker.host = host
             worker.port = port
+            worker.version = 1
             try await connection.query("""
-                INSERT INTO \(unescaped: self.t("workers")) (id, tenant, host, port, doc)
-                VALUES (\(worker.id.rawValue), \(worker.tenant.rawValue), \(host), \(port), \(try Self.encode(worker))::jsonb)
+                INSERT INTO \(unescaped: self.t("workers")) (id, tenant, host, port, version, doc)
+                VALUES (\(worker.id.rawValue), \(worker.tenant.rawValue), \(host), \(port), 1, \(try Self.encode(worker))::jsonb)
                 """, logger: self.logger)
             return worker
         }
@@ -179,17 +176,9 @@ extension PostgresStore {
         try await docs(Worker.self, "SELECT doc::text FROM \(unescaped: self.t("workers")) ORDER BY id")
     }
 
+    /// Compares ``Worker/version`` (see ``StoreBatch``).
     public func updateWorker(_ worker: Worker) async throws {
-        try await transaction { connection in
-            guard let text = try await self.rows("SELECT doc::text FROM \(unescaped: self.t("workers")) WHERE id = \(worker.id.rawValue) FOR UPDATE", on: connection, { try $0.decode(String.self) }).first else {
-                throw WhagoError(.notFound, "no worker \(worker.id)")
-            }
-            let old = try Self.decode(Worker.self, text)
-            guard old.host == worker.host, old.port == worker.port, old.tenant == worker.tenant else {
-                throw WhagoError(.conflict, "a worker's tenant, host and port never change; remove it and lease again")
-            }
-            try await connection.query("UPDATE \(unescaped: self.t("workers")) SET doc = \(try Self.encode(worker))::jsonb WHERE id = \(worker.id.rawValue)", logger: self.logger)
-        }
+        try await apply(StoreBatch([.updateWorker(worker)]))
     }
 
     public func removeWorker(_ id: WorkerID) async throws {
@@ -229,7 +218,7 @@ extension PostgresStore {
 
     // MARK: Event outbox
 
-    private func insert(_ entries: [OutboxEntry], on connection: PostgresConnection) async throws {
+    func insert(_ entries: [OutboxEntry], on connection: PostgresConnection) async throws {
         for entry in entries {
             try await connection.query("""
                 INSERT INTO \(unescaped: self.t("outbox")) (id, tenant, next_attempt_at, doc)

@@ -3,6 +3,10 @@ extension CodingUserInfoKey {
     /// (YAMLConfig's decoder does). Types with independent parts record the errors of all parts but
     /// the first, then throw the first, so a deployer sees every broken section in one run.
     public static let errorRecorder = CodingUserInfoKey(rawValue: "errorRecorder")!
+
+    /// Set (to `true`) by the decoder of a configuration file (YAMLConfig's does): only there may a
+    /// ``Secret`` be read from a `file:` path. Stored records never follow one.
+    public static let configurationFile = CodingUserInfoKey(rawValue: "configurationFile")!
 }
 
 /// Decodes independent parts of a value, collecting the failure of each instead of stopping at

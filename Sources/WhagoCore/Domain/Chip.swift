@@ -16,10 +16,12 @@ public struct Chip: Sendable, Hashable, Codable, Identifiable {
     public var createdAt: Date
     /// When ``status`` last changed.
     public var statusChangedAt: Date
+    /// Bumped by the store on every write (see ``Tenant/version``).
+    public var version: Int
 
     public init(
         id: ChipID, tenant: TenantID, name: String, status: ChipStatus = .provisioning, worker: WorkerID? = nil,
-        phone: String? = nil, metadata: [String: String] = [:], createdAt: Date = Date(), statusChangedAt: Date? = nil
+        phone: String? = nil, metadata: [String: String] = [:], createdAt: Date = Date(), statusChangedAt: Date? = nil, version: Int = 1
     ) {
         self.id = id
         self.tenant = tenant
@@ -30,6 +32,26 @@ public struct Chip: Sendable, Hashable, Codable, Identifiable {
         self.metadata = metadata
         self.createdAt = createdAt
         self.statusChangedAt = statusChangedAt ?? createdAt
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, tenant, name, status, worker, phone, metadata, createdAt, statusChangedAt, version
+    }
+
+    /// Records written before versions existed read as version 1.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(ChipID.self, forKey: .id)
+        tenant = try container.decode(TenantID.self, forKey: .tenant)
+        name = try container.decode(String.self, forKey: .name)
+        status = try container.decode(ChipStatus.self, forKey: .status)
+        worker = try container.decodeIfPresent(WorkerID.self, forKey: .worker)
+        phone = try container.decodeIfPresent(String.self, forKey: .phone)
+        metadata = try container.decode([String: String].self, forKey: .metadata)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        statusChangedAt = try container.decode(Date.self, forKey: .statusChangedAt)
+        version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
     }
 
     /// The WAHA session name of the chip: stable, unique, and valid in WAHA's URL paths.

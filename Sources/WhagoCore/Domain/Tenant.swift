@@ -10,13 +10,32 @@ public struct Tenant: Sendable, Hashable, Codable, Identifiable {
     /// Overrides `limits.chipsPerTenant` for this tenant when set.
     public var chipQuota: Int?
     public var createdAt: Date
+    /// Bumped by the store on every write; an update must carry the version it read (see
+    /// ``StoreOperation``), so a stale write is a `conflict`, never a lost update.
+    public var version: Int
 
-    public init(id: TenantID, name: String, webhookURL: URL? = nil, chipQuota: Int? = nil, createdAt: Date = Date()) {
+    public init(id: TenantID, name: String, webhookURL: URL? = nil, chipQuota: Int? = nil, createdAt: Date = Date(), version: Int = 1) {
         self.id = id
         self.name = name
         self.webhookURL = webhookURL
         self.chipQuota = chipQuota
         self.createdAt = createdAt
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, webhookURL, chipQuota, createdAt, version
+    }
+
+    /// Records written before versions existed read as version 1.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(TenantID.self, forKey: .id)
+        name = try container.decode(String.self, forKey: .name)
+        webhookURL = try container.decodeIfPresent(URL.self, forKey: .webhookURL)
+        chipQuota = try container.decodeIfPresent(Int.self, forKey: .chipQuota)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
     }
 }
 

@@ -19,10 +19,12 @@ public struct Worker: Sendable, Hashable, Codable, Identifiable {
     /// The HMAC key the worker signs its webhooks with.
     public var webhookSecret: Secret
     public var createdAt: Date
+    /// Bumped by the store on every write (see ``Tenant/version``).
+    public var version: Int
 
     public init(
         id: WorkerID, tenant: TenantID, name: String, host: String, port: Int, runtimeID: String? = nil,
-        apiKey: Secret, webhookSecret: Secret, createdAt: Date = Date()
+        apiKey: Secret, webhookSecret: Secret, createdAt: Date = Date(), version: Int = 1
     ) {
         self.id = id
         self.tenant = tenant
@@ -33,6 +35,26 @@ public struct Worker: Sendable, Hashable, Codable, Identifiable {
         self.apiKey = apiKey
         self.webhookSecret = webhookSecret
         self.createdAt = createdAt
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, tenant, name, host, port, runtimeID, apiKey, webhookSecret, createdAt, version
+    }
+
+    /// Records written before versions existed read as version 1.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(WorkerID.self, forKey: .id)
+        tenant = try container.decode(TenantID.self, forKey: .tenant)
+        name = try container.decode(String.self, forKey: .name)
+        host = try container.decode(String.self, forKey: .host)
+        port = try container.decode(Int.self, forKey: .port)
+        runtimeID = try container.decodeIfPresent(String.self, forKey: .runtimeID)
+        apiKey = try container.decode(Secret.self, forKey: .apiKey)
+        webhookSecret = try container.decode(Secret.self, forKey: .webhookSecret)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
     }
 }
 

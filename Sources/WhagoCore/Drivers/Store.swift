@@ -17,13 +17,37 @@ import Foundation
 ///   retry; the store recovers by itself), `locked` when another whago holds it, `corrupt` when
 ///   stored data is damaged (never overwritten).
 ///
+/// - **Versions**: every write of a tenant, chip or worker bumps its `version`; updates carry the
+///   version they read and are refused with `conflict` when it is stale (see ``StoreBatch``).
+/// - **Leases** with fencing tokens elect one leader among replicas: ``acquireLease(_:holder:ttl:)``
+///   gives a token that grows whenever the holder changes, and a batch fenced with an old token
+///   is refused.
+///
 /// The shared suite `WhagoTesting.StoreConformance` checks these rules for every store.
 public protocol Store: WhagoDriver {
+    // MARK: Batches
+
+    /// Applies the operations all or nothing, after checking their preconditions (versions,
+    /// quota, capacity, fence): `conflict`, `quota_exceeded`, `capacity_exhausted`, `not_found`.
+    func apply(_ batch: StoreBatch) async throws
+
+    // MARK: Leases
+
+    /// Takes the lease `name` for `holder` until `ttl` from now, when it is free, expired or
+    /// already `holder`'s; returns its fencing token (a new, larger one when the holder changed),
+    /// or nil when another holder has it.
+    func acquireLease(_ name: String, holder: String, ttl: Duration) async throws -> FencingToken?
+    /// Extends the lease while `holder` still holds it with `token` and it has not expired.
+    func renewLease(_ name: String, holder: String, token: FencingToken, ttl: Duration) async throws -> Bool
+    /// Lets the lease go now when `holder` holds it; its token is kept, so the next holder's is larger.
+    func releaseLease(_ name: String, holder: String) async throws
+
     // MARK: Tenants and API keys
 
     func createTenant(_ tenant: Tenant) async throws
     func tenant(_ id: TenantID) async throws -> Tenant?
     func tenants() async throws -> [Tenant]
+    /// Compares ``Tenant/version``: `conflict` when the tenant changed since it was read.
     func updateTenant(_ tenant: Tenant) async throws
     /// Deletes a tenant that has no chip left (`conflict` otherwise) and its API keys.
     func deleteTenant(_ id: TenantID) async throws
@@ -40,6 +64,7 @@ public protocol Store: WhagoDriver {
     func chip(_ id: ChipID) async throws -> Chip?
     func chips(of tenant: TenantID) async throws -> [Chip]
     func allChips() async throws -> [Chip]
+    /// Compares ``Chip/version``: `conflict` when the chip changed since it was read.
     func updateChip(_ chip: Chip) async throws
     /// In one change: deletes the chip, releases its proxy lease and enqueues `event`.
     func deleteChip(_ id: ChipID, event: OutboxEntry?) async throws
@@ -51,6 +76,7 @@ public protocol Store: WhagoDriver {
     func leasePort(in range: PortRange, host: String, for makeWorker: @escaping @Sendable (Int) -> Worker) async throws -> Worker
     func worker(_ id: WorkerID) async throws -> Worker?
     func workers() async throws -> [Worker]
+    /// Compares ``Worker/version``: `conflict` when the worker changed since it was read.
     func updateWorker(_ worker: Worker) async throws
     /// In one change: deletes the worker and releases its port. Idempotent.
     func removeWorker(_ id: WorkerID) async throws

@@ -35,6 +35,8 @@ extension WhagoError.Code {
     public static let conflict: Self = "conflict"
     /// A pool (ports, sticky proxy ports, tenant quota) has no free slot left.
     public static let capacityExhausted: Self = "capacity_exhausted"
+    /// A tenant's limit (its chips) is reached; the message names the limit.
+    public static let quotaExceeded: Self = "quota_exceeded"
     /// A dependency (runtime, store, worker, proxy) could not be reached; retrying may succeed.
     public static let unavailable: Self = "unavailable"
     /// The data directory or database is held by another whago process.

@@ -17,24 +17,52 @@ extension StateBackedStore {
         try await commit { _ in mutation }
     }
 
-    public func createTenant(_ tenant: Tenant) async throws { try await commit(.createTenant(tenant)) }
+    public func apply(_ batch: StoreBatch) async throws { try await commit(.batch(batch)) }
+
+    public func acquireLease(_ name: String, holder: String, ttl: Duration) async throws -> FencingToken? {
+        let token = CommitResult<FencingToken>()
+        try await commit { state in
+            guard let lease = state.leaseAcquisition(name, holder: holder, ttl: ttl, now: Date()) else { return nil }
+            token.value = lease.token
+            return .setLease(lease)
+        }
+        return token.value
+    }
+
+    public func renewLease(_ name: String, holder: String, token: FencingToken, ttl: Duration) async throws -> Bool {
+        let renewed = CommitResult<Bool>()
+        try await commit { state in
+            let now = Date()
+            guard var lease = state.leases[name], lease.holder == holder, lease.token == token, lease.expiresAt > now else { return nil }
+            lease.expiresAt = now.addingTimeInterval(ttl.seconds)
+            renewed.value = true
+            return .setLease(lease)
+        }
+        return renewed.value ?? false
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        try await commit { state in state.leases[name]?.holder == holder ? .dropLease(name: name, holder: holder) : nil }
+    }
+
+    public func createTenant(_ tenant: Tenant) async throws { try await apply(StoreBatch([.createTenant(tenant)])) }
     public func tenant(_ id: TenantID) async throws -> Tenant? { try await read { $0.tenants[id] } }
     public func tenants() async throws -> [Tenant] { try await read { $0.tenants.values.sorted { $0.id < $1.id } } }
-    public func updateTenant(_ tenant: Tenant) async throws { try await commit(.updateTenant(tenant)) }
+    public func updateTenant(_ tenant: Tenant) async throws { try await apply(StoreBatch([.updateTenant(tenant)])) }
     public func deleteTenant(_ id: TenantID) async throws { try await commit(.deleteTenant(id)) }
     public func addAPIKey(_ key: APIKeyRecord) async throws { try await commit(.addAPIKey(key)) }
     public func apiKey(prefix: String) async throws -> APIKeyRecord? { try await read { $0.apiKeys[prefix] } }
     public func revokeAPIKey(prefix: String, at date: Date) async throws { try await commit(.revokeAPIKey(prefix: prefix, at: date)) }
 
-    public func createChip(_ chip: Chip) async throws { try await commit(.createChip(chip)) }
+    public func createChip(_ chip: Chip) async throws { try await apply(StoreBatch([.createChip(chip)])) }
     public func chip(_ id: ChipID) async throws -> Chip? { try await read { $0.chips[id] } }
     public func chips(of tenant: TenantID) async throws -> [Chip] { try await read { $0.chips(of: tenant) } }
     public func allChips() async throws -> [Chip] { try await read { $0.chips.values.sorted { $0.id < $1.id } } }
-    public func updateChip(_ chip: Chip) async throws { try await commit(.updateChip(chip)) }
+    public func updateChip(_ chip: Chip) async throws { try await apply(StoreBatch([.updateChip(chip)])) }
     public func deleteChip(_ id: ChipID, event: OutboxEntry?) async throws { try await commit(.deleteChip(id, event: event)) }
 
     public func leasePort(in range: PortRange, host: String, for makeWorker: @escaping @Sendable (Int) -> Worker) async throws -> Worker {
-        let leased = LeasedWorker()
+        let leased = CommitResult<Worker>()
         try await commit { state throws(WhagoError) in
             guard let port = state.freePort(in: range, host: host) else {
                 throw WhagoError(.capacityExhausted, "no free port in \(range) on \(host)")
@@ -42,15 +70,16 @@ extension StateBackedStore {
             var worker = makeWorker(port)
             worker.host = host
             worker.port = port
-            leased.worker = worker
+            worker.version = 1
+            leased.value = worker
             return .insertWorker(worker)
         }
-        guard let worker = leased.worker else { throw WhagoError(.internal, "port lease committed without a worker") }
+        guard let worker = leased.value else { throw WhagoError(.internal, "port lease committed without a worker") }
         return worker
     }
     public func worker(_ id: WorkerID) async throws -> Worker? { try await read { $0.workers[id] } }
     public func workers() async throws -> [Worker] { try await read { $0.workers.values.sorted { $0.id < $1.id } } }
-    public func updateWorker(_ worker: Worker) async throws { try await commit(.updateWorker(worker)) }
+    public func updateWorker(_ worker: Worker) async throws { try await apply(StoreBatch([.updateWorker(worker)])) }
     public func removeWorker(_ id: WorkerID) async throws { try await commit { state in state.workers[id] == nil ? nil : .removeWorker(id) } }
     public func portLeases() async throws -> [PortLease] { try await read { $0.portLeases } }
 
@@ -76,21 +105,18 @@ extension StateBackedStore {
     public func deadLetters(limit: Int) async throws -> [OutboxEntry] { try await read { $0.deadLetters(limit: limit) } }
 
     public func seenBefore(requestID: String, at now: Date, window: Duration) async throws -> Bool {
-        let seen = SeenFlag()
+        let seen = CommitResult<Bool>()
         try await commit { state in
-            seen.value = state.hasSeen(requestID, at: now, window: window)
-            return seen.value ? nil : .markSeen(requestID, at: now, window: window)
+            let known = state.hasSeen(requestID, at: now, window: window)
+            seen.value = known
+            return known ? nil : .markSeen(requestID, at: now, window: window)
         }
-        return seen.value
+        return seen.value ?? false
     }
 }
 
 /// Carries a value out of a `commit` closure, which runs exactly once before `commit` returns.
-private final class LeasedWorker: @unchecked Sendable {
-    var worker: Worker?
-}
-
-/// Same, for a flag. `@unchecked`: written inside `commit`, read after it returned, never concurrently.
-private final class SeenFlag: @unchecked Sendable {
-    var value = false
+/// `@unchecked`: written inside `commit`, read after it returned, never concurrently.
+private final class CommitResult<T>: @unchecked Sendable {
+    var value: T?
 }

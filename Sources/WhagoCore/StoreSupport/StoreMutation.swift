@@ -24,5 +24,12 @@ public enum StoreMutation: Codable, Sendable, Hashable {
     case deadLetter(EventID, error: String)
     /// A webhook request id seen at a time; ids older than `window` are forgotten.
     case markSeen(String, at: Date, window: Duration)
+    /// Operations applied all or nothing, with version, count and fence preconditions. The cases
+    /// above without preconditions are kept so that logs written before batches still replay.
+    case batch(StoreBatch)
+    /// A lease as acquired or renewed (its token and expiry resolved, so replay is deterministic).
+    case setLease(StoreLease)
+    /// The holder let the lease go: it expires now, its token stays.
+    case dropLease(name: String, holder: String)
 }
 

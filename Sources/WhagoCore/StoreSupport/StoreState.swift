@@ -17,6 +17,8 @@ public struct StoreState: Codable, Sendable, Equatable {
     private var seenRequests: [String: Date] = [:]
     /// "host:port" → worker, the port leases.
     private var portOwners: [String: WorkerID] = [:]
+    /// Named leases with fencing tokens (leadership), by name.
+    public private(set) var leases: [String: StoreLease] = [:]
 
     public init() {}
 
@@ -141,6 +143,20 @@ public struct StoreState: Codable, Sendable, Equatable {
             }
             entry.lastError = error
             deadLetters[sequence] = entry
+        case .batch(let batch):
+            try apply(batch)
+        case .setLease(let lease):
+            // Tokens never go back, whatever a caller built.
+            if let current = leases[lease.name], lease.token < current.token {
+                throw WhagoError(.conflict, "lease \(lease.name) already has token \(current.token)")
+            }
+            leases[lease.name] = lease
+        case .dropLease(let name, let holder):
+            // The record stays (expired), so the next holder's token is still larger.
+            if var lease = leases[name], lease.holder == holder {
+                lease.expiresAt = .distantPast
+                leases[name] = lease
+            }
         case .markSeen(let requestID, let now, let window):
             if let seen = seenRequests[requestID], now.timeIntervalSince(seen) < window.seconds { return }
             seenRequests[requestID] = now

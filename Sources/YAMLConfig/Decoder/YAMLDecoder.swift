@@ -21,6 +21,11 @@ public struct YAMLDecoder {
     /// The `userInfo` key of the error recorder (raw value `errorRecorder`).
     public static let errorRecorderKey = CodingUserInfoKey(rawValue: "errorRecorder")!
 
+    /// The `userInfo` key (raw value `configurationFile`, value `true`) that tells types they are
+    /// read from a configuration file a deployer wrote, where a secret may name a file to read
+    /// (`file:/run/secrets/x`). Decoders of stored data never set it.
+    public static let configurationFileKey = CodingUserInfoKey(rawValue: "configurationFile")!
+
     /// Decodes `type` from `node`.
     public func decode<T: Decodable>(_ type: T.Type, from node: YAMLNode) throws(YAMLErrors) -> T {
         let state = DecodingState(userInfo: userInfo)
@@ -53,6 +58,7 @@ final class DecodingState {
         var userInfo: [CodingUserInfoKey: Any] = userInfo
         self.userInfo = userInfo
         userInfo[YAMLDecoder.errorRecorderKey] = { [unowned self] (error: any Error) in self.record(error) } as (any Error) -> Void
+        userInfo[YAMLDecoder.configurationFileKey] = true
         self.userInfo = userInfo
     }
 

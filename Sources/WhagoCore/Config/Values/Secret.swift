@@ -39,10 +39,12 @@ public struct Secret: Sendable, Hashable, Codable, CustomStringConvertible, Cust
         return Secret(text)
     }
 
-    /// Decodes `file:/path` by reading the file, anything else as the secret itself.
+    /// Decodes `file:/path` by reading the file when decoding a configuration file (see
+    /// ``Swift/CodingUserInfoKey/configurationFile``), anything else as the secret itself. A stored
+    /// record that holds `file:…` is that text, never a file read on whago's behalf.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        if text.hasPrefix("file:") {
+        if text.hasPrefix("file:"), decoder.userInfo[.configurationFile] as? Bool == true {
             self = try Secret.load(fromFile: String(text.dropFirst("file:".count)))
         } else {
             guard !text.isEmpty else { throw ConfigValueError("the secret is empty") }
