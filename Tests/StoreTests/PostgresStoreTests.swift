@@ -41,7 +41,7 @@ struct PostgresStoreTests {
         }
         let report = await stores[0].healthCheck()
         #expect(report.status == .ok)
-        #expect(report.detail.contains("at migration 2"))
+        #expect(report.detail.contains("at migration 3"))
         for store in stores { await store.shutdown() }
     }
 

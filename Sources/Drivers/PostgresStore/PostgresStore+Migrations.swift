@@ -47,6 +47,20 @@ extension PostgresStore {
                     token bigint NOT NULL CHECK (token > 0), expires_at timestamptz NOT NULL)
                 """,
             ]),
+            // The outbox becomes an event log: entries stay after delivery, in per-chip order, with claims.
+            (3, [
+                """
+                ALTER TABLE \(table("outbox")) ADD COLUMN chip text, ADD COLUMN state text NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'delivered', 'dead')), ADD COLUMN delivered_at timestamptz,
+                    ADD COLUMN claimed_by text, ADD COLUMN claimed_until timestamptz
+                """,
+                "UPDATE \(table("outbox")) SET chip = doc->'event'->>'chip', state = CASE WHEN dead THEN 'dead' ELSE 'pending' END",
+                "ALTER TABLE \(table("outbox")) ALTER COLUMN chip SET NOT NULL, DROP COLUMN dead",
+                "CREATE INDEX ON \(table("outbox")) (chip, seq) WHERE state = 'pending'",
+                "CREATE INDEX ON \(table("outbox")) (next_attempt_at, seq) WHERE state = 'pending'",
+                "CREATE INDEX ON \(table("outbox")) (tenant, seq)",
+                "CREATE INDEX ON \(table("dedupe")) (seen_at)",
+            ]),
         ]
     }
 

@@ -216,15 +216,41 @@ extension PostgresStore {
         _ = try await query("DELETE FROM \(unescaped: self.t("proxy_leases")) WHERE chip = \(chip.rawValue)") { _ in () }
     }
 
-    // MARK: Event outbox
+    // MARK: Event log
 
+    /// Appends under a transaction-wide advisory lock, so that sequences commit in the order they
+    /// were taken: a reader that saw sequence N never sees an earlier one appear later.
     func insert(_ entries: [OutboxEntry], on connection: PostgresConnection) async throws {
+        guard !entries.isEmpty else { return }
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.events." + schema)))", logger: logger)
         for entry in entries {
+            var entry = entry
+            entry.state = .pending
+            entry.claimedBy = nil
+            entry.claimedUntil = nil
             try await connection.query("""
-                INSERT INTO \(unescaped: self.t("outbox")) (id, tenant, next_attempt_at, doc)
-                VALUES (\(entry.id.rawValue), \(entry.tenant.rawValue), \(entry.nextAttemptAt), \(try Self.encode(entry))::jsonb)
-                """, logger: self.logger)
+                INSERT INTO \(unescaped: t("outbox")) (id, tenant, chip, next_attempt_at, doc)
+                VALUES (\(entry.id.rawValue), \(entry.tenant.rawValue), \(entry.chip.rawValue), \(entry.nextAttemptAt), \(try Self.encode(entry))::jsonb)
+                """, logger: logger)
         }
+    }
+
+    /// The columns an entry is read from: the document, overlaid with the columns that change.
+    static let entryColumns = "doc::text, seq, state, delivered_at, claimed_by, claimed_until"
+
+    static func entry(_ row: PostgresRow) throws -> OutboxEntry {
+        let (text, sequence, state, deliveredAt, claimedBy, claimedUntil) = try row.decode((String, Int64, String, Date?, String?, Date?).self)
+        var entry = try decode(OutboxEntry.self, text)
+        entry.sequence = sequence
+        entry.state = OutboxEntry.State(rawValue: state) ?? .pending
+        entry.deliveredAt = deliveredAt
+        entry.claimedBy = claimedBy
+        entry.claimedUntil = claimedUntil
+        return entry
+    }
+
+    private func entries(_ query: PostgresQuery) async throws -> [OutboxEntry] {
+        try await self.query(query, Self.entry)
     }
 
     public func enqueue(_ entries: [OutboxEntry]) async throws {
@@ -232,49 +258,100 @@ extension PostgresStore {
         try await transaction { connection in try await self.insert(entries, on: connection) }
     }
 
-    public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] {
-        try await docs(OutboxEntry.self, """
-            SELECT doc::text FROM \(unescaped: self.t("outbox")) WHERE NOT dead AND next_attempt_at <= \(now) ORDER BY seq LIMIT \(limit)
+    public func events(of tenant: TenantID, after sequence: Int64, limit: Int) async throws -> [OutboxEntry] {
+        try await entries("""
+            SELECT \(unescaped: Self.entryColumns) FROM \(unescaped: t("outbox")) WHERE tenant = \(tenant.rawValue) AND seq > \(sequence)
+            ORDER BY seq LIMIT \(limit)
             """)
     }
 
-    public func acknowledge(_ id: EventID) async throws {
-        _ = try await query("DELETE FROM \(unescaped: self.t("outbox")) WHERE id = \(id.rawValue) AND NOT dead") { _ in () }
+    /// Pending, due, unclaimed, and the earliest pending entry of its chip.
+    public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] {
+        try await entries("""
+            SELECT \(unescaped: Self.entryColumns) FROM \(unescaped: t("outbox")) o
+            WHERE o.state = 'pending' AND o.next_attempt_at <= \(now) AND (o.claimed_until IS NULL OR o.claimed_until <= \(now))
+                AND NOT EXISTS (SELECT 1 FROM \(unescaped: t("outbox")) p WHERE p.chip = o.chip AND p.state = 'pending' AND p.seq < o.seq)
+            ORDER BY o.seq LIMIT \(limit)
+            """)
     }
 
-    private func updateEntry(_ id: EventID, _ change: @escaping @Sendable (inout OutboxEntry) -> Bool) async throws {
+    public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry] {
+        let until = now.addingTimeInterval(duration.seconds)
+        // Rows another claimer is claiming right now are skipped, not waited for; an earlier
+        // pending entry of the same chip keeps a later one out even while it is locked.
+        return try await entries("""
+            WITH due AS (
+                SELECT o.seq FROM \(unescaped: t("outbox")) o
+                WHERE o.state = 'pending' AND o.next_attempt_at <= \(now) AND (o.claimed_until IS NULL OR o.claimed_until <= \(now))
+                    AND NOT EXISTS (SELECT 1 FROM \(unescaped: t("outbox")) p WHERE p.chip = o.chip AND p.state = 'pending' AND p.seq < o.seq)
+                ORDER BY o.seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            UPDATE \(unescaped: t("outbox")) AS u SET claimed_by = \(owner), claimed_until = \(until) FROM due WHERE u.seq = due.seq
+            RETURNING u.doc::text, u.seq, u.state, u.delivered_at, u.claimed_by, u.claimed_until
+            """).sorted { $0.sequence < $1.sequence }
+    }
+
+    public func acknowledge(_ id: EventID) async throws {
+        _ = try await query("""
+            UPDATE \(unescaped: t("outbox")) SET state = 'delivered', delivered_at = now(), claimed_by = NULL, claimed_until = NULL
+            WHERE id = \(id.rawValue) AND state = 'pending' RETURNING id
+            """) { _ in () }
+    }
+
+    private func updateEntry(_ id: EventID, in state: OutboxEntry.State, _ change: @escaping @Sendable (inout OutboxEntry) -> Void) async throws {
         try await transaction { connection in
-            guard let text = try await self.rows("SELECT doc::text FROM \(unescaped: self.t("outbox")) WHERE id = \(id.rawValue) AND NOT dead FOR UPDATE",
-                                            on: connection, { try $0.decode(String.self) }).first else {
-                throw WhagoError(.notFound, "no outbox entry \(id)")
+            guard let text = try await self.rows("""
+                SELECT doc::text FROM \(unescaped: self.t("outbox")) WHERE id = \(id.rawValue) AND state = \(state.rawValue) FOR UPDATE
+                """, on: connection, { try $0.decode(String.self) }).first else {
+                throw WhagoError(.notFound, state == .dead ? "no dead-lettered event \(id)" : "no outbox entry \(id)")
             }
             var entry = try Self.decode(OutboxEntry.self, text)
-            let dead = change(&entry)
+            change(&entry)
             try await connection.query("""
-                UPDATE \(unescaped: self.t("outbox")) SET doc = \(try Self.encode(entry))::jsonb, next_attempt_at = \(entry.nextAttemptAt), dead = \(dead)
+                UPDATE \(unescaped: self.t("outbox")) SET doc = \(try Self.encode(entry))::jsonb, next_attempt_at = \(entry.nextAttemptAt),
+                    state = \(entry.state.rawValue), claimed_by = NULL, claimed_until = NULL
                 WHERE id = \(id.rawValue)
                 """, logger: self.logger)
         }
     }
 
     public func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws {
-        try await updateEntry(id) { entry in
+        try await updateEntry(id, in: .pending) { entry in
             entry.attempts += 1
             entry.nextAttemptAt = nextAttemptAt
             entry.lastError = error
-            return false
         }
     }
 
     public func deadLetter(_ id: EventID, error: String) async throws {
-        try await updateEntry(id) { entry in
+        try await updateEntry(id, in: .pending) { entry in
             entry.lastError = error
-            return true
+            entry.state = .dead
         }
     }
 
-    public func deadLetters(limit: Int) async throws -> [OutboxEntry] {
-        try await docs(OutboxEntry.self, "SELECT doc::text FROM \(unescaped: self.t("outbox")) WHERE dead ORDER BY seq LIMIT \(limit)")
+    public func retryDeadLetter(_ id: EventID, at date: Date) async throws {
+        try await updateEntry(id, in: .dead) { entry in
+            entry.state = .pending
+            entry.attempts = 0
+            entry.nextAttemptAt = date
+        }
+    }
+
+    public func deadLetters(of tenant: TenantID?, limit: Int) async throws -> [OutboxEntry] {
+        if let tenant {
+            return try await entries("""
+                SELECT \(unescaped: Self.entryColumns) FROM \(unescaped: t("outbox")) WHERE state = 'dead' AND tenant = \(tenant.rawValue) ORDER BY seq LIMIT \(limit)
+                """)
+        }
+        return try await entries("SELECT \(unescaped: Self.entryColumns) FROM \(unescaped: t("outbox")) WHERE state = 'dead' ORDER BY seq LIMIT \(limit)")
+    }
+
+    public func pruneEvents(before date: Date) async throws {
+        _ = try await query("""
+            DELETE FROM \(unescaped: t("outbox")) WHERE (state = 'delivered' AND delivered_at < \(date))
+                OR (state = 'dead' AND (doc->'event'->>'occurredAt')::float8 < \(date.timeIntervalSinceReferenceDate))
+            RETURNING seq
+            """) { _ in () }
     }
 
     // MARK: Webhook dedupe
@@ -284,8 +361,12 @@ extension PostgresStore {
             INSERT INTO \(unescaped: self.t("dedupe")) (request_id, seen_at) VALUES (\(requestID), \(now))
             ON CONFLICT (request_id) DO NOTHING RETURNING request_id
             """) { _ in () }
-        if !inserted.isEmpty { return false }
         let expired = now.addingTimeInterval(-window.seconds)
+        if !inserted.isEmpty {
+            // Housekeeping: ids past their window are forgotten (an indexed delete, usually of nothing).
+            _ = try await query("DELETE FROM \(unescaped: self.t("dedupe")) WHERE seen_at < \(expired) RETURNING request_id") { _ in () }
+            return false
+        }
         let renewed = try await query("""
             UPDATE \(unescaped: self.t("dedupe")) SET seen_at = \(now) WHERE request_id = \(requestID) AND seen_at <= \(expired) RETURNING request_id
             """) { _ in () }

@@ -91,20 +91,35 @@ public protocol Store: WhagoDriver {
     /// Deletes the chip's lease. Idempotent.
     func releaseProxyLease(of chip: ChipID) async throws
 
-    // MARK: Event outbox
+    // MARK: Event log and delivery
 
-    /// Appends events for delivery, in order.
+    /// Appends events to the log, in order, each with the next store-wide sequence, pending
+    /// delivery. An event id already in the log is a `conflict`.
     func enqueue(_ entries: [OutboxEntry]) async throws
-    /// Up to `limit` entries whose next attempt is due at `now`, oldest first. An entry is handed out
-    /// again until it is acknowledged (at-least-once).
+    /// The tenant's events with a sequence above `after`, in log order, delivered or not: the
+    /// cursor of `GET /events?after=` and of SSE's `Last-Event-ID`. A sequence, once read, never
+    /// has an earlier event appear before it.
+    func events(of tenant: TenantID, after sequence: Int64, limit: Int) async throws -> [OutboxEntry]
+    /// Up to `limit` pending entries due at `now`, unclaimed, each the earliest pending entry of
+    /// its chip, oldest first. A read: it claims nothing.
     func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry]
-    /// Removes a delivered entry. Idempotent.
+    /// Claims what ``dueEntries(now:limit:)`` would return for `owner` until `now + duration`:
+    /// no other claimer gets those entries (nor, by the order rule, later ones of their chips)
+    /// until they are settled or the claim expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry]
+    /// Marks an entry delivered now; it stays in the log. Idempotent.
     func acknowledge(_ id: EventID) async throws
-    /// Records a failed attempt and when to try again.
+    /// Records a failed attempt and when to try again; the claim is released.
     func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws
-    /// Moves an entry that will not be retried to the dead letters.
+    /// Moves an entry that will not be retried to the dead letters (which unblocks its chip's
+    /// later events).
     func deadLetter(_ id: EventID, error: String) async throws
-    func deadLetters(limit: Int) async throws -> [OutboxEntry]
+    /// Dead-lettered entries, oldest first: a tenant's, or everyone's when `tenant` is nil.
+    func deadLetters(of tenant: TenantID?, limit: Int) async throws -> [OutboxEntry]
+    /// A dead-lettered entry back to pending, due at `date`, its attempts reset.
+    func retryDeadLetter(_ id: EventID, at date: Date) async throws
+    /// Removes delivered and dead-lettered entries older than `date` from the log (retention).
+    func pruneEvents(before date: Date) async throws
 
     // MARK: Webhook dedupe
 
@@ -112,22 +127,9 @@ public protocol Store: WhagoDriver {
     func seenBefore(requestID: String, at now: Date, window: Duration) async throws -> Bool
 }
 
-/// An event waiting in the outbox for delivery to its tenant's webhook.
-public struct OutboxEntry: Sendable, Hashable, Codable {
-    public var event: ChipEvent
-    public var tenant: TenantID
-    /// Delivery attempts so far.
-    public var attempts: Int
-    public var nextAttemptAt: Date
-    public var lastError: String?
-
-    public init(event: ChipEvent, tenant: TenantID, attempts: Int = 0, nextAttemptAt: Date = Date(), lastError: String? = nil) {
-        self.event = event
-        self.tenant = tenant
-        self.attempts = attempts
-        self.nextAttemptAt = nextAttemptAt
-        self.lastError = lastError
+extension Store {
+    /// Everyone's dead-lettered entries, oldest first.
+    public func deadLetters(limit: Int) async throws -> [OutboxEntry] {
+        try await deadLetters(of: nil, limit: limit)
     }
-
-    public var id: EventID { event.id }
 }

@@ -94,15 +94,37 @@ extension StateBackedStore {
         guard !entries.isEmpty else { return }
         try await commit(.enqueue(entries))
     }
+    public func events(of tenant: TenantID, after sequence: Int64, limit: Int) async throws -> [OutboxEntry] {
+        try await read { $0.events(of: tenant, after: sequence, limit: limit) }
+    }
     public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] { try await read { $0.dueEntries(now: now, limit: limit) } }
+    public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry] {
+        let claimed = CommitResult<[OutboxEntry]>()
+        let until = now.addingTimeInterval(duration.seconds)
+        try await commit { state in
+            let due = state.dueEntries(now: now, limit: limit)
+            claimed.value = due.map { entry in
+                var entry = entry
+                entry.claimedBy = owner
+                entry.claimedUntil = until
+                return entry
+            }
+            return due.isEmpty ? nil : .claim(due.map(\.id), owner: owner, until: until)
+        }
+        return claimed.value ?? []
+    }
     public func acknowledge(_ id: EventID) async throws {
-        try await commit { state in state.isPending(id) ? .acknowledge(id) : nil }
+        try await commit { state in state.isPending(id) ? .deliver(id, at: Date()) : nil }
     }
     public func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws {
         try await commit(.reschedule(id, nextAttemptAt: nextAttemptAt, error: error))
     }
     public func deadLetter(_ id: EventID, error: String) async throws { try await commit(.deadLetter(id, error: error)) }
-    public func deadLetters(limit: Int) async throws -> [OutboxEntry] { try await read { $0.deadLetters(limit: limit) } }
+    public func deadLetters(of tenant: TenantID?, limit: Int) async throws -> [OutboxEntry] {
+        try await read { $0.deadLetters(of: tenant, limit: limit) }
+    }
+    public func retryDeadLetter(_ id: EventID, at date: Date) async throws { try await commit(.retryDeadLetter(id, at: date)) }
+    public func pruneEvents(before date: Date) async throws { try await commit(.pruneEvents(before: date)) }
 
     public func seenBefore(requestID: String, at now: Date, window: Duration) async throws -> Bool {
         let seen = CommitResult<Bool>()

@@ -19,7 +19,16 @@ public enum StoreMutation: Codable, Sendable, Hashable {
     case insertProxyLease(ProxyLease)
     case releaseProxyLease(ChipID)
     case enqueue([OutboxEntry])
+    /// Delivered before the event log kept delivered entries (old logs); see ``deliver(_:at:)``.
     case acknowledge(EventID)
+    /// Delivered at a time; the entry stays in the log.
+    case deliver(EventID, at: Date)
+    /// Handed to a claimer until a time (a later claim of a pending entry replaces it).
+    case claim([EventID], owner: String, until: Date)
+    /// A dead-lettered entry back to pending, due at a time, its attempts reset.
+    case retryDeadLetter(EventID, at: Date)
+    /// Delivered and dead-lettered entries older than a time leave the log.
+    case pruneEvents(before: Date)
     case reschedule(EventID, nextAttemptAt: Date, error: String)
     case deadLetter(EventID, error: String)
     /// A webhook request id seen at a time; ids older than `window` are forgotten.

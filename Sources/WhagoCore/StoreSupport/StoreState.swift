@@ -9,11 +9,14 @@ public struct StoreState: Codable, Sendable, Equatable {
     public private(set) var chips: [ChipID: Chip] = [:]
     public private(set) var workers: [WorkerID: Worker] = [:]
     public private(set) var proxyLeases: [ChipID: ProxyLease] = [:]
-    /// Outbox entries by delivery order.
-    public private(set) var outbox: [UInt64: OutboxEntry] = [:]
-    public private(set) var deadLetters: [UInt64: OutboxEntry] = [:]
-    private var outboxSequence: [EventID: UInt64] = [:]
-    private var nextSequence: UInt64 = 1
+    /// The event log, by sequence, in three parts: entries waiting for delivery, dead-lettered
+    /// ones, and delivered ones (kept until pruned).
+    public internal(set) var outbox: [UInt64: OutboxEntry] = [:]
+    public internal(set) var deadLetters: [UInt64: OutboxEntry] = [:]
+    public internal(set) var delivered: [UInt64: OutboxEntry] = [:]
+    /// Every event id in the log, with its sequence.
+    var outboxSequence: [EventID: UInt64] = [:]
+    var nextSequence: UInt64 = 1
     private var seenRequests: [String: Date] = [:]
     /// "host:port" → worker, the port leases.
     private var portOwners: [String: WorkerID] = [:]
@@ -21,6 +24,35 @@ public struct StoreState: Codable, Sendable, Equatable {
     public private(set) var leases: [String: StoreLease] = [:]
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case tenants, apiKeys, chips, workers, proxyLeases, outbox, deadLetters, delivered, outboxSequence, nextSequence
+        case seenRequests, portOwners, leases
+    }
+
+    /// Snapshots written before the event log and leases existed still load.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        tenants = try container.decode([TenantID: Tenant].self, forKey: .tenants)
+        apiKeys = try container.decode([String: APIKeyRecord].self, forKey: .apiKeys)
+        chips = try container.decode([ChipID: Chip].self, forKey: .chips)
+        workers = try container.decode([WorkerID: Worker].self, forKey: .workers)
+        proxyLeases = try container.decode([ChipID: ProxyLease].self, forKey: .proxyLeases)
+        outbox = try container.decode([UInt64: OutboxEntry].self, forKey: .outbox)
+        deadLetters = try container.decode([UInt64: OutboxEntry].self, forKey: .deadLetters)
+        delivered = try container.decodeIfPresent([UInt64: OutboxEntry].self, forKey: .delivered) ?? [:]
+        outboxSequence = try container.decode([EventID: UInt64].self, forKey: .outboxSequence)
+        nextSequence = try container.decode(UInt64.self, forKey: .nextSequence)
+        seenRequests = try container.decode([String: Date].self, forKey: .seenRequests)
+        portOwners = try container.decode([String: WorkerID].self, forKey: .portOwners)
+        leases = try container.decodeIfPresent([String: StoreLease].self, forKey: .leases) ?? [:]
+        // Entries from before the log carried their sequence only as their key.
+        for (sequence, entry) in outbox where entry.sequence == 0 { outbox[sequence]?.sequence = Int64(sequence) }
+        for (sequence, entry) in deadLetters where entry.sequence == 0 {
+            deadLetters[sequence]?.sequence = Int64(sequence)
+            deadLetters[sequence]?.state = .dead
+        }
+    }
 
     // MARK: Reads
 
@@ -39,15 +71,7 @@ public struct StoreState: Codable, Sendable, Equatable {
     }
 
     /// Whether the event waits in the outbox (not delivered, not dead-lettered).
-    public func isPending(_ id: EventID) -> Bool { outboxSequence[id] != nil }
-
-    public func dueEntries(now: Date, limit: Int) -> [OutboxEntry] {
-        Array(outbox.sorted { $0.key < $1.key }.lazy.map(\.value).filter { $0.nextAttemptAt <= now }.prefix(limit))
-    }
-
-    public func deadLetters(limit: Int) -> [OutboxEntry] {
-        Array(deadLetters.sorted { $0.key < $1.key }.map(\.value).prefix(limit))
-    }
+    public func isPending(_ id: EventID) -> Bool { outboxSequence[id].map { outbox[$0] != nil } ?? false }
 
     public func hasSeen(_ requestID: String, at now: Date, window: Duration) -> Bool {
         guard let seen = seenRequests[requestID] else { return false }
@@ -130,19 +154,43 @@ public struct StoreState: Codable, Sendable, Equatable {
             try checkAppend(entries)
             append(entries)
         case .acknowledge(let id):
-            if let sequence = outboxSequence.removeValue(forKey: id) { outbox[sequence] = nil }
+            // Logs written before the event log: delivered when it was due.
+            if let entry = pendingEntry(id) { markDelivered(id, at: entry.nextAttemptAt) }
+        case .deliver(let id, let date):
+            markDelivered(id, at: date)
         case .reschedule(let id, let next, let error):
             guard let sequence = outboxSequence[id], var entry = outbox[sequence] else { throw WhagoError(.notFound, "no outbox entry \(id)") }
             entry.attempts += 1
             entry.nextAttemptAt = next
             entry.lastError = error
+            entry.claimedBy = nil
+            entry.claimedUntil = nil
             outbox[sequence] = entry
         case .deadLetter(let id, let error):
-            guard let sequence = outboxSequence.removeValue(forKey: id), var entry = outbox.removeValue(forKey: sequence) else {
+            guard let sequence = outboxSequence[id], var entry = outbox.removeValue(forKey: sequence) else {
                 throw WhagoError(.notFound, "no outbox entry \(id)")
             }
             entry.lastError = error
+            entry.state = .dead
+            entry.claimedBy = nil
+            entry.claimedUntil = nil
             deadLetters[sequence] = entry
+        case .retryDeadLetter(let id, let date):
+            guard let sequence = outboxSequence[id], var entry = deadLetters.removeValue(forKey: sequence) else {
+                throw WhagoError(.notFound, "no dead-lettered event \(id)")
+            }
+            entry.state = .pending
+            entry.attempts = 0
+            entry.nextAttemptAt = date
+            outbox[sequence] = entry
+        case .claim(let ids, let owner, let until):
+            for id in ids {
+                guard let sequence = outboxSequence[id], outbox[sequence] != nil else { continue }
+                outbox[sequence]?.claimedBy = owner
+                outbox[sequence]?.claimedUntil = until
+            }
+        case .pruneEvents(let before):
+            prune(before: before)
         case .batch(let batch):
             try apply(batch)
         case .setLease(let lease):
@@ -178,13 +226,17 @@ public struct StoreState: Codable, Sendable, Equatable {
         var batch = Set<EventID>()
         for entry in entries {
             guard outboxSequence[entry.id] == nil, batch.insert(entry.id).inserted else {
-                throw WhagoError(.conflict, "event \(entry.id) is already in the outbox")
+                throw WhagoError(.conflict, "event \(entry.id) is already in the event log")
             }
         }
     }
 
     private mutating func append(_ entries: [OutboxEntry]) {
-        for entry in entries {
+        for var entry in entries {
+            entry.sequence = Int64(nextSequence)
+            entry.state = .pending
+            entry.claimedBy = nil
+            entry.claimedUntil = nil
             outbox[nextSequence] = entry
             outboxSequence[entry.id] = nextSequence
             nextSequence += 1

@@ -1,0 +1,54 @@
+import Foundation
+
+extension StoreState {
+    /// Pending entries due at `now` that no claim holds, and whose chip has no earlier pending
+    /// entry (an event is never handed out before an earlier one of its chip is settled), oldest
+    /// first.
+    public func dueEntries(now: Date, limit: Int) -> [OutboxEntry] {
+        var blocked = Set<ChipID>()
+        var due: [OutboxEntry] = []
+        for (_, entry) in outbox.sorted(by: { $0.key < $1.key }) where due.count < limit {
+            guard blocked.insert(entry.chip).inserted else { continue }
+            let claimed = entry.claimedUntil.map { $0 > now } ?? false
+            if entry.nextAttemptAt <= now, !claimed { due.append(entry) }
+        }
+        return due
+    }
+
+    /// Dead-lettered entries (of one tenant, or all), oldest first.
+    public func deadLetters(of tenant: TenantID? = nil, limit: Int) -> [OutboxEntry] {
+        Array(deadLetters.sorted { $0.key < $1.key }.lazy.map(\.value).filter { tenant == nil || $0.tenant == tenant }.prefix(limit))
+    }
+
+    /// The tenant's entries after `sequence`, in log order, whatever their delivery state.
+    public func events(of tenant: TenantID, after sequence: Int64, limit: Int) -> [OutboxEntry] {
+        let start = UInt64(max(0, sequence))
+        return Array([outbox, deadLetters, delivered].joined().filter { $0.key > start && $0.value.tenant == tenant }
+            .sorted { $0.key < $1.key }.lazy.map(\.value).prefix(limit))
+    }
+
+    /// The pending entry with this id.
+    func pendingEntry(_ id: EventID) -> OutboxEntry? {
+        outboxSequence[id].flatMap { outbox[$0] }
+    }
+
+    mutating func markDelivered(_ id: EventID, at date: Date) {
+        guard let sequence = outboxSequence[id], var entry = outbox.removeValue(forKey: sequence) else { return }
+        entry.state = .delivered
+        entry.deliveredAt = date
+        entry.claimedBy = nil
+        entry.claimedUntil = nil
+        delivered[sequence] = entry
+    }
+
+    mutating func prune(before date: Date) {
+        for (sequence, entry) in delivered where (entry.deliveredAt ?? entry.event.occurredAt) < date {
+            delivered[sequence] = nil
+            outboxSequence[entry.id] = nil
+        }
+        for (sequence, entry) in deadLetters where entry.event.occurredAt < date {
+            deadLetters[sequence] = nil
+            outboxSequence[entry.id] = nil
+        }
+    }
+}
