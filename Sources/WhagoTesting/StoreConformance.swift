@@ -34,6 +34,7 @@ public struct StoreConformance: Sendable {
     public enum Check: String, CaseIterable, Sendable {
         case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox, dedupeWindow,
              notFoundPaths, shutdownTwice, versions, batches, racingVersions, racingQuota, racingCapacity, racingClaims, leases,
+             stickyPorts,
              durability
     }
 
@@ -55,6 +56,7 @@ public struct StoreConformance: Sendable {
         case .racingQuota: try await racingQuota()
         case .racingCapacity: try await racingCapacity()
         case .racingClaims: try await racingClaims()
+        case .stickyPorts: try await stickyPorts()
         case .leases: try await leases()
         case .shutdownTwice: try await shutdownTwice()
         case .durability: try await durability()
@@ -611,6 +613,49 @@ public struct StoreConformance: Sendable {
         try await expectCode(.conflict, "a fence on a lease nobody ever held") {
             try await store.apply(StoreBatch([], fence: Fence(lease: "nobody", token: FencingToken(1))))
         }
+    }
+
+    /// Sticky proxy ports chosen by the store: the lowest free one (or from a start, wrapping),
+    /// one chip each per provider, the chip's own lease again when it has one, no password kept.
+    public func stickyPorts() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        let chips = (0..<20).map { ChipID("c\($0)") }
+        for chip in chips { try await store.createChip(Fixtures.chip(chip, tenant: "t1")) }
+        let range = try PortRange(10000, 10015)
+        @Sendable func lease(_ chip: ChipID, provider: String = "di", start: Int? = nil) async throws -> ProxyLease {
+            try await store.leaseStickyPort(for: chip, provider: provider, in: range, startingAt: start) { port in
+                Fixtures.proxyLease(chip, sticky: port)
+            }
+        }
+        #expect(try await lease("c0").stickyPort == 10000)
+        #expect(try await lease("c0").stickyPort == 10000, "the chip's own lease again")
+        #expect(try await lease("c1", start: 10014).stickyPort == 10014)
+        #expect(try await lease("c2", start: 10014).stickyPort == 10015)
+        #expect(try await lease("c3", start: 10015).stickyPort == 10001, "wrapping around")
+        try await store.releaseProxyLease(of: "c1")
+        #expect(try await lease("c4", start: 10014).stickyPort == 10014, "a released port is free again")
+        #expect(try await store.proxyLease(of: "c0")?.endpoint?.password == nil, "a lease keeps no password")
+        // Another provider has its own ports.
+        #expect(try await lease("c5", provider: "other").stickyPort == 10000)
+        try await expectCode(.notFound) { _ = try await lease("ghost") }
+        // 14 at once for the 12 ports left: each port once, the rest capacity_exhausted.
+        let results = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for chip in chips.dropFirst(6) {
+                group.addTask {
+                    do {
+                        return try await lease(chip).stickyPort
+                    } catch let error as WhagoError where error.code == .capacityExhausted {
+                        return nil
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int?]()) { $0.append($1) }
+        }
+        let ports = results.compactMap { $0 }
+        #expect(ports.count == 12 && Set(ports).count == 12, "\(ports)")
+        #expect(try await store.proxyLeases().filter { $0.provider == "di" }.count == 16)
     }
 
     /// `shutdown()` twice is harmless, and the storage opens again afterwards.

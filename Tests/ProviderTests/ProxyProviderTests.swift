@@ -40,11 +40,13 @@ struct DataImpulseTests {
         }
         #expect(Set(leases.compactMap(\.stickyPort)) == Set(10000...10015), "each port once")
         #expect(Set(leases.map(\.chip)) == Set(chips))
-        #expect(leases.allSatisfy { $0.endpoint?.username == "di-t1__cr.br" && $0.endpoint?.password == Secret("t1-pw") })
+        #expect(leases.allSatisfy { $0.endpoint?.username == "di-t1__cr.br" && $0.endpoint?.password == nil }, "leases keep no password")
+        #expect(leases.allSatisfy { provider.endpoint(for: $0)?.password == Secret("t1-pw") }, "the tenant's password, from the configuration")
+        #expect(try await store.proxyLeases().allSatisfy { $0.endpoint?.password == nil })
         #expect(try await store.proxyLeases().count == 16)
         for lease in leases { try await provider.release(lease, store: store) }
         let other = try await provider.lease(for: "c0", hints: ProxyHints(tenant: "t2"), store: store)
-        #expect(other.endpoint?.username == "di-user__cr.br" && other.endpoint?.password == Secret("main-pw"))
+        #expect(other.endpoint?.username == "di-user__cr.br" && provider.endpoint(for: other)?.password == Secret("main-pw"))
         await store.shutdown()
     }
 
@@ -177,7 +179,8 @@ struct StaticProxyTests {
                                        probeURL: await peer.probeURL)
         let lease = try await provider.lease(for: "c1", hints: ProxyHints(), store: store)
         #expect(lease.endpoint?.username == "whago@user")
-        #expect(lease.endpoint?.password?.revealed == "p@ss:w/rd%41")
+        #expect(lease.endpoint?.password == nil)
+        #expect(provider.endpoint(for: lease)?.password?.revealed == "p@ss:w/rd%41")
         #expect(try await provider.check(lease).exitIP == "203.0.113.7")
         await store.shutdown()
     }
@@ -211,7 +214,7 @@ struct ProxiedSessionTests {
         let webhook = WebhookTarget(url: await peer.hookURL, secret: Secret("s"))
 
         let lease = try await proxies.lease(for: "chip_proxied", hints: ProxyHints(), store: store)
-        try await sessions.ensureSession(ChipSpec(chip: "chip_proxied", tenant: "t1"), on: worker.endpoint, proxy: lease.endpoint, webhook: webhook)
+        try await sessions.ensureSession(ChipSpec(chip: "chip_proxied", tenant: "t1"), on: worker.endpoint, proxy: proxies.endpoint(for: lease), webhook: webhook)
         try await waitForStatus(sessions, "chip_proxied", on: worker.endpoint, .scanQRCode)
         #expect(await peer.probeHits == 1, "the simulator's probe went through microsocks to the probe server")
 

@@ -62,44 +62,45 @@ public struct DataImpulseProxy: ProxyProvider {
 
     public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
         if let existing = try await store.proxyLease(of: chip) { return existing }
-        let account = configuration.account(for: hints.tenant)
-        let username = self.username(login: account.login, country: hints.country)
-        var taken = Set(try await store.proxyLeases().filter { $0.provider == name }.compactMap(\.stickyPort))
+        let username = self.username(login: configuration.account(for: hints.tenant).login, country: hints.country)
+        let name = self.name
         let range = configuration.stickyPorts
-        let size = range.upperBound - range.lowerBound + 1
-        // Start where the chip's id points, so concurrent leases rarely race for the same port.
-        let offset = Int(UInt(bitPattern: chip.rawValue.hashValue) % UInt(size))
-        for step in 0..<size {
-            let port = range.lowerBound + (offset + step) % size
-            guard !taken.contains(port) else { continue }
-            let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoint(port: port, username: username, password: account.password), stickyPort: port)
-            do {
-                try await store.insertProxyLease(lease)
-            } catch let error as WhagoError where error.code == .conflict {
-                // Taken meanwhile, or the chip got a lease from a concurrent call.
-                if let existing = try await store.proxyLease(of: chip) { return existing }
-                taken.insert(port)
-                continue
+        let lease: ProxyLease
+        do {
+            // The store picks the lowest free port and records the lease in one change.
+            lease = try await store.leaseStickyPort(for: chip, provider: name, in: range, startingAt: nil) { [self] port in
+                ProxyLease(chip: chip, provider: name, endpoint: endpoint(port: port, username: username, password: nil), stickyPort: port)
             }
-            if configuration.checkOnLease, configuration.probeURL != nil {
-                do {
-                    _ = try await check(lease)
-                } catch {
-                    try? await store.releaseProxyLease(of: chip)
-                    throw error
-                }
-            }
-            return lease
+        } catch let error as WhagoError where error.code == .capacityExhausted {
+            throw WhagoError(.capacityExhausted, "all \(range.count) sticky ports of proxy.dataimpulse.stickyPorts (\(range)) are leased; "
+                + "widen the range or delete chips")
         }
-        throw WhagoError(.capacityExhausted, "all \(size) sticky ports of proxy.dataimpulse.stickyPorts (\(range)) are leased; widen the range or delete chips")
+        if configuration.checkOnLease, configuration.probeURL != nil {
+            do {
+                _ = try await check(lease)
+            } catch {
+                try? await store.releaseProxyLease(of: chip)
+                throw error
+            }
+        }
+        return lease
     }
 
     public func release(_ lease: ProxyLease, store: any Store) async throws {
         try await store.releaseProxyLease(of: lease.chip)
     }
 
+    /// The lease's endpoint with the password of the account its login belongs to.
+    public func endpoint(for lease: ProxyLease) -> ProxyEndpoint? {
+        guard var endpoint = lease.endpoint else { return nil }
+        // `<login>__<parameters>`: the login says which account's password goes with it.
+        let login = endpoint.username?.components(separatedBy: "__").first ?? ""
+        endpoint.password = configuration.tenantLogins.values.first { $0.login == login }?.password ?? configuration.password
+        return endpoint
+    }
+
     public func check(_ lease: ProxyLease) async throws -> ProxyCheck {
-        guard let probeURL = configuration.probeURL, let endpoint = lease.endpoint else { return .unchecked }
+        guard let probeURL = configuration.probeURL, let endpoint = endpoint(for: lease) else { return .unchecked }
         return try await ProxyProbe.check(endpoint, probeURL: probeURL, http: http)
     }
 
@@ -115,7 +116,7 @@ public struct DataImpulseProxy: ProxyProvider {
         return "\(login ?? configuration.login)__\(parameters.joined(separator: ";"))"
     }
 
-    private func endpoint(port: Int, username: String, password: Secret) -> ProxyEndpoint {
+    private func endpoint(port: Int, username: String, password: Secret?) -> ProxyEndpoint {
         // SOCKS5 with the proxy resolving names: the exit, not whago's host, looks WhatsApp up.
         ProxyEndpoint(scheme: configuration.protocol == .socks5 ? .socks5h : .http, host: configuration.gateway, port: port,
                       username: username, password: password)

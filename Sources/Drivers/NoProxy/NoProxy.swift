@@ -33,6 +33,9 @@ public struct NoProxy: ProxyProvider {
         try await store.releaseProxyLease(of: lease.chip)
     }
 
+    /// A direct connection: no endpoint.
+    public func endpoint(for lease: ProxyLease) -> ProxyEndpoint? { nil }
+
     /// Nothing to go through, so nothing is sent.
     public func check(_ lease: ProxyLease) async throws -> ProxyCheck {
         .unchecked

@@ -204,6 +204,37 @@ extension PostgresStore {
         }
     }
 
+    public func leaseStickyPort(for chip: ChipID, provider: String, in range: PortRange, startingAt start: Int?,
+                                makeLease: @escaping @Sendable (Int) -> ProxyLease) async throws -> ProxyLease {
+        try await transaction { connection in
+            // One chooser per provider at a time; the unique (provider, sticky_port) index answers
+            // each probe, so no lease is read that is not in the way.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.sticky." + self.schema + "." + provider)))", logger: self.logger)
+            if let text = try await self.rows("SELECT doc::text FROM \(unescaped: self.t("proxy_leases")) WHERE chip = \(chip.rawValue)",
+                                              on: connection, { try $0.decode(String.self) }).first {
+                return try Self.decode(ProxyLease.self, text)
+            }
+            let size = range.count
+            let offset = start.map { min(max(0, $0 - range.lowerBound), size - 1) } ?? 0
+            guard let port = try await self.rows("""
+                SELECT p FROM generate_series(\(range.lowerBound), \(range.upperBound)) AS p
+                WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: self.t("proxy_leases")) l WHERE l.provider = \(provider) AND l.sticky_port = p)
+                ORDER BY (p - \(range.lowerBound) - \(offset) + \(size)) % \(size) LIMIT 1
+                """, on: connection, { try $0.decode(Int.self) }).first else {
+                throw WhagoError(.capacityExhausted, "all \(size) sticky ports of \(range) are leased (\(provider))")
+            }
+            var lease = makeLease(port)
+            lease.chip = chip
+            lease.provider = provider
+            lease.stickyPort = port
+            try await connection.query("""
+                INSERT INTO \(unescaped: self.t("proxy_leases")) (chip, provider, sticky_port, doc)
+                VALUES (\(chip.rawValue), \(provider), \(port), \(try Self.encode(lease))::jsonb)
+                """, logger: self.logger)
+            return lease
+        }
+    }
+
     public func proxyLease(of chip: ChipID) async throws -> ProxyLease? {
         try await docs(ProxyLease.self, "SELECT doc::text FROM \(unescaped: self.t("proxy_leases")) WHERE chip = \(chip.rawValue)").first
     }

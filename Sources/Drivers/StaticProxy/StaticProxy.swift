@@ -43,26 +43,23 @@ public struct StaticProxy: ProxyProvider {
 
     public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
         if let existing = try await store.proxyLease(of: chip) { return existing }
-        let mine = try await store.proxyLeases().filter { $0.provider == name }
         let endpoints = configuration.endpoints
         if configuration.exclusive {
-            // The URL's position (from 1) is the lease's sticky port, which the store keeps unique.
-            var taken = Set(mine.compactMap(\.stickyPort))
-            for (index, endpoint) in endpoints.enumerated() where !taken.contains(index + 1) {
-                let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoint, stickyPort: index + 1)
-                do {
-                    try await store.insertProxyLease(lease)
-                    return lease
-                } catch let error as WhagoError where error.code == .conflict {
-                    if let existing = try await store.proxyLease(of: chip) { return existing }
-                    taken.insert(index + 1)
+            // The URL's position (from 1) is the lease's sticky port, which the store picks and
+            // keeps unique.
+            do {
+                let name = self.name
+                return try await store.leaseStickyPort(for: chip, provider: name, in: try PortRange(1, endpoints.count), startingAt: nil) { port in
+                    ProxyLease(chip: chip, provider: name, endpoint: endpoints[port - 1], stickyPort: port)
                 }
+            } catch let error as WhagoError where error.code == .capacityExhausted {
+                throw WhagoError(.capacityExhausted, "all \(endpoints.count) proxies of proxy.static.proxies are leased (exclusive: true); add proxies or delete chips")
             }
-            throw WhagoError(.capacityExhausted, "all \(endpoints.count) proxies of proxy.static.proxies are leased (exclusive: true); add proxies or delete chips")
         }
+        let mine = try await store.proxyLeases().filter { $0.provider == name }
         var uses = [Int](repeating: 0, count: endpoints.count)
         for lease in mine {
-            if let index = endpoints.firstIndex(where: { $0 == lease.endpoint }) { uses[index] += 1 }
+            if let index = endpoints.firstIndex(where: { Self.sameProxy($0, lease.endpoint) }) { uses[index] += 1 }
         }
         let index = uses.indices.min { uses[$0] < uses[$1] } ?? 0
         let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoints[index])
@@ -79,8 +76,20 @@ public struct StaticProxy: ProxyProvider {
         try await store.releaseProxyLease(of: lease.chip)
     }
 
+    /// The configured URL the lease points at, with its password.
+    public func endpoint(for lease: ProxyLease) -> ProxyEndpoint? {
+        configuration.endpoints.first { Self.sameProxy($0, lease.endpoint) }
+    }
+
+    /// The same proxy, passwords aside (a lease keeps none).
+    private static func sameProxy(_ configured: ProxyEndpoint, _ leased: ProxyEndpoint?) -> Bool {
+        guard let leased else { return false }
+        return configured.scheme == leased.scheme && configured.host == leased.host && configured.port == leased.port
+            && configured.username == leased.username
+    }
+
     public func check(_ lease: ProxyLease) async throws -> ProxyCheck {
-        guard let probeURL = configuration.probeURL, let endpoint = lease.endpoint else { return .unchecked }
+        guard let probeURL = configuration.probeURL, let endpoint = endpoint(for: lease) else { return .unchecked }
         return try await ProxyProbe.check(endpoint, probeURL: probeURL, http: http)
     }
 }

@@ -33,12 +33,18 @@ public struct ProxyEndpoint: Sendable, Hashable, Codable, CustomStringConvertibl
 }
 
 /// A sticky proxy endpoint held by exactly one chip.
+///
+/// A lease never holds the provider's password: its ``endpoint`` is kept without one (whatever it
+/// was given, and whatever an old record held), and the provider rebuilds the whole endpoint from
+/// its configuration when a session needs it (`ProxyProvider.endpoint(for:)`).
 public struct ProxyLease: Sendable, Hashable, Codable {
     public var chip: ChipID
     /// The name of the proxy driver that issued the lease.
     public var provider: String
-    /// Where to connect; `nil` means a direct connection (the `none` driver).
-    public var endpoint: ProxyEndpoint?
+    /// Where to connect, without the password; `nil` means a direct connection (the `none` driver).
+    public var endpoint: ProxyEndpoint? {
+        didSet { endpoint?.password = nil }
+    }
     /// The provider's sticky port (DataImpulse) that identifies the exit IP; unique among leases.
     public var stickyPort: Int?
     public var leasedAt: Date
@@ -46,8 +52,25 @@ public struct ProxyLease: Sendable, Hashable, Codable {
     public init(chip: ChipID, provider: String, endpoint: ProxyEndpoint?, stickyPort: Int? = nil, leasedAt: Date = Date()) {
         self.chip = chip
         self.provider = provider
-        self.endpoint = endpoint
+        self.endpoint = endpoint.map { endpoint in
+            var endpoint = endpoint
+            endpoint.password = nil
+            return endpoint
+        }
         self.stickyPort = stickyPort
         self.leasedAt = leasedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case chip, provider, endpoint, stickyPort, leasedAt
+    }
+
+    /// A record written when leases kept the password loses it on reading.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(chip: try container.decode(ChipID.self, forKey: .chip), provider: try container.decode(String.self, forKey: .provider),
+                  endpoint: try container.decodeIfPresent(ProxyEndpoint.self, forKey: .endpoint),
+                  stickyPort: try container.decodeIfPresent(Int.self, forKey: .stickyPort),
+                  leasedAt: try container.decode(Date.self, forKey: .leasedAt))
     }
 }

@@ -9,6 +9,7 @@ import Foundation
 ///   already holds a lease returns that lease (idempotent).
 /// - ``release(_:store:)`` removes the lease from the store; releasing twice succeeds.
 /// - ``check(_:)`` really connects through the proxy; it is not a configuration check.
+/// - A lease keeps no password; ``endpoint(for:)`` gives it back from the configuration.
 /// - Errors are ``WhagoError``s: `capacity_exhausted` (no sticky port left), `unavailable`
 ///   (the proxy could not be reached), `unauthorized` (the provider refused the credentials).
 ///   A password never appears in an error or a log.
@@ -19,6 +20,9 @@ public protocol ProxyProvider: WhagoDriver {
     func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease
     /// Gives a chip's proxy back.
     func release(_ lease: ProxyLease, store: any Store) async throws
+    /// The lease's endpoint with its credentials, rebuilt from the configuration (leases never
+    /// keep a password); nil for a direct connection.
+    func endpoint(for lease: ProxyLease) -> ProxyEndpoint?
     /// Connects through the proxy and reports what it saw.
     func check(_ lease: ProxyLease) async throws -> ProxyCheck
 }

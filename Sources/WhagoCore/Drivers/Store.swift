@@ -86,6 +86,12 @@ public protocol Store: WhagoDriver {
 
     /// Inserts a proxy lease; one per chip and one chip per sticky port (`conflict` otherwise).
     func insertProxyLease(_ lease: ProxyLease) async throws
+    /// In one change: the chip's lease when it holds one; otherwise the first port of `range`
+    /// (from `start`, wrapping around; from the lowest when nil) that no lease of `provider`
+    /// holds, leased to the chip as `makeLease` builds it. `capacity_exhausted` when the range is
+    /// full, `not_found` when the chip does not exist.
+    func leaseStickyPort(for chip: ChipID, provider: String, in range: PortRange, startingAt start: Int?,
+                         makeLease: @escaping @Sendable (Int) -> ProxyLease) async throws -> ProxyLease
     func proxyLease(of chip: ChipID) async throws -> ProxyLease?
     func proxyLeases() async throws -> [ProxyLease]
     /// Deletes the chip's lease. Idempotent.

@@ -84,6 +84,28 @@ extension StateBackedStore {
     public func portLeases() async throws -> [PortLease] { try await read { $0.portLeases } }
 
     public func insertProxyLease(_ lease: ProxyLease) async throws { try await commit(.insertProxyLease(lease)) }
+    public func leaseStickyPort(for chip: ChipID, provider: String, in range: PortRange, startingAt start: Int?,
+                                makeLease: @escaping @Sendable (Int) -> ProxyLease) async throws -> ProxyLease {
+        let leased = CommitResult<ProxyLease>()
+        try await commit { state throws(WhagoError) in
+            if let existing = state.proxyLeases[chip] {
+                leased.value = existing
+                return nil
+            }
+            guard state.chips[chip] != nil else { throw WhagoError(.notFound, "no chip \(chip)") }
+            guard let port = state.freeStickyPort(in: range, provider: provider, startingAt: start) else {
+                throw WhagoError(.capacityExhausted, "all \(range.count) sticky ports of \(range) are leased (\(provider))")
+            }
+            var lease = makeLease(port)
+            lease.chip = chip
+            lease.provider = provider
+            lease.stickyPort = port
+            leased.value = lease
+            return .insertProxyLease(lease)
+        }
+        guard let lease = leased.value else { throw WhagoError(.internal, "sticky port lease committed without a lease") }
+        return lease
+    }
     public func proxyLease(of chip: ChipID) async throws -> ProxyLease? { try await read { $0.proxyLeases[chip] } }
     public func proxyLeases() async throws -> [ProxyLease] { try await read { $0.proxyLeases.values.sorted { $0.chip < $1.chip } } }
     public func releaseProxyLease(of chip: ChipID) async throws {

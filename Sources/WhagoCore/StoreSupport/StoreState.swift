@@ -22,6 +22,8 @@ public struct StoreState: Codable, Sendable, Equatable {
     private var portOwners: [String: WorkerID] = [:]
     /// Named leases with fencing tokens (leadership), by name.
     public private(set) var leases: [String: StoreLease] = [:]
+    /// "provider:port" → chip, the sticky proxy ports (rebuilt from the leases when loaded).
+    private var stickyOwners: [String: ChipID] = [:]
 
     public init() {}
 
@@ -47,6 +49,9 @@ public struct StoreState: Codable, Sendable, Equatable {
         portOwners = try container.decode([String: WorkerID].self, forKey: .portOwners)
         leases = try container.decodeIfPresent([String: StoreLease].self, forKey: .leases) ?? [:]
         // Entries from before the log carried their sequence only as their key.
+        for lease in proxyLeases.values {
+            if let port = lease.stickyPort { stickyOwners["\(lease.provider):\(port)"] = lease.chip }
+        }
         for (sequence, entry) in outbox where entry.sequence == 0 { outbox[sequence]?.sequence = Int64(sequence) }
         for (sequence, entry) in deadLetters where entry.sequence == 0 {
             deadLetters[sequence]?.sequence = Int64(sequence)
@@ -63,6 +68,17 @@ public struct StoreState: Codable, Sendable, Equatable {
     public var portLeases: [PortLease] {
         workers.values.map { PortLease(host: $0.host, port: $0.port, worker: $0.id, leasedAt: $0.createdAt) }
             .sorted { ($0.host, $0.port) < ($1.host, $1.port) }
+    }
+
+    /// The first port of `range` from `start` (wrapping) that no lease of `provider` holds.
+    public func freeStickyPort(in range: PortRange, provider: String, startingAt start: Int?) -> Int? {
+        let size = range.upperBound - range.lowerBound + 1
+        let offset = start.map { min(max(0, $0 - range.lowerBound), size - 1) } ?? 0
+        for step in 0..<size {
+            let port = range.lowerBound + (offset + step) % size
+            if stickyOwners["\(provider):\(port)"] == nil { return port }
+        }
+        return nil
     }
 
     /// The lowest port of `range` on `host` that no worker holds.
@@ -119,7 +135,7 @@ public struct StoreState: Codable, Sendable, Equatable {
             guard chips[id] != nil else { throw WhagoError(.notFound, "no chip \(id)") }
             if let event { try checkAppend([event]) }
             chips[id] = nil
-            proxyLeases[id] = nil
+            releaseLease(of: id)
             if let event { append([event]) }
         case .insertWorker(let worker):
             guard workers[worker.id] == nil else { throw WhagoError(.conflict, "worker \(worker.id) already exists") }
@@ -143,13 +159,13 @@ public struct StoreState: Codable, Sendable, Equatable {
         case .insertProxyLease(let lease):
             guard chips[lease.chip] != nil else { throw WhagoError(.notFound, "no chip \(lease.chip)") }
             guard proxyLeases[lease.chip] == nil else { throw WhagoError(.conflict, "chip \(lease.chip) already holds a proxy lease") }
-            if let sticky = lease.stickyPort,
-               let holder = proxyLeases.values.first(where: { $0.provider == lease.provider && $0.stickyPort == sticky }) {
-                throw WhagoError(.conflict, "sticky port \(sticky) is leased to chip \(holder.chip)")
+            if let sticky = lease.stickyPort, let holder = stickyOwners["\(lease.provider):\(sticky)"] {
+                throw WhagoError(.conflict, "sticky port \(sticky) is leased to chip \(holder)")
             }
             proxyLeases[lease.chip] = lease
+            if let sticky = lease.stickyPort { stickyOwners["\(lease.provider):\(sticky)"] = lease.chip }
         case .releaseProxyLease(let chip):
-            proxyLeases[chip] = nil
+            releaseLease(of: chip)
         case .enqueue(let entries):
             try checkAppend(entries)
             append(entries)
@@ -212,6 +228,11 @@ public struct StoreState: Codable, Sendable, Equatable {
                 seenRequests = seenRequests.filter { now.timeIntervalSince($0.value) < window.seconds }
             }
         }
+    }
+
+    private mutating func releaseLease(of chip: ChipID) {
+        guard let lease = proxyLeases.removeValue(forKey: chip) else { return }
+        if let sticky = lease.stickyPort { stickyOwners["\(lease.provider):\(sticky)"] = nil }
     }
 
     private func checkChip(_ chip: Chip) throws(WhagoError) {
