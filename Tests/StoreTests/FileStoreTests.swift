@@ -175,6 +175,42 @@ struct FileStoreTests {
         }
     }
 
+    @Test("secrets are sealed at rest: none in plain text in the log or the snapshot; another master key, or none, is refused clearly")
+    func sealedSecrets() async throws {
+        let directory = try TemporaryDirectory("file-store")
+        defer { directory.remove() }
+        let sealer = SecretSealer(masterKey: Secret("master-key-one"))
+        let store = try await FileStore(directory: directory.path, compactEvery: 1_000, sealer: sealer)
+        try await store.createTenant(Fixtures.tenant("t1"))
+        @Sendable func worker(_ id: WorkerID, port: Int) -> Worker {
+            Worker(id: id, tenant: "t1", name: "whago-\(id)", host: "", port: port, apiKey: Secret("PLAINTEXT-api-key-\(id)"),
+                   webhookSecret: Secret("PLAINTEXT-hmac-\(id)"))
+        }
+        _ = try await store.leasePort(in: try PortRange(3100, 3199), host: "h") { worker("w1", port: $0) }
+        await store.shutdown()  // w1 is now in the snapshot
+        let reopened = try await FileStore(directory: directory.path, compactEvery: 1_000, sealer: sealer)
+        _ = try await reopened.leasePort(in: try PortRange(3100, 3199), host: "h") { worker("w2", port: $0) }
+        await reopened.releaseLockForCrashTest()  // w2 is only in the log
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: directory.file(name)))
+            #expect(bytes.range(of: Data("PLAINTEXT".utf8)) == nil, "\(name) holds a secret in plain text")
+        }
+        for (other, expected) in [(SecretSealer(masterKey: Secret("master-key-two")), "another master key"), (nil, "give whago its master key")] {
+            do {
+                let opened = try await FileStore(directory: directory.path, sealer: other)
+                await opened.shutdown()
+                Issue.record("opened with \(other == nil ? "no" : "another") master key")
+            } catch let error as WhagoError {
+                #expect(error.code == .unauthorized, "\(error)")
+                #expect(error.message.contains(expected), "\(error.message)")
+            }
+        }
+        let third = try await FileStore(directory: directory.path, sealer: sealer)
+        #expect(try await third.worker("w1")?.apiKey == Secret("PLAINTEXT-api-key-w1"))
+        #expect(try await third.worker("w2")?.webhookSecret == Secret("PLAINTEXT-hmac-w2"))
+        await third.shutdown()
+    }
+
     @Test("a torn last record is dropped and every record before it kept")
     func tornTail() async throws {
         let directory = try TemporaryDirectory("file-store")

@@ -41,7 +41,7 @@ struct PostgresStoreTests {
         }
         let report = await stores[0].healthCheck()
         #expect(report.status == .ok)
-        #expect(report.detail.contains("at migration 3"))
+        #expect(report.detail.contains("at migration 4"))
         for store in stores { await store.shutdown() }
     }
 
@@ -94,6 +94,37 @@ struct PostgresStoreTests {
             #expect(error.message.contains("TLS"), "\(error)")
             #expect(!error.message.contains("whago-test-pw"))
         }
+    }
+
+    @Test("secrets are sealed in the tables; another master key, or none, is refused at startup")
+    func sealedSecrets() async throws {
+        let url = try postgresURL()
+        let schema = "k_" + UUID().uuidString.prefix(8).lowercased()
+        let sealer = SecretSealer(masterKey: Secret("master-key-one"))
+        let store = try await PostgresStore(url: url, schema: schema, sealer: sealer, logger: quietLogger)
+        try await store.createTenant(Fixtures.tenant("t1"))
+        _ = try await store.leasePort(in: try PortRange(3100, 3199), host: "h") { port in
+            Worker(id: "w1", tenant: "t1", name: "whago-w1", host: "", port: port, apiKey: Secret("PLAINTEXT-api-key"),
+                   webhookSecret: Secret("PLAINTEXT-hmac"))
+        }
+        await store.shutdown()
+        let dump = try await ChildProcess.run("/usr/bin/psql", [url, "-At", "-c", "SELECT doc::text FROM \(schema).workers"])
+        #expect(dump.status == 0, "\(dump.stderr)")
+        #expect(dump.stdout.contains("sealed:v1:"), "\(dump.stdout)")
+        #expect(!dump.stdout.contains("PLAINTEXT"), "a secret in plain text: \(dump.stdout)")
+        for (other, expected) in [(SecretSealer(masterKey: Secret("master-key-two")), "another master key"), (nil, "give whago its master key")] {
+            do {
+                let opened = try await PostgresStore(url: url, schema: schema, sealer: other, logger: quietLogger)
+                await opened.shutdown()
+                Issue.record("opened with \(other == nil ? "no" : "another") master key")
+            } catch let error as WhagoError {
+                #expect(error.code == .unauthorized, "\(error)")
+                #expect(error.message.contains(expected), "\(error.message)")
+            }
+        }
+        let again = try await PostgresStore(url: url, schema: schema, sealer: sealer, logger: quietLogger)
+        #expect(try await again.worker("w1")?.apiKey == Secret("PLAINTEXT-api-key"))
+        await again.shutdown()
     }
 
     @Test("PostgreSQL stopped and started under a running store: no acknowledged write lost, it recovers by itself",

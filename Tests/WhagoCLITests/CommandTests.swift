@@ -14,9 +14,11 @@ struct CommandTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.map { String($0.prefix(17)) } == [
-            "config    ok     ", "data      ok     ", "runtime   ok     ", "sessions  ok     ", "proxy     ok     ", "store     ok     ",
+            "config    ok     ", "data      ok     ", "key       ok     ", "runtime   ok     ", "sessions  ok     ", "proxy     ok     ",
+            "store     ok     ",
         ])
-        #expect(lines[5].contains("file: data directory \(directory.path)/store"))
+        #expect(lines[2].contains("none yet: serve generates one into \(directory.path)/master-key"))
+        #expect(lines[6].contains("file: data directory \(directory.path)/store"))
     }
 
     @Test("doctor warns when the data directory or a file in it is open to other users")

@@ -17,7 +17,8 @@ public actor FileStore: StateBackedStore {
         sampleConfig: FileStoreConfiguration.sample,
         configuration: FileStoreConfiguration.self
     ) { configuration, context in
-        try await FileStore(directory: configuration.path ?? "\(context.dataDirectory)/store", compactEvery: configuration.compactEvery)
+        try await FileStore(directory: configuration.path ?? "\(context.dataDirectory)/store", compactEvery: configuration.compactEvery,
+                            sealer: context.sealer)
     }
 
     /// The data directory.
@@ -35,7 +36,9 @@ public actor FileStore: StateBackedStore {
     private var failure: WhagoError?
 
     /// Opens (creating if needed) and locks the data directory, and recovers its state.
-    public init(directory: String, compactEvery: Int = 10_000) async throws {
+    /// - Parameter sealer: seals the secrets the store keeps; a store written with one opens only
+    ///   with the same master key (`unauthorized` otherwise), and never without one.
+    public init(directory: String, compactEvery: Int = 10_000, sealer: SecretSealer? = nil) async throws {
         do {
             // The store holds secrets (worker keys, webhook secrets): only whago's user reads it.
             try FileManager.default.createDirectory(
@@ -46,11 +49,28 @@ public actor FileStore: StateBackedStore {
         self.directory = directory
         self.compactEvery = max(1, compactEvery)
         self.lock = try DirectoryLock(path: "\(directory)/LOCK")
-        let files = StoreFiles(directory: directory)
+        let files = StoreFiles(directory: directory, sealer: sealer)
         self.files = files
         let (state, records) = try await Self.run(on: queue) { try files.recover() }
         self.state = state
         self.recordsSinceSnapshot = records
+        do {
+            switch (state.keyCheck, sealer) {
+            case (let check?, let sealer?): try sealer.verify(keyCheck: check)
+            case (_?, nil): throw WhagoError(.unauthorized, "the store's secrets are sealed: give whago its master key (server.masterKey, or <dataDir>/master-key)")
+            case (nil, let sealer?):
+                let check = try Self.keyCheck(sealer)
+                try await commit { _ in .setKeyCheck(check) }
+            case (nil, nil): break
+            }
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    private static func keyCheck(_ sealer: SecretSealer) throws(WhagoError) -> String {
+        do { return try sealer.keyCheck() } catch { throw WhagoError(.internal, "cannot seal the key check: \(error)") }
     }
 
     public func healthCheck() async -> HealthReport {
@@ -77,7 +97,7 @@ public actor FileStore: StateBackedStore {
     public func commit(_ build: @Sendable (StoreState) throws(WhagoError) -> StoreMutation?) async throws {
         if let failure { throw failure }
         guard let mutation = try build(state) else { return }
-        let record = Array(try JSONEncoder().encode(mutation))
+        let record = Array(try files.encoder().encode(mutation))
         try state.apply(mutation)
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             pending.append((record, done))

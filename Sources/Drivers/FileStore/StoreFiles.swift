@@ -18,6 +18,8 @@ final class StoreFiles: @unchecked Sendable {
     }
 
     let directory: String
+    /// Seals the secrets in records and snapshots; nil stores them as they are.
+    let sealer: SecretSealer?
     private var log: Int32 = -1
     private(set) var generation = 0
     /// Set by tests to make the next append fail as a full or failing disk does.
@@ -25,8 +27,22 @@ final class StoreFiles: @unchecked Sendable {
 
     private static let magic = Array("WHAGOSN1".utf8)
 
-    init(directory: String) {
+    init(directory: String, sealer: SecretSealer?) {
         self.directory = directory
+        self.sealer = sealer
+    }
+
+    /// JSON with the sealer in `userInfo`, so that every ``Secret`` is written sealed.
+    func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        if let sealer { encoder.userInfo[.secretSealer] = sealer }
+        return encoder
+    }
+
+    func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        if let sealer { decoder.userInfo[.secretSealer] = sealer }
+        return decoder
     }
 
     deinit {
@@ -46,13 +62,14 @@ final class StoreFiles: @unchecked Sendable {
         var state = StoreState()
         var first = 0
         if let data = try Self.contents(of: snapshotPath) {
-            let snapshot = try Self.decodeSnapshot(data, path: snapshotPath)
+            let snapshot = try Self.decodeSnapshot(data, path: snapshotPath, decoder: decoder())
             state = snapshot.state
             first = snapshot.nextGeneration
         }
         let generations = try logGenerations().filter { $0 >= first }
         var records = 0
         var cut: (path: String, offset: Int)?
+        let decoder = self.decoder()
         for (index, generation) in generations.enumerated() {
             let path = logPath(generation)
             let bytes = try Self.contents(of: path) ?? []
@@ -72,7 +89,9 @@ final class StoreFiles: @unchecked Sendable {
                 }
                 let mutation: StoreMutation
                 do {
-                    mutation = try JSONDecoder().decode(StoreMutation.self, from: Data(payload))
+                    mutation = try decoder.decode(StoreMutation.self, from: Data(payload))
+                } catch let error as WhagoError {
+                    throw error
                 } catch {
                     throw WhagoError(.corrupt, "\(path): record at byte \(offset) has a valid checksum but cannot be read: \(error)")
                 }
@@ -171,7 +190,7 @@ final class StoreFiles: @unchecked Sendable {
     func compact(_ state: StoreState) throws {
         let next = generation + 1
         try openLog(generation: next)
-        let json = try JSONEncoder().encode(Snapshot(nextGeneration: next, state: state))
+        let json = try encoder().encode(Snapshot(nextGeneration: next, state: state))
         let bytes = Self.magic + Self.littleEndian(CRC32.checksum(json)) + Self.littleEndian(UInt32(json.count)) + Array(json)
         let temporary = snapshotPath + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -195,7 +214,7 @@ final class StoreFiles: @unchecked Sendable {
 
     // MARK: Encoding
 
-    private static func decodeSnapshot(_ bytes: [UInt8], path: String) throws -> Snapshot {
+    private static func decodeSnapshot(_ bytes: [UInt8], path: String, decoder: JSONDecoder) throws -> Snapshot {
         let damaged = "the snapshot \(path) is damaged"
         let advice = "; whago will not overwrite it: restore it from a backup, or move it away to start from the logs alone"
         guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw WhagoError(.corrupt, damaged + " (not a whago snapshot)" + advice) }
@@ -205,7 +224,9 @@ final class StoreFiles: @unchecked Sendable {
         let json = bytes[16...]
         guard CRC32.checksum(json) == crc else { throw WhagoError(.corrupt, damaged + " (checksum mismatch)" + advice) }
         do {
-            return try JSONDecoder().decode(Snapshot.self, from: Data(json))
+            return try decoder.decode(Snapshot.self, from: Data(json))
+        } catch let error as WhagoError {
+            throw error
         } catch {
             throw WhagoError(.corrupt, damaged + " (\(error))" + advice)
         }

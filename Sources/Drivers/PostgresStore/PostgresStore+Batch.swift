@@ -31,20 +31,20 @@ extension PostgresStore {
         case .createTenant(var tenant):
             tenant.version = 1
             try await connection.query("""
-                INSERT INTO \(unescaped: t("tenants")) (id, version, doc) VALUES (\(tenant.id.rawValue), 1, \(try Self.encode(tenant))::jsonb)
+                INSERT INTO \(unescaped: t("tenants")) (id, version, doc) VALUES (\(tenant.id.rawValue), 1, \(try self.encode(tenant))::jsonb)
                 """, logger: logger)
         case .updateTenant(var tenant):
             let stored = try await lockedVersion("tenants", id: tenant.id.rawValue, what: "tenant \(tenant.id)", on: connection)
             try Self.compare(stored, tenant.version, "tenant \(tenant.id)")
             tenant.version = stored + 1
             try await connection.query("""
-                UPDATE \(unescaped: t("tenants")) SET version = \(tenant.version), doc = \(try Self.encode(tenant))::jsonb WHERE id = \(tenant.id.rawValue)
+                UPDATE \(unescaped: t("tenants")) SET version = \(tenant.version), doc = \(try self.encode(tenant))::jsonb WHERE id = \(tenant.id.rawValue)
                 """, logger: logger)
         case .deleteTenant(let id):
             try await deleteTenant(id, on: connection)
         case .addAPIKey(let key):
             try await connection.query("""
-                INSERT INTO \(unescaped: t("api_keys")) (prefix, tenant, doc) VALUES (\(key.prefix), \(key.tenant.rawValue), \(try Self.encode(key))::jsonb)
+                INSERT INTO \(unescaped: t("api_keys")) (prefix, tenant, doc) VALUES (\(key.prefix), \(key.tenant.rawValue), \(try self.encode(key))::jsonb)
                 """, logger: logger)
         case .revokeAPIKey(let prefix, let date):
             try await revokeAPIKey(prefix: prefix, at: date, on: connection)
@@ -60,7 +60,7 @@ extension PostgresStore {
             chip.version = 1
             try await connection.query("""
                 INSERT INTO \(unescaped: t("chips")) (id, tenant, name, worker, version, doc)
-                VALUES (\(chip.id.rawValue), \(chip.tenant.rawValue), \(chip.name), \(chip.worker?.rawValue), 1, \(try Self.encode(chip))::jsonb)
+                VALUES (\(chip.id.rawValue), \(chip.tenant.rawValue), \(chip.name), \(chip.worker?.rawValue), 1, \(try self.encode(chip))::jsonb)
                 """, logger: logger)
         case .updateChip(var chip, let capacity):
             guard let stored = try await rows("""
@@ -75,7 +75,7 @@ extension PostgresStore {
             chip.version = stored.0 + 1
             try await connection.query("""
                 UPDATE \(unescaped: t("chips")) SET tenant = \(chip.tenant.rawValue), name = \(chip.name), worker = \(chip.worker?.rawValue),
-                    version = \(chip.version), doc = \(try Self.encode(chip))::jsonb WHERE id = \(chip.id.rawValue)
+                    version = \(chip.version), doc = \(try self.encode(chip))::jsonb WHERE id = \(chip.id.rawValue)
                 """, logger: logger)
         case .deleteChip(let id, let version):
             let stored = try await lockedVersion("chips", id: id.rawValue, what: "chip \(id)", on: connection)
@@ -93,7 +93,7 @@ extension PostgresStore {
             }
             worker.version = stored.0 + 1
             try await connection.query("""
-                UPDATE \(unescaped: t("workers")) SET version = \(worker.version), doc = \(try Self.encode(worker))::jsonb WHERE id = \(worker.id.rawValue)
+                UPDATE \(unescaped: t("workers")) SET version = \(worker.version), doc = \(try self.encode(worker))::jsonb WHERE id = \(worker.id.rawValue)
                 """, logger: logger)
         case .removeWorker(let id):
             try await connection.query("UPDATE \(unescaped: t("chips")) SET doc = doc - 'worker' WHERE worker = \(id.rawValue)", logger: logger)
@@ -101,7 +101,7 @@ extension PostgresStore {
         case .insertProxyLease(let lease):
             try await connection.query("""
                 INSERT INTO \(unescaped: t("proxy_leases")) (chip, provider, sticky_port, doc)
-                VALUES (\(lease.chip.rawValue), \(lease.provider), \(lease.stickyPort), \(try Self.encode(lease))::jsonb)
+                VALUES (\(lease.chip.rawValue), \(lease.provider), \(lease.stickyPort), \(try self.encode(lease))::jsonb)
                 """, logger: logger)
         case .releaseProxyLease(let chip):
             try await connection.query("DELETE FROM \(unescaped: t("proxy_leases")) WHERE chip = \(chip.rawValue)", logger: logger)

@@ -61,7 +61,32 @@ extension PostgresStore {
                 "CREATE INDEX ON \(table("outbox")) (tenant, seq)",
                 "CREATE INDEX ON \(table("dedupe")) (seen_at)",
             ]),
+            // Facts about the store itself: the sealed key check.
+            (4, [
+                "CREATE TABLE \(table("meta")) (key text PRIMARY KEY, value text NOT NULL)",
+            ]),
         ]
+    }
+
+    /// Verifies the sealed key check (written by the first store with a sealer): a store opened with
+    /// another master key, or without one, fails now rather than at the first secret it reads.
+    func checkMasterKey() async throws {
+        let existing = try await client.query("SELECT value FROM \(unescaped: table("meta")) WHERE key = 'key-check'", logger: logger)
+            .decode(String.self).reduce(into: [String]()) { $0.append($1) }.first
+        switch (existing, sealer) {
+        case (let check?, let sealer?):
+            try sealer.verify(keyCheck: check)
+        case (_?, nil):
+            throw WhagoError(.unauthorized, "the store's secrets are sealed: give whago its master key (server.masterKey, or <dataDir>/master-key)")
+        case (nil, let sealer?):
+            try await client.query("""
+                INSERT INTO \(unescaped: table("meta")) (key, value) VALUES ('key-check', \(try sealer.keyCheck())) ON CONFLICT (key) DO NOTHING
+                """, logger: logger)
+            // Another daemon may have written its own first: the one that is there must open.
+            try await checkMasterKey()
+        case (nil, nil):
+            break
+        }
     }
 
     /// Applies the missing migrations in one transaction, under an advisory lock on the schema.

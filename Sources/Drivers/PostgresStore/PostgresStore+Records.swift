@@ -35,16 +35,23 @@ extension PostgresStore {
     }
 
     private func docs<T: Decodable & Sendable>(_ type: T.Type, _ query: PostgresQuery) async throws -> [T] {
-        try await self.query(query) { row in try Self.decode(type, try row.decode(String.self)) }
+        try await self.query(query) { row in try self.decode(type, try row.decode(String.self)) }
     }
 
-    static func encode(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    /// A record as JSON, its secrets sealed when the store has a sealer.
+    func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        if let sealer { encoder.userInfo[.secretSealer] = sealer }
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        let decoder = JSONDecoder()
+        if let sealer { decoder.userInfo[.secretSealer] = sealer }
         do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
+            return try decoder.decode(type, from: Data(text.utf8))
+        } catch let error as WhagoError {
+            throw error
         } catch {
             throw WhagoError(.corrupt, "a stored \(type) cannot be read: \(error)")
         }
@@ -83,7 +90,7 @@ extension PostgresStore {
     public func addAPIKey(_ key: APIKeyRecord) async throws {
         try await perform {
             try await self.client.query("""
-                INSERT INTO \(unescaped: self.t("api_keys")) (prefix, tenant, doc) VALUES (\(key.prefix), \(key.tenant.rawValue), \(try Self.encode(key))::jsonb)
+                INSERT INTO \(unescaped: self.t("api_keys")) (prefix, tenant, doc) VALUES (\(key.prefix), \(key.tenant.rawValue), \(try self.encode(key))::jsonb)
                 """, logger: self.logger)
         }
     }
@@ -100,9 +107,9 @@ extension PostgresStore {
         guard let text = try await rows("SELECT doc::text FROM \(unescaped: t("api_keys")) WHERE prefix = \(prefix) FOR UPDATE", on: connection, { try $0.decode(String.self) }).first else {
             throw WhagoError(.notFound, "no API key \(prefix)")
         }
-        var key = try Self.decode(APIKeyRecord.self, text)
+        var key = try self.decode(APIKeyRecord.self, text)
         key.revokedAt = date
-        try await connection.query("UPDATE \(unescaped: t("api_keys")) SET doc = \(try Self.encode(key))::jsonb WHERE prefix = \(prefix)", logger: logger)
+        try await connection.query("UPDATE \(unescaped: t("api_keys")) SET doc = \(try self.encode(key))::jsonb WHERE prefix = \(prefix)", logger: logger)
     }
 
     // MARK: Chips
@@ -110,7 +117,7 @@ extension PostgresStore {
     private func chipRows(_ query: PostgresQuery) async throws -> [Chip] {
         try await self.query(query) { row in
             let (text, worker) = try row.decode((String, String?).self)
-            var chip = try Self.decode(Chip.self, text)
+            var chip = try self.decode(Chip.self, text)
             chip.worker = worker.map(WorkerID.init(rawValue:))
             return chip
         }
@@ -162,7 +169,7 @@ extension PostgresStore {
             worker.version = 1
             try await connection.query("""
                 INSERT INTO \(unescaped: self.t("workers")) (id, tenant, host, port, version, doc)
-                VALUES (\(worker.id.rawValue), \(worker.tenant.rawValue), \(host), \(port), 1, \(try Self.encode(worker))::jsonb)
+                VALUES (\(worker.id.rawValue), \(worker.tenant.rawValue), \(host), \(port), 1, \(try self.encode(worker))::jsonb)
                 """, logger: self.logger)
             return worker
         }
@@ -199,7 +206,7 @@ extension PostgresStore {
         try await perform {
             try await self.client.query("""
                 INSERT INTO \(unescaped: self.t("proxy_leases")) (chip, provider, sticky_port, doc)
-                VALUES (\(lease.chip.rawValue), \(lease.provider), \(lease.stickyPort), \(try Self.encode(lease))::jsonb)
+                VALUES (\(lease.chip.rawValue), \(lease.provider), \(lease.stickyPort), \(try self.encode(lease))::jsonb)
                 """, logger: self.logger)
         }
     }
@@ -212,7 +219,7 @@ extension PostgresStore {
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.sticky." + self.schema + "." + provider)))", logger: self.logger)
             if let text = try await self.rows("SELECT doc::text FROM \(unescaped: self.t("proxy_leases")) WHERE chip = \(chip.rawValue)",
                                               on: connection, { try $0.decode(String.self) }).first {
-                return try Self.decode(ProxyLease.self, text)
+                return try self.decode(ProxyLease.self, text)
             }
             let size = range.count
             let offset = start.map { min(max(0, $0 - range.lowerBound), size - 1) } ?? 0
@@ -229,7 +236,7 @@ extension PostgresStore {
             lease.stickyPort = port
             try await connection.query("""
                 INSERT INTO \(unescaped: self.t("proxy_leases")) (chip, provider, sticky_port, doc)
-                VALUES (\(chip.rawValue), \(provider), \(port), \(try Self.encode(lease))::jsonb)
+                VALUES (\(chip.rawValue), \(provider), \(port), \(try self.encode(lease))::jsonb)
                 """, logger: self.logger)
             return lease
         }
@@ -261,7 +268,7 @@ extension PostgresStore {
             entry.claimedUntil = nil
             try await connection.query("""
                 INSERT INTO \(unescaped: t("outbox")) (id, tenant, chip, next_attempt_at, doc)
-                VALUES (\(entry.id.rawValue), \(entry.tenant.rawValue), \(entry.chip.rawValue), \(entry.nextAttemptAt), \(try Self.encode(entry))::jsonb)
+                VALUES (\(entry.id.rawValue), \(entry.tenant.rawValue), \(entry.chip.rawValue), \(entry.nextAttemptAt), \(try self.encode(entry))::jsonb)
                 """, logger: logger)
         }
     }
@@ -269,7 +276,7 @@ extension PostgresStore {
     /// The columns an entry is read from: the document, overlaid with the columns that change.
     static let entryColumns = "doc::text, seq, state, delivered_at, claimed_by, claimed_until"
 
-    static func entry(_ row: PostgresRow) throws -> OutboxEntry {
+    func entry(_ row: PostgresRow) throws -> OutboxEntry {
         let (text, sequence, state, deliveredAt, claimedBy, claimedUntil) = try row.decode((String, Int64, String, Date?, String?, Date?).self)
         var entry = try decode(OutboxEntry.self, text)
         entry.sequence = sequence
@@ -281,7 +288,7 @@ extension PostgresStore {
     }
 
     private func entries(_ query: PostgresQuery) async throws -> [OutboxEntry] {
-        try await self.query(query, Self.entry)
+        try await self.query(query) { try self.entry($0) }
     }
 
     public func enqueue(_ entries: [OutboxEntry]) async throws {
@@ -335,10 +342,10 @@ extension PostgresStore {
                 """, on: connection, { try $0.decode(String.self) }).first else {
                 throw WhagoError(.notFound, state == .dead ? "no dead-lettered event \(id)" : "no outbox entry \(id)")
             }
-            var entry = try Self.decode(OutboxEntry.self, text)
+            var entry = try self.decode(OutboxEntry.self, text)
             change(&entry)
             try await connection.query("""
-                UPDATE \(unescaped: self.t("outbox")) SET doc = \(try Self.encode(entry))::jsonb, next_attempt_at = \(entry.nextAttemptAt),
+                UPDATE \(unescaped: self.t("outbox")) SET doc = \(try self.encode(entry))::jsonb, next_attempt_at = \(entry.nextAttemptAt),
                     state = \(entry.state.rawValue), claimed_by = NULL, claimed_until = NULL
                 WHERE id = \(id.rawValue)
                 """, logger: self.logger)

@@ -20,12 +20,14 @@ public final class PostgresStore: Store {
         configuration: PostgresConfiguration.self
     ) { configuration, context in
         try await PostgresStore(url: configuration.url.revealed, schema: configuration.schema, poolSize: configuration.poolSize,
-                                connectTimeout: configuration.connectTimeout.duration, logger: context.logger)
+                                connectTimeout: configuration.connectTimeout.duration, sealer: context.sealer, logger: context.logger)
     }
 
     let client: PostgresClient
     let schema: String
     let logger: Logger
+    /// Seals the secrets in stored records; nil stores them as they are.
+    let sealer: SecretSealer?
     /// How long one call may wait for PostgreSQL before it fails with `unavailable` (the client
     /// would otherwise wait for a connection until the server comes back).
     let callTimeout: Duration
@@ -36,7 +38,10 @@ public final class PostgresStore: Store {
     /// Connects, and migrates the schema.
     /// - Parameter url: `postgres://user:password@host:port/database` (or `?host=/socket/dir`); it is
     ///   never logged or put in an error.
-    public init(url: String, schema: String = "whago", poolSize: Int = 10, connectTimeout: Duration = .seconds(10), logger: Logger) async throws {
+    /// - Parameter sealer: seals the secrets the store keeps; a schema written with one opens only
+    ///   with the same master key (`unauthorized` otherwise), and never without one.
+    public init(url: String, schema: String = "whago", poolSize: Int = 10, connectTimeout: Duration = .seconds(10),
+                sealer: SecretSealer? = nil, logger: Logger) async throws {
         guard PostgresStore.isIdentifier(schema) else {
             throw WhagoError(.invalidConfig, "schema '\(schema)' must be lower-case letters, digits and _")
         }
@@ -56,11 +61,13 @@ public final class PostgresStore: Store {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.schema = schema
         self.logger = logger
+        self.sealer = sealer
         self.callTimeout = connectTimeout + .seconds(5)
         let client = self.client
         self.running = Task { await client.run() }
         do {
             try await withDeadline { try await self.migrate() }
+            try await withDeadline { try await self.checkMasterKey() }
         } catch {
             running.cancel()
             throw Self.translate(error)

@@ -36,7 +36,8 @@ public struct WhagoConfig: Decodable, Sendable {
     public var redactedSummary: [(section: String, summary: String)] {
         [
             ("server", "listen=\(server.listen) publicURL=\(Redacted.redact(server.publicURL)) dataDir=\(server.dataDir) "
-                + "adminToken=\(server.adminToken == nil ? "<generated>" : "<redacted>")"),
+                + "adminToken=\(server.adminToken == nil ? "<generated>" : "<redacted>") "
+                + "masterKey=\(server.masterKey == nil ? "<generated>" : "<redacted>")"),
             ("limits", Redacted.fields(of: limits)),
             ("runtime", runtime.redactedSummary),
             ("sessions", sessions.redactedSummary),
@@ -61,16 +62,21 @@ public struct ServerConfig: Decodable, Sendable {
     public var adminToken: Secret?
     /// whago's own files: the generated admin token and, by default, the drivers' data.
     public var dataDir: String
+    /// The key that seals the secrets the store keeps. When absent, one is generated into
+    /// `<dataDir>/master-key`. Replicas sharing one PostgreSQL must share it: set it.
+    public var masterKey: Secret?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, publicURL, adminToken, dataDir
+        case listen, publicURL, adminToken, dataDir, masterKey
     }
 
-    public init(listen: HostPort = HostPort(host: "127.0.0.1", port: 8080), publicURL: URL? = nil, adminToken: Secret? = nil, dataDir: String = ".whago") {
+    public init(listen: HostPort = HostPort(host: "127.0.0.1", port: 8080), publicURL: URL? = nil, adminToken: Secret? = nil,
+                dataDir: String = ".whago", masterKey: Secret? = nil) {
         self.listen = listen
         self.publicURL = publicURL ?? ServerConfig.defaultPublicURL(for: listen)
         self.adminToken = adminToken
         self.dataDir = dataDir
+        self.masterKey = masterKey
     }
 
     public init(from decoder: any Decoder) throws {
@@ -80,7 +86,8 @@ public struct ServerConfig: Decodable, Sendable {
             listen: listen,
             publicURL: try container.decodeIfPresent(URL.self, forKey: .publicURL),
             adminToken: try container.decodeIfPresent(Secret.self, forKey: .adminToken),
-            dataDir: try container.decodeIfPresent(NonEmptyString.self, forKey: .dataDir)?.value ?? ".whago"
+            dataDir: try container.decodeIfPresent(NonEmptyString.self, forKey: .dataDir)?.value ?? ".whago",
+            masterKey: try container.decodeIfPresent(Secret.self, forKey: .masterKey)
         )
     }
 

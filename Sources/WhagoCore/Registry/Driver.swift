@@ -20,11 +20,14 @@ public struct DriverContext: Sendable {
     /// whago's own data directory (`server.dataDir`); drivers keep their files under it by default.
     public var dataDirectory: String
     public var logger: Logger
+    /// Seals the secrets a store keeps, with the installation's master key (nil: stored as they are).
+    public var sealer: SecretSealer?
 
-    public init(instance: InstanceID, dataDirectory: String, logger: Logger) {
+    public init(instance: InstanceID, dataDirectory: String, logger: Logger, sealer: SecretSealer? = nil) {
         self.instance = instance
         self.dataDirectory = dataDirectory
         self.logger = logger
+        self.sealer = sealer
     }
 }
 

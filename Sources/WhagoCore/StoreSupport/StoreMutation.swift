@@ -40,5 +40,7 @@ public enum StoreMutation: Codable, Sendable, Hashable {
     case setLease(StoreLease)
     /// The holder let the lease go: it expires now, its token stays.
     case dropLease(name: String, holder: String)
+    /// A sealed known text: the store's secrets are sealed with the key that opens it.
+    case setKeyCheck(String)
 }
 

@@ -22,6 +22,8 @@ public struct StoreState: Codable, Sendable, Equatable {
     private var portOwners: [String: WorkerID] = [:]
     /// Named leases with fencing tokens (leadership), by name.
     public private(set) var leases: [String: StoreLease] = [:]
+    /// A sealed known text when the store's secrets are sealed (see ``SecretSealer/keyCheck()``).
+    public private(set) var keyCheck: String?
     /// "provider:port" → chip, the sticky proxy ports (rebuilt from the leases when loaded).
     private var stickyOwners: [String: ChipID] = [:]
 
@@ -29,7 +31,7 @@ public struct StoreState: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tenants, apiKeys, chips, workers, proxyLeases, outbox, deadLetters, delivered, outboxSequence, nextSequence
-        case seenRequests, portOwners, leases
+        case seenRequests, portOwners, leases, keyCheck
     }
 
     /// Snapshots written before the event log and leases existed still load.
@@ -48,6 +50,7 @@ public struct StoreState: Codable, Sendable, Equatable {
         seenRequests = try container.decode([String: Date].self, forKey: .seenRequests)
         portOwners = try container.decode([String: WorkerID].self, forKey: .portOwners)
         leases = try container.decodeIfPresent([String: StoreLease].self, forKey: .leases) ?? [:]
+        keyCheck = try container.decodeIfPresent(String.self, forKey: .keyCheck)
         // Entries from before the log carried their sequence only as their key.
         for lease in proxyLeases.values {
             if let port = lease.stickyPort { stickyOwners["\(lease.provider):\(port)"] = lease.chip }
@@ -221,6 +224,8 @@ public struct StoreState: Codable, Sendable, Equatable {
                 lease.expiresAt = .distantPast
                 leases[name] = lease
             }
+        case .setKeyCheck(let check):
+            keyCheck = check
         case .markSeen(let requestID, let now, let window):
             if let seen = seenRequests[requestID], now.timeIntervalSince(seen) < window.seconds { return }
             seenRequests[requestID] = now

@@ -27,13 +27,33 @@ struct Doctor: AsyncParsableCommand {
         print(Self.line(label: "data", name: "server.dataDir", report: data))
         var logger = Logger(label: "whago.doctor")
         logger.logLevel = .critical
-        let context = DriverContext(instance: InstanceID("doctor"), dataDirectory: config.server.dataDir, logger: logger)
+        let (sealer, keyReport) = Self.masterKey(config)
+        print(Self.line(label: "key", name: "server.masterKey", report: keyReport))
+        let context = DriverContext(instance: InstanceID("doctor"), dataDirectory: config.server.dataDir, logger: logger, sealer: sealer)
         let drivers = await DriverSet.build(config, context: context)
         for check in drivers.checks.sorted(by: { Self.order($0.kind) < Self.order($1.kind) }) {
             print(Self.line(check))
         }
         await drivers.shutdown()
-        if drivers.worst == .error { throw ExitCode(1) }
+        if drivers.worst == .error || keyReport.status == .error { throw ExitCode(1) }
+    }
+
+    /// Which master key seals the store's secrets; doctor never generates one.
+    static func masterKey(_ config: WhagoConfig) -> (SecretSealer?, HealthReport) {
+        if let key = config.server.masterKey {
+            let sealer = SecretSealer(masterKey: key)
+            return (sealer, .ok("from the configuration (key id \(sealer.keyID))"))
+        }
+        let path = "\(config.server.dataDir)/master-key"
+        guard FileManager.default.fileExists(atPath: path) else {
+            return (nil, .ok("none yet: serve generates one into \(path)"))
+        }
+        do {
+            let sealer = SecretSealer(masterKey: try Secret.load(fromFile: path))
+            return (sealer, .ok("\(path) (key id \(sealer.keyID))"))
+        } catch {
+            return (nil, .error("cannot read \(path): \(error)", fix: "restore the master key from a backup, or set server.masterKey"))
+        }
     }
 
     /// Whether the data directory keeps its secrets to whago's user.

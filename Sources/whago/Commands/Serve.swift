@@ -36,7 +36,19 @@ struct Serve: AsyncParsableCommand {
         let context: DriverContext
         do {
             dataDirectory = try DataDirectory(path: config.server.dataDir)
-            context = DriverContext(instance: try dataDirectory.instanceID(), dataDirectory: dataDirectory.path, logger: logger)
+            let masterKey: Secret
+            if let configured = config.server.masterKey {
+                masterKey = configured
+            } else {
+                let (key, generated) = try dataDirectory.masterKey()
+                masterKey = key
+                logger.notice("""
+                    \(generated ? "generated a" : "using the") master key in \(dataDirectory.masterKeyPath) (mode 0600): \
+                    it seals the store's secrets; back it up, or set server.masterKey
+                    """)
+            }
+            context = DriverContext(instance: try dataDirectory.instanceID(), dataDirectory: dataDirectory.path, logger: logger,
+                                    sealer: SecretSealer(masterKey: masterKey))
             if config.server.adminToken == nil {
                 let (_, generated) = try dataDirectory.adminToken()
                 logger.notice("\(generated ? "generated an" : "using the") admin token in \(dataDirectory.adminTokenPath) (mode 0600); set server.adminToken to choose one")

@@ -60,6 +60,19 @@ struct DataDirectory {
         return (Secret(token), true)
     }
 
+    var masterKeyPath: String { "\(path)/master-key" }
+
+    /// The master key in `<dataDir>/master-key`, generated (256 random bits, mode 0600) when absent.
+    /// Returns the key and whether it was generated now.
+    func masterKey() throws -> (key: Secret, generated: Bool) {
+        if FileManager.default.fileExists(atPath: masterKeyPath) {
+            return (try Secret.load(fromFile: masterKeyPath), false)
+        }
+        let key = SecretSealer.generateMasterKey()
+        try writeNew(masterKeyPath, contents: key.revealed + "\n", mode: 0o600)
+        return (key, true)
+    }
+
     /// Writes a file that must not exist yet, with its final mode from the first byte on.
     private func writeNew(_ file: String, contents: String, mode: mode_t) throws {
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)

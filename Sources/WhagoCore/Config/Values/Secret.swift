@@ -44,6 +44,13 @@ public struct Secret: Sendable, Hashable, Codable, CustomStringConvertible, Cust
     /// record that holds `file:…` is that text, never a file read on whago's behalf.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
+        if SecretSealer.isSealed(text) {
+            guard let sealer = decoder.userInfo[.secretSealer] as? SecretSealer else {
+                throw WhagoError(.unauthorized, "the store's secrets are sealed: give whago its master key (server.masterKey, or <dataDir>/master-key)")
+            }
+            self = try sealer.open(text)
+            return
+        }
         if text.hasPrefix("file:"), decoder.userInfo[.configurationFile] as? Bool == true {
             self = try Secret.load(fromFile: String(text.dropFirst("file:".count)))
         } else {
@@ -52,10 +59,15 @@ public struct Secret: Sendable, Hashable, Codable, CustomStringConvertible, Cust
         }
     }
 
-    /// Encodes the secret itself: only for stores that must keep it (a worker's API key).
+    /// Encodes the secret sealed when the encoder carries a ``SecretSealer`` (stores do), else
+    /// the secret itself.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(revealed)
+        if let sealer = encoder.userInfo[.secretSealer] as? SecretSealer {
+            try container.encode(try sealer.seal(self))
+        } else {
+            try container.encode(revealed)
+        }
     }
 
     /// Whether `candidate` is this secret, in a time that depends only on the lengths: a
