@@ -41,7 +41,7 @@ struct PostgresStoreTests {
         }
         let report = await stores[0].healthCheck()
         #expect(report.status == .ok)
-        #expect(report.detail.contains("at migration 4"))
+        #expect(report.detail.contains("at migration 5"))
         for store in stores { await store.shutdown() }
     }
 

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Testing
 @testable import WAHASimulator
+import WhagoCore
 
 @Suite("WAHA's test vectors (waha.md)", .timeLimit(.minutes(10)))
 struct VectorTests {

@@ -107,6 +107,34 @@ extension PostgresStore {
             try await connection.query("DELETE FROM \(unescaped: t("proxy_leases")) WHERE chip = \(chip.rawValue)", logger: logger)
         case .enqueue(let entries):
             try await insert(entries, on: connection)
+        case .recordMessage(var message):
+            message.version = 1
+            do {
+                try await connection.query("""
+                    INSERT INTO \(unescaped: t("messages")) (id, chip, idempotency_key, status, created_at, version, doc)
+                    VALUES (\(message.id.rawValue), \(message.chip.rawValue), \(message.idempotencyKey), \(message.status.rawValue),
+                        \(message.createdAt), 1, \(try encode(message))::jsonb)
+                    """, logger: logger)
+            } catch {
+                let translated = Self.translate(error)
+                guard translated.code == .conflict, let key = message.idempotencyKey else { throw translated }
+                throw WhagoError(.conflict, "chip \(message.chip) already has a message for idempotency key '\(key)'")
+            }
+        case .updateMessage(var message):
+            guard let stored = try await rows("""
+                SELECT version, chip, idempotency_key FROM \(unescaped: t("messages")) WHERE id = \(message.id.rawValue) FOR UPDATE
+                """, on: connection, { try $0.decode((Int, String, String?).self) }).first else {
+                throw WhagoError(.notFound, "no message \(message.id)")
+            }
+            try Self.compare(stored.0, message.version, "message \(message.id)")
+            guard stored.1 == message.chip.rawValue, stored.2 == message.idempotencyKey else {
+                throw WhagoError(.conflict, "a message's chip and idempotency key never change")
+            }
+            message.version = stored.0 + 1
+            try await connection.query("""
+                UPDATE \(unescaped: t("messages")) SET status = \(message.status.rawValue), version = \(message.version),
+                    doc = \(try encode(message))::jsonb WHERE id = \(message.id.rawValue)
+                """, logger: logger)
         }
     }
 

@@ -65,6 +65,19 @@ extension PostgresStore {
             (4, [
                 "CREATE TABLE \(table("meta")) (key text PRIMARY KEY, value text NOT NULL)",
             ]),
+            // Outgoing messages, written before they are sent.
+            (5, [
+                """
+                CREATE TABLE \(table("messages")) (id text PRIMARY KEY,
+                    chip text NOT NULL REFERENCES \(table("chips"))(id) ON DELETE CASCADE,
+                    idempotency_key text, status text NOT NULL, created_at timestamptz NOT NULL,
+                    version integer NOT NULL DEFAULT 1, doc jsonb NOT NULL, UNIQUE (chip, idempotency_key))
+                """,
+                "CREATE INDEX ON \(table("messages")) (chip, created_at)",
+                "CREATE INDEX ON \(table("chips")) (worker)",
+                "CREATE INDEX ON \(table("workers")) (tenant)",
+                "CREATE INDEX ON \(table("api_keys")) (tenant)",
+            ]),
         ]
     }
 

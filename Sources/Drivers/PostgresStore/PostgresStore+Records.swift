@@ -386,10 +386,67 @@ extension PostgresStore {
 
     public func pruneEvents(before date: Date) async throws {
         _ = try await query("""
+            DELETE FROM \(unescaped: t("messages")) WHERE created_at < \(date) AND status <> 'queued' RETURNING id
+            """) { _ in () }
+        _ = try await query("""
             DELETE FROM \(unescaped: t("outbox")) WHERE (state = 'delivered' AND delivered_at < \(date))
                 OR (state = 'dead' AND (doc->'event'->>'occurredAt')::float8 < \(date.timeIntervalSinceReferenceDate))
             RETURNING seq
             """) { _ in () }
+    }
+
+    // MARK: Queries
+
+    public func tenants(after: TenantID?, limit: Int) async throws -> [Tenant] {
+        try await docs(Tenant.self, """
+            SELECT doc::text FROM \(unescaped: t("tenants")) WHERE id > \(after?.rawValue ?? "") ORDER BY id LIMIT \(limit)
+            """)
+    }
+
+    public func chips(of tenant: TenantID, after: ChipID?, limit: Int) async throws -> [Chip] {
+        try await chipRows("""
+            SELECT doc::text, worker FROM \(unescaped: t("chips")) WHERE tenant = \(tenant.rawValue) AND id > \(after?.rawValue ?? "")
+            ORDER BY id LIMIT \(limit)
+            """)
+    }
+
+    public func chips(on worker: WorkerID) async throws -> [Chip] {
+        try await chipRows("SELECT doc::text, worker FROM \(unescaped: t("chips")) WHERE worker = \(worker.rawValue) ORDER BY id")
+    }
+
+    public func workers(of tenant: TenantID) async throws -> [Worker] {
+        try await docs(Worker.self, "SELECT doc::text FROM \(unescaped: t("workers")) WHERE tenant = \(tenant.rawValue) ORDER BY id")
+    }
+
+    public func apiKeys(of tenant: TenantID) async throws -> [APIKeyRecord] {
+        try await docs(APIKeyRecord.self, "SELECT doc::text FROM \(unescaped: t("api_keys")) WHERE tenant = \(tenant.rawValue) ORDER BY prefix")
+    }
+
+    // MARK: Outgoing messages
+
+    private func messageRows(_ query: PostgresQuery) async throws -> [OutgoingMessage] {
+        try await self.query(query) { row in
+            let (text, version) = try row.decode((String, Int).self)
+            var message = try self.decode(OutgoingMessage.self, text)
+            message.version = version
+            return message
+        }
+    }
+
+    public func message(_ id: MessageID) async throws -> OutgoingMessage? {
+        try await messageRows("SELECT doc::text, version FROM \(unescaped: t("messages")) WHERE id = \(id.rawValue)").first
+    }
+
+    public func message(of chip: ChipID, idempotencyKey: String) async throws -> OutgoingMessage? {
+        try await messageRows("""
+            SELECT doc::text, version FROM \(unescaped: t("messages")) WHERE chip = \(chip.rawValue) AND idempotency_key = \(idempotencyKey)
+            """).first
+    }
+
+    public func messageCount(of chip: ChipID, since date: Date) async throws -> Int {
+        try await query("SELECT count(*) FROM \(unescaped: t("messages")) WHERE chip = \(chip.rawValue) AND created_at >= \(date)") {
+            try $0.decode(Int.self)
+        }.first ?? 0
     }
 
     // MARK: Webhook dedupe

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A typed identifier: a string that cannot be mixed up with another kind of identifier.
 public protocol WhagoIdentifier: RawRepresentable, Sendable, Hashable, Codable, Comparable,
     CustomStringConvertible, ExpressibleByStringLiteral where RawValue == String {
@@ -50,7 +52,19 @@ public struct InstanceID: WhagoIdentifier {
     public init(rawValue: String) { self.rawValue = rawValue }
 }
 
+/// Identifies an outgoing message a tenant asked a chip to send.
+public struct MessageID: WhagoIdentifier {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+}
+
 extension WhagoIdentifier {
+    /// A new identifier that sorts by creation time: `<prefix>_<ULID>` (keyset pagination walks
+    /// records in the order they were made).
+    public static func make(prefix: String, at date: Date = Date()) -> Self {
+        Self(rawValue: "\(prefix)_\(ULID.make(at: date))")
+    }
+
     /// A new random identifier, `<prefix>_` followed by 20 lowercase base-32 characters.
     public static func random(prefix: String) -> Self {
         var generator = SystemRandomNumberGenerator()

@@ -7,6 +7,10 @@ public struct Tenant: Sendable, Hashable, Codable, Identifiable {
     public var name: String
     /// Where the tenant's events are delivered, or `nil` to keep them for polling only.
     public var webhookURL: URL?
+    /// The key the tenant's webhooks are signed with (sealed at rest).
+    public var webhookSecret: Secret?
+    /// The key before the last rotation, also signing during the overlap so the tenant can switch.
+    public var previousWebhookSecret: Secret?
     /// Overrides `limits.chipsPerTenant` for this tenant when set.
     public var chipQuota: Int?
     public var createdAt: Date
@@ -14,17 +18,20 @@ public struct Tenant: Sendable, Hashable, Codable, Identifiable {
     /// ``StoreOperation``), so a stale write is a `conflict`, never a lost update.
     public var version: Int
 
-    public init(id: TenantID, name: String, webhookURL: URL? = nil, chipQuota: Int? = nil, createdAt: Date = Date(), version: Int = 1) {
+    public init(id: TenantID, name: String, webhookURL: URL? = nil, webhookSecret: Secret? = nil, previousWebhookSecret: Secret? = nil,
+                chipQuota: Int? = nil, createdAt: Date = Date(), version: Int = 1) {
         self.id = id
         self.name = name
         self.webhookURL = webhookURL
+        self.webhookSecret = webhookSecret
+        self.previousWebhookSecret = previousWebhookSecret
         self.chipQuota = chipQuota
         self.createdAt = createdAt
         self.version = version
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, webhookURL, chipQuota, createdAt, version
+        case id, name, webhookURL, webhookSecret, previousWebhookSecret, chipQuota, createdAt, version
     }
 
     /// Records written before versions existed read as version 1.
@@ -33,6 +40,8 @@ public struct Tenant: Sendable, Hashable, Codable, Identifiable {
         id = try container.decode(TenantID.self, forKey: .id)
         name = try container.decode(String.self, forKey: .name)
         webhookURL = try container.decodeIfPresent(URL.self, forKey: .webhookURL)
+        webhookSecret = try container.decodeIfPresent(Secret.self, forKey: .webhookSecret)
+        previousWebhookSecret = try container.decodeIfPresent(Secret.self, forKey: .previousWebhookSecret)
         chipQuota = try container.decodeIfPresent(Int.self, forKey: .chipQuota)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1

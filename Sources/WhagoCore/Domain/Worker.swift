@@ -19,6 +19,12 @@ public struct Worker: Sendable, Hashable, Codable, Identifiable {
     /// The HMAC key the worker signs its webhooks with.
     public var webhookSecret: Secret
     public var createdAt: Date
+    /// When the health monitor last found it healthy.
+    public var lastHealthyAt: Date?
+    /// How many times whago restarted or re-created it.
+    public var restarts: Int
+    /// Since when it hosts no chip (the reaper removes it after a grace period); nil while it hosts some.
+    public var idleSince: Date?
     /// Bumped by the store on every write (see ``Tenant/version``).
     public var version: Int
 
@@ -35,11 +41,12 @@ public struct Worker: Sendable, Hashable, Codable, Identifiable {
         self.apiKey = apiKey
         self.webhookSecret = webhookSecret
         self.createdAt = createdAt
+        self.restarts = 0
         self.version = version
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, tenant, name, host, port, runtimeID, apiKey, webhookSecret, createdAt, version
+        case id, tenant, name, host, port, runtimeID, apiKey, webhookSecret, createdAt, lastHealthyAt, restarts, idleSince, version
     }
 
     /// Records written before versions existed read as version 1.
@@ -54,6 +61,9 @@ public struct Worker: Sendable, Hashable, Codable, Identifiable {
         apiKey = try container.decode(Secret.self, forKey: .apiKey)
         webhookSecret = try container.decode(Secret.self, forKey: .webhookSecret)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
+        lastHealthyAt = try container.decodeIfPresent(Date.self, forKey: .lastHealthyAt)
+        restarts = try container.decodeIfPresent(Int.self, forKey: .restarts) ?? 0
+        idleSince = try container.decodeIfPresent(Date.self, forKey: .idleSince)
         version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
     }
 }

@@ -124,8 +124,30 @@ public protocol Store: WhagoDriver {
     func deadLetters(of tenant: TenantID?, limit: Int) async throws -> [OutboxEntry]
     /// A dead-lettered entry back to pending, due at `date`, its attempts reset.
     func retryDeadLetter(_ id: EventID, at date: Date) async throws
-    /// Removes delivered and dead-lettered entries older than `date` from the log (retention).
+    /// Removes delivered and dead-lettered entries older than `date` from the log, and settled
+    /// messages created before it (retention).
     func pruneEvents(before date: Date) async throws
+
+    // MARK: Queries
+
+    /// Tenants in id order after `after` (keyset pagination), at most `limit`.
+    func tenants(after: TenantID?, limit: Int) async throws -> [Tenant]
+    /// A tenant's chips in id order (ids sort by creation time) after `after`, at most `limit`.
+    func chips(of tenant: TenantID, after: ChipID?, limit: Int) async throws -> [Chip]
+    /// The chips placed on a worker, in id order.
+    func chips(on worker: WorkerID) async throws -> [Chip]
+    /// A tenant's workers, in id order.
+    func workers(of tenant: TenantID) async throws -> [Worker]
+    /// A tenant's API keys, revoked ones included, in prefix order.
+    func apiKeys(of tenant: TenantID) async throws -> [APIKeyRecord]
+
+    // MARK: Outgoing messages
+
+    func message(_ id: MessageID) async throws -> OutgoingMessage?
+    /// The chip's message recorded with an idempotency key.
+    func message(of chip: ChipID, idempotencyKey: String) async throws -> OutgoingMessage?
+    /// How many messages the chip recorded since `date` (for pacing).
+    func messageCount(of chip: ChipID, since date: Date) async throws -> Int
 
     // MARK: Webhook dedupe
 

@@ -148,6 +148,34 @@ extension StateBackedStore {
     public func retryDeadLetter(_ id: EventID, at date: Date) async throws { try await commit(.retryDeadLetter(id, at: date)) }
     public func pruneEvents(before date: Date) async throws { try await commit(.pruneEvents(before: date)) }
 
+    public func tenants(after: TenantID?, limit: Int) async throws -> [Tenant] {
+        try await read { state in
+            Array(state.tenants.values.filter { after == nil || $0.id > after! }.sorted { $0.id < $1.id }.prefix(limit))
+        }
+    }
+    public func chips(of tenant: TenantID, after: ChipID?, limit: Int) async throws -> [Chip] {
+        try await read { state in
+            Array(state.chips.values.filter { $0.tenant == tenant && (after == nil || $0.id > after!) }.sorted { $0.id < $1.id }.prefix(limit))
+        }
+    }
+    public func chips(on worker: WorkerID) async throws -> [Chip] {
+        try await read { $0.chips.values.filter { $0.worker == worker }.sorted { $0.id < $1.id } }
+    }
+    public func workers(of tenant: TenantID) async throws -> [Worker] {
+        try await read { $0.workers.values.filter { $0.tenant == tenant }.sorted { $0.id < $1.id } }
+    }
+    public func apiKeys(of tenant: TenantID) async throws -> [APIKeyRecord] {
+        try await read { $0.apiKeys.values.filter { $0.tenant == tenant }.sorted { $0.prefix < $1.prefix } }
+    }
+
+    public func message(_ id: MessageID) async throws -> OutgoingMessage? { try await read { $0.messages[id] } }
+    public func message(of chip: ChipID, idempotencyKey: String) async throws -> OutgoingMessage? {
+        try await read { $0.message(of: chip, idempotencyKey: idempotencyKey) }
+    }
+    public func messageCount(of chip: ChipID, since date: Date) async throws -> Int {
+        try await read { $0.messages.values.reduce(0) { $0 + ($1.chip == chip && $1.createdAt >= date ? 1 : 0) } }
+    }
+
     public func seenBefore(requestID: String, at now: Date, window: Duration) async throws -> Bool {
         let seen = CommitResult<Bool>()
         try await commit { state in

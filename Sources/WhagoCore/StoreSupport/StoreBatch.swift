@@ -46,6 +46,11 @@ public enum StoreOperation: Sendable, Hashable, Codable {
     case releaseProxyLease(ChipID)
     /// Appends events to the outbox, in order.
     case enqueue([OutboxEntry])
+    /// Records an outgoing message before it is sent; a second message of the chip with the same
+    /// idempotency key is a `conflict` (read the first with `Store.message(of:idempotencyKey:)`).
+    case recordMessage(OutgoingMessage)
+    /// Compares ``OutgoingMessage/version``.
+    case updateMessage(OutgoingMessage)
 }
 
 /// The name and token of a fencing lease that a batch requires to still be current.

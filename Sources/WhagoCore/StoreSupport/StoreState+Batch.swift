@@ -69,6 +69,10 @@ extension StoreState {
             try apply(StoreMutation.releaseProxyLease(chip))
         case .enqueue(let entries):
             try apply(StoreMutation.enqueue(entries))
+        case .recordMessage(let message):
+            try record(message)
+        case .updateMessage(let message):
+            try update(message)
         }
     }
 

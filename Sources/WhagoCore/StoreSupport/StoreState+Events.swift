@@ -41,7 +41,9 @@ extension StoreState {
         delivered[sequence] = entry
     }
 
+    /// Also forgets settled messages created before `date` (pacing only counts recent ones).
     mutating func prune(before date: Date) {
+        for message in messages.values where message.createdAt < date && message.status != .queued { forget(message) }
         for (sequence, entry) in delivered where (entry.deliveredAt ?? entry.event.occurredAt) < date {
             delivered[sequence] = nil
             outboxSequence[entry.id] = nil

@@ -22,6 +22,10 @@ public struct StoreState: Codable, Sendable, Equatable {
     private var portOwners: [String: WorkerID] = [:]
     /// Named leases with fencing tokens (leadership), by name.
     public private(set) var leases: [String: StoreLease] = [:]
+    /// Outgoing messages, by id.
+    public private(set) var messages: [MessageID: OutgoingMessage] = [:]
+    /// "chip idempotency-key" → message (rebuilt from the messages when loaded).
+    private var messageKeys: [String: MessageID] = [:]
     /// A sealed known text when the store's secrets are sealed (see ``SecretSealer/keyCheck()``).
     public private(set) var keyCheck: String?
     /// "provider:port" → chip, the sticky proxy ports (rebuilt from the leases when loaded).
@@ -31,7 +35,7 @@ public struct StoreState: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tenants, apiKeys, chips, workers, proxyLeases, outbox, deadLetters, delivered, outboxSequence, nextSequence
-        case seenRequests, portOwners, leases, keyCheck
+        case seenRequests, portOwners, leases, keyCheck, messages
     }
 
     /// Snapshots written before the event log and leases existed still load.
@@ -51,6 +55,10 @@ public struct StoreState: Codable, Sendable, Equatable {
         portOwners = try container.decode([String: WorkerID].self, forKey: .portOwners)
         leases = try container.decodeIfPresent([String: StoreLease].self, forKey: .leases) ?? [:]
         keyCheck = try container.decodeIfPresent(String.self, forKey: .keyCheck)
+        messages = try container.decodeIfPresent([MessageID: OutgoingMessage].self, forKey: .messages) ?? [:]
+        for message in messages.values {
+            if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = message.id }
+        }
         // Entries from before the log carried their sequence only as their key.
         for lease in proxyLeases.values {
             if let port = lease.stickyPort { stickyOwners["\(lease.provider):\(port)"] = lease.chip }
@@ -139,6 +147,7 @@ public struct StoreState: Codable, Sendable, Equatable {
             if let event { try checkAppend([event]) }
             chips[id] = nil
             releaseLease(of: id)
+            for message in messages.values where message.chip == id { forget(message) }
             if let event { append([event]) }
         case .insertWorker(let worker):
             guard workers[worker.id] == nil else { throw WhagoError(.conflict, "worker \(worker.id) already exists") }
@@ -233,6 +242,43 @@ public struct StoreState: Codable, Sendable, Equatable {
                 seenRequests = seenRequests.filter { now.timeIntervalSince($0.value) < window.seconds }
             }
         }
+    }
+
+    static func messageKey(_ chip: ChipID, _ key: String) -> String { "\(chip.rawValue) \(key)" }
+
+    /// The chip's message recorded with that idempotency key.
+    public func message(of chip: ChipID, idempotencyKey key: String) -> OutgoingMessage? {
+        messageKeys[Self.messageKey(chip, key)].flatMap { messages[$0] }
+    }
+
+    mutating func record(_ message: OutgoingMessage) throws(WhagoError) {
+        guard chips[message.chip] != nil else { throw WhagoError(.notFound, "no chip \(message.chip)") }
+        guard messages[message.id] == nil else { throw WhagoError(.conflict, "message \(message.id) already exists") }
+        if let key = message.idempotencyKey, let existing = messageKeys[Self.messageKey(message.chip, key)] {
+            throw WhagoError(.conflict, "chip \(message.chip) already has message \(existing) for idempotency key '\(key)'")
+        }
+        var message = message
+        message.version = 1
+        messages[message.id] = message
+        if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = message.id }
+    }
+
+    mutating func update(_ message: OutgoingMessage) throws(WhagoError) {
+        guard let stored = messages[message.id] else { throw WhagoError(.notFound, "no message \(message.id)") }
+        guard stored.version == message.version else {
+            throw WhagoError(.conflict, "message \(message.id) changed meanwhile (version \(stored.version), this write was based on \(message.version))")
+        }
+        guard stored.chip == message.chip, stored.idempotencyKey == message.idempotencyKey else {
+            throw WhagoError(.conflict, "a message's chip and idempotency key never change")
+        }
+        var message = message
+        message.version = stored.version + 1
+        messages[message.id] = message
+    }
+
+    mutating func forget(_ message: OutgoingMessage) {
+        messages[message.id] = nil
+        if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = nil }
     }
 
     private mutating func releaseLease(of chip: ChipID) {

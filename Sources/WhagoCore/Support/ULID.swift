@@ -1,11 +1,12 @@
 import Foundation
 
-/// ULIDs (https://github.com/ulid/spec) in lower case, as WAHA's event ids (`evt_<ulid>`).
-enum ULID {
+/// ULIDs (https://github.com/ulid/spec) in lower case: sortable by creation time, as WAHA's event
+/// ids (`evt_<ulid>`) and whago's own ids are.
+public enum ULID {
     private static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz")
 
     /// 48 bits of milliseconds then 80 random bits, as 26 Crockford base-32 characters.
-    static func make(at date: Date = Date()) -> String {
+    public static func make(at date: Date = Date()) -> String {
         let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000))
         var generator = SystemRandomNumberGenerator()
         var characters: [Character] = []
