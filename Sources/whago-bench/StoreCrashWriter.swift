@@ -1,13 +1,26 @@
 import FileStore
 import Foundation
+import Logging
+import PostgresStore
 import WhagoCore
 
-/// `whago-bench store-crash-writer DIR`: writes chips to a file store from 16 tasks until killed,
-/// printing `ack <chip id>` after each write the store acknowledged. The crash tests SIGKILL it at
-/// random points and check that every acknowledged chip survived.
+/// `whago-bench store-crash-writer DIR` (a file store) or `store-crash-writer --postgres URL SCHEMA`:
+/// writes from 16 tasks until killed, each write one batch — a chip, its sticky proxy lease and its
+/// first event — printing `ack <chip id>` after each batch the store acknowledged. The crash tests
+/// SIGKILL it (and the database server) at random points and check that every acknowledged batch
+/// is there whole, and that no batch is there in part.
 enum StoreCrashWriter {
-    static func run(directory: String) async throws {
-        let store = try await FileStore(directory: directory, compactEvery: 50)
+    static func run(_ arguments: [String]) async throws {
+        let store: any Store
+        if arguments.first == "--postgres", arguments.count == 3 {
+            var logger = Logger(label: "crash-writer")
+            logger.logLevel = .critical
+            store = try await PostgresStore(url: arguments[1], schema: arguments[2], connectTimeout: .seconds(5), logger: logger)
+        } else if let directory = arguments.first {
+            store = try await FileStore(directory: directory, compactEvery: 50)
+        } else {
+            throw BenchError("usage: whago-bench store-crash-writer DIR | --postgres URL SCHEMA")
+        }
         let tenant = TenantID("crash")
         if try await store.tenant(tenant) == nil {
             try await store.createTenant(Tenant(id: tenant, name: "crash test"))
@@ -19,7 +32,14 @@ enum StoreCrashWriter {
                 group.addTask {
                     for index in 0... {
                         let id = ChipID("c-\(run)-\(writer)-\(index)")
-                        try await store.createChip(Chip(id: id, tenant: tenant, name: id.rawValue))
+                        // A sticky port per chip: each writer of each run is a provider of its own.
+                        let provider = "crash-\(run)-\(writer)"
+                        let event = ChipEvent(id: EventID("e-\(id)"), chip: id, kind: .statusChanged, status: .provisioning)
+                        try await store.apply(StoreBatch([
+                            .createChip(Chip(id: id, tenant: tenant, name: id.rawValue), quota: nil),
+                            .insertProxyLease(ProxyLease(chip: id, provider: provider, endpoint: nil, stickyPort: index % 65_535 + 1)),
+                            .enqueue([OutboxEntry(event: event, tenant: tenant)]),
+                        ]))
                         Acks.print("ack \(id)")
                     }
                 }

@@ -10,8 +10,8 @@ import WhagoCore
 struct WhagoBench {
     static func main() async throws {
         var arguments = CommandLine.arguments.dropFirst()
-        if arguments.first == "store-crash-writer", let directory = arguments.dropFirst().first {
-            try await StoreCrashWriter.run(directory: directory)
+        if arguments.first == "store-crash-writer" {
+            try await StoreCrashWriter.run(Array(arguments.dropFirst()))
             return
         }
         if arguments.first == "runtime-launch" {
@@ -60,7 +60,7 @@ struct WhagoBench {
         guard arguments.first == "http-client" else {
             print("""
                 usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] \
-                | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR \
+                | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR|--postgres URL SCHEMA \
                 | http-client-leaks | runtime-launch local WORKDIR|docker SOCKET NAME PORT
                 """)
             exit(2)

@@ -136,6 +136,25 @@ struct LocalRuntimeTests {
         #expect(!isRunning(grandchild), "the worker's own child went with it")
         try await runtime.remove(handle)
     }
+
+    @Test("shutdown ends the event streams and stops watching; running workers are left running")
+    func shutdownEndsEvents() async throws {
+        let directory = try TemporaryDirectory("local-runtime-shutdown")
+        defer { directory.remove() }
+        let runtime = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim"], workDirectory: directory.path, restart: "never")
+        let port = try freePort()
+        let handle = try await runtime.launch(WorkerSpec(name: "stays", image: "", labels: [WorkerLabel.worker: "stays"], hostPort: port, containerPort: port))
+        let events = runtime.events()
+        let ended = Task {
+            for try await _ in events {}
+            return true
+        }
+        await runtime.shutdown()
+        #expect(try await ended.value, "the stream finished")
+        let fresh = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim"], workDirectory: directory.path, restart: "never")
+        #expect(try await fresh.inspect(handle)?.status == .running)
+        try await fresh.remove(handle)
+    }
 }
 
 /// Whether `pid` is a live process (a zombie waiting for its parent counts as gone).

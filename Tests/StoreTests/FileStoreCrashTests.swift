@@ -1,33 +1,48 @@
 import FileStore
 import Foundation
+import Logging
+import PostgresStore
 import Testing
 import WhagoCore
 import WhagoTesting
 
-@Suite("The file store survives kill -9", .timeLimit(.minutes(10)))
+/// Every batch the writer acknowledged is there whole (chip, proxy lease, event), and every chip
+/// there has its whole batch: nothing half-written survives a kill.
+func checkBatches(_ store: any Store, acknowledged: Set<String>, round: Int) async throws {
+    let chips = Set(try await store.allChips().map(\.id.rawValue))
+    let lost = acknowledged.subtracting(chips)
+    #expect(lost.isEmpty, "round \(round): \(lost.count) acknowledged batches lost, e.g. \(lost.prefix(3))")
+    let leased = Set(try await store.proxyLeases().map(\.chip.rawValue))
+    let logged = Set(try await store.events(of: "crash", after: 0, limit: 1_000_000).map(\.chip.rawValue))
+    #expect(leased == chips, "round \(round): chips and leases differ by \(chips.symmetricDifference(leased).prefix(3))")
+    #expect(logged == chips, "round \(round): chips and events differ by \(chips.symmetricDifference(logged).prefix(3))")
+}
+
+/// Runs the crash writer until it acknowledged a random number of batches, then SIGKILLs it.
+/// Returns the chips it acknowledged.
+func writeUntilKilled(_ arguments: [String], round: Int) async throws -> Set<String> {
+    let writer = try ChildProcess(WhagoBinary.bench, ["store-crash-writer"] + arguments)
+    try await writer.waitForOutput(containing: "ready", timeout: .seconds(60))
+    let target = Int.random(in: 1...80)
+    try await writer.waitForOutput(timeout: .seconds(60), "\(target) acknowledgements") { stdout, _ in
+        stdout.utf8.lazy.filter { $0 == UInt8(ascii: "\n") }.count > target
+    }
+    writer.signal(SIGKILL)
+    _ = try await writer.waitForExit()
+    return Set(writer.standardOutput.split(separator: "\n").filter { $0.hasPrefix("ack ") }.map { String($0.dropFirst(4)) })
+}
+
+@Suite("The stores survive kill -9", .timeLimit(.minutes(10)))
 struct FileStoreCrashTests {
-    @Test("a writer SIGKILLed at 50 random points: every acknowledged write is there and the store opens cleanly")
+    @Test("a file-store writer SIGKILLed at 50 random points: every acknowledged batch is whole, no batch is half there")
     func sigkill() async throws {
         let directory = try TemporaryDirectory("file-store-crash")
         defer { directory.remove() }
         var acknowledged = Set<String>()
         for round in 0..<50 {
-            let writer = try ChildProcess(WhagoBinary.bench, ["store-crash-writer", directory.path])
-            try await writer.waitForOutput(containing: "ready")
-            let target = Int.random(in: 1...80)
-            try await writer.waitForOutput(timeout: .seconds(60), "\(target) acknowledgements") { stdout, _ in
-                stdout.utf8.lazy.filter { $0 == UInt8(ascii: "\n") }.count > target
-            }
-            writer.signal(SIGKILL)
-            _ = try await writer.waitForExit()
-            for line in writer.standardOutput.split(separator: "\n") where line.hasPrefix("ack ") {
-                acknowledged.insert(String(line.dropFirst(4)))
-            }
-
+            acknowledged.formUnion(try await writeUntilKilled([directory.path], round: round))
             let store = try await FileStore(directory: directory.path)
-            let chips = Set(try await store.allChips().map(\.id.rawValue))
-            let lost = acknowledged.subtracting(chips)
-            #expect(lost.isEmpty, "round \(round): \(lost.count) acknowledged chips lost, e.g. \(lost.prefix(3))")
+            try await checkBatches(store, acknowledged: acknowledged, round: round)
             // Let go as the dead writer did: no orderly shutdown, so every round replays logs.
             await store.releaseLockForCrashTest()
         }

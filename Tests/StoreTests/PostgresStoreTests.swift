@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 @testable import PostgresStore
 import Testing
 import WhagoCore
@@ -125,6 +126,44 @@ struct PostgresStoreTests {
         let again = try await PostgresStore(url: url, schema: schema, sealer: sealer, logger: quietLogger)
         #expect(try await again.worker("w1")?.apiKey == Secret("PLAINTEXT-api-key"))
         await again.shutdown()
+    }
+
+    @Test("as the daemon builds it, the pool is a service of the daemon's group: health checked before it runs, used while it runs, stopped by a graceful shutdown")
+    func poolAsService() async throws {
+        let url = try postgresURL()
+        let schema = "s_" + UUID().uuidString.prefix(8).lowercased()
+        let store = try await PostgresStore(url: url, schema: schema, poolSize: 2, connectTimeout: .seconds(5), sealer: nil,
+                                            runsClient: false, logger: quietLogger)
+        #expect(store.services.count == 1)
+        #expect(await store.healthCheck().status == .ok, "checked on a connection of its own, before the pool runs")
+        let group = ServiceGroup(services: store.services, gracefulShutdownSignals: [], cancellationSignals: [], logger: quietLogger)
+        let running = Task { try await group.run() }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        #expect(try await store.tenant("t1") != nil)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        await store.shutdown()
+    }
+
+    @Test("a PostgreSQL writer SIGKILLed and the server killed (immediate shutdown) at 5 random points: every acknowledged batch is whole",
+          .enabled(if: TestServices.postgresControl != nil || TestServices.required))
+    func sigkillPostgres() async throws {
+        let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+        let control = try #require(TestServices.postgresControl, Comment(rawValue: TestServices.missing("PostgreSQL control script")))
+        let schema = "crash_" + UUID().uuidString.prefix(8).lowercased()
+        var logger = Logger(label: "crash-test")
+        logger.logLevel = .critical
+        var acknowledged = Set<String>()
+        for round in 0..<5 {
+            acknowledged.formUnion(try await writeUntilKilled(["--postgres", url, schema], round: round))
+            // The server dies too, mid-whatever it was doing, and comes back with crash recovery.
+            #expect(try await ChildProcess.run(control, ["kill"]).status == 0)
+            #expect(try await ChildProcess.run(control, ["start"]).status == 0)
+            let store = try await PostgresStore(url: url, schema: schema, connectTimeout: .seconds(10), logger: logger)
+            try await checkBatches(store, acknowledged: acknowledged, round: round)
+            await store.shutdown()
+        }
+        #expect(acknowledged.count >= 5)
     }
 
     @Test("PostgreSQL stopped and started under a running store: no acknowledged write lost, it recovers by itself",

@@ -3,7 +3,7 @@
 
 # start_postgres — a private PostgreSQL cluster in the temp dir, on 127.0.0.1 and a free port, with
 # a password-protected role; exported as WHAGO_TEST_POSTGRES_URL. WHAGO_TEST_POSTGRES_CTL is a
-# script that stops and starts it (the restart test uses it). When $WHAGO_TEST_TLS_DIR holds the
+# script that stops, kills (immediate shutdown) and starts it (the restart and crash tests use it). When $WHAGO_TEST_TLS_DIR holds the
 # tests' certificates (make_test_certs), the server also speaks TLS, and the role whago_tls may
 # only connect over it: WHAGO_TEST_POSTGRES_TLS_URL.
 start_postgres() {
@@ -29,9 +29,10 @@ start_postgres() {
   fi
   cat >"$PG_CTL_SCRIPT" <<CTL
 #!/usr/bin/env bash
-# stop | start the tests' PostgreSQL cluster
+# stop | kill | start the tests' PostgreSQL cluster (kill: an immediate shutdown, as a crash, recovered at start)
 case "\$1" in
   stop) exec runuser -u postgres -- "$bin/pg_ctl" -D "$data/cluster" -m fast -w stop ;;
+  kill) exec runuser -u postgres -- "$bin/pg_ctl" -D "$data/cluster" -m immediate -w stop ;;
   start) exec runuser -u postgres -- "$bin/pg_ctl" -D "$data/cluster" -w -l "$data/server.log" \
            -o "-p $port -c listen_addresses=127.0.0.1 -k $data $tls_options" start ;;
 esac

@@ -97,7 +97,7 @@ public actor FileStore: StateBackedStore {
     public func commit(_ build: @Sendable (StoreState) throws(WhagoError) -> StoreMutation?) async throws {
         if let failure { throw failure }
         guard let mutation = try build(state) else { return }
-        let record = Array(try files.encoder().encode(mutation))
+        let record = try files.encodeRecord(mutation)
         try state.apply(mutation)
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             pending.append((record, done))

@@ -5,13 +5,16 @@ import WhagoCore
 ///
 /// - `snapshot`: `WHAGOSN1`, CRC-32 and length (little endian), then the JSON of ``Snapshot``.
 ///   Written to `snapshot.tmp`, fsynced, renamed over `snapshot`, then the directory is fsynced.
-/// - `wal-<generation>.log`: records `[length u32][crc32 u32][JSON of a StoreMutation]`, appended
-///   and fsynced before any of them is acknowledged. Replay starts at the snapshot's generation.
+/// - `wal-<generation>.log`: records `[length u32][crc32 u32][JSON]`, appended and fsynced before
+///   any of them is acknowledged. Replay starts at the snapshot's generation. The JSON is
+///   `{"format": 2, "mutation": …}`; a bare ``StoreMutation`` is a record of format 1 (written
+///   before records carried their format) and still replays.
 ///
 /// Used by one ``FileStore`` at a time (the directory lock guarantees it), from one serial queue.
 final class StoreFiles: @unchecked Sendable {
     struct Snapshot: Codable {
-        var version = 1
+        /// 2: with the event log, leases, messages and the key check; 1 still loads.
+        var version = 2
         /// The first log generation whose records are not in `state`.
         var nextGeneration: Int
         var state: StoreState
@@ -89,7 +92,7 @@ final class StoreFiles: @unchecked Sendable {
                 }
                 let mutation: StoreMutation
                 do {
-                    mutation = try decoder.decode(StoreMutation.self, from: Data(payload))
+                    mutation = try Self.decodeRecord(Data(payload), decoder: decoder)
                 } catch let error as WhagoError {
                     throw error
                 } catch {
@@ -213,6 +216,31 @@ final class StoreFiles: @unchecked Sendable {
     }
 
     // MARK: Encoding
+
+    /// The format of the records this code writes.
+    static let recordFormat = 2
+
+    private struct Record: Codable {
+        var format: Int
+        var mutation: StoreMutation
+    }
+
+    /// A log record's payload: the mutation with the record format.
+    func encodeRecord(_ mutation: StoreMutation) throws -> [UInt8] {
+        Array(try encoder().encode(Record(format: Self.recordFormat, mutation: mutation)))
+    }
+
+    /// A record of any format this code reads: format 2 (`{"format", "mutation"}`) or a bare
+    /// mutation (format 1); a newer format is refused rather than misread.
+    private static func decodeRecord(_ data: Data, decoder: JSONDecoder) throws -> StoreMutation {
+        struct Format: Decodable { var format: Int? }
+        switch try decoder.decode(Format.self, from: data).format {
+        case nil: return try decoder.decode(StoreMutation.self, from: data)
+        case let format? where format <= recordFormat: return try decoder.decode(Record.self, from: data).mutation
+        case let format?:
+            throw WhagoError(.corrupt, "a log record has format \(format), newer than this whago reads (\(recordFormat)); run a newer whago")
+        }
+    }
 
     private static func decodeSnapshot(_ bytes: [UInt8], path: String, decoder: JSONDecoder) throws -> Snapshot {
         let damaged = "the snapshot \(path) is damaged"

@@ -29,6 +29,8 @@ public actor LocalProcessRuntime: ContainerRuntime {
     private var children: Set<Int32> = []
     private let subscribers = Subscribers()
     private var monitor: Task<Void, Never>?
+    /// Set by ``shutdown()``: no monitor starts again.
+    private var closed = false
 
     init(configuration: LocalProcessConfiguration, dataDirectory: String) {
         self.configuration = configuration
@@ -221,8 +223,17 @@ public actor LocalProcessRuntime: ContainerRuntime {
         startMonitor()
     }
 
+    /// Stops watching workers (they keep running: they outlive whago by design) and ends the
+    /// event streams.
+    public func shutdown() async {
+        closed = true
+        monitor?.cancel()
+        monitor = nil
+        subscribers.finishAll()
+    }
+
     private func startMonitor() {
-        guard monitor == nil else { return }
+        guard monitor == nil, !closed else { return }
         monitor = Task { [weak self] in
             while !Task.isCancelled {
                 guard let self else { return }
@@ -272,6 +283,15 @@ final class Subscribers: Sendable {
         let id = UUID()
         continuations.withLock { $0[id] = continuation }
         return id
+    }
+
+    /// Ends every stream (the runtime shut down).
+    func finishAll() {
+        let all = continuations.withLock { current in
+            defer { current = [:] }
+            return current
+        }
+        for continuation in all.values { continuation.finish() }
     }
 
     func remove(_ id: UUID) {

@@ -83,8 +83,8 @@ extension PostgresStore {
 
     /// Verifies the sealed key check (written by the first store with a sealer): a store opened with
     /// another master key, or without one, fails now rather than at the first secret it reads.
-    func checkMasterKey() async throws {
-        let existing = try await client.query("SELECT value FROM \(unescaped: table("meta")) WHERE key = 'key-check'", logger: logger)
+    func checkMasterKey(on connection: PostgresConnection) async throws {
+        let existing = try await connection.query("SELECT value FROM \(unescaped: table("meta")) WHERE key = 'key-check'", logger: logger)
             .decode(String.self).reduce(into: [String]()) { $0.append($1) }.first
         switch (existing, sealer) {
         case (let check?, let sealer?):
@@ -92,20 +92,20 @@ extension PostgresStore {
         case (_?, nil):
             throw WhagoError(.unauthorized, "the store's secrets are sealed: give whago its master key (server.masterKey, or <dataDir>/master-key)")
         case (nil, let sealer?):
-            try await client.query("""
+            try await connection.query("""
                 INSERT INTO \(unescaped: table("meta")) (key, value) VALUES ('key-check', \(try sealer.keyCheck())) ON CONFLICT (key) DO NOTHING
                 """, logger: logger)
             // Another daemon may have written its own first: the one that is there must open.
-            try await checkMasterKey()
+            try await checkMasterKey(on: connection)
         case (nil, nil):
             break
         }
     }
 
     /// Applies the missing migrations in one transaction, under an advisory lock on the schema.
-    func migrate() async throws {
+    func migrate(on connection: PostgresConnection) async throws {
         let schema = self.schema
-        try await client.withTransaction(logger: logger) { connection in
+        try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.migrate." + schema)))", logger: logger)
             try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: "\"\(schema)\"")", logger: logger)
             try await connection.query(

@@ -2,6 +2,7 @@ public import WhagoCore
 import Foundation
 import Logging
 import PostgresNIO
+public import ServiceLifecycle
 
 /// The `postgres` store: whago's state in PostgreSQL, for production and for several daemons.
 ///
@@ -19,8 +20,10 @@ public final class PostgresStore: Store {
         sampleConfig: PostgresConfiguration.sample,
         configuration: PostgresConfiguration.self
     ) { configuration, context in
+        // The daemon runs the client in its service group (see `services`).
         try await PostgresStore(url: configuration.url.revealed, schema: configuration.schema, poolSize: configuration.poolSize,
-                                connectTimeout: configuration.connectTimeout.duration, sealer: context.sealer, logger: context.logger)
+                                connectTimeout: configuration.connectTimeout.duration, sealer: context.sealer, runsClient: false,
+                                logger: context.logger)
     }
 
     let client: PostgresClient
@@ -31,30 +34,31 @@ public final class PostgresStore: Store {
     /// How long one call may wait for PostgreSQL before it fails with `unavailable` (the client
     /// would otherwise wait for a connection until the server comes back).
     let callTimeout: Duration
-    /// The client's `run()`: the store's queries need it, from the first (the migrations) on, so the
-    /// store runs it itself for its whole life rather than waiting for the daemon's service group.
-    private let running: Task<Void, Never>
+    /// The client's `run()` when the store runs it itself (tests, embedding); nil when the daemon's
+    /// service group runs it, as one of ``services``.
+    private let running: Task<Void, Never>?
+    let endpoint: PostgresURL
+    let connectTimeout: Duration
 
     /// Connects, and migrates the schema.
     /// - Parameter url: `postgres://user:password@host:port/database` (or `?host=/socket/dir`); it is
     ///   never logged or put in an error.
     /// - Parameter sealer: seals the secrets the store keeps; a schema written with one opens only
     ///   with the same master key (`unauthorized` otherwise), and never without one.
-    public init(url: String, schema: String = "whago", poolSize: Int = 10, connectTimeout: Duration = .seconds(10),
-                sealer: SecretSealer? = nil, logger: Logger) async throws {
+    public convenience init(url: String, schema: String = "whago", poolSize: Int = 10, connectTimeout: Duration = .seconds(10),
+                            sealer: SecretSealer? = nil, logger: Logger) async throws {
+        try await self.init(url: url, schema: schema, poolSize: poolSize, connectTimeout: connectTimeout, sealer: sealer, runsClient: true, logger: logger)
+    }
+
+    /// - Parameter runsClient: whether the store runs its connection pool itself; when false, the
+    ///   pool is one of ``services`` and nothing but the start-up work (done on a connection of its
+    ///   own) runs before the daemon's service group starts it.
+    init(url: String, schema: String, poolSize: Int, connectTimeout: Duration, sealer: SecretSealer?, runsClient: Bool,
+         logger: Logger) async throws {
         guard PostgresStore.isIdentifier(schema) else {
             throw WhagoError(.invalidConfig, "schema '\(schema)' must be lower-case letters, digits and _")
         }
         let endpoint = try PostgresURL.parse(url)
-        // One direct connection first, so that a wrong password or an unreachable server is a
-        // clear error now rather than a pool retrying in the background.
-        do {
-            let probe = try await PostgresConnection.connect(configuration: try endpoint.connectionConfiguration(timeout: connectTimeout), id: 0, logger: logger)
-            try? await probe.close()
-        } catch {
-            let reason = Self.translate(error)
-            throw WhagoError(reason.code, "cannot connect to PostgreSQL at \(endpoint.endpoint): \(reason.message)")
-        }
         var configuration = endpoint.clientConfiguration()
         configuration.options.maximumConnections = max(1, poolSize)
         configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout.seconds * 1000))
@@ -62,17 +66,50 @@ public final class PostgresStore: Store {
         self.schema = schema
         self.logger = logger
         self.sealer = sealer
+        self.endpoint = endpoint
+        self.connectTimeout = connectTimeout
         self.callTimeout = connectTimeout + .seconds(5)
         let client = self.client
-        self.running = Task { await client.run() }
+        self.running = runsClient ? Task { await client.run() } : nil
+        // Start-up work on a connection of its own, so that a wrong password or an unreachable
+        // server is a clear error now, and nothing waits for the pool.
         do {
-            try await withDeadline { try await self.migrate() }
-            try await withDeadline { try await self.checkMasterKey() }
+            try await withConnection { connection in
+                try await self.migrate(on: connection)
+                try await self.checkMasterKey(on: connection)
+            }
         } catch {
-            running.cancel()
-            throw Self.translate(error)
+            running?.cancel()
+            throw error
         }
     }
+
+    /// Runs `body` on a short-lived connection of its own (start-up work and health checks, which
+    /// happen before the daemon's service group runs the pool), within the call deadline.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let endpoint = self.endpoint
+        let configuration = try endpoint.connectionConfiguration(timeout: connectTimeout)
+        let logger = self.logger
+        do {
+            return try await withDeadline {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try? await connection.close()
+                    return result
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+            }
+        } catch {
+            let reason = Self.translate(error)
+            throw WhagoError(reason.code, "PostgreSQL at \(endpoint.endpoint): \(reason.message)")
+        }
+    }
+
+    /// The pool, for the daemon's service group when the store does not run it itself.
+    public var services: [any Service] { running == nil ? [client] : [] }
 
     /// Runs `body`, failing with `unavailable` when it takes longer than ``callTimeout``.
     func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -91,18 +128,23 @@ public final class PostgresStore: Store {
         }
     }
 
-    deinit { running.cancel() }
+    deinit { running?.cancel() }
 
     public func shutdown() async {
-        running.cancel()
+        running?.cancel()
     }
 
     public func healthCheck() async -> HealthReport {
         do {
-            let version = try await query("SELECT max(version) FROM \(unescaped: table("schema_migrations"))") { try $0.decode(Int.self) }.first
+            let table = self.table("schema_migrations")
+            let logger = self.logger
+            let version = try await withConnection { connection in
+                try await connection.query("SELECT max(version) FROM \(unescaped: table)", logger: logger).decode(Int.self)
+                    .reduce(into: [Int]()) { $0.append($1) }.first
+            }
             return .ok("PostgreSQL reachable, schema \(schema) at migration \(version ?? 0)")
         } catch {
-            return .error("PostgreSQL: \(Self.translate(error).message)", fix: "check store.postgres.url and that the server accepts connections")
+            return .error(Self.translate(error).message, fix: "check store.postgres.url and that the server accepts connections")
         }
     }
 

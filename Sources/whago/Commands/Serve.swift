@@ -78,7 +78,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        let services: [any Service] = drivers.built.flatMap(\.services) + [Daemon(logger: logger, instance: context.instance)]
+        // A ServiceGroup shuts its services down in reverse order: the store's (its connection pool)
+        // come first so that they stop last, after everything that writes to it.
+        let services: [any Service] = drivers.built.reversed().flatMap(\.services) + [Daemon(logger: logger, instance: context.instance)]
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
         )
