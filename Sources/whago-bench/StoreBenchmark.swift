@@ -4,29 +4,33 @@ import Logging
 import PostgresStore
 import WhagoCore
 
-/// `whago-bench store [--operations N] [--postgres URL]`: chip upserts/s and port lease+release/s,
-/// one task and 16 at once, for the `file` store (in a temporary directory) and, when a URL is
-/// given, the `postgres` store (in a fresh schema). Every write is durable before it counts.
+/// `whago-bench store [--operations N] [--postgres URL]`: chip upserts/s, port lease+release/s,
+/// batches/s (a chip, its sticky proxy lease and its first event, one change) and outbox
+/// claim+ack/s, one task and 16 at once, for the `file` store (in a temporary directory, its
+/// secrets sealed) and, when a URL is given, the `postgres` store (in a fresh schema). Every write
+/// is durable before it counts.
 enum StoreBenchmark {
     static func run(operations: Int, postgresURL: String?) async throws {
         var rows: [(String, [Double])] = []
         let directory = NSTemporaryDirectory() + "whago-bench-store-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let file = try await FileStore(directory: directory)
+        let sealer = SecretSealer(masterKey: SecretSealer.generateMasterKey())
+        let file = try await FileStore(directory: directory, sealer: sealer)
         rows.append(("file", try await measure(file, operations: operations)))
         await file.shutdown()
         if let postgresURL {
             var logger = Logger(label: "bench")
             logger.logLevel = .critical
             let schema = "bench_" + UUID().uuidString.prefix(8).lowercased()
-            let postgres = try await PostgresStore(url: postgresURL, schema: schema, poolSize: 20, logger: logger)
+            let postgres = try await PostgresStore(url: postgresURL, schema: schema, poolSize: 20, sealer: sealer, logger: logger)
             rows.append(("postgres", try await measure(postgres, operations: operations)))
             await postgres.shutdown()
         }
-        let header = ["store", "upserts/s x1", "upserts/s x16", "leases/s x1", "leases/s x16"]
-        print(header.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
+        let header = ["store", "upserts/s x1", "upserts/s x16", "leases/s x1", "leases/s x16", "batches/s x1", "batches/s x16",
+                      "claim+ack/s x1", "claim+ack/s x16"]
+        print(header.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
         for (name, figures) in rows {
-            print(([name] + figures.map { String(format: "%.0f", $0) }).map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
+            print(([name] + figures.map { String(format: "%.0f", $0) }).map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
         }
     }
 
@@ -54,6 +58,27 @@ enum StoreBenchmark {
                            apiKey: Secret("k"), webhookSecret: Secret("s"))
                 }
                 try await store.removeWorker(worker.id)
+            })
+        }
+        // A chip as the orchestrator creates one: the chip under its tenant's quota, a sticky
+        // port, the first event, in one change.
+        for tasks in [1, 16] {
+            figures.append(try await rate(operations: operations, tasks: tasks) { task, index in
+                let id = ChipID("batch-\(tasks)-\(task)-\(index)")
+                let event = ChipEvent(id: EventID("e-\(id)"), chip: id, kind: .statusChanged, status: .provisioning)
+                try await store.apply(StoreBatch([
+                    .createChip(Chip(id: id, tenant: "bench", name: id.rawValue), quota: 1_000_000),
+                    .insertProxyLease(ProxyLease(chip: id, provider: "bench-\(tasks)-\(task)", endpoint: nil, stickyPort: index % 65_535 + 1)),
+                    .enqueue([OutboxEntry(event: event, tenant: "bench")]),
+                ]))
+            })
+        }
+        // Delivery: claim a due entry, acknowledge it. The batches above left 2 x operations
+        // entries, one per chip, so per-chip order never holds a claimer back.
+        for tasks in [1, 16] {
+            figures.append(try await rate(operations: operations, tasks: tasks) { task, _ in
+                let claimed = try await store.claimDue(limit: 1, owner: "bench-\(task)", for: .seconds(60), now: Date())
+                for entry in claimed { try await store.acknowledge(entry.id) }
             })
         }
         return figures

@@ -104,4 +104,22 @@ struct CheckConfigTests {
         #expect(lines.last?.hasPrefix("unsafe.yaml:8:21: sessions.waha-plus.webhookMaxSkew: webhookMaxSkew (10m) must be longer than WAHA's webhook retry schedule (2046s") == true,
                 "\(lines)")
     }
+
+    @Test("store.eventRetention: shared by every store, at least 1h, and a key of the store section only")
+    func eventRetention() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        let base = "sessions: {driver: waha-plus}\nproxy: {driver: none}\n"
+        try directory.write("ok.yaml", base + "runtime: {driver: local}\nstore: {driver: file, eventRetention: 2d}\n")
+        try directory.write("short.yaml", base + "runtime: {driver: local}\nstore: {driver: file, eventRetention: 30m}\n")
+        try directory.write("misplaced.yaml", base + "runtime: {driver: local, eventRetention: 2d}\nstore: {driver: file}\n")
+        let ok = try await whago("check-config", "ok.yaml", directory: directory.path)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let short = try await whago("check-config", "short.yaml", directory: directory.path)
+        #expect(short.status == 1)
+        #expect(short.stderr.contains("short.yaml:4:39: store.eventRetention: eventRetention must be at least 1h"), "\(short.stderr)")
+        let misplaced = try await whago("check-config", "misplaced.yaml", directory: directory.path)
+        #expect(misplaced.status == 1)
+        #expect(misplaced.stderr.contains("unknown key 'eventRetention' in runtime"), "\(misplaced.stderr)")
+    }
 }

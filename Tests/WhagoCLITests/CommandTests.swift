@@ -73,7 +73,7 @@ struct CommandTests {
         let config = try ConfigLoader().load(path: nil, overrides: ["server.listen=127.0.0.1:18080", "store.file.path=/tmp/x", "limits.chipsPerTenant=3"])
         #expect(config.server.listen.description == "127.0.0.1:18080")
         #expect(config.limits.chipsPerTenant == 3)
-        #expect(config.store.redactedSummary == "file path=/tmp/x compactEvery=10000")
+        #expect(config.store.redactedSummary == "file path=/tmp/x compactEvery=10000 eventRetention=7d")
     }
 
     @Test("the embedded default is Config/whago.yaml")

@@ -80,7 +80,7 @@ struct RegistrySelectionTests {
             "w.yaml:4:32: unknown key 'sise' in store.alpha (expected one of: size, label, token)",
         ])
         #expect(failures(minimal.replacingOccurrences(of: "store: {driver: alpha}", with: "store: {driver: alpha, alpah: {}}")) == [
-            "w.yaml:4:24: unknown key 'alpah' in store (expected one of: driver, alpha, beta, b)",
+            "w.yaml:4:24: unknown key 'alpah' in store (expected one of: driver, alpha, beta, b, eventRetention)",
         ])
         #expect(failures(minimal.replacingOccurrences(of: "store: {driver: alpha}", with: "store: {driver: alpha, alpha: {size: 0}}")) == [
             "w.yaml:4:38: store.alpha.size: expected a whole number of at least 1, got 0",

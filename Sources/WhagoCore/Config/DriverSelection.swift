@@ -14,6 +14,12 @@ public struct DriverSelection<Instance: Sendable>: Decodable, Sendable {
     public let driver: Driver<Instance>
     /// Its decoded configuration (internal to the driver; see ``redactedSummary``).
     public let configuration: any DriverConfiguration
+    /// `store.eventRetention`, the one setting shared by every store: how long delivered and
+    /// dead-lettered events (and settled messages) stay in the log. Nil for other kinds.
+    public let eventRetention: TimeSpan?
+
+    /// The default of `store.eventRetention`: 7 days.
+    public static var defaultEventRetention: TimeSpan { .seconds(7 * 24 * 3600) }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: ConfigKey.self)
@@ -25,6 +31,16 @@ public struct DriverSelection<Instance: Sendable>: Decodable, Sendable {
             for name in [known.name] + known.aliases { _ = container.contains(ConfigKey(name)) }
         }
         let sectionKey = container.contains(ConfigKey(choice.name)) ? ConfigKey(choice.name) : ConfigKey(choice.driver.name)
+        if choice.driver.kind == .store {
+            let retention = try container.decodeIfPresent(TimeSpan.self, forKey: ConfigKey("eventRetention")) ?? Self.defaultEventRetention
+            guard retention.duration >= .seconds(3600) else {
+                throw DecodingError.dataCorruptedError(forKey: ConfigKey("eventRetention"), in: container,
+                                                       debugDescription: "eventRetention must be at least 1h (clients resume from the log)")
+            }
+            eventRetention = retention
+        } else {
+            eventRetention = nil
+        }
         self.driver = choice.driver
         self.configuration = try choice.driver.decodeConfiguration(try container.superDecoder(forKey: sectionKey))
     }
@@ -36,7 +52,8 @@ public struct DriverSelection<Instance: Sendable>: Decodable, Sendable {
 
     /// `name key=value …` with every secret shown as `<redacted>`.
     public var redactedSummary: String {
-        let settings = Redacted.fields(of: configuration)
+        var settings = Redacted.fields(of: configuration)
+        if let eventRetention { settings += (settings.isEmpty ? "" : " ") + "eventRetention=\(eventRetention)" }
         return settings.isEmpty ? driver.name : "\(driver.name) \(settings)"
     }
 }
