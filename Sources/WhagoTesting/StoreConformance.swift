@@ -34,7 +34,7 @@ public struct StoreConformance: Sendable {
     public enum Check: String, CaseIterable, Sendable {
         case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox, dedupeWindow,
              notFoundPaths, shutdownTwice, versions, batches, racingVersions, racingQuota, racingCapacity, racingClaims, leases,
-             stickyPorts, queries, messages,
+             stickyPorts, queries, messages, rollback,
              durability
     }
 
@@ -59,6 +59,7 @@ public struct StoreConformance: Sendable {
         case .stickyPorts: try await stickyPorts()
         case .queries: try await queries()
         case .messages: try await messages()
+        case .rollback: try await rollback()
         case .leases: try await leases()
         case .shutdownTwice: try await shutdownTwice()
         case .durability: try await durability()
@@ -720,6 +721,66 @@ public struct StoreConformance: Sendable {
         #expect(try await store.messageCount(of: "c1", since: Fixtures.date(15)) == 1)
         try await store.deleteChip("c1", event: nil)
         #expect(try await store.message("m1") == nil, "a chip's messages go with it")
+    }
+
+    /// A batch of every kind of operation whose last one fails leaves everything as it was.
+    public func rollback() async throws {
+        let store = try await fresh().store
+        defer { Task { await store.shutdown() } }
+        try await store.createTenant(Fixtures.tenant("t1"))
+        try await store.createTenant(Fixtures.tenant("t2"))
+        try await store.addAPIKey(APIKeyRecord(prefix: "wk_1", tenant: "t1", hash: "h", createdAt: Fixtures.date(0)))
+        try await store.createChip(Fixtures.chip("c1", tenant: "t1"))
+        try await store.insertProxyLease(Fixtures.proxyLease("c1", sticky: 10001))
+        let worker = try await store.leasePort(in: try PortRange(3100, 3101), host: "h") { Fixtures.worker("w1", port: $0) }
+        var c2 = Fixtures.chip("c2", tenant: "t1")
+        c2.worker = worker.id
+        try await store.createChip(c2)
+        try await store.apply(StoreBatch([.recordMessage(OutgoingMessage(id: "m1", chip: "c1", tenant: "t1", idempotencyKey: "k", chatID: "1@c.us",
+                                                                        text: "x", createdAt: Fixtures.date(1)))]))
+        try await store.enqueue([Fixtures.entry("e1", chip: "c1", tenant: "t1")])
+        let before = (tenants: try await store.tenants(), chips: try await store.allChips(), workers: try await store.workers(),
+                      leases: try await store.proxyLeases(), key: try await store.apiKey(prefix: "wk_1"), message: try await store.message("m1"),
+                      log: try await store.events(of: "t1", after: 0, limit: 100))
+
+        var t1 = try #require(try await store.tenant("t1"))
+        t1.name = "changed"
+        var changedC2 = try #require(try await store.chip("c2"))
+        changedC2.status = .failed
+        var changedWorker = worker
+        changedWorker.runtimeID = "changed"
+        var m1 = try #require(try await store.message("m1"))
+        m1.status = .sent
+        try await expectCode(.notFound, "the last operation's tenant does not exist") {
+            try await store.apply(StoreBatch([
+                .updateTenant(t1), .deleteTenant("t2"),
+                .addAPIKey(APIKeyRecord(prefix: "wk_2", tenant: "t1", hash: "h")), .revokeAPIKey(prefix: "wk_1", at: Fixtures.date(5)),
+                .createChip(Fixtures.chip("c3", tenant: "t1"), quota: 10), .updateChip(changedC2),
+                .updateMessage(m1), .deleteChip("c1", version: 1),
+                .updateWorker(changedWorker), .removeWorker("w1"),
+                .insertProxyLease(Fixtures.proxyLease("c3", sticky: 10002)), .releaseProxyLease("c3"),
+                .insertProxyLease(Fixtures.proxyLease("c3", sticky: 10001)),
+                .enqueue([Fixtures.entry("e2", chip: "c3", tenant: "t1")]),
+                .recordMessage(OutgoingMessage(id: "m2", chip: "c3", tenant: "t1", idempotencyKey: "k", chatID: "1@c.us", text: "y")),
+                .createChip(Fixtures.chip("c4", tenant: "ghost")),
+            ]))
+        }
+        #expect(try await store.tenants() == before.tenants)
+        #expect(try await store.allChips() == before.chips)
+        #expect(try await store.workers() == before.workers)
+        #expect(try await store.proxyLeases() == before.leases)
+        #expect(try await store.apiKey(prefix: "wk_1") == before.key)
+        #expect(try await store.apiKey(prefix: "wk_2") == nil)
+        #expect(try await store.message("m1") == before.message)
+        #expect(try await store.message("m2") == nil)
+        #expect(try await store.message(of: "c1", idempotencyKey: "k")?.id == "m1")
+        #expect(try await store.events(of: "t1", after: 0, limit: 100) == before.log)
+        try await expectCode(.conflict, "the sticky port is still c1's") {
+            try await store.insertProxyLease(Fixtures.proxyLease("c2", sticky: 10001))
+        }
+        try await store.enqueue([Fixtures.entry("e3", chip: "c1", tenant: "t1")])
+        let sequences = try await store.events(of: "t1", after: 0, limit: 100).map(\.sequence)
+        #expect(sequences.count == 2 && sequences[0] < sequences[1], "the log goes on in order: \(sequences)")
     }
 
     /// `shutdown()` twice is harmless, and the storage opens again afterwards.

@@ -1,14 +1,22 @@
 import Foundation
 
 extension StoreState {
-    /// Applies a batch completely, or throws and changes nothing: the operations run one after
-    /// the other on a copy (so an operation sees the ones before it), which replaces the state
-    /// only when all of them passed.
+    /// Applies a batch completely, or throws and changes nothing: the operations run one after the
+    /// other (so an operation sees the ones before it); each either applies whole or throws having
+    /// changed nothing, and when one throws, the ones before it are undone, last first.
     mutating func apply(_ batch: StoreBatch) throws(WhagoError) {
         if let fence = batch.fence { try check(fence) }
-        var copy = self
-        for operation in batch.operations { try copy.apply(operation: operation) }
-        self = copy
+        var undone: [(inout StoreState) -> Void] = []
+        do throws(WhagoError) {
+            for operation in batch.operations {
+                let undo = undo(of: operation)
+                try apply(operation: operation)
+                undone.append(undo)
+            }
+        } catch {
+            for undo in undone.reversed() { undo(&self) }
+            throw error
+        }
     }
 
     /// Whether `fence` is still its lease's current token.

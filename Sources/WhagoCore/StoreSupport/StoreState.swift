@@ -244,6 +244,86 @@ public struct StoreState: Codable, Sendable, Equatable {
         }
     }
 
+    // MARK: Undoing a batch's operations
+
+    /// What puts back what `operation` is about to change: a batch applies its operations in place
+    /// (copying the state would cost its whole size on every batch) and, when one fails, undoes the
+    /// ones before it, last first. Taken before the operation, from the entries it touches only.
+    func undo(of operation: StoreOperation) -> (inout StoreState) -> Void {
+        switch operation {
+        case .createTenant(let tenant):
+            return { $0.tenants[tenant.id] = nil }
+        case .updateTenant(let tenant):
+            let old = tenants[tenant.id]
+            return { $0.tenants[tenant.id] = old }
+        case .deleteTenant(let id):
+            let old = tenants[id]
+            let keys = apiKeys.values.filter { $0.tenant == id }
+            return { state in
+                state.tenants[id] = old
+                for key in keys { state.apiKeys[key.prefix] = key }
+            }
+        case .addAPIKey(let key):
+            return { $0.apiKeys[key.prefix] = nil }
+        case .revokeAPIKey(let prefix, _):
+            let old = apiKeys[prefix]
+            return { $0.apiKeys[prefix] = old }
+        case .createChip(let chip, _, _):
+            return { $0.chips[chip.id] = nil }
+        case .updateChip(let chip, _):
+            let old = chips[chip.id]
+            return { $0.chips[chip.id] = old }
+        case .deleteChip(let id, _):
+            let old = chips[id]
+            let lease = proxyLeases[id]
+            let sent = messages.values.filter { $0.chip == id }
+            return { state in
+                state.chips[id] = old
+                if let lease { state.restore(lease) }
+                for message in sent { state.restore(message) }
+            }
+        case .updateWorker(let worker):
+            let old = workers[worker.id]
+            return { $0.workers[worker.id] = old }
+        case .removeWorker(let id):
+            guard let old = workers[id] else { return { _ in } }
+            let placed = chips.values.filter { $0.worker == id }.map(\.id)
+            return { state in
+                state.workers[id] = old
+                state.portOwners["\(old.host):\(old.port)"] = id
+                for chip in placed { state.chips[chip]?.worker = id }
+            }
+        case .insertProxyLease(let lease):
+            return { $0.releaseLease(of: lease.chip) }
+        case .releaseProxyLease(let chip):
+            let old = proxyLeases[chip]
+            return { state in if let old { state.restore(old) } }
+        case .enqueue(let entries):
+            let next = nextSequence
+            return { state in
+                for entry in entries {
+                    if let sequence = state.outboxSequence.removeValue(forKey: entry.id) { state.outbox[sequence] = nil }
+                }
+                state.nextSequence = next
+            }
+        case .recordMessage(let message):
+            return { $0.forget(message) }
+        case .updateMessage(let message):
+            let old = messages[message.id]
+            return { $0.messages[message.id] = old }
+        }
+    }
+
+    private mutating func restore(_ lease: ProxyLease) {
+        proxyLeases[lease.chip] = lease
+        if let sticky = lease.stickyPort { stickyOwners["\(lease.provider):\(sticky)"] = lease.chip }
+    }
+
+    private mutating func restore(_ message: OutgoingMessage) {
+        messages[message.id] = message
+        if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = message.id }
+    }
+
     static func messageKey(_ chip: ChipID, _ key: String) -> String { "\(chip.rawValue) \(key)" }
 
     /// The chip's message recorded with that idempotency key.

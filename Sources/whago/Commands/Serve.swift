@@ -80,7 +80,12 @@ struct Serve: AsyncParsableCommand {
 
         // A ServiceGroup shuts its services down in reverse order: the store's (its connection pool)
         // come first so that they stop last, after everything that writes to it.
-        let services: [any Service] = drivers.built.reversed().flatMap(\.services) + [Daemon(logger: logger, instance: context.instance)]
+        var services: [any Service] = drivers.built.reversed().flatMap(\.services)
+        if let store = drivers.store {
+            let retention = (config.store.eventRetention ?? DriverSelection<any Store>.defaultEventRetention).duration
+            services.append(StoreHousekeeping(store: store, retention: retention, interval: .seconds(600), logger: logger))
+        }
+        services.append(Daemon(logger: logger, instance: context.instance))
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
         )
