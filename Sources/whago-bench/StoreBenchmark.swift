@@ -61,15 +61,17 @@ enum StoreBenchmark {
             })
         }
         // A chip as the orchestrator creates one: the chip under its tenant's quota, a sticky
-        // port, the first event, in one change.
+        // port, the first event, in one change. Each writer is another tenant (one tenant's own
+        // chip creations wait for each other: its quota is checked under a lock).
+        for tenant in 0..<16 { try await store.createTenant(Tenant(id: TenantID("bench-\(tenant)"), name: "bench")) }
         for tasks in [1, 16] {
             figures.append(try await rate(operations: operations, tasks: tasks) { task, index in
                 let id = ChipID("batch-\(tasks)-\(task)-\(index)")
                 let event = ChipEvent(id: EventID("e-\(id)"), chip: id, kind: .statusChanged, status: .provisioning)
                 try await store.apply(StoreBatch([
-                    .createChip(Chip(id: id, tenant: "bench", name: id.rawValue), quota: 1_000_000),
+                    .createChip(Chip(id: id, tenant: TenantID("bench-\(task)"), name: id.rawValue), quota: 1_000_000),
                     .insertProxyLease(ProxyLease(chip: id, provider: "bench-\(tasks)-\(task)", endpoint: nil, stickyPort: index % 65_535 + 1)),
-                    .enqueue([OutboxEntry(event: event, tenant: "bench")]),
+                    .enqueue([OutboxEntry(event: event, tenant: TenantID("bench-\(task)"))]),
                 ]))
             })
         }

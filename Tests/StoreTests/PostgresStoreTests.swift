@@ -42,7 +42,7 @@ struct PostgresStoreTests {
         }
         let report = await stores[0].healthCheck()
         #expect(report.status == .ok)
-        #expect(report.detail.contains("at migration 5"))
+        #expect(report.detail.contains("at migration 6"))
         for store in stores { await store.shutdown() }
     }
 

@@ -49,9 +49,9 @@ extension PostgresStore {
         case .revokeAPIKey(let prefix, let date):
             try await revokeAPIKey(prefix: prefix, at: date, on: connection)
         case .createChip(var chip, let quota, let capacity):
-            _ = try await lockedVersion("tenants", id: chip.tenant.rawValue, what: "tenant \(chip.tenant)", on: connection)
+            // The tenant's row, locked: batches creating its chips wait for each other here.
+            let count = try await lockedChipCount("tenants", id: chip.tenant.rawValue, what: "tenant \(chip.tenant)", on: connection)
             if let quota {
-                let count = try await count("SELECT count(*) FROM \(unescaped: t("chips")) WHERE tenant = \(chip.tenant.rawValue)", on: connection)
                 guard count < quota else {
                     throw WhagoError(.quotaExceeded, "tenant \(chip.tenant) has \(count) chips, its limit (\(quota)); delete one or raise the limit")
                 }
@@ -148,15 +148,20 @@ extension PostgresStore {
     }
 
     private func checkRoom(on worker: WorkerID, capacity: Int, on connection: PostgresConnection) async throws {
-        _ = try await lockedVersion("workers", id: worker.rawValue, what: "worker \(worker)", on: connection)
-        let hosted = try await count("SELECT count(*) FROM \(unescaped: t("chips")) WHERE worker = \(worker.rawValue)", on: connection)
+        let hosted = try await lockedChipCount("workers", id: worker.rawValue, what: "worker \(worker)", on: connection)
         guard hosted < capacity else {
             throw WhagoError(.capacityExhausted, "worker \(worker) hosts \(hosted) chips, its capacity (\(capacity))")
         }
     }
 
-    private func count(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Int {
-        try await rows(query, on: connection) { try $0.decode(Int.self) }.first ?? 0
+    /// A tenant's or worker's chip count (kept by a trigger), its row locked for the rest of the
+    /// transaction; `not_found` when it is missing.
+    private func lockedChipCount(_ table: String, id: String, what: String, on connection: PostgresConnection) async throws -> Int {
+        guard let count = try await rows("SELECT chip_count FROM \(unescaped: t(table)) WHERE id = \(id) FOR UPDATE",
+                                         on: connection, { try $0.decode(Int.self) }).first else {
+            throw WhagoError(.notFound, "no \(what)")
+        }
+        return count
     }
 
     private static func compare(_ stored: Int, _ expected: Int, _ what: String) throws {

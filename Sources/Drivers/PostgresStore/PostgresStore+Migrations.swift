@@ -78,6 +78,41 @@ extension PostgresStore {
                 "CREATE INDEX ON \(table("workers")) (tenant)",
                 "CREATE INDEX ON \(table("api_keys")) (tenant)",
             ]),
+            // Chip counts kept by a trigger, so that quota and capacity checks read one locked row
+            // instead of counting chips.
+            (6, [
+                "ALTER TABLE \(table("tenants")) ADD COLUMN chip_count integer NOT NULL DEFAULT 0",
+                "ALTER TABLE \(table("workers")) ADD COLUMN chip_count integer NOT NULL DEFAULT 0",
+                "UPDATE \(table("tenants")) t SET chip_count = (SELECT count(*) FROM \(table("chips")) c WHERE c.tenant = t.id)",
+                "UPDATE \(table("workers")) w SET chip_count = (SELECT count(*) FROM \(table("chips")) c WHERE c.worker = w.id)",
+                """
+                CREATE FUNCTION \(table("count_chips"))() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                        UPDATE \(table("tenants")) SET chip_count = chip_count - 1 WHERE id = OLD.tenant;
+                        IF OLD.worker IS NOT NULL THEN
+                            UPDATE \(table("workers")) SET chip_count = chip_count - 1 WHERE id = OLD.worker;
+                        END IF;
+                    END IF;
+                    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                        UPDATE \(table("tenants")) SET chip_count = chip_count + 1 WHERE id = NEW.tenant;
+                        IF NEW.worker IS NOT NULL THEN
+                            UPDATE \(table("workers")) SET chip_count = chip_count + 1 WHERE id = NEW.worker;
+                        END IF;
+                    END IF;
+                    RETURN NULL;
+                END $$
+                """,
+                """
+                CREATE TRIGGER count_chips AFTER INSERT OR DELETE ON \(table("chips"))
+                    FOR EACH ROW EXECUTE FUNCTION \(table("count_chips"))()
+                """,
+                """
+                CREATE TRIGGER count_moved_chips AFTER UPDATE OF tenant, worker ON \(table("chips")) FOR EACH ROW
+                    WHEN (OLD.tenant IS DISTINCT FROM NEW.tenant OR OLD.worker IS DISTINCT FROM NEW.worker)
+                    EXECUTE FUNCTION \(table("count_chips"))()
+                """,
+            ]),
         ]
     }
 

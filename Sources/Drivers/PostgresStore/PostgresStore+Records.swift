@@ -259,16 +259,17 @@ extension PostgresStore {
     /// Appends under a transaction-wide advisory lock, so that sequences commit in the order they
     /// were taken: a reader that saw sequence N never sees an earlier one appear later.
     func insert(_ entries: [OutboxEntry], on connection: PostgresConnection) async throws {
-        guard !entries.isEmpty else { return }
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.events." + schema)))", logger: logger)
         for entry in entries {
             var entry = entry
             entry.state = .pending
             entry.claimedBy = nil
             entry.claimedUntil = nil
+            // The insert takes the lock itself before its row gets a sequence (one round trip;
+            // taking it again in the same transaction is free).
             try await connection.query("""
                 INSERT INTO \(unescaped: t("outbox")) (id, tenant, chip, next_attempt_at, doc)
-                VALUES (\(entry.id.rawValue), \(entry.tenant.rawValue), \(entry.chip.rawValue), \(entry.nextAttemptAt), \(try self.encode(entry))::jsonb)
+                SELECT \(entry.id.rawValue), \(entry.tenant.rawValue), \(entry.chip.rawValue), \(entry.nextAttemptAt), \(try self.encode(entry))::jsonb
+                FROM (SELECT pg_advisory_xact_lock(hashtext(\("whago.events." + schema)))) AS appending
                 """, logger: logger)
         }
     }
