@@ -258,6 +258,12 @@ extension PostgresStore {
 
     /// Appends under a transaction-wide advisory lock, so that sequences commit in the order they
     /// were taken: a reader that saw sequence N never sees an earlier one appear later.
+    /// The advisory lock that keeps the log free of gaps: appenders hold it shared until they
+    /// commit (so they commit side by side, sharing fsyncs); a reader takes it exclusively for a
+    /// moment first, which waits for every append that already took a sequence, so that no
+    /// earlier sequence can still appear after what it reads.
+    private var eventLock: String { "whago.events." + schema }
+
     func insert(_ entries: [OutboxEntry], on connection: PostgresConnection) async throws {
         for entry in entries {
             var entry = entry
@@ -269,7 +275,7 @@ extension PostgresStore {
             try await connection.query("""
                 INSERT INTO \(unescaped: t("outbox")) (id, tenant, chip, next_attempt_at, doc)
                 SELECT \(entry.id.rawValue), \(entry.tenant.rawValue), \(entry.chip.rawValue), \(entry.nextAttemptAt), \(try self.encode(entry))::jsonb
-                FROM (SELECT pg_advisory_xact_lock(hashtext(\("whago.events." + schema)))) AS appending
+                FROM (SELECT pg_advisory_xact_lock_shared(hashtext(\(eventLock)))) AS appending
                 """, logger: logger)
         }
     }
@@ -292,13 +298,23 @@ extension PostgresStore {
         try await self.query(query) { try self.entry($0) }
     }
 
+    /// Reads the log once every append that already took a sequence has finished (see
+    /// ``eventLock``): the exclusive lock is held only for this short transaction.
+    private func settledEntries(_ query: PostgresQuery) async throws -> [OutboxEntry] {
+        let lock = eventLock
+        return try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lock)))", logger: self.logger)
+            return try await self.rows(query, on: connection) { try self.entry($0) }
+        }
+    }
+
     public func enqueue(_ entries: [OutboxEntry]) async throws {
         guard !entries.isEmpty else { return }
         try await transaction { connection in try await self.insert(entries, on: connection) }
     }
 
     public func events(of tenant: TenantID, after sequence: Int64, limit: Int) async throws -> [OutboxEntry] {
-        try await entries("""
+        try await settledEntries("""
             SELECT \(unescaped: Self.entryColumns) FROM \(unescaped: t("outbox")) WHERE tenant = \(tenant.rawValue) AND seq > \(sequence)
             ORDER BY seq LIMIT \(limit)
             """)
@@ -306,7 +322,7 @@ extension PostgresStore {
 
     /// Pending, due, unclaimed, and the earliest pending entry of its chip.
     public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] {
-        try await entries("""
+        try await settledEntries("""
             SELECT \(unescaped: Self.entryColumns) FROM \(unescaped: t("outbox")) o
             WHERE o.state = 'pending' AND o.next_attempt_at <= \(now) AND (o.claimed_until IS NULL OR o.claimed_until <= \(now))
                 AND NOT EXISTS (SELECT 1 FROM \(unescaped: t("outbox")) p WHERE p.chip = o.chip AND p.state = 'pending' AND p.seq < o.seq)
@@ -317,8 +333,9 @@ extension PostgresStore {
     public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry] {
         let until = now.addingTimeInterval(duration.seconds)
         // Rows another claimer is claiming right now are skipped, not waited for; an earlier
-        // pending entry of the same chip keeps a later one out even while it is locked.
-        return try await entries("""
+        // pending entry of the same chip keeps a later one out even while it is locked, and no
+        // append is still in flight (the exclusive lock) that could slip an earlier one in.
+        return try await settledEntries("""
             WITH due AS (
                 SELECT o.seq FROM \(unescaped: t("outbox")) o
                 WHERE o.state = 'pending' AND o.next_attempt_at <= \(now) AND (o.claimed_until IS NULL OR o.claimed_until <= \(now))
