@@ -246,6 +246,19 @@ struct LifecycleTests {
         #expect(try await simulator.call(.post, "/_sim/sessions/nope/fail").status == 404)
     }
 
+    @Test("a webhook with absurd retry settings is clamped, never a crash")
+    func absurdRetries() async throws {
+        let simulator = try await Simulator.start()
+        defer { simulator.stop() }
+        let nobody = try RefusingPort()
+        let retries: JSONValue = .object(["policy": "exponential", "delaySeconds": .number(1e300), "attempts": .number(1_000_000_000)])
+        try await simulator.call(.post, "/api/sessions", json: .object(["name": "absurd", "config": webhookConfig("\(nobody.url)/hook", retries: retries)]))
+        try await simulator.waitForStatus("absurd", "SCAN_QR_CODE")
+        // The first deliveries were refused and their retries are waiting (clamped to an hour);
+        // the simulator is alive and answering.
+        #expect(try await simulator.call(.get, "/ping", key: nil).status == 200)
+    }
+
     @Test("faults: injected 5xx answers and latency, outside /_sim")
     func faults() async throws {
         let simulator = try await Simulator.start()

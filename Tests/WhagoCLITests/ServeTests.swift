@@ -27,6 +27,10 @@ struct ServeTests {
         #expect(log.contains("config runtime: local"))
         #expect(log.contains("store driver 'file': ok"))
         #expect(log.contains("stopped cleanly"))
+        // Everything serve made in the data directory is private, so doctor has nothing to warn about.
+        let doctor = try await ChildProcess.run(WhagoBinary.path, ["doctor", "--set", "server.dataDir=\(directory.path)/data"])
+        #expect(doctor.stdout.contains("data      ok"), "\(doctor.stdout)")
+        #expect(doctor.stdout.contains("key       ok       server.masterKey: \(directory.path)/data/master-key (key id"), "\(doctor.stdout)")
     }
 
     @Test("SIGINT stops it too, and a configured admin token is used and never logged")

@@ -72,6 +72,9 @@ struct WahaSimTests {
         try await first.waitFor("kept", "SCAN_QR_CODE")
         #expect(try await first.call(.post, "/_sim/sessions/kept/pair").status == 200)
         try await first.stop()
+        // The sessions hold webhook keys and proxy passwords: only the owner reads them.
+        let mode = try FileManager.default.attributesOfItem(atPath: directory.file("sessions.json"))[.posixPermissions] as? Int
+        #expect(mode == 0o600)
 
         let second = try await SimulatorProcess.start(["--api-key", "k", "--data", directory.path])
         try await second.waitFor("kept", "WORKING")

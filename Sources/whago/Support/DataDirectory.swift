@@ -44,7 +44,7 @@ struct DataDirectory {
             return InstanceID(existing)
         }
         let id = InstanceID.random(prefix: "wi")
-        try writeNew(file, contents: id.rawValue + "\n", mode: 0o644)
+        try writeNew(file, contents: id.rawValue + "\n", mode: 0o600)
         return id
     }
 
