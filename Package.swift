@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "WhagoCore", targets: ["WhagoCore"]),
         .library(name: "YAMLConfig", targets: ["YAMLConfig"]),
         .library(name: "WhagoTesting", targets: ["WhagoTesting"]),
+        .library(name: "Orchestrator", targets: ["Orchestrator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,6 +77,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The glue: chips placed on per-tenant workers, health, cleanup, reconciliation. Protocols only.
+        .target(
+            name: "Orchestrator",
+            dependencies: [
+                "WhagoCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
         driver("DockerRuntime", dependencies: ["CurlHTTP"]),
@@ -99,10 +112,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A whole orchestrator on the local runtime and the simulator: tests, crash harness, benchmark.
+        .target(
+            name: "WhagoRig",
+            dependencies: [
+                "Orchestrator", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "WAHAPlusProvider", "NoProxy", "FileStore", "PostgresStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "whago",
             dependencies: [
-                "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP",
+                "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP", "Orchestrator",
                 "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider",
                 "NoProxy", "StaticProxy", "DataImpulseProxy", "FileStore", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -119,6 +143,7 @@ let package = Package(
             name: "whago-bench",
             dependencies: [
                 "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime", "LocalProcessRuntime", "WhagoTesting",
+                "Orchestrator", "WhagoRig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -187,6 +212,17 @@ let package = Package(
             ],
             // Read by path: a store directory written by an earlier whago (see its test).
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OrchestratorTests",
+            dependencies: [
+                "Orchestrator", "WhagoRig", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider", "NoProxy",
+                "FileStore", "PostgresStore", "CurlHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

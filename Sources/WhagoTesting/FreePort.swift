@@ -25,6 +25,25 @@ public func freePort() throws -> Int {
     }
 }
 
+/// `count` consecutive free ports (see ``freePort()``), for a runtime's worker port pool.
+public func freePortRange(count: Int) throws -> ClosedRange<Int> {
+    try portCursor.withLock { cursor in
+        for _ in 0..<12_000 {
+            let first = cursor.next
+            guard first + count - 1 <= 31_999 else {
+                cursor.next = 20_000
+                continue
+            }
+            let ports = first...(first + count - 1)
+            cursor.next = ports.upperBound == 31_999 ? 20_000 : ports.upperBound + 1
+            guard ports.allSatisfy({ !cursor.given.contains($0) && canBind(port: $0) }) else { continue }
+            cursor.given.formUnion(ports)
+            return ports
+        }
+        throw POSIXError(.EADDRINUSE)
+    }
+}
+
 /// Whether 127.0.0.1:`port` can be bound now.
 private func canBind(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

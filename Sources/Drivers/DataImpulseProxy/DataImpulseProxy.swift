@@ -62,7 +62,7 @@ public struct DataImpulseProxy: ProxyProvider {
 
     public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
         if let existing = try await store.proxyLease(of: chip) { return existing }
-        let username = self.username(login: configuration.account(for: hints.tenant).login, country: hints.country)
+        let username = self.username(login: configuration.account(for: hints.tenant).login, country: hints.country, city: hints.city)
         let name = self.name
         let range = configuration.stickyPorts
         let lease: ProxyLease
@@ -107,9 +107,9 @@ public struct DataImpulseProxy: ProxyProvider {
     // MARK: Endpoints
 
     /// `<login>__cr.<country>[;city.<city>][;sessttl.<minutes>]`.
-    func username(login: String? = nil, country: String?) -> String {
+    func username(login: String? = nil, country: String?, city: String? = nil) -> String {
         var parameters = ["cr.\((country ?? configuration.country).lowercased())"]
-        if let city = configuration.city { parameters.append("city.\(city)") }
+        if let city = city ?? configuration.city { parameters.append("city.\(city)") }
         if let ttl = configuration.sessionTTL {
             parameters.append("sessttl.\(max(1, Int(ttl.duration.components.seconds / 60)))")
         }

@@ -49,7 +49,7 @@ public final class DockerRuntime: ContainerRuntime {
         socket: String, tls: (ca: String, cert: String, key: String)? = nil,
         network: String = "bridge", restart: String = "unless-stopped", stopGrace: Duration = .seconds(10),
         removeVolumes: Bool = false, pull: Bool = false, healthCheckCommand: [String]? = nil, healthCheckInterval: Duration = .seconds(30),
-        instance: String? = nil, logger: Logger = Logger(label: "whago.runtime.docker"), http: HTTPClient = .shared
+        ports: PortRange = PortRange("3100-3199")!, instance: String? = nil, logger: Logger = Logger(label: "whago.runtime.docker"), http: HTTPClient = .shared
     ) {
         var configuration = DockerConfiguration()
         configuration.socket = socket
@@ -62,7 +62,31 @@ public final class DockerRuntime: ContainerRuntime {
         configuration.healthCheck.command = healthCheckCommand
         configuration.healthCheck.interval = TimeSpan(healthCheckInterval)
         configuration.healthCheck.startPeriod = TimeSpan(healthCheckInterval)
+        configuration.ports = ports
         self.init(configuration: configuration, instance: instance, logger: logger, http: http)
+    }
+
+    /// Workers are published on 127.0.0.1 (bridge) or listen on the host's addresses (host
+    /// network): whago reaches them on the loopback either way.
+    public var workerPorts: WorkerPorts {
+        WorkerPorts(host: "127.0.0.1", range: configuration.ports, setting: "runtime.docker.ports")
+    }
+
+    /// On the bridge network a worker's 127.0.0.1 is its own: whago must be reached through the
+    /// host gateway (`host.docker.internal`) and listen where the gateway leads.
+    public func webhookReachability(publicURL: URL, listen: HostPort) -> String? {
+        guard configuration.network == .bridge else { return nil }
+        let host = publicURL.host ?? ""
+        if isLoopbackHost(host) {
+            return "server.publicURL \(publicURL.absoluteString) names a loopback address, which a worker on the bridge network reaches "
+                + "inside its own container; set server.publicURL to http://host.docker.internal:\(listen.port) (and listen on the bridge "
+                + "gateway, e.g. 172.17.0.1, or 0.0.0.0)"
+        }
+        if isLoopbackHost(listen.host) {
+            return "whago listens on \(listen) only, which workers on the bridge network cannot reach through \(host); "
+                + "set server.listen to the bridge gateway's address (e.g. 172.17.0.1:\(listen.port)) or 0.0.0.0:\(listen.port)"
+        }
+        return nil
     }
 
     // MARK: Health

@@ -39,8 +39,11 @@ public actor LocalProcessRuntime: ContainerRuntime {
     }
 
     /// A runtime over `workDirectory` running `command` (tests and embedding).
-    public init(command: [String], workDirectory: String, restart: String = "on-failure") {
+    public init(command: [String], workDirectory: String, restart: String = "on-failure", ports: PortRange = PortRange("3100-3199")!,
+                stopGrace: Duration = .seconds(10)) {
         var configuration = LocalProcessConfiguration()
+        configuration.ports = ports
+        configuration.stopGrace = TimeSpan(stopGrace)
         configuration.command = command
         configuration.workDir = workDirectory
         configuration.restart = LocalProcessConfiguration.RestartPolicy(rawValue: restart) ?? .onFailure
@@ -78,6 +81,10 @@ public actor LocalProcessRuntime: ContainerRuntime {
         }
         let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
         return paths.map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    public nonisolated var workerPorts: WorkerPorts {
+        WorkerPorts(host: configuration.host, range: configuration.ports, setting: "runtime.local.ports")
     }
 
     public func ping() async throws -> RuntimeInfo {

@@ -32,8 +32,9 @@ public struct WAHAPlusProvider: SessionProvider {
     /// - Parameters:
     ///   - webhookMaxSkew: the oldest (or most future) signed webhook timestamp accepted.
     public init(engine: String = "GOWS", image: String = "devlikeapro/waha:gows", requestTimeout: Duration = .seconds(30),
-                webhookMaxSkew: Duration = .seconds(3600), http: HTTPClient = .shared) {
+                webhookMaxSkew: Duration = .seconds(3600), sessionsPerWorker: Int = 10, http: HTTPClient = .shared) {
         var configuration = WAHAPlusConfiguration()
+        configuration.sessionsPerWorker = max(1, sessionsPerWorker)
         configuration.engine = WAHAPlusConfiguration.Engine(rawValue: engine) ?? .gows
         configuration.image = image
         configuration.requestTimeout = TimeSpan(requestTimeout)
@@ -132,6 +133,18 @@ public struct WAHAPlusProvider: SessionProvider {
             }
         }
         throw WhagoError(.conflict, "the session of chip \(name) kept changing while whago ensured it; retry")
+    }
+
+    public var sessionsPerWorker: Int { configuration.sessionsPerWorker }
+
+    public func sessions(on worker: WorkerEndpoint) async throws -> [ChipID] {
+        let reply = try await client.send(.get, "/api/sessions?all=true", on: worker)
+        guard reply.status == 200 else { throw WAHAClient.failure(reply, "listing the sessions", worker: worker) }
+        guard let sessions = reply.json?.arrayValue else {
+            throw WhagoError(.protocolError, "worker \(worker.worker) sent a session list that is not an array")
+        }
+        // A worker is untrusted: names are bounded, and a worker cannot list more than it could host.
+        return sessions.prefix(10_000).compactMap { $0["name"]?.stringValue }.filter { !$0.isEmpty && $0.utf8.count <= 128 }.map { ChipID($0) }
     }
 
     public func status(of chip: ChipID, on worker: WorkerEndpoint) async throws -> SessionStatus? {

@@ -55,8 +55,11 @@ struct WebhookDecoder: Sendable {
             guard let status = payload["status"]?.stringValue else {
                 throw WhagoError(.protocolError, "a session.status webhook without a status")
             }
+            // WAHA puts the paired account (`me`) on the envelope; the event carries it in its payload.
+            var members: [String: JSONValue] = ["status": .string(status)]
+            if let me = envelope["me"]?["id"]?.stringValue { members["me"] = .object(["id": .string(WorkerText.clean(me, limit: 64))]) }
             return [ChipEvent(id: id, chip: chip, kind: .statusChanged, status: WAHAPlusProvider.chipStatus(status),
-                              payload: payload, occurredAt: occurredAt)]
+                              payload: .object(members), occurredAt: occurredAt)]
         case "message":
             return [ChipEvent(id: id, chip: chip, kind: .message, payload: payload, occurredAt: occurredAt)]
         case "message.ack":

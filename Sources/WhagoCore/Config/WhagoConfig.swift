@@ -7,13 +7,14 @@ import Foundation
 public struct WhagoConfig: Decodable, Sendable {
     public var server: ServerConfig
     public var limits: LimitsConfig
+    public var orchestrator: OrchestratorConfig
     public var runtime: DriverSelection<any ContainerRuntime>
     public var sessions: DriverSelection<any SessionProvider>
     public var proxy: DriverSelection<any ProxyProvider>
     public var store: DriverSelection<any Store>
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, limits, runtime, sessions, proxy, store
+        case server, limits, orchestrator, runtime, sessions, proxy, store
     }
 
     public init(from decoder: any Decoder) throws {
@@ -21,15 +22,17 @@ public struct WhagoConfig: Decodable, Sendable {
         var sections = SectionDecoder(decoder)
         let server = sections.attempt { try container.decodeIfPresent(ServerConfig.self, forKey: .server) ?? ServerConfig() }
         let limits = sections.attempt { try container.decodeIfPresent(LimitsConfig.self, forKey: .limits) ?? LimitsConfig() }
+        let orchestrator = sections.attempt { try container.decodeIfPresent(OrchestratorConfig.self, forKey: .orchestrator) ?? OrchestratorConfig() }
         let runtime = sections.attempt { try container.decode(DriverSelection<any ContainerRuntime>.self, forKey: .runtime) }
         let sessions = sections.attempt { try container.decode(DriverSelection<any SessionProvider>.self, forKey: .sessions) }
         let proxy = sections.attempt { try container.decode(DriverSelection<any ProxyProvider>.self, forKey: .proxy) }
         let store = sections.attempt { try container.decode(DriverSelection<any Store>.self, forKey: .store) }
         try sections.finish()
-        guard let server, let limits, let runtime, let sessions, let proxy, let store else {
+        guard let server, let limits, let orchestrator, let runtime, let sessions, let proxy, let store else {
             preconditionFailure("SectionDecoder.finish() throws when a section failed")
         }
-        (self.server, self.limits, self.runtime, self.sessions, self.proxy, self.store) = (server, limits, runtime, sessions, proxy, store)
+        (self.server, self.limits, self.orchestrator) = (server, limits, orchestrator)
+        (self.runtime, self.sessions, self.proxy, self.store) = (runtime, sessions, proxy, store)
     }
 
     /// One line per section, secrets redacted: what `whago serve` logs at startup.
@@ -39,6 +42,7 @@ public struct WhagoConfig: Decodable, Sendable {
                 + "adminToken=\(server.adminToken == nil ? "<generated>" : "<redacted>") "
                 + "masterKey=\(server.masterKey == nil ? "<generated>" : "<redacted>")"),
             ("limits", Redacted.fields(of: limits)),
+            ("orchestrator", Redacted.fields(of: orchestrator)),
             ("runtime", runtime.redactedSummary),
             ("sessions", sessions.redactedSummary),
             ("proxy", proxy.redactedSummary),

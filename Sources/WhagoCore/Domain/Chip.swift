@@ -16,6 +16,9 @@ public struct Chip: Sendable, Hashable, Codable, Identifiable {
     public var createdAt: Date
     /// When ``status`` last changed.
     public var statusChangedAt: Date
+    /// Since when the chip waits to be paired (created, restarted or logged out by the tenant);
+    /// nil once paired. The reaper expires a chip still unpaired after the QR budget.
+    public var pairingSince: Date?
     /// Bumped by the store on every write (see ``Tenant/version``).
     public var version: Int
 
@@ -32,11 +35,12 @@ public struct Chip: Sendable, Hashable, Codable, Identifiable {
         self.metadata = metadata
         self.createdAt = createdAt
         self.statusChangedAt = statusChangedAt ?? createdAt
+        self.pairingSince = phone == nil ? createdAt : nil
         self.version = version
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, tenant, name, status, worker, phone, metadata, createdAt, statusChangedAt, version
+        case id, tenant, name, status, worker, phone, metadata, createdAt, statusChangedAt, pairingSince, version
     }
 
     /// Records written before versions existed read as version 1.
@@ -51,6 +55,7 @@ public struct Chip: Sendable, Hashable, Codable, Identifiable {
         metadata = try container.decode([String: String].self, forKey: .metadata)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         statusChangedAt = try container.decode(Date.self, forKey: .statusChangedAt)
+        pairingSince = try container.decodeIfPresent(Date.self, forKey: .pairingSince)
         version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
     }
 

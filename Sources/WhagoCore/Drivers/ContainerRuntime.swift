@@ -21,6 +21,11 @@ import Foundation
 ///
 /// The shared suite `WhagoTesting.RuntimeConformance` checks these rules for every runtime.
 public protocol ContainerRuntime: WhagoDriver {
+    /// The host ports workers are published on, and the address whago reaches them at.
+    var workerPorts: WorkerPorts { get }
+    /// Why workers could not reach whago's webhook receiver at `publicURL` while whago listens
+    /// on `listen` (e.g. a loopback address seen from a bridge network), or nil when they can.
+    func webhookReachability(publicURL: URL, listen: HostPort) -> String?
     /// Checks the runtime is reachable and reports what it is.
     func ping() async throws -> RuntimeInfo
     /// Creates and starts a worker, or adopts the one already named `spec.name`.
@@ -47,6 +52,26 @@ public struct RuntimeInfo: Sendable, Hashable {
     public init(driver: String, version: String) {
         self.driver = driver
         self.version = version
+    }
+}
+
+extension ContainerRuntime {
+    /// Workers share whago's network (the default): whatever whago can reach, they can.
+    public func webhookReachability(publicURL: URL, listen: HostPort) -> String? { nil }
+}
+
+/// The pool of host ports a runtime publishes workers on (one port per worker, leased in the store).
+public struct WorkerPorts: Sendable, Hashable {
+    /// The address whago reaches the workers' ports at, and the `host` of their port leases.
+    public var host: String
+    public var range: PortRange
+    /// The configuration key that sets the range, for error messages (e.g. `runtime.local.ports`).
+    public var setting: String
+
+    public init(host: String, range: PortRange, setting: String) {
+        self.host = host
+        self.range = range
+        self.setting = setting
     }
 }
 

@@ -31,10 +31,13 @@ public protocol ProxyProvider: WhagoDriver {
 public struct ProxyHints: Sendable, Hashable {
     /// ISO 3166 country code the exit IP should be in, when the provider supports it.
     public var country: String?
+    /// City the exit IP should be in, when the provider supports it (lower case, e.g. `saopaulo`).
+    public var city: String?
     public var tenant: TenantID?
 
-    public init(country: String? = nil, tenant: TenantID? = nil) {
+    public init(country: String? = nil, city: String? = nil, tenant: TenantID? = nil) {
         self.country = country
+        self.city = city
         self.tenant = tenant
     }
 }

@@ -17,12 +17,16 @@ import Foundation
 ///   session is not waiting for a scan; the message names the current status), `unavailable`
 ///   (worker unreachable or 5xx; retry), `protocol_error` (an answer whago cannot read).
 public protocol SessionProvider: WhagoDriver {
+    /// How many chips (sessions) one worker hosts at most.
+    var sessionsPerWorker: Int { get }
     /// The image, environment, port, volume and health path of a new worker.
     func workerTemplate(_ context: WorkerContext) -> WorkerTemplate
     /// Probes a worker's API (WAHA: `/ping`, `/health`).
     func health(of worker: WorkerEndpoint) async throws -> WorkerHealth
     /// Creates or updates the chip's session with its proxy and webhook, and starts it.
     func ensureSession(_ chip: ChipSpec, on worker: WorkerEndpoint, proxy: ProxyEndpoint?, webhook: WebhookTarget) async throws
+    /// The chips of every session on the worker, running or not (WAHA: `GET /api/sessions?all=true`).
+    func sessions(on worker: WorkerEndpoint) async throws -> [ChipID]
     /// The session's status as the worker reports it; `nil` when the session does not exist.
     func status(of chip: ChipID, on worker: WorkerEndpoint) async throws -> SessionStatus?
     /// The current QR code to pair the chip.

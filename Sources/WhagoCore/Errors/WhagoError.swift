@@ -47,6 +47,8 @@ extension WhagoError.Code {
     public static let unauthorized: Self = "unauthorized"
     /// The operation does not apply to the current state (e.g. a QR code for a WORKING chip).
     public static let invalidState: Self = "invalid_state"
+    /// The request itself is wrong (a bad name, a malformed phone number); the message says what.
+    public static let invalidRequest: Self = "invalid_request"
     /// A timeout expired.
     public static let timedOut: Self = "timed_out"
     /// Data on disk or in the database is damaged; whago refuses to overwrite it.

@@ -4,7 +4,7 @@ import WhagoCore
 import YAMLConfig
 
 /// `whago check-config PATH...`.
-struct CheckConfig: ParsableCommand {
+struct CheckConfig: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate configuration files without starting anything.",
@@ -18,13 +18,16 @@ struct CheckConfig: ParsableCommand {
     @Argument(help: ArgumentHelp("The YAML files to check.", valueName: "path"))
     var paths: [String]
 
-    func run() throws {
+    func run() async throws {
         let loader = ConfigLoader()
         var failed = false
         for path in paths {
             do {
                 let config = try loader.load(path: path)
                 print("\(path): ok (\(config.driverLine))")
+                if let warning = await WebhookReachability.warning(for: config) {
+                    print("\(path): warning: \(warning)")
+                }
             } catch {
                 failed = true
                 FileHandle.standardError.write(Data((error.description + "\n").utf8))

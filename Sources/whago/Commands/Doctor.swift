@@ -34,6 +34,9 @@ struct Doctor: AsyncParsableCommand {
         for check in drivers.checks.sorted(by: { Self.order($0.kind) < Self.order($1.kind) }) {
             print(Self.line(check))
         }
+        let webhooks: HealthReport = drivers.runtime?.webhookReachability(publicURL: config.server.publicURL, listen: config.server.listen)
+            .map { .warning($0) } ?? .ok("workers reach \(config.server.publicURL.absoluteString)")
+        print(Self.line(label: "webhooks", name: "server.publicURL", report: webhooks))
         await drivers.shutdown()
         if drivers.worst == .error || keyReport.status == .error { throw ExitCode(1) }
     }

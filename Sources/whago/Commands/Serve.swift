@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Orchestrator
 import ServiceLifecycle
 import UnixSignals
 import WhagoCore
@@ -78,13 +79,25 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
 
-        // A ServiceGroup shuts its services down in reverse order: the store's (its connection pool)
-        // come first so that they stop last, after everything that writes to it.
-        var services: [any Service] = drivers.built.reversed().flatMap(\.services)
-        if let store = drivers.store {
-            let retention = (config.store.eventRetention ?? DriverSelection<any Store>.defaultEventRetention).duration
-            services.append(StoreHousekeeping(store: store, retention: retention, interval: .seconds(600), logger: logger))
+        guard let runtime = drivers.runtime, let sessions = drivers.sessions, let proxy = drivers.proxy, let store = drivers.store else {
+            logger.error("not starting: a driver could not be built")
+            await drivers.shutdown()
+            throw ExitCode(1)
         }
+        if let warning = runtime.webhookReachability(publicURL: config.server.publicURL, listen: config.server.listen) {
+            logger.warning("workers may not reach whago's webhook receiver: \(warning)")
+        }
+        let orchestrator = Orchestrator(Orchestrator.Configuration(
+            runtime: runtime, sessions: sessions, proxy: proxy, store: store, instance: context.instance,
+            publicURL: config.server.publicURL, limits: config.limits, settings: config.orchestrator, logger: logger))
+
+        // A ServiceGroup shuts its services down in reverse order: the store's (its connection pool)
+        // come first so that they stop last, after everything that writes to it; the orchestrator's
+        // loops stop before the store, its background steps first and its leadership last.
+        var services: [any Service] = drivers.built.reversed().flatMap(\.services)
+        let retention = (config.store.eventRetention ?? DriverSelection<any Store>.defaultEventRetention).duration
+        services.append(StoreHousekeeping(store: store, retention: retention, interval: .seconds(600), logger: logger))
+        services.append(contentsOf: orchestrator.services)
         services.append(Daemon(logger: logger, instance: context.instance))
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
@@ -101,8 +114,7 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// The daemon's own service. It holds the process up until graceful shutdown; the orchestrator and
-/// the REST API will run here.
+/// The daemon's own service. It holds the process up until graceful shutdown; the REST API will run here.
 struct Daemon: Service {
     let logger: Logger
     let instance: InstanceID

@@ -75,7 +75,7 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible,
 
 extension String {
     /// The string without leading and trailing spaces and tabs (Foundation-free).
-    func trimmingSpaces() -> String {
+    public func trimmingSpaces() -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
             return ""

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import WhagoCore
+
+/// What every part of the orchestrator works with: the four drivers, the settings, the installation.
+struct OrchestratorContext: Sendable {
+    let runtime: any ContainerRuntime
+    let sessions: any SessionProvider
+    let proxy: any ProxyProvider
+    let store: any Store
+    let instance: InstanceID
+    /// The base URL workers send their webhooks to (`<publicURL>/hooks/waha/<worker>`).
+    let publicURL: URL
+    let limits: LimitsConfig
+    let settings: OrchestratorConfig
+    let logger: Logger
+    let counters: OrchestratorCounters
+
+    /// The labels every worker of this installation carries.
+    func labels(of worker: Worker) -> [String: String] {
+        [WorkerLabel.instance: instance.rawValue, WorkerLabel.tenant: worker.tenant.rawValue, WorkerLabel.worker: worker.id.rawValue]
+    }
+
+    /// The runtime's handle of a worker record (the name is the idempotency key; the id, when known, is faster).
+    func handle(of worker: Worker) -> WorkerHandle {
+        WorkerHandle(runtimeID: worker.runtimeID ?? worker.name, name: worker.name, labels: labels(of: worker))
+    }
+
+    /// How whago reaches the worker's API.
+    func endpoint(of worker: Worker) -> WorkerEndpoint {
+        let host = worker.host.contains(":") ? "[\(worker.host)]" : worker.host
+        return WorkerEndpoint(worker: worker.id, baseURL: URL(string: "http://\(host):\(worker.port)")!, apiKey: worker.apiKey)
+    }
+
+    /// Where the worker sends its webhooks, and the key it signs them with.
+    func webhook(of worker: Worker) -> WebhookTarget {
+        WebhookTarget(url: publicURL.appendingPathComponent("hooks/waha/\(worker.id.rawValue)"), secret: worker.webhookSecret)
+    }
+
+    /// The runtime's launch request for a worker record: the same record always gives the same spec,
+    /// so a worker re-created after a crash is the one it replaces (same name, port and volume).
+    func spec(of worker: Worker) -> WorkerSpec {
+        let template = sessions.workerTemplate(WorkerContext(worker: worker.id, tenant: worker.tenant, hostPort: worker.port,
+                                                             apiKey: worker.apiKey, webhookURL: webhook(of: worker).url))
+        return WorkerSpec(name: worker.name, image: template.image, command: template.command, environment: template.environment,
+                          labels: labels(of: worker), hostPort: worker.port, containerPort: template.internalPort,
+                          volume: VolumeMount(name: worker.name, mountPath: template.dataPath), healthPath: template.healthPath)
+    }
+
+    /// The proxy hints a chip was created with.
+    func hints(of chip: Chip) -> ProxyHints {
+        ProxyHints(country: chip.metadata[ChipMetadata.country], city: chip.metadata[ChipMetadata.city], tenant: chip.tenant)
+    }
+}
+
+/// Keys of ``Chip/metadata`` that whago itself sets.
+enum ChipMetadata {
+    static let country = "proxy.country"
+    static let city = "proxy.city"
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import WhagoCore
+
+/// Drives chips through their multi-step operations. Every step is idempotent and reads the
+/// stored intent first, so the same call finishes an operation that a crash interrupted.
+struct Provisioner: Sendable {
+    let context: OrchestratorContext
+    let launcher: WorkerLauncher
+    let transitions: ChipTransitions
+    let placement: Placement
+
+    /// PROVISIONING → STARTING: place (when the chip lost its worker), bring the worker up, lease a
+    /// proxy, ensure the session. A failure leaves the chip FAILED with the reason, except an
+    /// interruption (shutdown), which leaves it PROVISIONING for the reconciler.
+    func provision(_ id: ChipID, fence: Fence? = nil) async {
+        do {
+            guard var chip = try await context.store.chip(id), chip.status == .provisioning else { return }
+            if chip.worker == nil {
+                chip = try await placement.place(chip)
+            }
+            guard let workerID = chip.worker else { return }
+            let worker = try await launcher.ensureRunning(workerID)
+            try await ensureSession(chip, on: worker)
+            try await transitions.move(id, to: .starting, fence: fence) { $0.status == .provisioning }
+            // The session may be further already (its webhook can come before this write).
+            try await observe(id, on: worker, fence: fence)
+        } catch is CancellationError {
+            return
+        } catch {
+            if Task.isCancelled { return }
+            let reason = Self.reason(error)
+            context.logger.warning("chip \(id) could not be provisioned: \(reason)", metadata: ["chip": "\(id)"])
+            _ = try? await transitions.move(id, to: .failed, reason: reason, fence: fence) { $0.status == .provisioning }
+        }
+    }
+
+    /// The chip's proxy lease (leased when it has none) and session, idempotently.
+    func ensureSession(_ chip: Chip, on worker: Worker) async throws {
+        let lease = try await context.proxy.lease(for: chip.id, hints: context.hints(of: chip), store: context.store)
+        try await context.sessions.ensureSession(ChipSpec(chip: chip.id, tenant: chip.tenant), on: context.endpoint(of: worker),
+                                                 proxy: context.proxy.endpoint(for: lease), webhook: context.webhook(of: worker))
+    }
+
+    /// Reads the session's status and stores it when it differs (and the chip did not change meanwhile).
+    func observe(_ id: ChipID, on worker: Worker, fence: Fence?) async throws {
+        guard let chip = try await context.store.chip(id), chip.worker == worker.id else { return }
+        guard let status = try await context.sessions.status(of: id, on: context.endpoint(of: worker)) else { return }
+        try await apply(status, to: chip, fence: fence)
+    }
+
+    /// Stores a status the worker reported, when the chip is still as it was read.
+    func apply(_ status: SessionStatus, to chip: Chip, fence: Fence?) async throws {
+        guard Self.accepts(chip.status) else { return }
+        let phone: String?? = status.status == .working ? .some(status.phone ?? chip.phone) : .none
+        try await transitions.move(chip.id, to: status.status, phone: phone, fence: fence, expectedVersion: chip.version) { Self.accepts($0.status) }
+    }
+
+    /// Whether a status reported by the worker may replace the stored one: not while whago itself
+    /// holds the chip (being deleted, expired by the reaper).
+    static func accepts(_ current: ChipStatus) -> Bool {
+        switch current {
+        case .deleting, .expired: false
+        default: true
+        }
+    }
+
+    /// DELETING → gone: the session deleted, the proxy lease released, the chip and its
+    /// `chip.deleted` event stored in one batch. A worker that cannot be reached leaves the chip
+    /// DELETING for the reconciler (unless the worker is gone, which deletes its sessions too).
+    func finishDelete(_ id: ChipID, fence: Fence? = nil) async throws {
+        guard let chip = try await context.store.chip(id) else { return }
+        guard chip.status == .deleting else { return }
+        if let workerID = chip.worker, let worker = try await context.store.worker(workerID) {
+            do {
+                try await context.sessions.delete(id, on: context.endpoint(of: worker))
+            } catch let error as WhagoError where error.code == .unavailable {
+                if try await context.runtime.inspect(context.handle(of: worker)) != nil { throw error }
+            }
+        }
+        if let lease = try await context.store.proxyLease(of: id) {
+            try await context.proxy.release(lease, store: context.store)
+        }
+        let now = Date()
+        let event = ChipEvent(id: EventID.make(prefix: "evt", at: now), chip: id, kind: .deleted, payload: .object(["name": .string(chip.name)]),
+                              occurredAt: now)
+        do {
+            try await context.store.apply(StoreBatch([.deleteChip(id, version: chip.version), .enqueue([OutboxEntry(event: event, tenant: chip.tenant)])],
+                                                     fence: fence))
+        } catch let error as WhagoError where error.code == .conflict || error.code == .notFound {
+            // Deleted (or touched) meanwhile by another step: the next pass looks again.
+            if try await context.store.chip(id) != nil { throw error }
+        }
+        context.logger.info("chip deleted", metadata: ["chip": "\(id)", "tenant": "\(chip.tenant)"])
+    }
+
+    /// A reason a tenant can read, from any error.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? WhagoError { return error.description }
+        return WorkerText.clean(String(describing: error), limit: 300)
+    }
+}

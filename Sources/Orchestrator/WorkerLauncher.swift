@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import WhagoCore
+
+/// Brings workers up: launches (or adopts) a worker record's runtime worker, records its runtime
+/// id, and waits until its API answers. Concurrent callers for one worker share one attempt, and
+/// a worker found healthy recently is not probed again.
+actor WorkerLauncher {
+    let context: OrchestratorContext
+    /// Workers that answered their health probe, and when.
+    private var healthy: [WorkerID: ContinuousClock.Instant] = [:]
+    /// Attempts in flight, by worker.
+    private var inFlight: [WorkerID: Task<Worker, any Error>] = [:]
+    /// The session software's version per worker, as last probed (a warning about it is logged once).
+    private(set) var versions: [WorkerID: String] = [:]
+
+    init(context: OrchestratorContext) {
+        self.context = context
+    }
+
+    /// Forgets that a worker was healthy (it exited, or stopped answering).
+    func invalidate(_ worker: WorkerID) {
+        healthy[worker] = nil
+    }
+
+    /// Whether the worker answered its probe within the last health interval.
+    func recentlyHealthy(_ worker: WorkerID) -> Bool {
+        guard let last = healthy[worker] else { return false }
+        return ContinuousClock.now - last < context.settings.healthInterval.duration
+    }
+
+    /// The worker record, once its runtime worker runs and its API answers.
+    /// - Parameter recovering: the worker died or went missing; count it as a restart.
+    func ensureRunning(_ id: WorkerID, recovering: Bool = false) async throws -> Worker {
+        if !recovering, recentlyHealthy(id), let worker = try await context.store.worker(id) { return worker }
+        if let running = inFlight[id] { return try await running.value }
+        let task = Task { try await self.bringUp(id, recovering: recovering) }
+        inFlight[id] = task
+        defer { inFlight[id] = nil }
+        return try await task.value
+    }
+
+    private func bringUp(_ id: WorkerID, recovering: Bool) async throws -> Worker {
+        guard var worker = try await context.store.worker(id) else {
+            throw WhagoError(.notFound, "worker \(id) no longer exists")
+        }
+        let firstLaunch = worker.runtimeID == nil
+        let handle = try await context.runtime.launch(context.spec(of: worker))
+        if worker.runtimeID != handle.runtimeID || recovering {
+            worker.runtimeID = handle.runtimeID
+            if recovering { worker.restarts += 1 }
+            do {
+                try await context.store.apply(StoreBatch([.updateWorker(worker)]))
+                worker.version += 1
+            } catch let error as WhagoError where error.code == .conflict {
+                // Someone else updated it meanwhile (the health monitor, another step): take theirs.
+                worker = try await context.store.worker(id) ?? worker
+            }
+        }
+        if firstLaunch {
+            context.counters.increment(.workersLaunched)
+            context.logger.info("worker launched", metadata: ["worker": "\(id)", "tenant": "\(worker.tenant)", "port": "\(worker.port)"])
+        } else if recovering {
+            context.counters.increment(.workersRecovered)
+            context.logger.notice("worker recovered", metadata: ["worker": "\(id)", "restarts": "\(worker.restarts)"])
+        }
+        try await waitUntilHealthy(worker)
+        return worker
+    }
+
+    /// Polls the worker's health probe until it answers (`workerStartTimeout` at most).
+    func waitUntilHealthy(_ worker: Worker) async throws {
+        let endpoint = context.endpoint(of: worker)
+        let deadline = ContinuousClock.now + context.settings.workerStartTimeout.duration
+        var delay = Duration.milliseconds(50)
+        var last = "no answer yet"
+        while true {
+            if let health = try? await context.sessions.health(of: endpoint) {
+                if health.reachable {
+                    noteHealthy(worker.id, version: health.version, detail: health.detail)
+                    return
+                }
+                last = health.detail ?? "unreachable"
+            }
+            guard ContinuousClock.now + delay < deadline else {
+                throw WhagoError(.timedOut, "worker \(worker.id) did not answer its health probe within "
+                    + "\(context.settings.workerStartTimeout) (\(last)); raise orchestrator.workerStartTimeout if workers start slowly")
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(1))
+        }
+    }
+
+    /// Records a healthy probe; logs the session software's version (and any warning) once per worker.
+    func noteHealthy(_ worker: WorkerID, version: String?, detail: String?) {
+        healthy[worker] = .now
+        if let version, versions[worker] != version {
+            versions[worker] = version
+            if let detail {
+                context.logger.warning("worker \(worker): \(detail)", metadata: ["worker": "\(worker)", "version": "\(version)"])
+            } else {
+                context.logger.info("worker \(worker) runs \(version)", metadata: ["worker": "\(worker)"])
+            }
+        }
+    }
+}

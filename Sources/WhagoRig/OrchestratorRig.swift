@@ -1,0 +1,193 @@
+public import Foundation
+import FileStore
+import Hummingbird
+import LocalProcessRuntime
+public import Logging
+import NoProxy
+public import Orchestrator
+import PostgresStore
+import ServiceLifecycle
+import WAHAPlusProvider
+public import WhagoCore
+import WhagoTesting
+
+/// A whole orchestrator in this process, as `whago serve` runs one: workers are `whago waha-sim`
+/// processes under the `local` runtime, sessions speak WAHA to them, no proxy, a file store or
+/// PostgreSQL, and a webhook receiver on 127.0.0.1 that hands workers' webhooks to the orchestrator.
+/// For the orchestrator's tests, their crash harness and the provisioning benchmark.
+public final class OrchestratorRig: Sendable {
+    /// Where the rig keeps its state.
+    public enum StoreChoice: Sendable, Hashable, CustomStringConvertible {
+        /// A file store in `<directory>/store`.
+        case file
+        /// A PostgreSQL schema.
+        case postgres(url: String, schema: String)
+
+        public var description: String {
+            switch self {
+            case .file: "file"
+            case .postgres: "postgres"
+            }
+        }
+    }
+
+    /// How to build a rig.
+    public struct Options: Sendable {
+        /// The rig's directory (store, workers' files); kept by ``stop()`` so a new rig can take over.
+        public var directory: String
+        public var store: StoreChoice
+        public var ports: PortRange
+        public var sessionsPerWorker: Int
+        /// The simulator's `--time-scale` (5: a first QR code valid 12 s instead of 60).
+        public var timeScale: Int
+        /// The installation; a rig restarted on the same directory must keep it.
+        public var instance: InstanceID
+        public var settings: OrchestratorConfig
+        public var limits: LimitsConfig
+        public var logLevel: Logger.Level
+        /// Whether the orchestrator's loops run (a harness may drive passes itself).
+        public var runsServices: Bool
+
+        public init(directory: String, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
+                    instance: InstanceID = InstanceID("rig-\(UUID().uuidString.prefix(8).lowercased())"),
+                    settings: OrchestratorConfig = OrchestratorConfig(), limits: LimitsConfig = LimitsConfig(),
+                    logLevel: Logger.Level = .critical, runsServices: Bool = true) {
+            self.directory = directory
+            self.store = store
+            self.ports = ports
+            self.sessionsPerWorker = sessionsPerWorker
+            self.timeScale = timeScale
+            self.instance = instance
+            self.settings = settings
+            self.limits = limits
+            self.logLevel = logLevel
+            self.runsServices = runsServices
+        }
+    }
+
+    public let options: Options
+    public let orchestrator: Orchestrator
+    public let store: any Store
+    public let runtime: LocalProcessRuntime
+    public let sessions: WAHAPlusProvider
+    /// The port of the webhook receiver (`http://127.0.0.1:<port>/hooks/waha/<worker>`).
+    public let receiverPort: Int
+    private let receiver: LoopbackServer
+    private let group: ServiceGroup?
+    private let running: Task<Void, Never>?
+
+    /// Opens the store, starts the receiver and (by default) the orchestrator's loops.
+    public static func start(_ options: Options) async throws -> OrchestratorRig {
+        var logger = Logger(label: "whago.rig")
+        logger.logLevel = options.logLevel
+        let store: any Store
+        switch options.store {
+        case .file: store = try await FileStore(directory: options.directory + "/store")
+        case .postgres(let url, let schema): store = try await PostgresStore(url: url, schema: schema, poolSize: 8, logger: logger)
+        }
+        let runtime = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim", "--time-scale", "\(options.timeScale)"],
+                                          workDirectory: options.directory + "/workers", restart: "never", ports: options.ports,
+                                          stopGrace: .seconds(5))
+        let sessions = WAHAPlusProvider(requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600), sessionsPerWorker: options.sessionsPerWorker)
+        let box = OrchestratorBox()
+        let router = Router()
+        router.post("/hooks/waha/:worker") { request, context in
+            guard let orchestrator = box.orchestrator else { return Response(status: .serviceUnavailable) }
+            let received = try await ReceivedRequest(request)
+            do {
+                _ = try await orchestrator.webhooks.receive(worker: try context.parameters.require("worker"), body: received.body,
+                                                            headers: received.headers)
+                return Response(status: .ok)
+            } catch let error as WhagoError where error.code == .unauthorized {
+                return Response(status: .unauthorized)
+            } catch let error as WhagoError where [.protocolError, .invalidRequest].contains(error.code) {
+                return Response(status: .badRequest)
+            }
+        }
+        let receiver = try await LoopbackServer.start(router)
+        let orchestrator = Orchestrator(Orchestrator.Configuration(
+            runtime: runtime, sessions: sessions, proxy: NoProxy(), store: store, instance: options.instance,
+            publicURL: URL(string: "http://127.0.0.1:\(receiver.port)")!, limits: options.limits, settings: options.settings, logger: logger))
+        box.orchestrator = orchestrator
+        var group: ServiceGroup?
+        var running: Task<Void, Never>?
+        if options.runsServices {
+            let services = ServiceGroup(services: orchestrator.services, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+            running = Task { try? await services.run() }
+            group = services
+        }
+        return OrchestratorRig(options: options, orchestrator: orchestrator, store: store, runtime: runtime, sessions: sessions,
+                               receiver: receiver, group: group, running: running)
+    }
+
+    private init(options: Options, orchestrator: Orchestrator, store: any Store, runtime: LocalProcessRuntime, sessions: WAHAPlusProvider,
+                 receiver: LoopbackServer, group: ServiceGroup?, running: Task<Void, Never>?) {
+        self.options = options
+        self.orchestrator = orchestrator
+        self.store = store
+        self.runtime = runtime
+        self.sessions = sessions
+        self.receiver = receiver
+        self.receiverPort = receiver.port
+        self.group = group
+        self.running = running
+    }
+
+    /// Stops as `whago serve` stops on SIGTERM: loops shut down gracefully, workers left running.
+    public func stop() async {
+        if let group {
+            await group.triggerGracefulShutdown()
+            await running?.value
+        }
+        await receiver.stop()
+        await runtime.shutdown()
+        await store.shutdown()
+    }
+
+    /// Removes every worker of the rig's installation from the runtime (a test's clean-up).
+    public func removeWorkers() async {
+        let handles = (try? await runtime.list(labels: [WorkerLabel.instance: options.instance.rawValue])) ?? []
+        for handle in handles {
+            try? await runtime.stop(handle, grace: .seconds(2))
+            try? await runtime.remove(handle)
+        }
+    }
+
+    /// How a test reaches a worker's API (the simulator's `/_sim/…` controls included).
+    public func endpoint(of worker: Worker) -> WorkerEndpoint {
+        WorkerEndpoint(worker: worker.id, baseURL: URL(string: "http://\(worker.host):\(worker.port)")!, apiKey: worker.apiKey)
+    }
+
+    /// Waits until the chip satisfies `condition` (`timeout` at most); returns it.
+    @discardableResult
+    public func waitForChip(_ id: ChipID, _ what: String, timeout: Duration = .seconds(60),
+                            until condition: @Sendable (Chip?) -> Bool) async throws -> Chip? {
+        let deadline = ContinuousClock.now + timeout
+        var last: Chip?
+        while true {
+            last = try await store.chip(id)
+            if condition(last) { return last }
+            guard ContinuousClock.now < deadline else {
+                throw WhagoError(.timedOut, "chip \(id) never \(what) within \(timeout); last: \(last.map { "\($0.status.rawValue) on \($0.worker?.rawValue ?? "-")" } ?? "gone")")
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    /// Waits until the chip's status is `status`.
+    @discardableResult
+    public func waitForStatus(_ id: ChipID, _ status: ChipStatus, timeout: Duration = .seconds(60)) async throws -> Chip {
+        try await waitForChip(id, "became \(status.rawValue)", timeout: timeout) { $0?.status == status }!
+    }
+}
+
+/// The orchestrator, once built, for the receiver's handler that was made before it.
+private final class OrchestratorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Orchestrator?
+
+    var orchestrator: Orchestrator? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
+    }
+}

@@ -1,0 +1,89 @@
+import CurlHTTP
+import Foundation
+import Orchestrator
+import Testing
+import WhagoCore
+import WhagoRig
+import WhagoTesting
+
+/// The stores every scenario runs on.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case file, postgres
+    var testDescription: String { rawValue }
+}
+
+/// Runs `body` with a rig (see ``makeRig``), then stops the rig and removes its workers and
+/// directory whether `body` threw or not.
+func withRig(_ kind: StoreKind, ports: Int = 12, sessionsPerWorker: Int = 10, timeScale: Int = 1,
+             settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig(),
+             _ body: (OrchestratorRig) async throws -> Void) async throws {
+    let (rig, directory) = try await makeRig(kind, ports: ports, sessionsPerWorker: sessionsPerWorker, timeScale: timeScale,
+                                             settings: settings, limits: limits)
+    do {
+        try await body(rig)
+    } catch {
+        await tearDown(rig, directory)
+        throw error
+    }
+    await tearDown(rig, directory)
+}
+
+/// A rig in a temporary directory on a free port range, on the chosen store.
+func makeRig(_ kind: StoreKind, ports: Int = 12, sessionsPerWorker: Int = 10, timeScale: Int = 1,
+             settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig()) async throws -> (OrchestratorRig, TemporaryDirectory) {
+    let directory = try TemporaryDirectory("orchestrator")
+    let store: OrchestratorRig.StoreChoice
+    switch kind {
+    case .file:
+        store = .file
+    case .postgres:
+        let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+        store = .postgres(url: url, schema: "o_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))
+    }
+    let range = try freePortRange(count: ports)
+    let options = OrchestratorRig.Options(directory: directory.path, store: store, ports: try PortRange(range.lowerBound, range.upperBound),
+                                          sessionsPerWorker: sessionsPerWorker, timeScale: timeScale, settings: settings, limits: limits)
+    return (try await OrchestratorRig.start(options), directory)
+}
+
+/// Loops fast enough for a test; the rest at their defaults.
+func testSettings(healthInterval: TimeSpan = .seconds(1), idleWorkerGrace: TimeSpan = .seconds(600), qrBudget: TimeSpan = .seconds(600)) -> OrchestratorConfig {
+    OrchestratorConfig(healthInterval: healthInterval, reconcileInterval: .seconds(5), idleWorkerGrace: idleWorkerGrace, qrBudget: qrBudget,
+                       workerStartTimeout: .seconds(30), leaderLeaseTTL: .seconds(5), failedRestarts: 0)
+}
+
+/// Stops the rig, removes its workers and its directory.
+func tearDown(_ rig: OrchestratorRig, _ directory: TemporaryDirectory) async {
+    await rig.stop()
+    await rig.removeWorkers()
+    directory.remove()
+}
+
+/// A tenant with its own chip limit.
+func makeTenant(_ rig: OrchestratorRig, _ name: String, chipLimit: Int? = nil) async throws -> TenantID {
+    try await rig.orchestrator.tenants.create(TenantService.Settings(name: name, chipQuota: chipLimit)).tenant.id
+}
+
+/// What the simulator's virtual phone does: scans the chip's current QR code.
+func scan(_ rig: OrchestratorRig, _ chip: Chip, as tenant: TenantID) async throws {
+    let qr = try await rig.orchestrator.chips.qrCode(chip.id, of: tenant)
+    let value = try #require(qr.value, "the QR code carries its value")
+    let worker = try await workerOf(rig, chip)
+    let endpoint = rig.endpoint(of: worker)
+    let request = HTTPClientRequest(.post, endpoint.baseURL.absoluteString + "/_sim/scan",
+                                    headers: [("Content-Type", "application/json"), ("X-Api-Key", endpoint.apiKey.revealed)],
+                                    body: Array(try JSONEncoder().encode(["qr": value])))
+    let response = try await HTTPClient.shared.execute(request)
+    #expect(response.status == 200, "the virtual phone's scan: \(String(decoding: response.body, as: UTF8.self))")
+}
+
+/// The `chip.status` statuses of a chip's events in log order.
+func statusEvents(_ rig: OrchestratorRig, _ chip: ChipID, of tenant: TenantID) async throws -> [ChipStatus] {
+    try await rig.store.events(of: tenant, after: 0, limit: 10_000).filter { $0.chip == chip && $0.event.kind == .statusChanged }.compactMap(\.event.status)
+}
+
+/// The worker a chip is placed on.
+func workerOf(_ rig: OrchestratorRig, _ chip: Chip) async throws -> Worker {
+    let id = try #require(chip.worker, "chip \(chip.id) is placed")
+    return try #require(try await rig.store.worker(id), "worker \(id) exists")
+}
