@@ -70,6 +70,14 @@ public actor Leadership: Service {
         return false
     }
 
+    /// Lets the lease go now, so that the next replica takes over at once rather than after the TTL.
+    public func resign() async {
+        guard current != nil else { return }
+        try? await store.releaseLease(Self.lease, holder: holder)
+        current = nil
+        logger.info("released the leadership")
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -77,12 +85,7 @@ public actor Leadership: Service {
                 try? await Task.sleep(for: self.ttl / 3)
             }
         }
-        // Let the next replica take over now rather than after the TTL.
-        if current != nil {
-            try? await store.releaseLease(Self.lease, holder: holder)
-            current = nil
-            logger.info("released the leadership")
-        }
+        await resign()
         let stranded = waiters
         waiters = []
         for waiter in stranded { waiter.resume() }

@@ -139,6 +139,7 @@ public final class OrchestratorRig: Sendable {
             await group.triggerGracefulShutdown()
             await running?.value
         }
+        await orchestrator.leadership.resign()
         await receiver.stop()
         await runtime.shutdown()
         await store.shutdown()

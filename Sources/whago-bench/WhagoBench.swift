@@ -14,6 +14,10 @@ struct WhagoBench {
             try await StoreCrashWriter.run(Array(arguments.dropFirst()))
             return
         }
+        if arguments.first == "chip-burst" {
+            try await ChipBurst.run(Array(arguments.dropFirst()))
+            return
+        }
         if arguments.first == "runtime-launch" {
             try await RuntimeLaunch.run(Array(arguments.dropFirst()))
             return
@@ -61,7 +65,7 @@ struct WhagoBench {
             print("""
                 usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] \
                 | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR|--postgres URL SCHEMA \
-                | http-client-leaks | runtime-launch local WORKDIR|docker SOCKET NAME PORT
+                | chip-burst DIR PORTS INSTANCE CHIPS [--postgres URL SCHEMA] | http-client-leaks | runtime-launch local WORKDIR|docker SOCKET NAME PORT
                 """)
             exit(2)
         }
