@@ -9,11 +9,21 @@ struct Provisioner: Sendable {
     let launcher: WorkerLauncher
     let transitions: ChipTransitions
     let placement: Placement
+    /// Provisionings and deletions in flight, one per chip.
+    let operations = KeyedSerialQueue<ChipID>()
+    /// Failed provisioning attempts per chip (this process's memory: a restart starts again).
+    let attempts = AttemptCounter()
 
     /// PROVISIONING → STARTING: place (when the chip lost its worker), bring the worker up, lease a
     /// proxy, ensure the session. A failure leaves the chip FAILED with the reason, except an
     /// interruption (shutdown), which leaves it PROVISIONING for the reconciler.
     func provision(_ id: ChipID, fence: Fence? = nil) async {
+        // One provisioning of a chip at a time (a new chip's own step and a reconcile may meet):
+        // the second finds the chip provisioned and does nothing.
+        _ = try? await operations.run(id) { await provisionNow(id, fence: fence) }
+    }
+
+    private func provisionNow(_ id: ChipID, fence: Fence?) async {
         do {
             guard var chip = try await context.store.chip(id), chip.status == .provisioning else { return }
             if chip.worker == nil {
@@ -30,9 +40,26 @@ struct Provisioner: Sendable {
         } catch {
             if Task.isCancelled { return }
             let reason = Self.reason(error)
+            let attempt = await attempts.record(id)
+            if Self.isTransient(error), attempt < Self.provisioningAttempts {
+                // Left PROVISIONING: the next reconcile tries again.
+                context.logger.warning("chip \(id) not provisioned yet (attempt \(attempt) of \(Self.provisioningAttempts)): \(reason)",
+                                       metadata: ["chip": "\(id)"])
+                return
+            }
             context.logger.warning("chip \(id) could not be provisioned: \(reason)", metadata: ["chip": "\(id)"])
             _ = try? await transitions.move(id, to: .failed, reason: reason, fence: fence) { $0.status == .provisioning }
+            await attempts.forget(id)
         }
+    }
+
+    /// How many times a chip's provisioning may fail on a transient error before it is FAILED.
+    static let provisioningAttempts = 5
+
+    /// Errors that may go away by themselves: a worker or the store not answering, a race.
+    static func isTransient(_ error: any Error) -> Bool {
+        guard let error = error as? WhagoError else { return false }
+        return [.unavailable, .timedOut, .conflict].contains(error.code)
     }
 
     /// The chip's proxy lease (leased when it has none) and session, idempotently.
@@ -69,6 +96,10 @@ struct Provisioner: Sendable {
     /// `chip.deleted` event stored in one batch. A worker that cannot be reached leaves the chip
     /// DELETING for the reconciler (unless the worker is gone, which deletes its sessions too).
     func finishDelete(_ id: ChipID, fence: Fence? = nil) async throws {
+        try await operations.run(id) { try await finishDeleteNow(id, fence: fence) }
+    }
+
+    private func finishDeleteNow(_ id: ChipID, fence: Fence?) async throws {
         guard let chip = try await context.store.chip(id) else { return }
         guard chip.status == .deleting else { return }
         if let workerID = chip.worker, let worker = try await context.store.worker(workerID) {
@@ -99,4 +130,17 @@ struct Provisioner: Sendable {
         if let error = error as? WhagoError { return error.description }
         return WorkerText.clean(String(describing: error), limit: 300)
     }
+}
+
+/// Counts failed attempts per chip.
+actor AttemptCounter {
+    private var counts: [ChipID: Int] = [:]
+
+    /// Records one more failure; returns how many there were.
+    func record(_ chip: ChipID) -> Int {
+        counts[chip, default: 0] += 1
+        return counts[chip]!
+    }
+
+    func forget(_ chip: ChipID) { counts[chip] = nil }
 }

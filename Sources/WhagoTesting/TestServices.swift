@@ -40,6 +40,13 @@ public enum TestServices {
     /// `WHAGO_TEST_POSTGRES_CTL`: a script taking `stop` or `start` for that server.
     public static var postgresControl: String? { environment["WHAGO_TEST_POSTGRES_CTL"] }
 
+    /// `WHAGO_TEST_POSTGRES_CRASH_URL`: a second server of its own for the tests that stop or kill
+    /// it (``postgresCrashControl``), so that no other test finds its server down.
+    public static var postgresCrashURL: String? { environment["WHAGO_TEST_POSTGRES_CRASH_URL"] }
+
+    /// `WHAGO_TEST_POSTGRES_CRASH_CTL`: `stop`, `kill` or `start` for the crash tests' server.
+    public static var postgresCrashControl: String? { environment["WHAGO_TEST_POSTGRES_CRASH_CTL"] }
+
     /// `WHAGO_TEST_DOCKER_SOCKET`: a private dockerd's unix socket (no bridge, no iptables: test
     /// containers use host networking), with the image `whago/waha-sim:dev` loaded.
     public static var dockerSocket: String? { environment["WHAGO_TEST_DOCKER_SOCKET"] }

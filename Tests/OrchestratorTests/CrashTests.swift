@@ -107,8 +107,11 @@ struct CrashTests {
         let workers = try await rig.store.workers()
         let byID = Dictionary(uniqueKeysWithValues: workers.map { ($0.id, $0) })
         for chip in chips {
-            #expect(chip.status != .provisioning && chip.status != .failed && chip.status != .deleting,
-                    "round \(round): chip \(chip.id) is \(chip.status) after a reconcile")
+            if [.provisioning, .failed, .deleting].contains(chip.status) {
+                let reason = try await rig.store.events(of: chip.tenant, after: 0, limit: 10_000)
+                    .last { $0.chip == chip.id && $0.event.status == chip.status }?.event.payload["reason"]?.stringValue
+                Issue.record("round \(round): chip \(chip.id) is \(chip.status) after a reconcile (\(reason ?? "no reason"))")
+            }
             let worker = chip.worker.flatMap { byID[$0] }
             #expect(worker?.tenant == chip.tenant, "round \(round): chip \(chip.id) is on \(chip.worker?.rawValue ?? "no worker")")
         }

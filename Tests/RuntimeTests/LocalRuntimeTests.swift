@@ -29,6 +29,29 @@ struct LocalRuntimeTests {
     @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
     @Test func survivesCrashOfWhago() async throws { try await conformance.survivesCrashOfWhago(port: try freePort()) }
 
+    @Test("a worker whose pid file was never written (whago killed right after starting it) is adopted, not started twice")
+    func adoptsWithoutPidFile() async throws {
+        let directory = try TemporaryDirectory("local-runtime-no-pid")
+        defer { directory.remove() }
+        let port = try freePort()
+        let spec = WorkerSpec(name: "lost", image: "", labels: ["whago.worker": "lost"], hostPort: port, containerPort: port)
+        let first = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim"], workDirectory: directory.path, restart: "never")
+        let handle = try await first.launch(spec)
+        let pidFile = directory.file("lost/pid")
+        let original = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: pidFile)))
+        await first.shutdown()
+        try FileManager.default.removeItem(atPath: pidFile)
+
+        let second = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim"], workDirectory: directory.path, restart: "never")
+        _ = try await second.launch(spec)
+        let adopted = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: pidFile)))
+        #expect(adopted["pid"] == original["pid"], "the running process is adopted")
+        #expect(try await second.inspect(handle)?.status == .running)
+        try await second.remove(handle)
+        #expect(!isRunning(Int32(original["pid"] ?? 0)), "removing it stops the adopted process")
+        await second.shutdown()
+    }
+
     @Test("the on-failure restart policy brings a killed worker back; a stopped one stays stopped")
     func restartPolicy() async throws {
         let directory = try TemporaryDirectory("local-runtime-restart")
@@ -162,3 +185,4 @@ private func isRunning(_ pid: Int32) -> Bool {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
     return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
 }
+

@@ -146,10 +146,10 @@ struct PostgresStoreTests {
     }
 
     @Test("a PostgreSQL writer SIGKILLed and the server killed (immediate shutdown) at 5 random points: every acknowledged batch is whole",
-          .enabled(if: TestServices.postgresControl != nil || TestServices.required))
+          .enabled(if: TestServices.postgresCrashControl != nil || TestServices.required))
     func sigkillPostgres() async throws {
-        let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
-        let control = try #require(TestServices.postgresControl, Comment(rawValue: TestServices.missing("PostgreSQL control script")))
+        let url = try #require(TestServices.postgresCrashURL, Comment(rawValue: TestServices.missing("the crash tests' PostgreSQL")))
+        let control = try #require(TestServices.postgresCrashControl, Comment(rawValue: TestServices.missing("PostgreSQL control script")))
         let schema = "crash_" + UUID().uuidString.prefix(8).lowercased()
         var logger = Logger(label: "crash-test")
         logger.logLevel = .critical
@@ -167,10 +167,10 @@ struct PostgresStoreTests {
     }
 
     @Test("PostgreSQL stopped and started under a running store: no acknowledged write lost, it recovers by itself",
-          .enabled(if: TestServices.postgresControl != nil || TestServices.required))
+          .enabled(if: TestServices.postgresCrashControl != nil || TestServices.required))
     func serverRestart() async throws {
-        let control = try #require(TestServices.postgresControl, Comment(rawValue: TestServices.missing("PostgreSQL control script")))
-        let url = try postgresURL()
+        let control = try #require(TestServices.postgresCrashControl, Comment(rawValue: TestServices.missing("PostgreSQL control script")))
+        let url = try #require(TestServices.postgresCrashURL, Comment(rawValue: TestServices.missing("the crash tests' PostgreSQL")))
         let schema = "r_" + UUID().uuidString.prefix(8).lowercased()
         let store = try await PostgresStore(url: url, schema: schema, connectTimeout: .seconds(2), logger: quietLogger)
         try await store.createTenant(Fixtures.tenant("t1"))

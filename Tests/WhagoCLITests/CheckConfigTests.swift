@@ -15,6 +15,34 @@ struct CheckConfigTests {
         #expect(result.stderr.isEmpty)
     }
 
+    @Test("workers on a bridge network cannot reach a loopback publicURL: check-config warns and says what to set")
+    func unreachablePublicURL() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("bridge.yaml", """
+            server:
+              listen: 127.0.0.1:8080
+            runtime:
+              driver: docker
+              docker: { network: bridge }
+            sessions: { driver: waha-plus }
+            proxy: { driver: none }
+            store: { driver: file }
+            """)
+        let result = try await whago("check-config", "bridge.yaml", directory: directory.path)
+        #expect(result.status == 0, "a warning, not an error")
+        #expect(result.stdout.contains("bridge.yaml: warning: server.publicURL http://127.0.0.1:8080 names a loopback address"), "\(result.stdout)")
+        #expect(result.stdout.contains("host.docker.internal:8080"))
+        try directory.write("host.yaml", """
+            runtime: { driver: docker, docker: { network: host } }
+            sessions: { driver: waha-plus }
+            proxy: { driver: none }
+            store: { driver: file }
+            """)
+        let host = try await whago("check-config", "host.yaml", directory: directory.path)
+        #expect(!host.stdout.contains("warning"), "host networking shares whago's loopback: \(host.stdout)")
+    }
+
     @Test("production.example.yaml selects docker, waha-plus, dataimpulse and postgres")
     func production() async throws {
         let directory = try TemporaryDirectory("check")

@@ -15,7 +15,7 @@ struct CommandTests {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.map { String($0.prefix(17)) } == [
             "config    ok     ", "data      ok     ", "key       ok     ", "runtime   ok     ", "sessions  ok     ", "proxy     ok     ",
-            "store     ok     ",
+            "store     ok     ", "webhooks  ok     ",
         ])
         #expect(lines[2].contains("none yet: serve generates one into \(directory.path)/master-key"))
         #expect(lines[6].contains("file: data directory \(directory.path)/store"))

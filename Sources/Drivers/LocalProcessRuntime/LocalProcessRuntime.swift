@@ -103,10 +103,14 @@ public actor LocalProcessRuntime: ContainerRuntime {
         FileManager.default.contents(atPath: files(name).pidFile).flatMap { try? JSONDecoder().decode(ProcessIdentity.self, from: $0) }
     }
 
-    /// The worker's process when it is running and provably ours.
+    /// The worker's process when it is running and provably ours: the one its pid file names, or
+    /// (when whago died between starting it and writing that file) the one whose environment
+    /// names the worker's directory, which then gets its pid file.
     private func liveIdentity(_ name: String, _ record: WorkerRecord) -> ProcessIdentity? {
-        guard let identity = readIdentity(name), identity.isAlive(running: record.command) else { return nil }
-        return identity
+        if let identity = readIdentity(name), identity.isAlive(running: record.command) { return identity }
+        guard let found = ProcessIdentity.find(directory: files(name).directory, running: record.command) else { return nil }
+        try? PrivateFile.write(try JSONEncoder().encode(found), to: files(name).pidFile)
+        return found
     }
 
     public func launch(_ spec: WorkerSpec) async throws -> WorkerHandle {
@@ -143,6 +147,7 @@ public actor LocalProcessRuntime: ContainerRuntime {
         environment["PORT"] = "\(record.hostPort)"
         environment["WAHA_SIM_HOST"] = configuration.host
         environment["WAHA_LOCAL_STORE_BASE_DIR"] = files.data
+        environment[ProcessIdentity.marker] = files.directory
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         // The program found now, by absolute path: what runs is what `doctor` checked, whatever
         // the worker's own environment says.

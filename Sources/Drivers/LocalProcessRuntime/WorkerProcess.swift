@@ -45,6 +45,24 @@ struct ProcessIdentity: Codable, Sendable, Equatable {
         return (start, arguments.last == "" ? Array(arguments.dropLast()) : arguments)
     }
 
+    /// The environment variable every worker process carries: its directory, so that a worker
+    /// started by a whago that died before writing its pid file is found again, not started twice.
+    static let marker = "WHAGO_WORKER_DIR"
+
+    /// A live process running `command` whose environment names the worker directory `directory`.
+    static func find(directory: String, running command: [String]) -> ProcessIdentity? {
+        let wanted = Array("\(marker)=\(directory)".utf8)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), pid != getpid(),
+                  let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
+                  environ.split(separator: 0).contains(where: { $0.elementsEqual(wanted) }),
+                  let current = current(pid: pid) else { continue }
+            let identity = ProcessIdentity(pid: pid, startTime: current.startTime, startedAt: Date())
+            if identity.isAlive(running: command) { return identity }
+        }
+        return nil
+    }
+
     /// Whether this identity is a live process running `command` — the only processes this runtime signals.
     func isAlive(running command: [String]) -> Bool {
         guard let current = Self.current(pid: pid), current.startTime == startTime else { return false }

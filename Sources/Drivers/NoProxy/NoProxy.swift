@@ -25,7 +25,13 @@ public struct NoProxy: ProxyProvider {
     public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
         if let existing = try await store.proxyLease(of: chip) { return existing }
         let lease = ProxyLease(chip: chip, provider: name, endpoint: nil)
-        try await store.insertProxyLease(lease)
+        do {
+            try await store.insertProxyLease(lease)
+        } catch let error as WhagoError where error.code == .conflict {
+            // Leased meanwhile by a concurrent call for the same chip: that lease is the chip's.
+            if let existing = try await store.proxyLease(of: chip) { return existing }
+            throw error
+        }
         return lease
     }
 
