@@ -1,6 +1,7 @@
 public import Foundation
 import FileStore
 import Hummingbird
+import DockerRuntime
 import LocalProcessRuntime
 public import Logging
 import NoProxy
@@ -12,7 +13,8 @@ public import WhagoCore
 import WhagoTesting
 
 /// A whole orchestrator in this process, as `whago serve` runs one: workers are `whago waha-sim`
-/// processes under the `local` runtime, sessions speak WAHA to them, no proxy, a file store or
+/// processes under the `local` runtime (or simulator containers on a dockerd), sessions speak WAHA
+/// to them, no proxy, a file store or
 /// PostgreSQL, and a webhook receiver on 127.0.0.1 that hands workers' webhooks to the orchestrator.
 /// For the orchestrator's tests, their crash harness and the provisioning benchmark.
 public final class OrchestratorRig: Sendable {
@@ -31,8 +33,18 @@ public final class OrchestratorRig: Sendable {
         }
     }
 
+    /// What runs the workers.
+    public enum RuntimeChoice: Sendable, Hashable {
+        /// `whago waha-sim` processes under the `local` runtime.
+        case local
+        /// Containers of the simulator image on the dockerd at `socket`, with host networking (so
+        /// everything stays on 127.0.0.1).
+        case docker(socket: String)
+    }
+
     /// How to build a rig.
     public struct Options: Sendable {
+        public var runtime: RuntimeChoice
         /// The rig's directory (store, workers' files); kept by ``stop()`` so a new rig can take over.
         public var directory: String
         public var store: StoreChoice
@@ -48,10 +60,11 @@ public final class OrchestratorRig: Sendable {
         /// Whether the orchestrator's loops run (a harness may drive passes itself).
         public var runsServices: Bool
 
-        public init(directory: String, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
+        public init(directory: String, runtime: RuntimeChoice = .local, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
                     instance: InstanceID = InstanceID("rig-\(UUID().uuidString.prefix(8).lowercased())"),
                     settings: OrchestratorConfig = OrchestratorConfig(), limits: LimitsConfig = LimitsConfig(),
                     logLevel: Logger.Level = .critical, runsServices: Bool = true) {
+            self.runtime = runtime
             self.directory = directory
             self.store = store
             self.ports = ports
@@ -68,7 +81,7 @@ public final class OrchestratorRig: Sendable {
     public let options: Options
     public let orchestrator: Orchestrator
     public let store: any Store
-    public let runtime: LocalProcessRuntime
+    public let runtime: any ContainerRuntime
     public let sessions: WAHAPlusProvider
     /// The port of the webhook receiver (`http://127.0.0.1:<port>/hooks/waha/<worker>`).
     public let receiverPort: Int
@@ -85,10 +98,23 @@ public final class OrchestratorRig: Sendable {
         case .file: store = try await FileStore(directory: options.directory + "/store")
         case .postgres(let url, let schema): store = try await PostgresStore(url: url, schema: schema, poolSize: 8, logger: logger)
         }
-        let runtime = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim", "--time-scale", "\(options.timeScale)"],
+        let runtime: any ContainerRuntime
+        let sessions: WAHAPlusProvider
+        switch options.runtime {
+        case .local:
+            runtime = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim", "--time-scale", "\(options.timeScale)"],
                                           workDirectory: options.directory + "/workers", restart: "never", ports: options.ports,
                                           stopGrace: .seconds(5))
-        let sessions = WAHAPlusProvider(requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600), sessionsPerWorker: options.sessionsPerWorker)
+            sessions = WAHAPlusProvider(requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600), sessionsPerWorker: options.sessionsPerWorker)
+        case .docker(let socket):
+            // The simulator image has no curl: its health check is whago's own probe.
+            runtime = DockerRuntime(socket: socket, network: "host", restart: "no", stopGrace: .seconds(5), removeVolumes: true,
+                                    healthCheckCommand: ["/usr/local/bin/whago", "probe", "http://127.0.0.1:{port}{path}"],
+                                    healthCheckInterval: .seconds(2), ports: options.ports, instance: options.instance.rawValue, logger: logger)
+            // Host networking: the simulator listens on the loopback only.
+            sessions = WAHAPlusProvider(image: TestServices.simulatorImage, requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600),
+                                        sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"])
+        }
         let box = OrchestratorBox()
         let router = Router()
         router.post("/hooks/waha/:worker") { request, context in
@@ -120,7 +146,7 @@ public final class OrchestratorRig: Sendable {
                                receiver: receiver, group: group, running: running)
     }
 
-    private init(options: Options, orchestrator: Orchestrator, store: any Store, runtime: LocalProcessRuntime, sessions: WAHAPlusProvider,
+    private init(options: Options, orchestrator: Orchestrator, store: any Store, runtime: any ContainerRuntime, sessions: WAHAPlusProvider,
                  receiver: LoopbackServer, group: ServiceGroup?, running: Task<Void, Never>?) {
         self.options = options
         self.orchestrator = orchestrator

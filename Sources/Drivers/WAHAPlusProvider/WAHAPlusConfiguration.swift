@@ -24,6 +24,15 @@ struct WAHAPlusConfiguration: DriverConfiguration {
     /// The oldest (or most future) signed envelope `timestamp` accepted; longer than WAHA's whole
     /// retry schedule, so a late retry of a genuine webhook is not refused.
     var webhookMaxSkew: TimeSpan
+    /// Extra environment of every worker (time zone, WAHA settings whago does not manage); whago's
+    /// own variables cannot be overridden.
+    var environment: [String: String]
+
+    /// Variables whago sets itself in every worker.
+    static let reservedEnvironment: Set<String> = [
+        "WHATSAPP_DEFAULT_ENGINE", "WAHA_API_KEY", "WHATSAPP_API_KEY", "WAHA_API_KEY_EXCLUDE_PATH", "WHATSAPP_API_KEY_EXCLUDE_PATH",
+        "WAHA_PRINT_QR", "WHATSAPP_RESTART_ALL_SESSIONS", "WAHA_WORKER_ID", "PORT", "WHATSAPP_API_PORT",
+    ]
 
     /// How long after its first attempt WAHA sends the last retry of a webhook.
     var webhookRetrySchedule: Duration {
@@ -38,6 +47,7 @@ struct WAHAPlusConfiguration: DriverConfiguration {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case image, engine, sessionsPerWorker, requestTimeout, webhookRetries, webhookRetryDelay, webhookRetryPolicy, webhookMaxSkew
+        case environment
     }
 
     init() {
@@ -49,6 +59,7 @@ struct WAHAPlusConfiguration: DriverConfiguration {
         webhookRetryDelay = .seconds(2)
         webhookRetryPolicy = .exponential
         webhookMaxSkew = .seconds(3600)
+        environment = [:]
     }
 
     init(from decoder: any Decoder) throws {
@@ -62,6 +73,15 @@ struct WAHAPlusConfiguration: DriverConfiguration {
         webhookRetryDelay = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookRetryDelay) ?? webhookRetryDelay
         webhookRetryPolicy = try container.decodeIfPresent(RetryPolicy.self, forKey: .webhookRetryPolicy) ?? webhookRetryPolicy
         webhookMaxSkew = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookMaxSkew) ?? webhookMaxSkew
+        environment = try container.decodeIfPresent([String: String].self, forKey: .environment) ?? [:]
+        if let reserved = environment.keys.sorted().first(where: { Self.reservedEnvironment.contains($0) }) {
+            throw DecodingError.dataCorruptedError(forKey: .environment, in: container,
+                                                   debugDescription: "\(reserved) is set by whago itself and cannot be overridden")
+        }
+        if let bad = environment.keys.sorted().first(where: { $0.isEmpty || !$0.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) }) {
+            throw DecodingError.dataCorruptedError(forKey: .environment, in: container,
+                                                   debugDescription: "'\(bad)' is not an environment variable name (letters, digits and _)")
+        }
         guard webhookMaxSkew.duration > webhookRetrySchedule else {
             let schedule = Int(webhookRetrySchedule.seconds.rounded(.up))
             throw DecodingError.dataCorruptedError(
@@ -82,5 +102,6 @@ struct WAHAPlusConfiguration: DriverConfiguration {
           webhookRetryDelay: 2s
           webhookRetryPolicy: exponential   # constant, linear or exponential
           webhookMaxSkew: 1h             # webhooks signed further from now are refused; longer than the retry schedule
+          # environment: { TZ: America/Sao_Paulo }   # extra variables for every worker
         """
 }

@@ -32,8 +32,10 @@ public struct WAHAPlusProvider: SessionProvider {
     /// - Parameters:
     ///   - webhookMaxSkew: the oldest (or most future) signed webhook timestamp accepted.
     public init(engine: String = "GOWS", image: String = "devlikeapro/waha:gows", requestTimeout: Duration = .seconds(30),
-                webhookMaxSkew: Duration = .seconds(3600), sessionsPerWorker: Int = 10, http: HTTPClient = .shared) {
+                webhookMaxSkew: Duration = .seconds(3600), sessionsPerWorker: Int = 10,
+                environment: [String: String] = [:], http: HTTPClient = .shared) {
         var configuration = WAHAPlusConfiguration()
+        configuration.environment = environment.filter { !WAHAPlusConfiguration.reservedEnvironment.contains($0.key) }
         configuration.sessionsPerWorker = max(1, sessionsPerWorker)
         configuration.engine = WAHAPlusConfiguration.Engine(rawValue: engine) ?? .gows
         configuration.image = image
@@ -56,7 +58,7 @@ public struct WAHAPlusProvider: SessionProvider {
     public func workerTemplate(_ context: WorkerContext) -> WorkerTemplate {
         WorkerTemplate(
             image: configuration.image,
-            environment: [
+            environment: configuration.environment.merging([
                 "WHATSAPP_DEFAULT_ENGINE": configuration.engine.rawValue,
                 // WAHA keeps only the hash; the key itself is whago's alone.
                 "WAHA_API_KEY": "sha512:" + Hex.encode(SHA512.hash(data: Array(context.apiKey.revealed.utf8))),
@@ -65,7 +67,7 @@ public struct WAHAPlusProvider: SessionProvider {
                 "WAHA_PRINT_QR": "False",
                 "WHATSAPP_RESTART_ALL_SESSIONS": "True",
                 "WAHA_WORKER_ID": context.worker.rawValue,
-            ],
+            ]) { _, whagos in whagos },
             internalPort: Self.internalPort,
             dataPath: "/app/.sessions",
             healthPath: "/ping"
