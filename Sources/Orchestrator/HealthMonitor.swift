@@ -160,6 +160,10 @@ public actor HealthMonitor: Service {
             }
             try await provisioner.apply(status, to: chip, fence: fence)
             switch status.status {
+            case .stopped:
+                // Nothing whago keeps stopped runs through here (EXPIRED chips rest): drift, started again.
+                context.logger.notice("the session of chip \(chip.id) is STOPPED; starting it", metadata: ["chip": "\(chip.id)"])
+                try await provisioner.ensureSession(chip, on: worker)
             case .failed: try await applyFailedPolicy(chip, on: endpoint)
             case .working: failedRestarts[chip.id] = nil
             default: break
@@ -181,6 +185,7 @@ public actor HealthMonitor: Service {
             if state.count == context.settings.failedRestarts {
                 context.logger.notice("chip \(chip.id) stays FAILED after \(state.count) restarts; the tenant may restart it", metadata: ["chip": "\(chip.id)"])
                 failedRestarts[chip.id] = (state.count + 1, .distantFuture)
+                context.counters.increment(.failedSessionsGivenUp)
             }
             return
         }
@@ -189,6 +194,7 @@ public actor HealthMonitor: Service {
                             metadata: ["chip": "\(chip.id)"])
         try await context.sessions.restart(chip.id, on: endpoint)
         failedRestarts[chip.id] = (state.count + 1, now.addingTimeInterval(backoff * pow(2, Double(state.count + 1))))
+        context.counters.increment(.failedSessionsRestarted)
     }
 
     private func checkProxy(_ chip: Chip, on worker: Worker, fence: Fence) async throws {

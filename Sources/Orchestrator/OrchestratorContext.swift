@@ -18,7 +18,8 @@ struct OrchestratorContext: Sendable {
 
     /// The labels every worker of this installation carries.
     func labels(of worker: Worker) -> [String: String] {
-        [WorkerLabel.instance: instance.rawValue, WorkerLabel.tenant: worker.tenant.rawValue, WorkerLabel.worker: worker.id.rawValue]
+        [WorkerLabel.instance: instance.rawValue, WorkerLabel.tenant: worker.tenant.rawValue, WorkerLabel.worker: worker.id.rawValue,
+         WorkerLabel.port: "\(worker.port)"]
     }
 
     /// The runtime's handle of a worker record (the name is the idempotency key; the id, when known, is faster).

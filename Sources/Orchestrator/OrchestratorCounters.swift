@@ -20,6 +20,10 @@ public final class OrchestratorCounters: Sendable {
         case orphansRemoved = "orphans_removed"
         /// Chips expired after the QR budget.
         case chipsExpired = "chips_expired"
+        /// FAILED sessions restarted by the policy.
+        case failedSessionsRestarted = "failed_sessions_restarted"
+        /// FAILED sessions left FAILED once the policy's restarts were used up.
+        case failedSessionsGivenUp = "failed_sessions_given_up"
         /// Sessions on a worker that no chip knows, deleted.
         case strayedSessionsDeleted = "strayed_sessions_deleted"
     }

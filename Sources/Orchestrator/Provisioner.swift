@@ -14,8 +14,8 @@ struct Provisioner: Sendable {
     /// Failed provisioning attempts per chip (this process's memory: a restart starts again).
     let attempts = AttemptCounter()
 
-    /// PROVISIONING → STARTING: place (when the chip lost its worker), bring the worker up, lease a
-    /// proxy, ensure the session. A failure leaves the chip FAILED with the reason, except an
+    /// PROVISIONING → STARTING (or further): place (when the chip lost its worker), bring the worker
+    /// up, lease a proxy, ensure the session. A failure leaves the chip FAILED with the reason, except an
     /// interruption (shutdown), which leaves it PROVISIONING for the reconciler.
     func provision(_ id: ChipID, fence: Fence? = nil) async {
         // One provisioning of a chip at a time (a new chip's own step and a reconcile may meet):
@@ -32,9 +32,12 @@ struct Provisioner: Sendable {
             guard let workerID = chip.worker else { return }
             let worker = try await launcher.ensureRunning(workerID)
             try await ensureSession(chip, on: worker)
-            try await transitions.move(id, to: .starting, fence: fence) { $0.status == .provisioning }
-            // The session may be further already (its webhook can come before this write).
-            try await observe(id, on: worker, fence: fence)
+            // Out of PROVISIONING, straight to where the session is (it may be waiting for its scan
+            // already); its webhooks carry it on from there.
+            let reported = try? await context.sessions.status(of: id, on: context.endpoint(of: worker))
+            let status = reported.map(\.status).flatMap { $0 == .stopped ? nil : $0 } ?? .starting
+            let phone: String?? = status == .working ? .some(reported?.phone) : .none
+            try await transitions.move(id, to: status, phone: phone, fence: fence) { $0.status == .provisioning }
         } catch is CancellationError {
             return
         } catch {

@@ -48,6 +48,14 @@ public struct Reconciler: Service {
         for worker in try await context.store.workers() {
             let chips = try await context.store.chips(on: worker.id)
             let active = chips.filter { !HealthMonitor.resting($0.status) || $0.status == .provisioning }
+            if let handle = byWorker[worker.id.rawValue], handle.labels[WorkerLabel.port] != "\(worker.port)" {
+                // Drift: a worker of that name runs on another port than its lease. Replaced.
+                context.logger.notice("worker \(worker.id) runs on port \(handle.labels[WorkerLabel.port] ?? "?") instead of \(worker.port); re-creating it",
+                                      metadata: ["worker": "\(worker.id)"])
+                try await context.runtime.stop(handle, grace: .seconds(10))
+                try await context.runtime.remove(handle)
+                byWorker[worker.id.rawValue] = nil
+            }
             if let handle = byWorker[worker.id.rawValue] {
                 if worker.runtimeID != handle.runtimeID {
                     var adopted = worker

@@ -72,7 +72,8 @@ actor WorkerLauncher {
     func waitUntilHealthy(_ worker: Worker) async throws {
         let endpoint = context.endpoint(of: worker)
         let deadline = ContinuousClock.now + context.settings.workerStartTimeout.duration
-        var delay = Duration.milliseconds(50)
+        // A short, steady poll: a worker starting is the one thing its chips wait for.
+        let delay = Duration.milliseconds(50)
         var last = "no answer yet"
         while true {
             if let health = try? await context.sessions.health(of: endpoint) {
@@ -87,7 +88,6 @@ actor WorkerLauncher {
                     + "\(context.settings.workerStartTimeout) (\(last)); raise orchestrator.workerStartTimeout if workers start slowly")
             }
             try await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(1))
         }
     }
 

@@ -14,6 +14,21 @@ struct WhagoBench {
             try await StoreCrashWriter.run(Array(arguments.dropFirst()))
             return
         }
+        if arguments.first == "provision" {
+            var options = arguments.dropFirst()
+            var tenants = 100, chips = 10
+            while let option = options.popFirst() {
+                switch option {
+                case "--tenants": tenants = Int(options.popFirst() ?? "") ?? tenants
+                case "--chips": chips = Int(options.popFirst() ?? "") ?? chips
+                default:
+                    print("unknown option \(option)")
+                    exit(2)
+                }
+            }
+            try await ProvisionBenchmark.run(tenants: tenants, chipsPerTenant: chips)
+            return
+        }
         if arguments.first == "chip-burst" {
             try await ChipBurst.run(Array(arguments.dropFirst()))
             return
@@ -65,7 +80,7 @@ struct WhagoBench {
             print("""
                 usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] \
                 | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR|--postgres URL SCHEMA \
-                | chip-burst DIR PORTS INSTANCE CHIPS [--postgres URL SCHEMA] | http-client-leaks | runtime-launch local WORKDIR|docker SOCKET NAME PORT
+                | provision [--tenants N] [--chips M] | chip-burst DIR PORTS INSTANCE CHIPS [--postgres URL SCHEMA] | http-client-leaks | runtime-launch local WORKDIR|docker SOCKET NAME PORT
                 """)
             exit(2)
         }

@@ -47,9 +47,20 @@ func makeRig(_ kind: StoreKind, ports: Int = 12, sessionsPerWorker: Int = 10, ti
 }
 
 /// Loops fast enough for a test; the rest at their defaults.
-func testSettings(healthInterval: TimeSpan = .seconds(1), idleWorkerGrace: TimeSpan = .seconds(600), qrBudget: TimeSpan = .seconds(600)) -> OrchestratorConfig {
+func testSettings(healthInterval: TimeSpan = .seconds(1), idleWorkerGrace: TimeSpan = .seconds(600), qrBudget: TimeSpan = .seconds(600),
+                  failedRestarts: Int = 0) -> OrchestratorConfig {
     OrchestratorConfig(healthInterval: healthInterval, reconcileInterval: .seconds(5), idleWorkerGrace: idleWorkerGrace, qrBudget: qrBudget,
-                       workerStartTimeout: .seconds(30), leaderLeaseTTL: .seconds(5), failedRestarts: 0)
+                       workerStartTimeout: .seconds(30), leaderLeaseTTL: .seconds(5), failedRestarts: failedRestarts,
+                       failedRestartBackoff: .seconds(0))
+}
+
+/// A simulator control (`/_sim/…`) on the chip's worker.
+func simulate(_ rig: OrchestratorRig, _ chip: Chip, _ path: String, _ body: String = "{}") async throws {
+    let endpoint = rig.endpoint(of: try await workerOf(rig, chip))
+    let request = HTTPClientRequest(.post, endpoint.baseURL.absoluteString + path,
+                                    headers: [("Content-Type", "application/json"), ("X-Api-Key", endpoint.apiKey.revealed)], body: Array(body.utf8))
+    let response = try await HTTPClient.shared.execute(request)
+    #expect(response.status == 200, "\(path): \(String(decoding: response.body, as: UTF8.self))")
 }
 
 /// Stops the rig, removes its workers and its directory.

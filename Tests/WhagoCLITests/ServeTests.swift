@@ -12,6 +12,8 @@ struct ServeTests {
         let daemon = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)/data",
                                                          "--set", "server.listen=127.0.0.1:\(port)"])
         try await daemon.waitForOutput(containing: "whago is running")
+        // The orchestrator's loops run: this one process leads its installation.
+        try await daemon.waitForOutput(containing: "leading the installation")
         let tokenPath = "\(directory.path)/data/admin-token"
         let attributes = try FileManager.default.attributesOfItem(atPath: tokenPath)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
@@ -26,6 +28,8 @@ struct ServeTests {
         #expect(log.contains("config server: listen=127.0.0.1:\(port) publicURL=http://127.0.0.1:\(port)"))
         #expect(log.contains("config runtime: local"))
         #expect(log.contains("store driver 'file': ok"))
+        #expect(log.contains("config orchestrator: healthInterval=15s"))
+        #expect(log.contains("released the leadership"), "the next replica need not wait for the lease to run out")
         #expect(log.contains("stopped cleanly"))
         // Everything serve made in the data directory is private, so doctor has nothing to warn about.
         let doctor = try await ChildProcess.run(WhagoBinary.path, ["doctor", "--set", "server.dataDir=\(directory.path)/data"])

@@ -83,6 +83,8 @@ public enum WorkerLabel {
     public static let tenant = "whago.tenant"
     /// The worker's id.
     public static let worker = "whago.worker"
+    /// The host port the worker was launched on (the reconciler repairs a worker found on another).
+    public static let port = "whago.port"
 }
 
 /// Everything a runtime needs to launch one worker.
