@@ -116,8 +116,8 @@ let package = Package(
         .target(
             name: "WhagoRig",
             dependencies: [
-                "Orchestrator", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider", "NoProxy", "FileStore",
-                "PostgresStore",
+                "Orchestrator", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider", "NoProxy",
+                "DataImpulseProxy", "FileStore", "PostgresStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -41,9 +41,8 @@ public actor HealthMonitor: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.consume(events) }
                 group.addTask {
-                    while !Task.isCancelled {
-                        if let fence = await self.leadership.fence() { await self.checkAll(fence: fence) }
-                        try? await Task.sleep(for: self.context.settings.healthInterval.duration)
+                    await self.leadership.whileLeading(every: self.context.settings.healthInterval.duration) { fence in
+                        await self.checkAll(fence: fence)
                     }
                 }
                 await group.waitForAll()
@@ -201,21 +200,28 @@ public actor HealthMonitor: Service {
         let now = Date()
         if let last = proxyChecked[chip.id], now.timeIntervalSince(last) < context.settings.proxyCheckInterval.duration.seconds { return }
         proxyChecked[chip.id] = now
-        guard let lease = try await context.store.proxyLease(of: chip.id) else { return }
+        guard let lease = try await context.store.proxyLease(of: chip.id) else {
+            // Released after a failed check, and no new one could be leased then: try again now.
+            context.logger.notice("chip \(chip.id) holds no proxy lease; leasing one", metadata: ["chip": "\(chip.id)"])
+            try await provisioner.ensureSession(chip, on: worker)
+            return
+        }
         do {
             _ = try await context.proxy.check(lease)
         } catch {
+            // Reported first, so the tenant hears of it whatever the replacement does.
             let reason = Provisioner.reason(error)
             context.logger.warning("the proxy of chip \(chip.id) failed its check: \(reason)", metadata: ["chip": "\(chip.id)"])
-            var payload: [String: JSONValue] = ["error": .string(reason), "proxy": .string(lease.endpoint?.description ?? "direct")]
-            if context.settings.releaseFailingProxy {
-                try await context.proxy.release(lease, store: context.store)
-                try await provisioner.ensureSession(chip, on: worker)
-                let replacement = try await context.store.proxyLease(of: chip.id)
-                payload["replacement"] = .string(replacement?.endpoint?.description ?? "direct")
-            }
+            let payload: [String: JSONValue] = ["error": .string(reason), "proxy": .string(lease.endpoint?.description ?? "direct"),
+                                                "replaced": .bool(context.settings.releaseFailingProxy)]
             let event = ChipEvent(id: EventID.make(prefix: "evt"), chip: chip.id, kind: ChipEvent.Kind.proxyFailed, payload: .object(payload))
             try await context.store.apply(StoreBatch([.enqueue([OutboxEntry(event: event, tenant: chip.tenant)])], fence: fence))
+            context.counters.increment(.proxiesFailed)
+            guard context.settings.releaseFailingProxy else { return }
+            try await context.proxy.release(lease, store: context.store)
+            // A new lease (checked when the provider checks at lease time) and the session moved onto it.
+            try await provisioner.ensureSession(chip, on: worker)
+            context.counters.increment(.proxiesReplaced)
         }
     }
 }

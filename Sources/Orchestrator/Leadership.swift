@@ -44,6 +44,22 @@ public actor Leadership: Service {
         await withCheckedContinuation { waiters.append($0) }
     }
 
+    /// The leadership seam of every leader-only loop: runs `body` with the current fence every
+    /// `interval` while this process leads (skipping the turns when it does not), until graceful
+    /// shutdown or cancellation.
+    /// - Parameter waitForLeadership: wait for the first term before the first turn (the
+    ///   reconciler's startup pass runs as soon as this process leads).
+    public nonisolated func whileLeading(every interval: Duration, waitForLeadership: Bool = false,
+                                         _ body: @escaping @Sendable (Fence) async -> Void) async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if waitForLeadership { await self.waitUntilLeader() }
+                if let fence = await self.fence() { await body(fence) }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
     /// Tries to take or renew the lease once; returns whether this process leads.
     @discardableResult
     public func attempt() async -> Bool {

@@ -24,6 +24,10 @@ public final class OrchestratorCounters: Sendable {
         case failedSessionsRestarted = "failed_sessions_restarted"
         /// FAILED sessions left FAILED once the policy's restarts were used up.
         case failedSessionsGivenUp = "failed_sessions_given_up"
+        /// Chips' proxies that failed their check (reported to the tenant).
+        case proxiesFailed = "proxies_failed"
+        /// Failed proxies replaced by a new lease.
+        case proxiesReplaced = "proxies_replaced"
         /// Sessions on a worker that no chip knows, deleted.
         case strayedSessionsDeleted = "strayed_sessions_deleted"
     }

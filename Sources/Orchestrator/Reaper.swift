@@ -14,12 +14,7 @@ public struct Reaper: Service {
     let transitions: ChipTransitions
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if let fence = await leadership.fence() { await pass(fence: fence) }
-                try? await Task.sleep(for: context.settings.healthInterval.duration)
-            }
-        }
+        await leadership.whileLeading(every: context.settings.healthInterval.duration) { fence in await pass(fence: fence) }
     }
 
     /// One pass of every rule.

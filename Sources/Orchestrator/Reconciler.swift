@@ -18,12 +18,8 @@ public struct Reconciler: Service {
     let reaper: Reaper
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await leadership.waitUntilLeader()
-                if let fence = await leadership.fence() { await pass(fence: fence) }
-                try? await Task.sleep(for: context.settings.reconcileInterval.duration)
-            }
+        await leadership.whileLeading(every: context.settings.reconcileInterval.duration, waitForLeadership: true) { fence in
+            await pass(fence: fence)
         }
     }
 

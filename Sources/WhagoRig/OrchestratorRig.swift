@@ -1,6 +1,7 @@
 public import Foundation
 import FileStore
 import Hummingbird
+import DataImpulseProxy
 import DockerRuntime
 import LocalProcessRuntime
 public import Logging
@@ -42,9 +43,19 @@ public final class OrchestratorRig: Sendable {
         case docker(socket: String)
     }
 
+    /// What chips' sessions connect through.
+    public enum ProxyChoice: Sendable, Hashable {
+        /// Directly.
+        case none
+        /// The `dataimpulse` driver with a SOCKS5 "gateway" on 127.0.0.1 (microsocks) whose
+        /// sticky ports are `ports`; leases are checked through it against the rig's own `/ip`.
+        case dataImpulse(ports: PortRange, login: String, password: String)
+    }
+
     /// How to build a rig.
     public struct Options: Sendable {
         public var runtime: RuntimeChoice
+        public var proxy: ProxyChoice
         /// The rig's directory (store, workers' files); kept by ``stop()`` so a new rig can take over.
         public var directory: String
         public var store: StoreChoice
@@ -60,11 +71,12 @@ public final class OrchestratorRig: Sendable {
         /// Whether the orchestrator's loops run (a harness may drive passes itself).
         public var runsServices: Bool
 
-        public init(directory: String, runtime: RuntimeChoice = .local, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
+        public init(directory: String, runtime: RuntimeChoice = .local, proxy: ProxyChoice = .none, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
                     instance: InstanceID = InstanceID("rig-\(UUID().uuidString.prefix(8).lowercased())"),
                     settings: OrchestratorConfig = OrchestratorConfig(), limits: LimitsConfig = LimitsConfig(),
                     logLevel: Logger.Level = .critical, runsServices: Bool = true) {
             self.runtime = runtime
+            self.proxy = proxy
             self.directory = directory
             self.store = store
             self.ports = ports
@@ -130,9 +142,18 @@ public final class OrchestratorRig: Sendable {
                 return Response(status: .badRequest)
             }
         }
+        router.get("/ip") { _, _ in "203.0.113.7" }
         let receiver = try await LoopbackServer.start(router)
+        let proxy: any ProxyProvider
+        switch options.proxy {
+        case .none:
+            proxy = NoProxy()
+        case .dataImpulse(let ports, let login, let password):
+            proxy = DataImpulseProxy(gateway: "127.0.0.1", login: login, password: Secret(password), stickyPorts: ports,
+                                     probeURL: "http://127.0.0.1:\(receiver.port)/ip")
+        }
         let orchestrator = Orchestrator(Orchestrator.Configuration(
-            runtime: runtime, sessions: sessions, proxy: NoProxy(), store: store, instance: options.instance,
+            runtime: runtime, sessions: sessions, proxy: proxy, store: store, instance: options.instance,
             publicURL: URL(string: "http://127.0.0.1:\(receiver.port)")!, limits: options.limits, settings: options.settings, logger: logger))
         box.orchestrator = orchestrator
         var group: ServiceGroup?

@@ -74,8 +74,10 @@ public final class ChildProcess: @unchecked Sendable {
     /// Waits for the process to exit and its output to be read; returns its exit status. After
     /// `timeout` the process is killed and an error thrown. Never blocks a thread of the
     /// cooperative pool (it polls), so many children can be awaited at once.
+    /// - Parameter drain: how long to wait, after the exit, for the end of the output; a process
+    ///   that leaves a daemon holding its pipes (`pg_ctl start`) wants a short one.
     @discardableResult
-    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+    public func waitForExit(timeout: Duration = .seconds(60), drain: Duration = .seconds(10)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if let status = reapIfZombie() { return status }
@@ -85,9 +87,10 @@ public final class ChildProcess: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        // The rest of the output; a daemon the process started may hold the pipes open forever
-        // (pg_ctl start), so the wait for their end is bounded.
-        let drained = ContinuousClock.now + .seconds(2)
+        // The rest of the output. The reader threads may be slow to run on a loaded machine, and
+        // a daemon the process started may hold the pipes open forever (pg_ctl start): the wait
+        // for their end is bounded.
+        let drained = ContinuousClock.now + drain
         while (!stdout.isFinished || !stderr.isFinished) && ContinuousClock.now < drained {
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -107,9 +110,10 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Runs a command to completion: its exit status and output.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                           directory: String? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
+                           directory: String? = nil, timeout: Duration = .seconds(60),
+                           drain: Duration = .seconds(10)) async throws -> (status: Int32, stdout: String, stderr: String) {
         let child = try ChildProcess(executable, arguments, environment: environment, directory: directory)
-        let status = try await child.waitForExit(timeout: timeout)
+        let status = try await child.waitForExit(timeout: timeout, drain: drain)
         return (status, child.standardOutput, child.standardError)
     }
 

@@ -56,39 +56,33 @@ struct LifecycleTests {
 
     @Test("a paired chip survives a restart of whago and of its worker", arguments: StoreKind.allCases)
     func survivesRestarts(_ kind: StoreKind) async throws {
-        let (rig, directory) = try await makeRig(kind, ports: 2)
-        var current = rig
-        do {
+        try await withRestartableRig(kind, ports: 2) { whago in
+            let rig = whago.current
             let (_, chip) = try await pairedChip(rig)
             let worker = try await workerOf(rig, chip)
-            await rig.stop()
+            await whago.stop()
             let pid = try workerPID(rig, worker)
             #expect(kill(pid, 0) == 0, "a graceful stop of whago leaves its workers running")
             // whago is down; its worker dies too.
             kill(-pid, SIGKILL)
-            current = try await OrchestratorRig.start(rig.options)
-            let back = try await current.waitForChip(chip.id, "WORKING on a re-created worker") { chip in
+            try await whago.start()
+            let back = try await whago.current.waitForChip(chip.id, "WORKING on a re-created worker") { chip in
                 chip?.status == .working
             }
             #expect(back?.phone == chip.phone)
-            #expect(try await current.store.workers().map(\.id) == [worker.id], "the same worker, re-created, no second one")
-            let handles = try await current.runtime.list(labels: [WorkerLabel.instance: rig.options.instance.rawValue])
+            #expect(try await whago.current.store.workers().map(\.id) == [worker.id], "the same worker, re-created, no second one")
+            let handles = try await whago.current.runtime.list(labels: [WorkerLabel.instance: rig.options.instance.rawValue])
             #expect(handles.map(\.name) == [worker.name])
-        } catch {
-            await tearDown(current, directory)
-            throw error
         }
-        await tearDown(current, directory)
     }
 
     @Test("drift is repaired: a worker found on another port than its lease is replaced, a STOPPED session is started again")
     func drift() async throws {
-        let (rig, directory) = try await makeRig(.file, ports: 3)
-        var current = rig
-        do {
+        try await withRestartableRig(.file, ports: 3) { whago in
+            let rig = whago.current
             let (_, chip) = try await pairedChip(rig)
             let worker = try await workerOf(rig, chip)
-            await rig.stop()
+            await whago.stop()
             // Someone replaced the worker with one of the same name on another port.
             let handle = try #require(try await rig.runtime.list(labels: [WorkerLabel.worker: worker.id.rawValue]).first)
             try await rig.runtime.remove(handle)
@@ -98,7 +92,8 @@ struct LifecycleTests {
             _ = try await rig.runtime.launch(WorkerSpec(name: worker.name, image: "", labels: labels, hostPort: stray, containerPort: stray))
             try await waitUntil("the stray worker listens") { acceptsConnections(port: stray) }
 
-            current = try await OrchestratorRig.start(rig.options)
+            try await whago.start()
+            let current = whago.current
             try await waitUntil("the stray worker is gone") { !acceptsConnections(port: stray) }
             let endpoint = current.endpoint(of: worker)
             let sessions = current.sessions
@@ -115,11 +110,7 @@ struct LifecycleTests {
                 guard try await current.store.chip(chip.id)?.status == .working else { return false }
                 return try await current.sessions.status(of: chip.id, on: endpoint)?.status == .working
             }
-        } catch {
-            await tearDown(current, directory)
-            throw error
         }
-        await tearDown(current, directory)
     }
 
     @Test("delete removes the session, the proxy lease and the record, and frees the idle worker's port after the grace")

@@ -28,6 +28,45 @@ func withRig(_ kind: StoreKind, ports: Int = 12, sessionsPerWorker: Int = 10, ti
     await tearDown(rig, directory)
 }
 
+/// A rig whose whago a test stops and starts again on the same directory, store and installation
+/// (workers keep running in between).
+final class RestartableRig: @unchecked Sendable {
+    private(set) var current: OrchestratorRig
+    private var stopped = false
+
+    init(_ rig: OrchestratorRig) { current = rig }
+
+    /// Stops whago as SIGTERM does.
+    func stop() async {
+        await current.stop()
+        stopped = true
+    }
+
+    /// Starts a new whago on the same options.
+    func start() async throws {
+        current = try await OrchestratorRig.start(current.options)
+        stopped = false
+    }
+
+    func tearDown(_ directory: TemporaryDirectory) async {
+        if stopped, let restarted = try? await OrchestratorRig.start(current.options) { current = restarted }
+        await OrchestratorTests.tearDown(current, directory)
+    }
+}
+
+/// Runs `body` with a rig it may stop and start again, then tears the last one down.
+func withRestartableRig(_ kind: StoreKind, ports: Int, _ body: (RestartableRig) async throws -> Void) async throws {
+    let (rig, directory) = try await makeRig(kind, ports: ports)
+    let holder = RestartableRig(rig)
+    do {
+        try await body(holder)
+    } catch {
+        await holder.tearDown(directory)
+        throw error
+    }
+    await holder.tearDown(directory)
+}
+
 /// A rig in a temporary directory on a free port range, on the chosen store.
 func makeRig(_ kind: StoreKind, ports: Int = 12, sessionsPerWorker: Int = 10, timeScale: Int = 1,
              settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig()) async throws -> (OrchestratorRig, TemporaryDirectory) {

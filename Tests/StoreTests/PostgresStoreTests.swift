@@ -158,7 +158,7 @@ struct PostgresStoreTests {
             acknowledged.formUnion(try await writeUntilKilled(["--postgres", url, schema], round: round))
             // The server dies too, mid-whatever it was doing, and comes back with crash recovery.
             #expect(try await ChildProcess.run(control, ["kill"]).status == 0)
-            #expect(try await ChildProcess.run(control, ["start"]).status == 0)
+            #expect(try await ChildProcess.run(control, ["start"], drain: .milliseconds(500)).status == 0)
             let store = try await PostgresStore(url: url, schema: schema, connectTimeout: .seconds(10), logger: logger)
             try await checkBatches(store, acknowledged: acknowledged, round: round)
             await store.shutdown()
@@ -183,7 +183,7 @@ struct PostgresStoreTests {
         } catch let error as WhagoError {
             #expect(error.code == .unavailable, "\(error)")
         }
-        #expect(try await ChildProcess.run(control, ["start"]).status == 0)
+        #expect(try await ChildProcess.run(control, ["start"], drain: .milliseconds(500)).status == 0)
 
         // The same store, not a new one: it reconnects by itself.
         var recovered = false

@@ -51,6 +51,29 @@ struct CheckConfigTests {
         #expect(result.stdout.contains("(runtime=docker sessions=waha-plus proxy=dataimpulse store=postgres)"))
     }
 
+    @Test("the orchestrator section is strict: unknown keys, bare numbers and too short intervals are errors where they are written",
+          arguments: [
+              ("healthInterval: 15", "2:19: orchestrator.healthInterval: invalid duration '15': a unit is required"),
+              ("reconcileIntervall: 60s", "2:3: unknown key 'reconcileIntervall' in orchestrator (expected one of: healthInterval, reconcileInterval,"),
+              ("leaderLeaseTTL: 10ms", "2:19: orchestrator.leaderLeaseTTL: leaderLeaseTTL must be at least 1s"),
+              ("failedRestarts: -1", "2:19: orchestrator.failedRestarts: expected 0 or more, got -1"),
+          ])
+    func orchestratorSection(line: String, error: String) async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("orchestrator.yaml", """
+            orchestrator:
+              \(line)
+            runtime: { driver: local }
+            sessions: { driver: waha-plus }
+            proxy: { driver: none }
+            store: { driver: file }
+            """)
+        let result = try await whago("check-config", "orchestrator.yaml", directory: directory.path)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("orchestrator.yaml:" + error), "\(result.stderr)")
+    }
+
     @Test("a typo is reported as file:line:column with the valid keys, and the exit status is 1")
     func typo() async throws {
         let directory = try TemporaryDirectory("check")
