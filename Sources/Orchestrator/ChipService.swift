@@ -130,14 +130,15 @@ public struct ChipService: Sendable {
 
     // MARK: Pairing
 
-    /// The current QR code; `invalid_state` naming the status when the chip is not waiting for a scan.
-    public func qrCode(_ id: ChipID, of tenant: TenantID) async throws -> QRCode {
+    /// The current QR code (the parts asked for: a PNG answer needs only the image, `?format=raw`
+    /// only the value); `invalid_state` naming the status when the chip is not waiting for a scan.
+    public func qrCode(_ id: ChipID, of tenant: TenantID, parts: QRCode.Parts = [.image, .value]) async throws -> QRCode {
         let chip = try await get(id, of: tenant)
         guard chip.status == .scanQRCode || chip.status == .starting else {
             throw WhagoError(.invalidState, "chip \(id) is \(chip.status.rawValue): a QR code exists only while it is SCAN_QR_CODE")
         }
         let worker = try await workerForAction(chip, "show a QR code for")
-        return try await context.sessions.qrCode(of: id, on: context.endpoint(of: worker))
+        return try await context.sessions.qrCode(of: id, on: context.endpoint(of: worker), parts: parts)
     }
 
     /// A pairing code for `phoneNumber` (digits, country code first), instead of a QR code.

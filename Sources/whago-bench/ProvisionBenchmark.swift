@@ -56,7 +56,7 @@ enum ProvisionBenchmark {
                     guard ContinuousClock.now < deadline else { throw BenchError("only \(fetched.count) chips waited for a scan") }
                     let ready = try await rig.store.allChips().filter { $0.status == .scanQRCode && !fetched.contains($0.id) }
                     try await withThrowingTaskGroup(of: Void.self) { fetches in
-                        for chip in ready { fetches.addTask { _ = try await rig.orchestrator.chips.qrCode(chip.id, of: chip.tenant) } }
+                        for chip in ready { fetches.addTask { _ = try await rig.orchestrator.chips.qrCode(chip.id, of: chip.tenant, parts: .image) } }
                         try await fetches.waitForAll()
                     }
                     fetched.formUnion(ready.map(\.id))

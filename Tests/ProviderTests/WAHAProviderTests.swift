@@ -141,6 +141,11 @@ struct WAHAProviderTests {
         #expect(qr.png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         #expect(Data(base64Encoded: qr.base64).map(Array.init) == qr.png)
         let value = try #require(qr.value)
+        // Only the part asked for: the value alone, the image alone.
+        let valueOnly = try await provider.qrCode(of: chip.chip, on: worker.endpoint, parts: .value)
+        #expect(valueOnly.png.isEmpty && valueOnly.value?.hasPrefix("waha-sim://") == true, "(the code may have rotated meanwhile)")
+        let imageOnly = try await provider.qrCode(of: chip.chip, on: worker.endpoint, parts: .image)
+        #expect(imageOnly.value == nil && imageOnly.png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         let scan = try await ChildProcess.run(WhagoBinary.path, ["waha-sim", "scan", value])
         #expect(scan.status == 0, "\(scan.stderr)")
         let working = try await waitForStatus(provider, chip.chip, on: worker.endpoint, .working)

@@ -102,6 +102,12 @@ public struct WAHAPlusProvider: SessionProvider {
         let name = chip.chip.rawValue
         let config = SessionConfig.make(chip, proxy: proxy, webhook: webhook, configuration)
         let wanted = config["metadata"]?[SessionConfig.fingerprintKey]?.stringValue
+        // Most sessions ensured are new: create first (one call), and look only when it exists.
+        let first = try await client.send(.post, "/api/sessions", on: worker, json: WAHARequests.createSession(name: name, config: config))
+        if (200...299).contains(first.status) { return }
+        guard first.status == 422, first.message.localizedCaseInsensitiveContains("exist") else {
+            throw WAHAClient.failure(first, "creating the session of chip \(name)", worker: worker)
+        }
         for _ in 0..<3 {
             let current = try await client.send(.get, "/api/sessions/\(Self.escaped(name))", on: worker)
             switch current.status {
@@ -172,8 +178,16 @@ public struct WAHAPlusProvider: SessionProvider {
         }
     }
 
-    public func qrCode(of chip: ChipID, on worker: WorkerEndpoint) async throws -> QRCode {
+    public func qrCode(of chip: ChipID, on worker: WorkerEndpoint, parts: QRCode.Parts) async throws -> QRCode {
         let base = "/api/\(Self.escaped(chip.rawValue))/auth/qr"
+        guard parts.contains(.image) else {
+            let raw = try await client.send(.get, base + "?format=raw", on: worker)
+            guard raw.status == 200 else { throw qrFailure(raw, chip, worker) }
+            guard let value = raw.json?["value"]?.stringValue else {
+                throw WhagoError(.protocolError, "worker \(worker.worker) sent a QR code value whago cannot read")
+            }
+            return QRCode(png: [], value: WorkerText.clean(value, limit: 4096))
+        }
         let image = try await client.send(.get, base + "?format=image", on: worker, accept: "image/png")
         guard image.status == 200 else { throw qrFailure(image, chip, worker) }
         let png: [UInt8]
@@ -189,8 +203,9 @@ public struct WAHAPlusProvider: SessionProvider {
         guard png.starts(with: [0x89, 0x50, 0x4E, 0x47]) else {
             throw WhagoError(.protocolError, "worker \(worker.worker) sent a QR code that is not a PNG image")
         }
+        guard parts.contains(.value) else { return QRCode(png: png) }
         let raw = try await client.send(.get, base + "?format=raw", on: worker)
-        return QRCode(png: png, value: raw.status == 200 ? raw.json?["value"]?.stringValue : nil)
+        return QRCode(png: png, value: raw.status == 200 ? raw.json?["value"]?.stringValue.map { WorkerText.clean($0, limit: 4096) } : nil)
     }
 
     private func qrFailure(_ reply: WAHAClient.Reply, _ chip: ChipID, _ worker: WorkerEndpoint) -> WhagoError {

@@ -29,8 +29,9 @@ public protocol SessionProvider: WhagoDriver {
     func sessions(on worker: WorkerEndpoint) async throws -> [ChipID]
     /// The session's status as the worker reports it; `nil` when the session does not exist.
     func status(of chip: ChipID, on worker: WorkerEndpoint) async throws -> SessionStatus?
-    /// The current QR code to pair the chip.
-    func qrCode(of chip: ChipID, on worker: WorkerEndpoint) async throws -> QRCode
+    /// The current QR code to pair the chip: its image, its raw value, or both (a part not asked
+    /// for is left empty, and not fetched).
+    func qrCode(of chip: ChipID, on worker: WorkerEndpoint, parts: QRCode.Parts) async throws -> QRCode
     /// Asks for a pairing code for `phoneNumber` (digits, country code first) instead of a QR code.
     func requestPairingCode(for chip: ChipID, phoneNumber: String, on worker: WorkerEndpoint) async throws -> String
     func restart(_ chip: ChipID, on worker: WorkerEndpoint) async throws
@@ -148,8 +149,25 @@ public struct SessionStatus: Sendable, Hashable {
     }
 }
 
+extension SessionProvider {
+    /// The current QR code, image and value.
+    public func qrCode(of chip: ChipID, on worker: WorkerEndpoint) async throws -> QRCode {
+        try await qrCode(of: chip, on: worker, parts: [.image, .value])
+    }
+}
+
 /// A QR code to pair a chip: the PNG image and the raw string it encodes.
 public struct QRCode: Sendable, Hashable {
+    /// Which parts of a QR code to fetch.
+    public struct Parts: OptionSet, Sendable, Hashable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// The PNG image.
+        public static let image = Parts(rawValue: 1)
+        /// The raw string it encodes.
+        public static let value = Parts(rawValue: 2)
+    }
+
     public var png: [UInt8]
     public var value: String?
 
