@@ -16,17 +16,18 @@ struct WhagoBench {
         }
         if arguments.first == "provision" {
             var options = arguments.dropFirst()
-            var tenants = 100, chips = 10
+            var tenants = 100, chips = 10, rounds = 3
             while let option = options.popFirst() {
                 switch option {
                 case "--tenants": tenants = Int(options.popFirst() ?? "") ?? tenants
                 case "--chips": chips = Int(options.popFirst() ?? "") ?? chips
+                case "--rounds": rounds = Int(options.popFirst() ?? "") ?? rounds
                 default:
                     print("unknown option \(option)")
                     exit(2)
                 }
             }
-            try await ProvisionBenchmark.run(tenants: tenants, chipsPerTenant: chips)
+            try await ProvisionBenchmark.run(tenants: tenants, chipsPerTenant: chips, rounds: rounds)
             return
         }
         if arguments.first == "chip-burst" {
@@ -80,7 +81,7 @@ struct WhagoBench {
             print("""
                 usage: whago-bench http-client [--requests N] [--concurrency C] | store [--operations N] [--postgres URL] \
                 | docker [--socket PATH] [--image NAME] [--workers N] [--concurrency C] [--port-base P] | store-crash-writer DIR|--postgres URL SCHEMA \
-                | provision [--tenants N] [--chips M] | chip-burst DIR PORTS INSTANCE CHIPS [--postgres URL SCHEMA] | http-client-leaks | runtime-launch local WORKDIR|docker SOCKET NAME PORT
+                | provision [--tenants N] [--chips M] [--rounds R] | chip-burst DIR PORTS INSTANCE CHIPS [--postgres URL SCHEMA] | http-client-leaks | runtime-launch local WORKDIR|docker SOCKET NAME PORT
                 """)
             exit(2)
         }

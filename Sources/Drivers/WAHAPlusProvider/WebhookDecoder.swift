@@ -25,13 +25,13 @@ struct WebhookDecoder: Sendable {
               HMAC<SHA512>.isValidAuthenticationCode(mac, authenticating: body, using: SymmetricKey(data: Array(secret.revealed.utf8))) else {
             throw WhagoError(.unauthorized, "the webhook's signature does not match its body")
         }
-        let envelope: JSONValue
+        let envelope: Envelope
         do {
-            envelope = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            envelope = try JSONDecoder().decode(Envelope.self, from: Data(body))
         } catch {
-            throw WhagoError(.protocolError, "the webhook's body is not JSON")
+            throw WhagoError(.protocolError, "the webhook's body is not a JSON object")
         }
-        guard let stamp = envelope["timestamp"]?.numberValue, stamp.isFinite else {
+        guard let stamp = envelope.timestamp, stamp.isFinite else {
             throw WhagoError(.unauthorized, "the webhook's signed body has no timestamp")
         }
         let sent = Date(timeIntervalSince1970: stamp / 1000)
@@ -40,32 +40,71 @@ struct WebhookDecoder: Sendable {
         guard age <= skew else {
             throw WhagoError(.unauthorized, "the webhook was signed \(age > 1e9 ? "ages" : "\(Int(age))s") away from now (at most \(Int(skew))s accepted)")
         }
-        guard let signedID = envelope["id"]?.stringValue, !signedID.isEmpty, signedID.utf8.count <= 128 else {
+        guard let signedID = envelope.id, !signedID.isEmpty, signedID.utf8.count <= 128 else {
             throw WhagoError(.protocolError, "the webhook's signed body has no id (or one over 128 bytes)")
         }
-        guard let event = envelope["event"]?.stringValue, let session = envelope["session"]?.stringValue else {
+        guard let event = envelope.event, let session = envelope.session else {
             throw WhagoError(.protocolError, "the webhook's body has no event or session")
         }
-        let chip = ChipID(rawValue: envelope["metadata"]?["whago.chip"]?.stringValue ?? session)
+        let chip = ChipID(rawValue: envelope.chip ?? session)
         let id = EventID(rawValue: signedID)
         let occurredAt = sent
-        let payload = envelope["payload"] ?? .null
         switch event {
         case "session.status":
-            guard let status = payload["status"]?.stringValue else {
+            guard let status = envelope.status else {
                 throw WhagoError(.protocolError, "a session.status webhook without a status")
             }
             // WAHA puts the paired account (`me`) on the envelope; the event carries it in its payload.
             var members: [String: JSONValue] = ["status": .string(status)]
-            if let me = envelope["me"]?["id"]?.stringValue { members["me"] = .object(["id": .string(WorkerText.clean(me, limit: 64))]) }
+            if let me = envelope.me { members["me"] = .object(["id": .string(WorkerText.clean(me, limit: 64))]) }
             return [ChipEvent(id: id, chip: chip, kind: .statusChanged, status: WAHAPlusProvider.chipStatus(status),
                               payload: .object(members), occurredAt: occurredAt)]
-        case "message":
-            return [ChipEvent(id: id, chip: chip, kind: .message, payload: payload, occurredAt: occurredAt)]
-        case "message.ack":
-            return [ChipEvent(id: id, chip: chip, kind: .messageAck, payload: payload, occurredAt: occurredAt)]
+        case "message", "message.ack":
+            // Passed through to the tenant: the payload is read whole only for these.
+            let payload = (try? JSONDecoder().decode(PayloadOnly.self, from: Data(body)))?.payload ?? .null
+            return [ChipEvent(id: id, chip: chip, kind: event == "message" ? .message : .messageAck, payload: payload, occurredAt: occurredAt)]
         default:
             return []
         }
     }
+}
+
+/// The fields of a WAHA webhook's envelope whago reads. Everything else in the body is skipped,
+/// not decoded; a field of the wrong type reads as absent (and is then refused by its check).
+struct Envelope: Decodable {
+    var id: String?
+    var timestamp: Double?
+    var event: String?
+    var session: String?
+    /// `metadata["whago.chip"]`.
+    var chip: String?
+    /// `me.id`.
+    var me: String?
+    /// `payload.status`.
+    var status: String?
+
+    private enum Keys: String, CodingKey { case id, timestamp, event, session, metadata, me, payload }
+    private enum Nested: String, CodingKey {
+        case chip = "whago.chip", id, status
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        id = try? container.decodeIfPresent(String.self, forKey: .id)
+        timestamp = try? container.decodeIfPresent(Double.self, forKey: .timestamp)
+        event = try? container.decodeIfPresent(String.self, forKey: .event)
+        session = try? container.decodeIfPresent(String.self, forKey: .session)
+        func nested(_ key: Keys, _ field: Nested) -> String? {
+            guard let inner = try? container.nestedContainer(keyedBy: Nested.self, forKey: key) else { return nil }
+            return (try? inner.decodeIfPresent(String.self, forKey: field)) ?? nil
+        }
+        chip = nested(.metadata, .chip)
+        me = nested(.me, .id)
+        status = nested(.payload, .status)
+    }
+}
+
+/// A webhook's payload, whole.
+struct PayloadOnly: Decodable {
+    var payload: JSONValue?
 }
