@@ -111,7 +111,9 @@ public actor HealthMonitor: Service {
             } else if state!.status == .restarting {
                 return
             } else {
-                let health = try? await context.sessions.health(of: context.endpoint(of: worker))
+                // The version is read once per worker (and again after it was brought back).
+                let knowsVersion = await launcher.versions[worker.id] != nil
+                let health = try? await context.sessions.health(of: context.endpoint(of: worker), version: !knowsVersion)
                 if health?.reachable == true {
                     failedProbes[worker.id] = nil
                     await launcher.noteHealthy(worker.id, version: health?.version, detail: health?.detail)

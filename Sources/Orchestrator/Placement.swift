@@ -32,7 +32,6 @@ struct Placement: Sendable {
             placed.worker = worker.id
             do {
                 try await context.store.apply(StoreBatch([operation(placed, capacity)]))
-                placed.version += chip.version == 0 ? 0 : 1
                 return try await context.store.chip(chip.id) ?? placed
             } catch let error as WhagoError where error.code == .capacityExhausted {
                 // Another chip took the last slot of that worker first: choose again.

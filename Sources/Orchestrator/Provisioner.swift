@@ -72,13 +72,6 @@ struct Provisioner: Sendable {
                                                  proxy: context.proxy.endpoint(for: lease), webhook: context.webhook(of: worker))
     }
 
-    /// Reads the session's status and stores it when it differs (and the chip did not change meanwhile).
-    func observe(_ id: ChipID, on worker: Worker, fence: Fence?) async throws {
-        guard let chip = try await context.store.chip(id), chip.worker == worker.id else { return }
-        guard let status = try await context.sessions.status(of: id, on: context.endpoint(of: worker)) else { return }
-        try await apply(status, to: chip, fence: fence)
-    }
-
     /// Stores a status the worker reported, when the chip is still as it was read.
     func apply(_ status: SessionStatus, to chip: Chip, fence: Fence?) async throws {
         guard Self.accepts(chip.status) else { return }

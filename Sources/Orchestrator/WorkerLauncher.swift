@@ -61,6 +61,8 @@ actor WorkerLauncher {
             context.counters.increment(.workersLaunched)
             context.logger.info("worker launched", metadata: ["worker": "\(id)", "tenant": "\(worker.tenant)", "port": "\(worker.port)"])
         } else if recovering {
+            // Re-created, maybe from another image: its version is read again.
+            versions[id] = nil
             context.counters.increment(.workersRecovered)
             context.logger.notice("worker recovered", metadata: ["worker": "\(id)", "restarts": "\(worker.restarts)"])
         }
@@ -94,7 +96,11 @@ actor WorkerLauncher {
     /// Records a healthy probe; logs the session software's version (and any warning) once per worker.
     func noteHealthy(_ worker: WorkerID, version: String?, detail: String?) {
         healthy[worker] = .now
-        if let version, versions[worker] != version {
+        guard let version else {
+            if let detail { context.logger.warning("worker \(worker): \(detail)", metadata: ["worker": "\(worker)"]) }
+            return
+        }
+        if versions[worker] != version {
             versions[worker] = version
             if let detail {
                 context.logger.warning("worker \(worker): \(detail)", metadata: ["worker": "\(worker)", "version": "\(version)"])

@@ -30,6 +30,8 @@ struct WAHAProviderTests {
         let health = try await provider.health(of: worker.endpoint)
         #expect(health.reachable)
         #expect(health.version?.hasPrefix("WAHA ") == true)
+        let quick = try await provider.health(of: worker.endpoint, version: false)
+        #expect(quick.reachable && quick.version == nil, "a probe that knows the version does not read it again")
         var wrong = worker.endpoint
         wrong.apiKey = Secret("not-the-key")
         await #expect { try await provider.status(of: chip.chip, on: wrong) } throws: { ($0 as? WhagoError)?.code == .unauthorized }

@@ -74,7 +74,7 @@ public struct WAHAPlusProvider: SessionProvider {
         )
     }
 
-    public func health(of worker: WorkerEndpoint) async throws -> WorkerHealth {
+    public func health(of worker: WorkerEndpoint, version readVersion: Bool) async throws -> WorkerHealth {
         let ping: WAHAClient.Reply
         do {
             ping = try await client.send(.get, "/ping", on: worker, authenticated: false)
@@ -86,6 +86,9 @@ public struct WAHAPlusProvider: SessionProvider {
         let health = try await client.send(.get, "/health", on: worker, authenticated: false)
         if health.status != 200 {
             details.append("/health answered \(health.status)" + (health.json?["status"]?.stringValue.map { " (\(WorkerText.clean($0, limit: 64)))" } ?? ""))
+        }
+        guard readVersion else {
+            return WorkerHealth(reachable: health.status == 200, detail: details.isEmpty ? nil : details.joined(separator: "; "))
         }
         let reply = try await client.send(.get, "/api/server/version", on: worker)
         guard reply.status == 200, let version = reply.json else {

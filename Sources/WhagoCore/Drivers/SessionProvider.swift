@@ -22,7 +22,9 @@ public protocol SessionProvider: WhagoDriver {
     /// The image, environment, port, volume and health path of a new worker.
     func workerTemplate(_ context: WorkerContext) -> WorkerTemplate
     /// Probes a worker's API (WAHA: `/ping`, `/health`).
-    func health(of worker: WorkerEndpoint) async throws -> WorkerHealth
+    /// - Parameter version: also read the software's version (and warnings about it); a caller
+    ///   that knows it already probes with fewer calls.
+    func health(of worker: WorkerEndpoint, version: Bool) async throws -> WorkerHealth
     /// Creates or updates the chip's session with its proxy and webhook, and starts it.
     func ensureSession(_ chip: ChipSpec, on worker: WorkerEndpoint, proxy: ProxyEndpoint?, webhook: WebhookTarget) async throws
     /// The chips of every session on the worker, running or not (WAHA: `GET /api/sessions?all=true`).
@@ -150,6 +152,11 @@ public struct SessionStatus: Sendable, Hashable {
 }
 
 extension SessionProvider {
+    /// Probes a worker's API and reads its version.
+    public func health(of worker: WorkerEndpoint) async throws -> WorkerHealth {
+        try await health(of: worker, version: true)
+    }
+
     /// The current QR code, image and value.
     public func qrCode(of chip: ChipID, on worker: WorkerEndpoint) async throws -> QRCode {
         try await qrCode(of: chip, on: worker, parts: [.image, .value])
