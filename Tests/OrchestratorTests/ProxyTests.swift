@@ -5,45 +5,47 @@ import WhagoCore
 import WhagoRig
 import WhagoTesting
 
-@Suite("The orchestrator and chips' proxies", .timeLimit(.minutes(5)),
-       .enabled(if: SOCKS.binary != nil || TestServices.required))
-struct ProxyTests {
-    @Test("a chip's proxy that fails its check is reported to the tenant (chip.proxy_failed), released, and leased again once it works")
-    func failingProxy() async throws {
-        let login = "di-user", password = "di-pass-\(UUID().uuidString.prefix(8))"
-        let port = try freePort()
-        // DataImpulse logs in as <login>__cr.<country>: microsocks plays its gateway on one sticky port.
-        var socks = try await SOCKS.start(port: port, username: "\(login)__cr.br", password: password)
-        let directory = try TemporaryDirectory("orchestrator-proxy")
-        let range = try freePortRange(count: 2)
-        var settings = testSettings()
-        settings.proxyCheckInterval = .seconds(1)
-        let rig = try await OrchestratorRig.start(OrchestratorRig.Options(
-            directory: directory.path, proxy: .dataImpulse(ports: try PortRange(port, port), login: login, password: password),
-            ports: try PortRange(range.lowerBound, range.upperBound), settings: settings))
-        do {
-            let tenant = try await makeTenant(rig, "proxied")
-            let chip = try await rig.orchestrator.chips.create(ChipService.Request(name: "behind a proxy", country: "br"), for: tenant)
-            try await rig.waitForStatus(chip.id, .scanQRCode)
-            #expect(try await rig.store.proxyLease(of: chip.id)?.stickyPort == port)
+extension OrchestratorScenarios {
+    @Suite("The orchestrator and chips' proxies", .timeLimit(.minutes(5)),
+           .enabled(if: SOCKS.binary != nil || TestServices.required))
+    struct ProxyTests {
+        @Test("a chip's proxy that fails its check is reported to the tenant (chip.proxy_failed), released, and leased again once it works")
+        func failingProxy() async throws {
+            let login = "di-user", password = "di-pass-\(UUID().uuidString.prefix(8))"
+            let port = try freePort()
+            // DataImpulse logs in as <login>__cr.<country>: microsocks plays its gateway on one sticky port.
+            var socks = try await SOCKS.start(port: port, username: "\(login)__cr.br", password: password)
+            let directory = try TemporaryDirectory("orchestrator-proxy")
+            let range = try freePortRange(count: 2)
+            var settings = testSettings()
+            settings.proxyCheckInterval = .seconds(1)
+            let rig = try await OrchestratorRig.start(OrchestratorRig.Options(
+                directory: directory.path, proxy: .dataImpulse(ports: try PortRange(port, port), login: login, password: password),
+                ports: try PortRange(range.lowerBound, range.upperBound), settings: settings))
+            do {
+                let tenant = try await makeTenant(rig, "proxied")
+                let chip = try await rig.orchestrator.chips.create(ChipService.Request(name: "behind a proxy", country: "br"), for: tenant)
+                try await rig.waitForStatus(chip.id, .scanQRCode)
+                #expect(try await rig.store.proxyLease(of: chip.id)?.stickyPort == port)
 
-            try await socks.stop()
-            try await waitUntil("the failed check is reported") { rig.orchestrator.counters[.proxiesFailed] >= 1 }
-            let reported = try await rig.store.events(of: tenant, after: 0, limit: 100).first { $0.event.kind == .proxyFailed }
-            #expect(reported?.chip == chip.id)
-            #expect(reported?.event.payload["error"]?.stringValue?.isEmpty == false)
-            #expect(reported?.event.payload["proxy"]?.stringValue?.contains(password) == false, "no password in an event")
+                try await socks.stop()
+                try await waitUntil("the failed check is reported") { rig.orchestrator.counters[.proxiesFailed] >= 1 }
+                let reported = try await rig.store.events(of: tenant, after: 0, limit: 100).first { $0.event.kind == .proxyFailed }
+                #expect(reported?.chip == chip.id)
+                #expect(reported?.event.payload["error"]?.stringValue?.isEmpty == false)
+                #expect(reported?.event.payload["proxy"]?.stringValue?.contains(password) == false, "no password in an event")
 
-            // The gateway comes back: the chip gets its lease again.
-            socks = try await SOCKS.start(port: port, username: "\(login)__cr.br", password: password)
-            try await waitUntil("the chip holds a lease again") { try await rig.store.proxyLease(of: chip.id) != nil }
-            try await socks.stop()
-        } catch {
-            try? await socks.stop()
+                // The gateway comes back: the chip gets its lease again.
+                socks = try await SOCKS.start(port: port, username: "\(login)__cr.br", password: password)
+                try await waitUntil("the chip holds a lease again") { try await rig.store.proxyLease(of: chip.id) != nil }
+                try await socks.stop()
+            } catch {
+                try? await socks.stop()
+                await tearDown(rig, directory)
+                throw error
+            }
             await tearDown(rig, directory)
-            throw error
         }
-        await tearDown(rig, directory)
     }
 }
 

@@ -6,6 +6,11 @@ import WhagoCore
 import WhagoRig
 import WhagoTesting
 
+/// Every suite of this target, one at a time: each starts dozens of worker processes, and on a
+/// two-core machine several at once starve the rest of the test run.
+@Suite("The orchestrator", .serialized)
+enum OrchestratorScenarios {}
+
 /// The stores every scenario runs on.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case file, postgres

@@ -109,7 +109,7 @@ public actor LocalProcessRuntime: ContainerRuntime {
     private func liveIdentity(_ name: String, _ record: WorkerRecord) -> ProcessIdentity? {
         if let identity = readIdentity(name), identity.isAlive(running: record.command) { return identity }
         guard let found = ProcessIdentity.find(directory: files(name).directory, running: record.command) else { return nil }
-        try? PrivateFile.write(try JSONEncoder().encode(found), to: files(name).pidFile)
+        try? PrivateFile.write(try JSONEncoder().encode(found), to: files(name).pidFile, durable: false)
         return found
     }
 
@@ -135,7 +135,10 @@ public actor LocalProcessRuntime: ContainerRuntime {
         try PrivateFile.makeDirectory(workDirectory)
         try PrivateFile.makeDirectory(files.directory)
         try PrivateFile.makeDirectory(files.data)
-        try PrivateFile.write(try JSONEncoder().encode(record), to: files.record)
+        // Not fsynced: this runs on the runtime's actor (a cooperative thread), and the record only
+        // matters while the machine is up (after a power loss its process is gone; the
+        // orchestrator launches the same spec again).
+        try PrivateFile.write(try JSONEncoder().encode(record), to: files.record, durable: false)
         try? FileManager.default.removeItem(atPath: files.stoppedFile)
         try start(record)
         return handle(record)
@@ -158,7 +161,7 @@ public actor LocalProcessRuntime: ContainerRuntime {
         children.insert(pid)
         let startTime = ProcessIdentity.current(pid: pid)?.startTime ?? 0
         let identity = ProcessIdentity(pid: pid, startTime: startTime, startedAt: Date())
-        try PrivateFile.write(try JSONEncoder().encode(identity), to: files.pidFile)
+        try PrivateFile.write(try JSONEncoder().encode(identity), to: files.pidFile, durable: false)
         watch(record.name, identity, record)
         emit(RuntimeEvent(handle: handle(record), kind: .started))
     }

@@ -18,6 +18,8 @@ struct SessionPersistence: Sendable {
 
     func save(_ sessions: [SimulatedSession]) {
         guard let data = try? JSONEncoder().encode(sessions.sorted { $0.name < $1.name }) else { return }
-        try? PrivateFile.write(data, to: file)
+        // Atomic, not fsynced: a worker's sessions survive its process (rename is atomic), and an
+        // fsync would hold one of the server's cooperative threads for as long as the disk is busy.
+        try? PrivateFile.write(data, to: file, durable: false)
     }
 }

@@ -12,8 +12,11 @@ public enum PrivateFile {
                                                 attributes: [.posixPermissions: 0o700])
     }
 
-    /// Replaces `path` with `bytes`, mode 0600, atomically and durably (fsynced before the rename).
-    public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
+    /// Replaces `path` with `bytes`, mode 0600, atomically and, unless `durable` is false, durably
+    /// (fsynced before the rename). A non-durable write is still atomic when a process dies; only
+    /// a machine that loses power may lose it — right for files about processes that die with it
+    /// (pid files), and kinder to callers on Swift's cooperative threads, which an fsync blocks.
+    public static func write(_ bytes: some Collection<UInt8>, to path: String, durable: Bool = true) throws {
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw failure("create", temporary) }
@@ -26,7 +29,7 @@ public enum PrivateFile {
             guard count > 0 else { ok = false; break }
             written += count
         }
-        if ok, fsync(fd) != 0 { ok = false }
+        if ok, durable, fsync(fd) != 0 { ok = false }
         let error = errno
         close(fd)
         guard ok, rename(temporary, path) == 0 else {
