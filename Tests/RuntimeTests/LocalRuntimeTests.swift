@@ -37,6 +37,10 @@ struct LocalRuntimeTests {
         let spec = WorkerSpec(name: "lost", image: "", labels: ["whago.worker": "lost"], hostPort: port, containerPort: port)
         let first = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim"], workDirectory: directory.path, restart: "never")
         let handle = try await first.launch(spec)
+        // Started for real (past its exec): a whago killed right after the spawn itself is back
+        // seconds later, not microseconds.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !acceptsConnections(port: port), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let pidFile = directory.file("lost/pid")
         let original = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: pidFile)))
         await first.shutdown()
@@ -50,6 +54,7 @@ struct LocalRuntimeTests {
         try await second.remove(handle)
         #expect(!isRunning(Int32(original["pid"] ?? 0)), "removing it stops the adopted process")
         await second.shutdown()
+        kill(Int32(original["pid"] ?? 0), SIGKILL)
     }
 
     @Test("the on-failure restart policy brings a killed worker back; a stopped one stays stopped")
