@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "YAMLConfig", targets: ["YAMLConfig"]),
         .library(name: "WhagoTesting", targets: ["WhagoTesting"]),
         .library(name: "Orchestrator", targets: ["Orchestrator"]),
+        .library(name: "WhagoServer", targets: ["WhagoServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,6 +42,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         // C at the edge: system libraries with a shim of typed wrappers.
@@ -89,6 +95,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The REST API (routes and types generated from openapi.yaml), the WAHA webhook receiver,
+        // tenant webhook delivery, SSE, rate limits, send pacing, metrics.
+        .target(
+            name: "WhagoServer",
+            dependencies: [
+                "WhagoCore", "Orchestrator", "CurlHTTP", "YAMLConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("openapi.yaml")],
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
         driver("DockerRuntime", dependencies: ["CurlHTTP"]),
@@ -127,13 +153,14 @@ let package = Package(
         .executableTarget(
             name: "whago",
             dependencies: [
-                "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP", "Orchestrator",
+                "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP", "Orchestrator", "WhagoServer",
                 "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider",
                 "NoProxy", "StaticProxy", "DataImpulseProxy", "FileStore", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             resources: [.embedInCode("Resources/whago.yaml")],
             swiftSettings: swiftSettings

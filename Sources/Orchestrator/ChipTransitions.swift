@@ -80,8 +80,9 @@ struct ChipTransitions: Sendable {
             case .keep: break
             case .restart: next.pairingSince = time
             }
-            if status == .working { next.pairingSince = nil }
-            guard next.status != status || next.phone != chip.phone || next.pairingSince != chip.pairingSince else { return nil }
+            if status == .working { next.markPaired(at: time, previousPhone: chip.phone) }
+            guard next.status != status || next.phone != chip.phone || next.pairingSince != chip.pairingSince
+                || next.pairedAt != chip.pairedAt else { return nil }
             let previous = chip.status
             next.status = status
             if previous != status { next.statusChangedAt = time }

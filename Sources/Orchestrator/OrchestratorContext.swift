@@ -55,7 +55,9 @@ struct OrchestratorContext: Sendable {
 }
 
 /// Keys of ``Chip/metadata`` that whago itself sets.
-enum ChipMetadata {
-    static let country = "proxy.country"
-    static let city = "proxy.city"
+public enum ChipMetadata {
+    /// The proxy's country a chip was created with (ISO 3166-1 alpha-2).
+    public static let country = "proxy.country"
+    /// The proxy's city a chip was created with.
+    public static let city = "proxy.city"
 }

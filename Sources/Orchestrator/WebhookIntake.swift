@@ -32,9 +32,24 @@ public struct WebhookIntake: Sendable {
         public var dropped = 0
     }
 
+    /// A webhook whose signature was verified: its events, bound to the worker that signed them.
+    public struct VerifiedDelivery: Sendable {
+        let worker: Worker
+        let events: [ChipEvent]
+        /// How many events it carries.
+        public var count: Int { events.count }
+    }
+
     /// Verifies and applies a worker's webhook. `unauthorized` for an unknown worker or a bad
     /// signature (answer 401), `protocol_error` for a body that cannot be read (answer 400).
     public func receive(worker workerID: String, body: [UInt8], headers: [String: String], now: Date = Date()) async throws -> Receipt {
+        try await apply(verify(worker: workerID, body: body, headers: headers, now: now))
+    }
+
+    /// The first half of ``receive(worker:body:headers:now:)``: the body checked against the
+    /// worker's secret and decoded. Nothing is stored; the API answers once this returned and
+    /// leaves ``apply(_:)`` to the background.
+    public func verify(worker workerID: String, body: [UInt8], headers: [String: String], now: Date = Date()) async throws -> VerifiedDelivery {
         guard body.count <= Self.maximumBodySize else {
             throw WhagoError(.invalidRequest, "a webhook body is at most \(Self.maximumBodySize) bytes")
         }
@@ -42,9 +57,14 @@ public struct WebhookIntake: Sendable {
             throw WhagoError(.unauthorized, "no worker \(WorkerText.clean(workerID, limit: 64)) signs webhooks here")
         }
         let events = try context.sessions.decodeWebhook(body: body, headers: headers, secret: worker.webhookSecret, now: now)
+        return VerifiedDelivery(worker: worker, events: Array(events.prefix(100)))
+    }
+
+    /// The second half: each event applied to its chip when that chip is placed on the signing worker.
+    public func apply(_ delivery: VerifiedDelivery) async throws -> Receipt {
         var receipt = Receipt()
-        for event in events.prefix(100) {
-            switch try await apply(event, from: worker) {
+        for event in delivery.events {
+            switch try await apply(event, from: delivery.worker) {
             case .applied: receipt.applied += 1
             case .duplicate: receipt.duplicates += 1
             case .dropped: receipt.dropped += 1
@@ -77,7 +97,7 @@ public struct WebhookIntake: Sendable {
                 next.status = status
                 if status == .working {
                     next.phone = phone ?? current.phone
-                    next.pairingSince = nil
+                    next.markPaired(at: event.occurredAt, previousPhone: current.phone)
                 }
                 if next.status != current.status { next.statusChangedAt = event.occurredAt }
                 var payload: [String: JSONValue] = ["status": .string(status.rawValue), "previous": .string(current.status.rawValue)]

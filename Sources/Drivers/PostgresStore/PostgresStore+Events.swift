@@ -80,6 +80,10 @@ extension PostgresStore {
             """)
     }
 
+    public func outboxDepth() async throws -> Int {
+        try await query("SELECT count(*) FROM \(unescaped: t("outbox")) WHERE state = 'pending'") { try $0.decode(Int.self) }.first ?? 0
+    }
+
     public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry] {
         let until = now.addingTimeInterval(duration.seconds)
         // Rows another claimer is claiming right now are skipped, not waited for; an earlier

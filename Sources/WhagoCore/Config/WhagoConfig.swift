@@ -8,13 +8,14 @@ public struct WhagoConfig: Decodable, Sendable {
     public var server: ServerConfig
     public var limits: LimitsConfig
     public var orchestrator: OrchestratorConfig
+    public var webhooks: WebhooksConfig
     public var runtime: DriverSelection<any ContainerRuntime>
     public var sessions: DriverSelection<any SessionProvider>
     public var proxy: DriverSelection<any ProxyProvider>
     public var store: DriverSelection<any Store>
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, limits, orchestrator, runtime, sessions, proxy, store
+        case server, limits, orchestrator, webhooks, runtime, sessions, proxy, store
     }
 
     public init(from decoder: any Decoder) throws {
@@ -23,15 +24,16 @@ public struct WhagoConfig: Decodable, Sendable {
         let server = sections.attempt { try container.decodeIfPresent(ServerConfig.self, forKey: .server) ?? ServerConfig() }
         let limits = sections.attempt { try container.decodeIfPresent(LimitsConfig.self, forKey: .limits) ?? LimitsConfig() }
         let orchestrator = sections.attempt { try container.decodeIfPresent(OrchestratorConfig.self, forKey: .orchestrator) ?? OrchestratorConfig() }
+        let webhooks = sections.attempt { try container.decodeIfPresent(WebhooksConfig.self, forKey: .webhooks) ?? WebhooksConfig() }
         let runtime = sections.attempt { try container.decode(DriverSelection<any ContainerRuntime>.self, forKey: .runtime) }
         let sessions = sections.attempt { try container.decode(DriverSelection<any SessionProvider>.self, forKey: .sessions) }
         let proxy = sections.attempt { try container.decode(DriverSelection<any ProxyProvider>.self, forKey: .proxy) }
         let store = sections.attempt { try container.decode(DriverSelection<any Store>.self, forKey: .store) }
         try sections.finish()
-        guard let server, let limits, let orchestrator, let runtime, let sessions, let proxy, let store else {
+        guard let server, let limits, let orchestrator, let webhooks, let runtime, let sessions, let proxy, let store else {
             preconditionFailure("SectionDecoder.finish() throws when a section failed")
         }
-        (self.server, self.limits, self.orchestrator) = (server, limits, orchestrator)
+        (self.server, self.limits, self.orchestrator, self.webhooks) = (server, limits, orchestrator, webhooks)
         (self.runtime, self.sessions, self.proxy, self.store) = (runtime, sessions, proxy, store)
     }
 
@@ -43,6 +45,7 @@ public struct WhagoConfig: Decodable, Sendable {
                 + "masterKey=\(server.masterKey == nil ? "<generated>" : "<redacted>")"),
             ("limits", Redacted.fields(of: limits)),
             ("orchestrator", Redacted.fields(of: orchestrator)),
+            ("webhooks", Redacted.fields(of: webhooks)),
             ("runtime", runtime.redactedSummary),
             ("sessions", sessions.redactedSummary),
             ("proxy", proxy.redactedSummary),
@@ -99,30 +102,5 @@ public struct ServerConfig: Decodable, Sendable {
         let host = ["0.0.0.0", "::"].contains(listen.host) ? "127.0.0.1" : listen.host
         let shown = host.contains(":") ? "[\(host)]" : host
         return URL(string: "http://\(shown):\(listen.port)")!
-    }
-}
-
-/// `limits:` — quotas and rates.
-public struct LimitsConfig: Decodable, Sendable {
-    /// How many chips one tenant may have (the original system's limit was 10).
-    public var chipsPerTenant: Int
-    /// API requests per second allowed to one tenant.
-    public var apiRequestsPerSecond: Int
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case chipsPerTenant, apiRequestsPerSecond
-    }
-
-    public init(chipsPerTenant: Int = 10, apiRequestsPerSecond: Int = 20) {
-        self.chipsPerTenant = chipsPerTenant
-        self.apiRequestsPerSecond = apiRequestsPerSecond
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            chipsPerTenant: try container.decodeIfPresent(PositiveInt.self, forKey: .chipsPerTenant)?.value ?? 10,
-            apiRequestsPerSecond: try container.decodeIfPresent(PositiveInt.self, forKey: .apiRequestsPerSecond)?.value ?? 20
-        )
     }
 }

@@ -19,6 +19,8 @@ public struct Chip: Sendable, Hashable, Codable, Identifiable {
     /// Since when the chip waits to be paired (created, restarted or logged out by the tenant);
     /// nil once paired. The reaper expires a chip still unpaired after the QR budget.
     public var pairingSince: Date?
+    /// When the current phone was paired: the first day of its sending warm-up (`limits.sending`).
+    public var pairedAt: Date?
     /// Bumped by the store on every write (see ``Tenant/version``).
     public var version: Int
 
@@ -40,7 +42,7 @@ public struct Chip: Sendable, Hashable, Codable, Identifiable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, tenant, name, status, worker, phone, metadata, createdAt, statusChangedAt, pairingSince, version
+        case id, tenant, name, status, worker, phone, metadata, createdAt, statusChangedAt, pairingSince, pairedAt, version
     }
 
     /// Records written before versions existed read as version 1.
@@ -56,7 +58,15 @@ public struct Chip: Sendable, Hashable, Codable, Identifiable {
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         statusChangedAt = try container.decode(Date.self, forKey: .statusChangedAt)
         pairingSince = try container.decodeIfPresent(Date.self, forKey: .pairingSince)
+        pairedAt = try container.decodeIfPresent(Date.self, forKey: .pairedAt)
         version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
+    }
+
+    /// The chip is WORKING at `time`: its pairing clock stops, and a new pairing (none before, or
+    /// another phone than `previousPhone`) starts its sending warm-up.
+    public mutating func markPaired(at time: Date, previousPhone: String?) {
+        pairingSince = nil
+        if pairedAt == nil || phone != previousPhone { pairedAt = time }
     }
 
     /// The WAHA session name of the chip: stable, unique, and valid in WAHA's URL paths.

@@ -109,6 +109,9 @@ public protocol Store: WhagoDriver {
     /// Up to `limit` pending entries due at `now`, unclaimed, each the earliest pending entry of
     /// its chip, oldest first. A read: it claims nothing.
     func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry]
+    /// How many entries are pending delivery, due or not (the `whago_outbox_depth` gauge).
+    func outboxDepth() async throws -> Int
+
     /// Claims what ``dueEntries(now:limit:)`` would return for `owner` until `now + duration`:
     /// no other claimer gets those entries (nor, by the order rule, later ones of their chips)
     /// until they are settled or the claim expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).

@@ -120,6 +120,7 @@ extension StateBackedStore {
         try await read { $0.events(of: tenant, after: sequence, limit: limit) }
     }
     public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] { try await read { $0.dueEntries(now: now, limit: limit) } }
+    public func outboxDepth() async throws -> Int { try await read { $0.outbox.count } }
     public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry] {
         let claimed = CommitResult<[OutboxEntry]>()
         let until = now.addingTimeInterval(duration.seconds)

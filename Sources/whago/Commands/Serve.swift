@@ -3,8 +3,10 @@ import Foundation
 import Logging
 import Orchestrator
 import ServiceLifecycle
+import Metrics
 import UnixSignals
 import WhagoCore
+import WhagoServer
 import YAMLConfig
 
 /// `whago serve`: the daemon.
@@ -35,6 +37,7 @@ struct Serve: AsyncParsableCommand {
 
         let dataDirectory: DataDirectory
         let context: DriverContext
+        let adminToken: Secret
         do {
             dataDirectory = try DataDirectory(path: config.server.dataDir)
             let masterKey: Secret
@@ -50,8 +53,11 @@ struct Serve: AsyncParsableCommand {
             }
             context = DriverContext(instance: try dataDirectory.instanceID(), dataDirectory: dataDirectory.path, logger: logger,
                                     sealer: SecretSealer(masterKey: masterKey))
-            if config.server.adminToken == nil {
-                let (_, generated) = try dataDirectory.adminToken()
+            if let configured = config.server.adminToken {
+                adminToken = configured
+            } else {
+                let (token, generated) = try dataDirectory.adminToken()
+                adminToken = token
                 logger.notice("\(generated ? "generated an" : "using the") admin token in \(dataDirectory.adminTokenPath) (mode 0600); set server.adminToken to choose one")
             }
         } catch {
@@ -91,6 +97,20 @@ struct Serve: AsyncParsableCommand {
             runtime: runtime, sessions: sessions, proxy: proxy, store: store, instance: context.instance,
             publicURL: config.server.publicURL, limits: config.limits, settings: config.orchestrator, logger: logger))
 
+        let server: WhagoServer
+        do {
+            let metrics = ServerMetrics()
+            MetricsSystem.bootstrap(metrics.factory)
+            server = try WhagoServer(
+                WhagoServer.Configuration(listen: config.server.listen, adminToken: adminToken, limits: config.limits,
+                                          webhooks: config.webhooks, healthInterval: config.orchestrator.healthInterval.duration),
+                orchestrator: orchestrator, store: store, runtime: runtime, metrics: metrics, logger: logger)
+        } catch {
+            logger.error("not starting: the API cannot be set up: \(error)")
+            await drivers.shutdown()
+            throw ExitCode(1)
+        }
+
         // A ServiceGroup shuts its services down in reverse order: the store's (its connection pool)
         // come first so that they stop last, after everything that writes to it; the orchestrator's
         // loops stop before the store, its background steps first and its leadership last.
@@ -98,6 +118,9 @@ struct Serve: AsyncParsableCommand {
         let retention = (config.store.eventRetention ?? DriverSelection<any Store>.defaultEventRetention).duration
         services.append(StoreHousekeeping(store: store, retention: retention, interval: .seconds(600), logger: logger))
         services.append(contentsOf: orchestrator.services)
+        // Stopped first: the HTTP server (no new requests), then tenant webhook delivery, then
+        // the queue of workers' webhooks is applied while the orchestrator still runs.
+        services.append(contentsOf: server.services)
         services.append(Daemon(logger: logger, instance: context.instance))
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
@@ -114,7 +137,7 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// The daemon's own service. It holds the process up until graceful shutdown; the REST API will run here.
+/// The daemon's own service: logs that whago runs and, on SIGTERM or SIGINT, that it stops.
 struct Daemon: Service {
     let logger: Logger
     let instance: InstanceID

@@ -1,0 +1,45 @@
+import Foundation
+import OpenAPIRuntime
+import Orchestrator
+import WhagoCore
+
+extension APIHandler {
+    func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
+        let tenant = try Principal.tenant()
+        let limit = try Self.pageSize(input.query.limit)
+        let wantsStream = input.headers.accept.contains { $0.contentType == .textEventStream }
+        let cursor = try Self.cursor(input.query.after ?? (wantsStream ? input.headers.lastEventID : nil))
+        if wantsStream {
+            return .ok(.init(body: .textEventStream(events.stream(of: tenant, after: cursor))))
+        }
+        let entries = try await events.page(of: tenant, after: cursor, limit: limit)
+        return .ok(.init(body: .json(.init(events: entries.map(Components.Schemas.Event.init),
+                                           next: String(entries.last?.sequence ?? cursor)))))
+    }
+
+    func listDeadLetters(_ input: Operations.ListDeadLetters.Input) async throws -> Operations.ListDeadLetters.Output {
+        let entries = try await store.deadLetters(of: try Principal.tenant(), limit: try Self.pageSize(input.query.limit))
+        return .ok(.init(body: .json(.init(deadLetters: entries.map {
+            .init(event: .init($0), attempts: $0.attempts, lastError: $0.lastError)
+        }))))
+    }
+
+    func retryDeadLetter(_ input: Operations.RetryDeadLetter.Input) async throws -> Operations.RetryDeadLetter.Output {
+        let tenant = try Principal.tenant()
+        let id = EventID(input.path.eventId)
+        guard try await store.deadLetters(of: tenant, limit: 100_000).contains(where: { $0.id == id }) else {
+            throw WhagoError(.notFound, "no dead letter \(WorkerText.clean(input.path.eventId, limit: 64))")
+        }
+        try await store.retryDeadLetter(id, at: Date())
+        return .accepted(.init())
+    }
+
+    /// A cursor from `?after=` or `Last-Event-ID`: a log sequence, 0 for the oldest kept.
+    static func cursor(_ text: String?) throws -> Int64 {
+        guard let text else { return 0 }
+        guard let value = Int64(text), value >= 0 else {
+            throw WhagoError(.invalidRequest, "a cursor is the number of an event's place in the log, such as 42")
+        }
+        return value
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import Logging
+import OpenAPIRuntime
+import Orchestrator
+import WhagoCore
+
+/// The generated `APIProtocol`, implemented over the orchestrator and the store. One file per
+/// group of operations: tenants and workers, chips, messages, events, operations.
+///
+/// Handlers throw; ``APIMiddleware`` turns what they throw into the API's JSON errors.
+struct APIHandler: APIProtocol {
+    let orchestrator: Orchestrator
+    let store: any Store
+    let runtime: any ContainerRuntime
+    let pacer: SendPacer
+    let metrics: ServerMetrics
+    let events: EventFeed
+    /// Within this a worker's last passed probe counts as healthy (two health intervals).
+    let healthyWithin: TimeInterval
+    let logger: Logger
+
+    /// A page size from `?limit=` (1 to 500, 100 by default).
+    static func pageSize(_ limit: Int?) throws -> Int {
+        guard let limit else { return 100 }
+        guard (1...500).contains(limit) else { throw WhagoError(.invalidRequest, "limit must be 1 to 500") }
+        return limit
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Logging
+import OpenAPIRuntime
+import Orchestrator
+import WhagoCore
+
+/// Around every generated operation: who is calling (admin token or a tenant's API key, else
+/// 401), the key's rate limit (429 with `Retry-After`), and every thrown error turned into the
+/// API's JSON error. The caller is handed to the handler as ``Principal/current``.
+struct APIMiddleware: ServerMiddleware {
+    let adminToken: Secret
+    let tenants: TenantService
+    let limiter: RateLimiter
+    let logger: Logger
+
+    /// Who may call an operation.
+    enum Access { case open, admin, tenant }
+
+    static let adminOperations: Set<String> = [
+        "createTenant", "listTenants", "getTenant", "updateTenant", "deleteTenant", "rotateTenantKey", "listWorkers",
+    ]
+    static let openOperations: Set<String> = ["healthz", "readyz", "metrics", "openAPIDocument"]
+
+    static func access(_ operationID: String) -> Access {
+        if openOperations.contains(operationID) { return .open }
+        return adminOperations.contains(operationID) ? .admin : .tenant
+    }
+
+    func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+                   next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?))
+        async throws -> (HTTPResponse, HTTPBody?) {
+        var logger = logger
+        logger[metadataKey: "request"] = RequestID.current.map { "\($0)" }
+        logger[metadataKey: "operation"] = "\(operationID)"
+        do {
+            let principal = try await authenticate(request, for: Self.access(operationID))
+            if case .tenant(_, let prefix) = principal, let wait = limiter.acquire(prefix) {
+                throw ErrorResponse(.tooManyRequests, "rate_limited",
+                                    "this API key makes more than \(Int(limiter.rate)) requests a second (burst \(Int(limiter.burst)))",
+                                    retryAfter: wait.seconds)
+            }
+            return try await Principal.$current.withValue(principal) {
+                try await next(request, body, metadata)
+            }
+        } catch {
+            return ErrorResponse.from(error, logger: logger).openAPIResponse
+        }
+    }
+
+    private func authenticate(_ request: HTTPRequest, for access: Access) async throws -> Principal? {
+        if access == .open { return nil }
+        guard let presented = Self.credential(in: request) else {
+            throw ErrorResponse(.unauthorized, "unauthorized", access == .admin
+                ? "send the admin token as Authorization: Bearer <token>"
+                : "send an API key as Authorization: Bearer <key> or X-Api-Key: <key>")
+        }
+        switch access {
+        case .open:
+            return nil
+        case .admin:
+            guard adminToken.matches(presented) else {
+                throw ErrorResponse(.unauthorized, "unauthorized", "wrong admin token")
+            }
+            return .admin
+        case .tenant:
+            guard let tenant = try await tenants.authenticate(presented), let prefix = APIKeyRecord.prefix(of: presented) else {
+                throw ErrorResponse(.unauthorized, "unauthorized", adminToken.matches(presented)
+                    ? "the admin token manages tenants; this operation needs a tenant's API key"
+                    : "unknown, wrong or revoked API key")
+            }
+            return .tenant(tenant, keyPrefix: prefix)
+        }
+    }
+
+    /// `Authorization: Bearer <credential>` or `X-Api-Key: <credential>`.
+    static func credential(in request: HTTPRequest) -> String? {
+        if let authorization = request.headerFields[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                let value = parts[1].trimmingCharacters(in: .whitespaces)
+                return value.isEmpty || value.utf8.count > 512 ? nil : value
+            }
+            return nil
+        }
+        if let name = HTTPField.Name("X-Api-Key"), let key = request.headerFields[name] {
+            let value = key.trimmingCharacters(in: .whitespaces)
+            return value.isEmpty || value.utf8.count > 512 ? nil : value
+        }
+        return nil
+    }
+}
+
+/// The id of the request being handled (`X-Request-Id`), for logs.
+enum RequestID {
+    @TaskLocal static var current: String?
+}

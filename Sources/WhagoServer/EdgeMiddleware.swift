@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import WhagoCore
+
+/// The first and last thing every request meets, generated route or not: its request id
+/// (`X-Request-Id`, taken from the client when it is a sane token), the body limit (413), JSON
+/// errors for what the router itself refuses (unknown route 404, wrong method 405), the request
+/// duration histogram by route template, and one log line.
+struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+    let maxBodySize: Int
+    let logger: Logger
+
+    static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let id = Self.requestID(request.headers[Self.requestIDHeader])
+        var logger = logger
+        logger[metadataKey: "request"] = "\(id)"
+        var response: Response
+        do {
+            var request = request
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodySize {
+                throw ErrorResponse(.contentTooLarge, "payload_too_large", "a request body is at most \(maxBodySize) bytes")
+            }
+            do {
+                _ = try await request.collectBody(upTo: maxBodySize)
+            } catch let error as HTTPError where error.status == .contentTooLarge {
+                throw ErrorResponse(.contentTooLarge, "payload_too_large", "a request body is at most \(maxBodySize) bytes")
+            }
+            response = try await RequestID.$current.withValue(id) { try await next(request, context) }
+        } catch {
+            response = Self.response(for: error, request: request, logger: logger)
+        }
+        response.headers[Self.requestIDHeader] = id
+        let route = context.endpointPath ?? "unmatched"
+        let status = response.status.code
+        metrics.request(route: route, method: request.method.rawValue, status: status, duration: ContinuousClock.now - started)
+        if status >= 500 {
+            logger.warning("\(request.method) \(route) \(status)")
+        } else if logger.logLevel <= .debug {
+            logger.debug("\(request.method) \(route) \(status)", metadata: ["ms": "\((ContinuousClock.now - started).seconds * 1000)"])
+        }
+        return response
+    }
+
+    /// A client's id when it is 1 to 64 of `[A-Za-z0-9._-]`, else a new one.
+    static func requestID(_ given: String?) -> String {
+        if let given, (1...64).contains(given.utf8.count),
+           given.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }) {
+            return given
+        }
+        return "req_" + ULID.make().lowercased()
+    }
+
+    static func response(for error: any Error, request: Request, logger: Logger) -> Response {
+        let response: ErrorResponse
+        if let error = error as? HTTPError {
+            response = switch error.status {
+            case .notFound: ErrorResponse(.notFound, "not_found", "no route \(request.method) \(WorkerText.clean(request.uri.path, limit: 200))")
+            case .methodNotAllowed: ErrorResponse(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(WorkerText.clean(request.uri.path, limit: 200))")
+            case .contentTooLarge: ErrorResponse(.contentTooLarge, "payload_too_large", "the request body is too large")
+            default: ErrorResponse(error.status, error.status.code < 500 ? "invalid_request" : "internal", error.body ?? error.status.reasonPhrase)
+            }
+        } else {
+            response = ErrorResponse.from(error, logger: logger)
+        }
+        return response.hummingbirdResponse
+    }
+}
+
+extension ErrorResponse {
+    var hummingbirdResponse: Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        if let retryAfter { headers[.retryAfter] = String(max(1, Int(retryAfter.rounded(.up)))) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import OpenAPIRuntime
+import ServiceLifecycle
+import WhagoCore
+
+/// A tenant's chip events from the store's event log: pages for clients that poll, and
+/// Server-Sent Events streams that follow the log (each event's `id:` is its cursor, so a client
+/// resumes with `Last-Event-ID`). Streams end on graceful shutdown; clients reconnect.
+struct EventFeed: Sendable {
+    let store: any Store
+    /// How often a stream looks for new events.
+    var pollInterval: Duration = .milliseconds(250)
+    /// A comment line after this much silence, so proxies keep the connection.
+    var heartbeat: Duration = .seconds(15)
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(ISO8601.string(date))
+        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// The tenant's events after `cursor`, oldest first.
+    func page(of tenant: TenantID, after cursor: Int64, limit: Int) async throws -> [OutboxEntry] {
+        try await store.events(of: tenant, after: cursor, limit: limit)
+    }
+
+    /// An endless SSE body from `cursor` on.
+    func stream(of tenant: TenantID, after cursor: Int64) -> HTTPBody {
+        HTTPBody(Stream(feed: self, tenant: tenant, cursor: cursor), length: .unknown, iterationBehavior: .single)
+    }
+
+    /// `id`, `event` and `data` lines of one event.
+    static func frame(_ entry: OutboxEntry) -> [UInt8] {
+        let data = (try? encoder.encode(Components.Schemas.Event(entry))) ?? Data("{}".utf8)
+        return Array("id: \(entry.sequence)\nevent: \(entry.event.kind.rawValue)\ndata: ".utf8) + Array(data) + Array("\n\n".utf8)
+    }
+
+    struct Stream: AsyncSequence, Sendable {
+        typealias Element = ArraySlice<UInt8>
+        let feed: EventFeed
+        let tenant: TenantID
+        let cursor: Int64
+
+        func makeAsyncIterator() -> Iterator {
+            Iterator(feed: feed, tenant: tenant, cursor: cursor)
+        }
+
+        struct Iterator: AsyncIteratorProtocol {
+            let feed: EventFeed
+            let tenant: TenantID
+            var cursor: Int64
+            var started = false
+            var lastWrite = ContinuousClock.now
+
+            init(feed: EventFeed, tenant: TenantID, cursor: Int64) {
+                self.feed = feed
+                self.tenant = tenant
+                self.cursor = cursor
+            }
+
+            mutating func next() async throws -> ArraySlice<UInt8>? {
+                if !started {
+                    started = true
+                    return ArraySlice("retry: 2000\n: whago events from \(cursor)\n\n".utf8)
+                }
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    let entries = try await feed.page(of: tenant, after: cursor, limit: 100)
+                    if let last = entries.last {
+                        cursor = last.sequence
+                        lastWrite = .now
+                        return ArraySlice(entries.flatMap(EventFeed.frame))
+                    }
+                    if ContinuousClock.now - lastWrite >= feed.heartbeat {
+                        lastWrite = .now
+                        return ArraySlice(": keep-alive\n\n".utf8)
+                    }
+                    do { try await Task.sleep(for: feed.pollInterval) } catch { return nil }
+                }
+                return nil
+            }
+        }
+    }
+}

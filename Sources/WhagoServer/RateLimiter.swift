@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+
+/// A token bucket per API key: `rate` tokens a second, at most `burst` saved up.
+///
+/// Buckets of keys not seen for a minute are forgotten (a full bucket is what a new one is), so
+/// the table stays as small as the set of active keys.
+final class RateLimiter: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    let rate: Double
+    let burst: Double
+    private let buckets = Mutex<[String: Bucket]>([:])
+    private let lastSweep = Mutex<ContinuousClock.Instant>(.now)
+
+    init(rate: Int, burst: Int) {
+        self.rate = Double(max(rate, 1))
+        self.burst = Double(max(burst, 1))
+    }
+
+    /// Takes a token for `key`: nil when allowed, else how long until the next token.
+    func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Duration? {
+        sweep(now: now)
+        return buckets.withLock { buckets in
+            var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket.tokens = min(burst, bucket.tokens + seconds * rate)
+            bucket.updated = now
+            defer { buckets[key] = bucket }
+            guard bucket.tokens >= 1 else {
+                return .seconds((1 - bucket.tokens) / rate)
+            }
+            bucket.tokens -= 1
+            return nil
+        }
+    }
+
+    private func sweep(now: ContinuousClock.Instant) {
+        let due = lastSweep.withLock { last -> Bool in
+            guard now - last > .seconds(60) else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        buckets.withLock { buckets in
+            buckets = buckets.filter { now - $0.value.updated < .seconds(60) }
+        }
+    }
+}

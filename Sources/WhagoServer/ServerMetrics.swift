@@ -1,0 +1,96 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Orchestrator
+import Prometheus
+import Synchronization
+import WhagoCore
+
+/// whago's metrics, in Prometheus' text format at `GET /metrics`.
+///
+/// Request durations and delivery counts are swift-metrics instruments made with this server's
+/// own ``factory`` (so two servers in one test process do not share them); the gauges of
+/// chips, workers and the outbox are read from the store at scrape time.
+public final class ServerMetrics: Sendable {
+    /// The registry `/metrics` renders. `whago serve` also bootstraps swift-metrics with it.
+    public let registry: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+    /// The orchestrator's counts as last exported.
+    private let exported = Mutex<[OrchestratorCounters.Name: Int]>([:])
+
+    /// Seconds: from 1 ms to 10 s.
+    static let durationBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(10),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["whago_http_request_duration_seconds"] = Self.durationBuckets
+        factory.durationHistogramBuckets["whago_webhook_delivery_duration_seconds"] = Self.durationBuckets
+        self.factory = factory
+    }
+
+    /// One request done: its route (the template, never the concrete path), method and status.
+    func request(route: String, method: String, status: Int, duration: Duration) {
+        let dimensions = [("route", route), ("method", method), ("status", String(status))]
+        Metrics.Timer(label: "whago_http_request_duration_seconds", dimensions: dimensions, factory: factory).record(duration: duration)
+    }
+
+    /// One tenant webhook delivery attempt: `delivered`, `failed` (to be retried) or `dead_lettered`.
+    func delivery(_ outcome: String, duration: Duration) {
+        Counter(label: "whago_webhook_deliveries_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+        Metrics.Timer(label: "whago_webhook_delivery_duration_seconds", dimensions: [], factory: factory).record(duration: duration)
+    }
+
+    /// A worker webhook received: `accepted`, `unauthorized`, `rejected` (bad body) or `overloaded`.
+    func workerWebhook(_ outcome: String) {
+        Counter(label: "whago_worker_webhooks_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    /// The gauges read from the store, then the whole registry as text.
+    func render(store: any Store, counters: OrchestratorCounters, healthyWithin: TimeInterval) async -> [UInt8] {
+        if let chips = try? await store.allChips() {
+            var byStatus = Dictionary(uniqueKeysWithValues: ChipStatus.allCases.map { ($0, 0) })
+            for chip in chips { byStatus[chip.status, default: 0] += 1 }
+            for (status, count) in byStatus {
+                Gauge(label: "whago_chips", dimensions: [("status", status.rawValue)], factory: factory).record(count)
+            }
+        }
+        if let workers = try? await store.workers() {
+            let now = Date()
+            var byHealth = ["healthy": 0, "unhealthy": 0, "unknown": 0]
+            for worker in workers { byHealth[WorkerHealth.of(worker, now: now, healthyWithin: healthyWithin).rawValue, default: 0] += 1 }
+            for (health, count) in byHealth {
+                Gauge(label: "whago_workers", dimensions: [("health", health)], factory: factory).record(count)
+            }
+        }
+        if let depth = try? await store.outboxDepth() {
+            Gauge(label: "whago_outbox_depth", dimensions: [], factory: factory).record(depth)
+        }
+        // The orchestrator's counts only grow: exported as counters, advanced by what is new.
+        let fresh = OrchestratorCounters.Name.allCases.map { ($0, counters[$0]) }
+        let deltas = exported.withLock { exported in
+            fresh.map { name, value in
+                defer { exported[name] = value }
+                return (name, value - exported[name, default: 0])
+            }
+        }
+        for (name, delta) in deltas where delta > 0 {
+            Counter(label: "whago_orchestrator_\(name.rawValue)_total", dimensions: [], factory: factory).increment(by: delta)
+        }
+        return registry.emitToBuffer()
+    }
+}
+
+/// A worker's health as the API and metrics show it.
+enum WorkerHealth: String {
+    case healthy, unhealthy, unknown
+
+    /// Healthy when a probe passed within `healthyWithin`; unknown when none ever did.
+    static func of(_ worker: Worker, now: Date, healthyWithin: TimeInterval) -> WorkerHealth {
+        guard let last = worker.lastHealthyAt else { return .unknown }
+        return now.timeIntervalSince(last) <= healthyWithin ? .healthy : .unhealthy
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Hummingbird
+import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import Orchestrator
+import ServiceLifecycle
+import Synchronization
+import WhagoCore
+
+/// whago's HTTP face: the REST API (generated from openapi.yaml), the WAHA webhook receiver,
+/// tenant webhook delivery, metrics. `whago serve` runs ``services`` in its ServiceGroup after the
+/// orchestrator's (so on SIGTERM the HTTP server stops first, then the queued webhooks are
+/// applied, then the orchestrator stops).
+public struct WhagoServer: Sendable {
+    /// What the server needs besides the orchestrator.
+    public struct Configuration: Sendable {
+        public var listen: HostPort
+        /// The admin API's token.
+        public var adminToken: Secret
+        public var limits: LimitsConfig
+        public var webhooks: WebhooksConfig
+        /// The orchestrator's health interval: a worker probed within two of them is healthy.
+        public var healthInterval: Duration
+        /// The largest request body (413 above it).
+        public var maxBodySize: Int
+
+        public init(listen: HostPort, adminToken: Secret, limits: LimitsConfig = LimitsConfig(), webhooks: WebhooksConfig = WebhooksConfig(),
+                    healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20) {
+            self.listen = listen
+            self.adminToken = adminToken
+            self.limits = limits
+            self.webhooks = webhooks
+            self.healthInterval = healthInterval
+            self.maxBodySize = maxBodySize
+        }
+    }
+
+    public let metrics: ServerMetrics
+    let application: Application<RouterResponder<BasicRequestContext>>
+    let ingest: WorkerWebhookIngest
+    let delivery: TenantWebhookDelivery
+    private let listening: Listening
+
+    /// Builds the routes; nothing listens before ``services`` run.
+    public init(_ configuration: Configuration, orchestrator: Orchestrator, store: any Store, runtime: any ContainerRuntime,
+                metrics: ServerMetrics = ServerMetrics(), logger: Logger) throws {
+        var logger = logger
+        logger[metadataKey: "component"] = "api"
+        self.metrics = metrics
+        let ingest = WorkerWebhookIngest(intake: orchestrator.webhooks, logger: logger)
+        self.ingest = ingest
+        self.delivery = TenantWebhookDelivery(store: store, leadership: orchestrator.leadership, settings: configuration.webhooks,
+                                              metrics: metrics, logger: logger)
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, logger: logger))
+        WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest, metrics: metrics)
+        let handler = APIHandler(
+            orchestrator: orchestrator, store: store, runtime: runtime,
+            pacer: SendPacer(limits: configuration.limits.sending, store: store), metrics: metrics, events: EventFeed(store: store),
+            healthyWithin: configuration.healthInterval.seconds * 2 + 5, logger: logger)
+        let middleware = APIMiddleware(
+            adminToken: configuration.adminToken, tenants: orchestrator.tenants,
+            limiter: RateLimiter(rate: configuration.limits.apiRequestsPerSecond, burst: configuration.limits.apiBurst), logger: logger)
+        try handler.registerHandlers(on: router, serverURL: URL(string: "/")!,
+                                     configuration: OpenAPIRuntime.Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
+                                     middlewares: [middleware])
+        let listening = Listening()
+        self.listening = listening
+        let serverLogger = logger
+        self.application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "whago"),
+            onServerRunning: { channel in
+                listening.resolve(channel.localAddress?.port ?? configuration.listen.port)
+                serverLogger.info("listening on \(configuration.listen.host):\(channel.localAddress?.port ?? configuration.listen.port)")
+            },
+            logger: logger)
+    }
+
+    /// The webhook queue, the delivery loop and the HTTP server, in ServiceGroup order.
+    public var services: [any Service] { [ingest, delivery, application] }
+
+    /// Returns the port once the server listens.
+    public func waitUntilListening() async -> Int {
+        await listening.value()
+    }
+}
+
+/// A value set once, awaited by any number of callers.
+final class Listening: Sendable {
+    private let state = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    func resolve(_ port: Int) {
+        let waiters = state.withLock { state in
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func value() async -> Int {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Int? in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
