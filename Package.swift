@@ -143,7 +143,7 @@ let package = Package(
             name: "WhagoRig",
             dependencies: [
                 "Orchestrator", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider", "NoProxy",
-                "DataImpulseProxy", "FileStore", "PostgresStore",
+                "DataImpulseProxy", "FileStore", "PostgresStore", "WhagoServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -246,7 +246,8 @@ let package = Package(
             name: "OrchestratorTests",
             dependencies: [
                 "Orchestrator", "WhagoRig", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider", "NoProxy",
-                "FileStore", "PostgresStore", "CurlHTTP",
+                "FileStore", "PostgresStore", "CurlHTTP", "WhagoServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -12,6 +12,7 @@ import ServiceLifecycle
 import WAHAPlusProvider
 public import WhagoCore
 import WhagoTesting
+public import WhagoServer
 
 /// A whole orchestrator in this process, as `whago serve` runs one: workers are `whago waha-sim`
 /// processes under the `local` runtime (or simulator containers on a dockerd), sessions speak WAHA
@@ -70,11 +71,13 @@ public final class OrchestratorRig: Sendable {
         public var logLevel: Logger.Level
         /// Whether the orchestrator's loops run (a harness may drive passes itself).
         public var runsServices: Bool
+        /// Serve whago's REST API (``WhagoServer``) too; it is then the workers' webhook receiver.
+        public var api: APIOptions?
 
         public init(directory: String, runtime: RuntimeChoice = .local, proxy: ProxyChoice = .none, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
                     instance: InstanceID = InstanceID("rig-\(UUID().uuidString.prefix(8).lowercased())"),
                     settings: OrchestratorConfig = OrchestratorConfig(), limits: LimitsConfig = LimitsConfig(),
-                    logLevel: Logger.Level = .critical, runsServices: Bool = true) {
+                    logLevel: Logger.Level = .critical, runsServices: Bool = true, api: APIOptions? = nil) {
             self.runtime = runtime
             self.proxy = proxy
             self.directory = directory
@@ -87,6 +90,21 @@ public final class OrchestratorRig: Sendable {
             self.limits = limits
             self.logLevel = logLevel
             self.runsServices = runsServices
+            self.api = api
+        }
+    }
+
+    /// The REST API's settings.
+    public struct APIOptions: Sendable {
+        public var adminToken: String
+        public var webhooks: WebhooksConfig
+        /// The API's port (127.0.0.1); a free one when nil. A restarted rig passes the old one.
+        public var port: Int?
+
+        public init(adminToken: String = "admin-" + UUID().uuidString, webhooks: WebhooksConfig = WebhooksConfig(), port: Int? = nil) {
+            self.adminToken = adminToken
+            self.webhooks = webhooks
+            self.port = port
         }
     }
 
@@ -95,8 +113,13 @@ public final class OrchestratorRig: Sendable {
     public let store: any Store
     public let runtime: any ContainerRuntime
     public let sessions: WAHAPlusProvider
-    /// The port of the webhook receiver (`http://127.0.0.1:<port>/hooks/waha/<worker>`).
+    /// The port of the webhook receiver (`http://127.0.0.1:<port>/hooks/waha/<worker>`): the API's
+    /// when the rig serves it.
     public let receiverPort: Int
+    /// The REST API, when ``Options/api`` asked for it.
+    public let server: WhagoServer?
+    /// `http://127.0.0.1:<port>` of the REST API, when served.
+    public var apiURL: String? { server == nil ? nil : "http://127.0.0.1:\(receiverPort)" }
     private let receiver: LoopbackServer
     private let group: ServiceGroup?
     private let running: Task<Void, Never>?
@@ -152,30 +175,41 @@ public final class OrchestratorRig: Sendable {
             proxy = DataImpulseProxy(gateway: "127.0.0.1", login: login, password: Secret(password), stickyPorts: ports,
                                      probeURL: "http://127.0.0.1:\(receiver.port)/ip")
         }
+        let apiPort = try options.api.map { try $0.port ?? freePort() }
         let orchestrator = Orchestrator(Orchestrator.Configuration(
             runtime: runtime, sessions: sessions, proxy: proxy, store: store, instance: options.instance,
-            publicURL: URL(string: "http://127.0.0.1:\(receiver.port)")!, limits: options.limits, settings: options.settings, logger: logger))
+            publicURL: URL(string: "http://127.0.0.1:\(apiPort ?? receiver.port)")!, limits: options.limits, settings: options.settings, logger: logger))
         box.orchestrator = orchestrator
+        var server: WhagoServer?
+        if let api = options.api, let apiPort {
+            server = try WhagoServer(
+                WhagoServer.Configuration(listen: HostPort(host: "127.0.0.1", port: apiPort), adminToken: Secret(api.adminToken),
+                                          limits: options.limits, webhooks: api.webhooks, healthInterval: options.settings.healthInterval.duration),
+                orchestrator: orchestrator, store: store, runtime: runtime, logger: logger)
+        }
         var group: ServiceGroup?
         var running: Task<Void, Never>?
         if options.runsServices {
-            let services = ServiceGroup(services: orchestrator.services, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+            let services = ServiceGroup(services: orchestrator.services + (server?.services ?? []), gracefulShutdownSignals: [],
+                                        cancellationSignals: [], logger: logger)
             running = Task { try? await services.run() }
             group = services
         }
+        if let server, options.runsServices { _ = await server.waitUntilListening() }
         return OrchestratorRig(options: options, orchestrator: orchestrator, store: store, runtime: runtime, sessions: sessions,
-                               receiver: receiver, group: group, running: running)
+                               receiver: receiver, server: server, apiPort: apiPort, group: group, running: running)
     }
 
     private init(options: Options, orchestrator: Orchestrator, store: any Store, runtime: any ContainerRuntime, sessions: WAHAPlusProvider,
-                 receiver: LoopbackServer, group: ServiceGroup?, running: Task<Void, Never>?) {
+                 receiver: LoopbackServer, server: WhagoServer?, apiPort: Int?, group: ServiceGroup?, running: Task<Void, Never>?) {
         self.options = options
         self.orchestrator = orchestrator
         self.store = store
         self.runtime = runtime
         self.sessions = sessions
         self.receiver = receiver
-        self.receiverPort = receiver.port
+        self.receiverPort = apiPort ?? receiver.port
+        self.server = server
         self.group = group
         self.running = running
     }

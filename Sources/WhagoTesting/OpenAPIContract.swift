@@ -10,6 +10,11 @@ import WhagoCore
 public struct OpenAPIContract: Sendable {
     public let spec: JSONValue
 
+    /// A contract of any OpenAPI document (whago's own, say).
+    public init(spec: JSONValue) {
+        self.spec = spec
+    }
+
     public static let shared: OpenAPIContract? = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = ProcessInfo.processInfo.environment["WHAGO_WAHA_OPENAPI"]
@@ -33,7 +38,12 @@ public struct OpenAPIContract: Sendable {
 
     /// The schema of `method path`'s `status` answer for `contentType`, or nil when the spec has none.
     public func responseSchema(_ method: String, _ path: String, status: Int, contentType: String = "application/json") -> JSONValue? {
-        spec["paths"]?[path]?[method.lowercased()]?["responses"]?["\(status)"]?["content"]?[contentType]?["schema"]
+        let responses = spec["paths"]?[path]?[method.lowercased()]?["responses"]
+        var response = responses?["\(status)"] ?? responses?["default"]
+        if let reference = response?["$ref"]?.stringValue, reference.hasPrefix("#/components/responses/") {
+            response = spec["components"]?["responses"]?[String(reference.dropFirst("#/components/responses/".count))]
+        }
+        return response?["content"]?[contentType]?["schema"]
     }
 
     /// Every way `value` breaks the response schema of the operation (empty: it conforms). An
