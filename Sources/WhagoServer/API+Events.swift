@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import OpenAPIRuntime
 import Orchestrator
 import WhagoCore
@@ -38,7 +39,7 @@ extension APIHandler {
     static func cursor(_ text: String?) throws -> Int64 {
         guard let text else { return 0 }
         guard let value = Int64(text), value >= 0 else {
-            throw WhagoError(.invalidRequest, "a cursor is the number of an event's place in the log, such as 42")
+            throw ErrorResponse(.badRequest, "invalid_request", "a cursor is the number of an event's place in the log, such as 42")
         }
         return value
     }

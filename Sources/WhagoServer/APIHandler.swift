@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import OpenAPIRuntime
 import Orchestrator
@@ -22,7 +23,7 @@ struct APIHandler: APIProtocol {
     /// A page size from `?limit=` (1 to 500, 100 by default).
     static func pageSize(_ limit: Int?) throws -> Int {
         guard let limit else { return 100 }
-        guard (1...500).contains(limit) else { throw WhagoError(.invalidRequest, "limit must be 1 to 500") }
+        guard (1...500).contains(limit) else { throw ErrorResponse(.badRequest, "invalid_request", "limit must be 1 to 500") }
         return limit
     }
 }

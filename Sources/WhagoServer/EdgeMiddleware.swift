@@ -11,6 +11,8 @@ import WhagoCore
 struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
     let maxBodySize: Int
+    /// The routes served, to tell a wrong method (405) from an unknown path (404).
+    let routes: RouteTableBox
     let logger: Logger
 
     static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
@@ -33,7 +35,7 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             response = try await RequestID.$current.withValue(id) { try await next(request, context) }
         } catch {
-            response = Self.response(for: error, request: request, logger: logger)
+            response = Self.response(for: error, request: request, allowed: routes.methods(of: request.uri.path), logger: logger)
         }
         response.headers[Self.requestIDHeader] = id
         let route = context.endpointPath ?? "unmatched"
@@ -56,19 +58,45 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
         return "req_" + ULID.make().lowercased()
     }
 
-    static func response(for error: any Error, request: Request, logger: Logger) -> Response {
+    static func response(for error: any Error, request: Request, allowed: [String], logger: Logger) -> Response {
         let response: ErrorResponse
         if let error = error as? HTTPError {
             response = switch error.status {
+            case .notFound where !allowed.isEmpty, .methodNotAllowed:
+                ErrorResponse(.methodNotAllowed, "method_not_allowed",
+                              "\(request.method) is not allowed on \(WorkerText.clean(request.uri.path, limit: 200)); allowed: \(allowed.joined(separator: ", "))")
             case .notFound: ErrorResponse(.notFound, "not_found", "no route \(request.method) \(WorkerText.clean(request.uri.path, limit: 200))")
-            case .methodNotAllowed: ErrorResponse(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(WorkerText.clean(request.uri.path, limit: 200))")
             case .contentTooLarge: ErrorResponse(.contentTooLarge, "payload_too_large", "the request body is too large")
             default: ErrorResponse(error.status, error.status.code < 500 ? "invalid_request" : "internal", error.body ?? error.status.reasonPhrase)
             }
         } else {
             response = ErrorResponse.from(error, logger: logger)
         }
-        return response.hummingbirdResponse
+        var answer = response.hummingbirdResponse
+        if response.status == .methodNotAllowed { answer.headers[HTTPField.Name("Allow")!] = allowed.joined(separator: ", ") }
+        return answer
+    }
+}
+
+/// The served routes by path template, for 405 answers.
+struct RouteTable: Sendable {
+    private let templates: [(segments: [Substring], method: String)]
+
+    /// `routes`: `METHOD /path/{param}` lines.
+    init(_ routes: [String]) {
+        templates = routes.compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            return (parts[1].split(separator: "/"), String(parts[0]))
+        }
+    }
+
+    /// The methods served on `path` (empty: no such path).
+    func methods(of path: String) -> [String] {
+        let segments = path.split(separator: "/")
+        return Array(Set(templates.filter { template in
+            template.segments.count == segments.count && zip(template.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }.map(\.method))).sorted()
     }
 }
 

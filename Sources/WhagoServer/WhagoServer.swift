@@ -37,6 +37,9 @@ public struct WhagoServer: Sendable {
     }
 
     public let metrics: ServerMetrics
+    /// Every route the router serves, as `METHOD /path/{param}` (what the route-coverage test
+    /// holds against openapi.yaml).
+    public let routes: [String]
     let application: Application<RouterResponder<BasicRequestContext>>
     let ingest: WorkerWebhookIngest
     let delivery: TenantWebhookDelivery
@@ -53,7 +56,8 @@ public struct WhagoServer: Sendable {
         self.delivery = TenantWebhookDelivery(store: store, leadership: orchestrator.leadership, settings: configuration.webhooks,
                                               metrics: metrics, logger: logger)
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, logger: logger))
+        let table = RouteTableBox()
+        router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, routes: table, logger: logger))
         WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest, metrics: metrics)
         let handler = APIHandler(
             orchestrator: orchestrator, store: store, runtime: runtime,
@@ -65,6 +69,13 @@ public struct WhagoServer: Sendable {
         try handler.registerHandlers(on: router, serverURL: URL(string: "/")!,
                                      configuration: OpenAPIRuntime.Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
                                      middlewares: [middleware])
+        self.routes = router.routes.map { route in
+            let path = "\(route.path)".split(separator: "/", omittingEmptySubsequences: false).map { segment in
+                segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+            }.joined(separator: "/")
+            return "\(route.method) \(path.hasPrefix("/") ? path : "/" + path)"
+        }.sorted()
+        table.set(RouteTable(routes))
         let listening = Listening()
         self.listening = listening
         let serverLogger = logger
@@ -85,6 +96,13 @@ public struct WhagoServer: Sendable {
     public func waitUntilListening() async -> Int {
         await listening.value()
     }
+}
+
+/// The route table, filled once every route is registered (after the middleware that reads it).
+final class RouteTableBox: Sendable {
+    private let table = Mutex(RouteTable([]))
+    func set(_ value: RouteTable) { table.withLock { $0 = value } }
+    func methods(of path: String) -> [String] { table.withLock { $0 }.methods(of: path) }
 }
 
 /// A value set once, awaited by any number of callers.

@@ -48,7 +48,8 @@ struct APIClient: Sendable {
         let response = try await HTTPClient.shared.execute(request)
         let answer = Answer(status: response.status, headers: response.headers, body: response.body)
         #expect(answer.header("X-Request-Id")?.isEmpty == false, "every answer has a request id", sourceLocation: sourceLocation)
-        if answer.header("Content-Type")?.hasPrefix("application/json") == true, let template = Self.template(of: path) {
+        if answer.header("Content-Type")?.hasPrefix("application/json") == true, let template = Self.template(of: path),
+           Self.contract.spec["paths"]?[template]?[method.rawValue.lowercased()] != nil {
             let violations = Self.contract.violations(of: answer.json, method.rawValue, template, status: answer.status)
             #expect(violations.isEmpty, "\(method) \(template) \(answer.status) breaks openapi.yaml: \(violations)", sourceLocation: sourceLocation)
         }

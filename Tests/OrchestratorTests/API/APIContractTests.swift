@@ -1,0 +1,172 @@
+import CurlHTTP
+import Crypto
+import Foundation
+import Orchestrator
+import Testing
+import WhagoCore
+import WhagoRig
+import WhagoServer
+import WhagoTesting
+
+extension OrchestratorScenarios {
+    /// What the API refuses, and how: credentials, tenants' walls, bad bodies, limits, forged webhooks.
+    @Suite("REST API contract", .timeLimit(.minutes(5)))
+    struct APIContractTests {
+        @Test("every route is documented, every documented operation answers")
+        func routesMatchTheDocument() async throws {
+            try await withAPIRig(.file) { rig, api in
+                let server = try #require(rig.server)
+                let documented = Set(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" })
+                #expect(Set(server.routes) == documented, "served but undocumented: \(Set(server.routes).subtracting(documented)); documented but not served: \(documented.subtracting(server.routes))")
+                let tenant = try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "routes"])
+                let key = try #require(tenant.json["apiKey"]?.stringValue)
+                for operation in OpenAPIDocument.operations {
+                    let path = operation.path.replacingOccurrences(of: #"\{[^}]+\}"#, with: "none", options: .regularExpression)
+                    let credential = operation.path.hasPrefix("/api/v1/tenants") || operation.path == "/api/v1/workers" ? api.admin : key
+                    let answer = try await api.call(.init(rawValue: operation.method), path, key: credential,
+                                                    body: operation.method == "GET" || operation.method == "DELETE" ? nil : "{}")
+                    let unrouted = answer.status == 405 || (answer.status == 404 && answer.json["error"]?["message"]?.stringValue?.hasPrefix("no route") == true)
+                    #expect(!unrouted, "\(operation.method) \(operation.path) is documented but not served: \(answer.status) \(answer.text)")
+                    #expect(answer.status < 500, "\(operation.method) \(operation.path): \(answer.status) \(answer.text)")
+                }
+                #expect(try await api.call(.get, "/openapi.json").json["openapi"] == "3.1.0")
+            }
+        }
+
+        @Test("credentials: missing, wrong, revoked or of the wrong kind are 401 JSON; another tenant's chip is 404")
+        func credentialsAndTenancy() async throws {
+            try await withAPIRig(.file) { _, api in
+                let first = try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "first"])
+                let second = try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "second"])
+                let firstKey = try #require(first.json["apiKey"]?.stringValue)
+                let secondKey = try #require(second.json["apiKey"]?.stringValue)
+                let chip = try await api.call(.post, "/api/v1/chips", key: firstKey, json: ["name": "mine"])
+                #expect(chip.status == 201)
+                let id = try #require(chip.json["id"]?.stringValue)
+
+                for (key, what) in [(nil, "no credential"), ("wk_nothing.secret", "an unknown key"), (api.admin, "the admin token"),
+                                    (firstKey + "x", "a wrong secret")] as [(String?, String)] {
+                    let answer = try await api.call(.get, "/api/v1/chips", key: key)
+                    #expect(answer.status == 401, "\(what)")
+                    #expect(answer.code == "unauthorized", "\(what)")
+                }
+                #expect(try await api.call(.get, "/api/v1/tenants", key: firstKey).status == 401, "a tenant's key is not the admin token")
+                #expect(try await api.call(.get, "/api/v1/tenants").status == 401)
+                #expect(try await api.call(.get, "/api/v1/chips", headers: [("X-Api-Key", firstKey)]).status == 200, "X-Api-Key works too")
+
+                // The other tenant sees nothing of it: 404, never 403.
+                for (method, path) in [("GET", "/api/v1/chips/\(id)"), ("DELETE", "/api/v1/chips/\(id)"), ("GET", "/api/v1/chips/\(id)/qr"),
+                                       ("POST", "/api/v1/chips/\(id)/restart"), ("POST", "/api/v1/chips/\(id)/logout")] {
+                    let answer = try await api.call(.init(rawValue: method), path, key: secondKey)
+                    #expect(answer.status == 404, "\(method) \(path)")
+                    #expect(answer.code == "not_found")
+                }
+                #expect(try await api.call(.get, "/api/v1/chips", key: secondKey).json["chips"]?.arrayValue?.isEmpty == true)
+                #expect(try await api.call(.get, "/api/v1/chips/\(id)", key: firstKey).status == 200, "still there for its owner")
+
+                // Rotation: the new key works, the old one no longer.
+                let rotated = try await api.call(.post, "/api/v1/tenants/\(try #require(first.json["tenant"]?["id"]?.stringValue))/keys", key: api.admin)
+                let newKey = try #require(rotated.json["apiKey"]?.stringValue)
+                #expect(try await api.call(.get, "/api/v1/chips", key: firstKey).status == 401)
+                #expect(try await api.call(.get, "/api/v1/chips", key: newKey).status == 200)
+                #expect(try await api.call(.delete, "/api/v1/chips/\(id)", key: newKey).status == 204)
+            }
+        }
+
+        @Test("bad input: malformed JSON 400, invalid values 422, unknown route 404, wrong method 405, too large 413, bad state 409")
+        func badInput() async throws {
+            try await withAPIRig(.file) { _, api in
+                let tenant = try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "careless"])
+                let key = try #require(tenant.json["apiKey"]?.stringValue)
+                for body in ["{", "[]", #"{"name": 5}"#, #"{"nom": "x"}"#, ""] {
+                    let answer = try await api.call(.post, "/api/v1/chips", key: key, body: body)
+                    #expect(answer.status == 400, "\(body): \(answer.text)")
+                    #expect(answer.code != nil)
+                }
+                for body: JSONValue in [["name": "   "], ["name": "a\u{1}b"], ["name": "x", "country": "brazil"], ["name": "x", "city": "São Paulo"]] {
+                    let answer = try await api.call(.post, "/api/v1/chips", key: key, json: body)
+                    #expect(answer.status == 422, "\(body): \(answer.text)")
+                    #expect(answer.code == "invalid_request")
+                }
+                #expect(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "x", "webhook": ["url": "ftp://x"]]).status == 422)
+                #expect(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "x", "chipLimit": 0]).status == 422)
+                let unknown = try await api.call(.get, "/api/v1/nothing-here", key: key)
+                #expect(unknown.status == 404)
+                #expect(unknown.code == "not_found")
+                #expect(try await api.call(.put, "/api/v1/chips", key: key, body: "{}").status == 405)
+                let large = try await api.call(.post, "/api/v1/chips", key: key, body: #"{"name": ""# + String(repeating: "x", count: 2 << 20) + #""}"#)
+                #expect(large.status == 413)
+                #expect(large.code == "payload_too_large")
+
+                let chip = try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "fresh"])
+                let id = try #require(chip.json["id"]?.stringValue)
+                try await api.waitForStatus(id, key: key, "SCAN_QR_CODE")
+                let send = try await api.call(.post, "/api/v1/chips/\(id)/messages", key: key, json: ["chatId": "5511999999999@c.us", "text": "hi"])
+                #expect(send.status == 409)
+                #expect(send.code == "invalid_state")
+                #expect(send.json["error"]?["message"]?.stringValue?.contains("SCAN_QR_CODE") == true)
+                #expect(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "fresh"]).status == 409, "names are unique per tenant")
+                #expect(try await api.call(.get, "/api/v1/events?after=minus-one", key: key).status == 400)
+            }
+        }
+
+        @Test("each API key gets its own token bucket: past the burst, 429 with Retry-After")
+        func rateLimit() async throws {
+            try await withAPIRig(.file, limits: LimitsConfig(apiRequestsPerSecond: 1, apiBurst: 3)) { _, api in
+                let first = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "busy"]).json["apiKey"]?.stringValue)
+                let second = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "calm"]).json["apiKey"]?.stringValue)
+                var statuses: [Int] = []
+                for _ in 0..<5 { statuses.append(try await api.call(.get, "/api/v1/chips", key: first).status) }
+                #expect(statuses.prefix(3).allSatisfy { $0 == 200 })
+                #expect(statuses.last == 429)
+                let limited = try await api.call(.get, "/api/v1/chips", key: first)
+                #expect(limited.code == "rate_limited")
+                #expect(Int(limited.header("Retry-After") ?? "") ?? 0 >= 1)
+                #expect(try await api.call(.get, "/api/v1/chips", key: second).status == 200, "another key has its own bucket")
+                #expect(try await api.call(.get, "/healthz").status == 200, "operations are not limited")
+            }
+        }
+
+        @Test("WAHA webhooks: forged or for an unknown worker 401; a replayed one changes nothing")
+        func workerWebhooks() async throws {
+            try await withAPIRig(.file) { rig, api in
+                let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "hooked"]).json["apiKey"]?.stringValue)
+                let chip = try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "listener"])
+                let id = try #require(chip.json["id"]?.stringValue)
+                try await api.waitForStatus(id, key: key, "SCAN_QR_CODE")
+                let workerID = try #require(chip.json["worker"]?.stringValue)
+                let worker = try #require(try await rig.store.worker(WorkerID(workerID)))
+
+                let body = Array(#"{"id":"evt_replayed_1","timestamp":\#(Int(Date().timeIntervalSince1970 * 1000)),"event":"message","session":"\#(id)","metadata":{"whago.chip":"\#(id)"},"payload":{"id":"m1","body":"hello","from":"5511999999999@c.us"}}"#.utf8)
+                func post(_ body: [UInt8], signedWith secret: String, to workerID: String) async throws -> Int {
+                    let mac = HMAC<SHA512>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+                    let request = HTTPClientRequest(.post, api.base + "/hooks/waha/\(workerID)", headers: [
+                        ("Content-Type", "application/json"), ("X-Webhook-Hmac", Hex.encode(mac)), ("X-Webhook-Hmac-Algorithm", "sha512"),
+                        ("X-Webhook-Request-Id", "req-1"),
+                    ], body: body)
+                    return try await HTTPClient.shared.execute(request).status
+                }
+                #expect(try await post(body, signedWith: "not the worker's secret", to: worker.id.rawValue) == 401)
+                #expect(try await post(body, signedWith: worker.webhookSecret.revealed, to: "wrk_unknown") == 401)
+                #expect(try await post(Array("not json".utf8), signedWith: worker.webhookSecret.revealed, to: worker.id.rawValue) == 400)
+
+                #expect(try await post(body, signedWith: worker.webhookSecret.revealed, to: worker.id.rawValue) == 202)
+                let deadline = ContinuousClock.now + .seconds(20)
+                func messages() async throws -> Int {
+                    try await api.call(.get, "/api/v1/events", key: key).json["events"]?.arrayValue?.filter { $0["type"] == "message" }.count ?? 0
+                }
+                while try await messages() == 0 {
+                    guard ContinuousClock.now < deadline else { Issue.record("the signed webhook never became an event"); return }
+                    try await Task.sleep(for: .milliseconds(25))
+                }
+                let duplicatesBefore = rig.orchestrator.counters[.webhookEventsDuplicate]
+                #expect(try await post(body, signedWith: worker.webhookSecret.revealed, to: worker.id.rawValue) == 202, "a replay is answered…")
+                while rig.orchestrator.counters[.webhookEventsDuplicate] == duplicatesBefore {
+                    guard ContinuousClock.now < deadline else { Issue.record("the replay was never applied"); return }
+                    try await Task.sleep(for: .milliseconds(25))
+                }
+                #expect(try await messages() == 1, "… and changes nothing")
+            }
+        }
+    }
+}
