@@ -16,7 +16,8 @@ struct APIHandler: APIProtocol {
     let pacer: SendPacer
     let metrics: ServerMetrics
     let events: EventFeed
-    /// Within this a worker's last passed probe counts as healthy (two health intervals).
+    /// Within this a worker's last passed probe counts as healthy: the monitor records a passed probe
+    /// at most once a minute, so a minute plus two health intervals.
     let healthyWithin: TimeInterval
     let logger: Logger
 

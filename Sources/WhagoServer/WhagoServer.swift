@@ -62,7 +62,7 @@ public struct WhagoServer: Sendable {
         let handler = APIHandler(
             orchestrator: orchestrator, store: store, runtime: runtime,
             pacer: SendPacer(limits: configuration.limits.sending, store: store), metrics: metrics, events: EventFeed(store: store),
-            healthyWithin: configuration.healthInterval.seconds * 2 + 5, logger: logger)
+            healthyWithin: configuration.healthInterval.seconds * 2 + 65, logger: logger)
         let middleware = APIMiddleware(
             adminToken: configuration.adminToken, tenants: orchestrator.tenants,
             limiter: RateLimiter(rate: configuration.limits.apiRequestsPerSecond, burst: configuration.limits.apiBurst), logger: logger)
