@@ -257,6 +257,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WhagoServerTests",
+            dependencies: ["WhagoServer", "WhagoCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WhagoCLITests",
             dependencies: ["whago", "WhagoCore", "YAMLConfig", "WhagoTesting"],
             swiftSettings: swiftSettings

@@ -152,7 +152,10 @@ extension OrchestratorScenarios {
                 let chip = try await rig.orchestrator.chips.create(ChipService.Request(name: "never scanned"), for: tenant)
                 let expired = try await rig.waitForStatus(chip.id, .expired)
                 let worker = try await workerOf(rig, expired)
-                #expect(try await rig.sessions.status(of: chip.id, on: rig.endpoint(of: worker))?.status == .stopped, "its session is stopped")
+                // The session is stopped right after EXPIRED is stored (a crash between the two is the reconciler's).
+                try await waitUntil("its session is stopped") {
+                    try await rig.sessions.status(of: chip.id, on: rig.endpoint(of: worker))?.status == .stopped
+                }
                 let reason = try await rig.store.events(of: tenant, after: 0, limit: 100).last { $0.event.status == .expired }?.event.payload["reason"]
                 #expect(reason?.stringValue?.contains("QR budget") == true)
                 // The tenant restarts it: a new pairing, a new budget.

@@ -74,6 +74,30 @@ struct CheckConfigTests {
         #expect(result.stderr.hasPrefix("orchestrator.yaml:" + error), "\(result.stderr)")
     }
 
+    @Test("limits.sending and webhooks are strict too, errors where they are written",
+          arguments: [
+              ("limits:\n  sending:\n    minGap: 3", "3:13: limits.sending.minGap: invalid duration '3': a unit is required"),
+              ("limits:\n  sending:\n    dailyCap: 10\n    warmup: [5, 20]", "4:13: limits.sending.warmup: warmup day 2 allows 20 messages, more than dailyCap (10)"),
+              ("limits:\n  apiBurst: 0", "2:13: limits.apiBurst: expected a whole number of at least 1, got 0"),
+              ("webhooks:\n  maxAttempts: many", "2:16: webhooks.maxAttempts: expected a whole number, found 'many'"),
+              ("webhooks:\n  initialBackoff: 5s\n  maxBackoff: 1s", "3:15: webhooks.maxBackoff: maxBackoff must be at least 5s"),
+              ("webhooks:\n  retries: 3", "2:3: unknown key 'retries' in webhooks (expected one of: maxAttempts, initialBackoff, maxBackoff,"),
+          ])
+    func limitsAndWebhooks(section: String, error: String) async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("sections.yaml", section + """
+
+            runtime: { driver: local }
+            sessions: { driver: waha-plus }
+            proxy: { driver: none }
+            store: { driver: file }
+            """)
+        let result = try await whago("check-config", "sections.yaml", directory: directory.path)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("sections.yaml:" + error), "\(result.stderr)")
+    }
+
     @Test("a typo is reported as file:line:column with the valid keys, and the exit status is 1")
     func typo() async throws {
         let directory = try TemporaryDirectory("check")
