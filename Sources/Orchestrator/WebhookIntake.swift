@@ -38,6 +38,8 @@ public struct WebhookIntake: Sendable {
         let events: [ChipEvent]
         /// How many events it carries.
         public var count: Int { events.count }
+        /// The chip of its first event (WAHA sends one event per webhook): what orders deliveries.
+        public var chip: String { events.first?.chip.rawValue ?? worker.id.rawValue }
     }
 
     /// Verifies and applies a worker's webhook. `unauthorized` for an unknown worker or a bad

@@ -30,9 +30,6 @@ struct APIMiddleware: ServerMiddleware {
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?))
         async throws -> (HTTPResponse, HTTPBody?) {
-        var logger = logger
-        logger[metadataKey: "request"] = RequestID.current.map { "\($0)" }
-        logger[metadataKey: "operation"] = "\(operationID)"
         do {
             let principal = try await authenticate(request, for: Self.access(operationID))
             if case .tenant(_, let prefix) = principal, let wait = limiter.acquire(prefix) {
@@ -44,6 +41,10 @@ struct APIMiddleware: ServerMiddleware {
                 try await next(request, body, metadata)
             }
         } catch {
+            // Metadata only on this path: setting it on every request costs more than the auth.
+            var logger = logger
+            logger[metadataKey: "request"] = RequestID.current.map { "\($0)" }
+            logger[metadataKey: "operation"] = "\(operationID)"
             return ErrorResponse.from(error, logger: logger).openAPIResponse
         }
     }
@@ -78,17 +79,19 @@ struct APIMiddleware: ServerMiddleware {
         if let authorization = request.headerFields[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
-                let value = parts[1].trimmingCharacters(in: .whitespaces)
+                let value = String(parts[1]).trimmingSpaces()
                 return value.isEmpty || value.utf8.count > 512 ? nil : value
             }
             return nil
         }
-        if let name = HTTPField.Name("X-Api-Key"), let key = request.headerFields[name] {
-            let value = key.trimmingCharacters(in: .whitespaces)
+        if let key = request.headerFields[apiKeyHeader] {
+            let value = key.trimmingSpaces()
             return value.isEmpty || value.utf8.count > 512 ? nil : value
         }
         return nil
     }
+
+    static let apiKeyHeader = HTTPField.Name("X-Api-Key")!
 }
 
 /// The id of the request being handled (`X-Request-Id`), for logs.

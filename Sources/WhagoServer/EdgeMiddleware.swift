@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 import WhagoCore
 
 /// The first and last thing every request meets, generated route or not: its request id
@@ -20,8 +21,6 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         let id = Self.requestID(request.headers[Self.requestIDHeader])
-        var logger = logger
-        logger[metadataKey: "request"] = "\(id)"
         var response: Response
         do {
             var request = request
@@ -35,6 +34,8 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             response = try await RequestID.$current.withValue(id) { try await next(request, context) }
         } catch {
+            var logger = logger
+            logger[metadataKey: "request"] = "\(id)"
             response = Self.response(for: error, request: request, allowed: routes.methods(of: request.uri.path), logger: logger)
         }
         response.headers[Self.requestIDHeader] = id
@@ -42,9 +43,10 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
         let status = response.status.code
         metrics.request(route: route, method: request.method.rawValue, status: status, duration: ContinuousClock.now - started)
         if status >= 500 {
-            logger.warning("\(request.method) \(route) \(status)")
+            logger.warning("\(request.method) \(route) \(status)", metadata: ["request": "\(id)"])
         } else if logger.logLevel <= .debug {
-            logger.debug("\(request.method) \(route) \(status)", metadata: ["ms": "\((ContinuousClock.now - started).seconds * 1000)"])
+            logger.debug("\(request.method) \(route) \(status)",
+                         metadata: ["request": "\(id)", "ms": "\((ContinuousClock.now - started).seconds * 1000)"])
         }
         return response
     }
@@ -55,7 +57,7 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
            given.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }) {
             return given
         }
-        return "req_" + ULID.make().lowercased()
+        return RequestIDs.next()
     }
 
     static func response(for error: any Error, request: Request, allowed: [String], logger: Logger) -> Response {
@@ -97,6 +99,17 @@ struct RouteTable: Sendable {
         return Array(Set(templates.filter { template in
             template.segments.count == segments.count && zip(template.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
         }.map(\.method))).sorted()
+    }
+}
+
+/// Request ids: this process's random prefix and a counter (unique, cheap: no random bytes per request).
+enum RequestIDs {
+    private static let prefix = "req_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> String {
+        let value = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return prefix + "_" + String(value, radix: 36)
     }
 }
 

@@ -98,6 +98,6 @@ struct TenantWebhookBody: Encodable {
 /// RFC 3339 timestamps with milliseconds, as the API writes them.
 enum ISO8601 {
     static func string(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        RFC3339Transcoder.string(date)
     }
 }

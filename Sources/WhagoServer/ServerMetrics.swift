@@ -15,6 +15,8 @@ public final class ServerMetrics: Sendable {
     /// The registry `/metrics` renders. `whago serve` also bootstraps swift-metrics with it.
     public let registry: PrometheusCollectorRegistry
     public let factory: PrometheusMetricsFactory
+    /// The request histograms made so far (the factory's lookup costs more than the recording).
+    private let timers = Mutex<[RequestKey: Metrics.Timer]>([:])
     /// The orchestrator's counts as last exported.
     private let exported = Mutex<[OrchestratorCounters.Name: Int]>([:])
 
@@ -34,8 +36,21 @@ public final class ServerMetrics: Sendable {
 
     /// One request done: its route (the template, never the concrete path), method and status.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        let dimensions = [("route", route), ("method", method), ("status", String(status))]
-        Metrics.Timer(label: "whago_http_request_duration_seconds", dimensions: dimensions, factory: factory).record(duration: duration)
+        let key = RequestKey(route: route, method: method, status: status)
+        let timer = timers.withLock { timers in
+            if let timer = timers[key] { return timer }
+            let dimensions = [("route", route), ("method", method), ("status", String(status))]
+            let timer = Metrics.Timer(label: "whago_http_request_duration_seconds", dimensions: dimensions, factory: factory)
+            timers[key] = timer
+            return timer
+        }
+        timer.record(duration: duration)
+    }
+
+    private struct RequestKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
     }
 
     /// One tenant webhook delivery attempt: `delivered`, `failed` (to be retried) or `dead_lettered`.

@@ -67,7 +67,7 @@ public struct WhagoServer: Sendable {
             adminToken: configuration.adminToken, tenants: orchestrator.tenants,
             limiter: RateLimiter(rate: configuration.limits.apiRequestsPerSecond, burst: configuration.limits.apiBurst), logger: logger)
         try handler.registerHandlers(on: router, serverURL: URL(string: "/")!,
-                                     configuration: OpenAPIRuntime.Configuration(dateTranscoder: .iso8601WithFractionalSeconds, jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
+                                     configuration: OpenAPIRuntime.Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
                                      middlewares: [middleware])
         self.routes = router.routes.map { route in
             let path = "\(route.path)".split(separator: "/", omittingEmptySubsequences: false).map { segment in

@@ -40,7 +40,7 @@ enum WorkerWebhookRoute {
                     throw error
                 }
             }
-            guard ingest.submit(delivery, worker: worker) else {
+            guard ingest.submit(delivery) else {
                 metrics.workerWebhook("overloaded")
                 throw ErrorResponse(.serviceUnavailable, "unavailable", "whago's webhook queue is full; retry", retryAfter: 1)
             }
@@ -54,8 +54,9 @@ enum WorkerWebhookRoute {
 }
 
 /// The queue between the webhook route and the orchestrator: verified deliveries applied in the
-/// background, each worker's in the order they came (one lane per worker, by hash), lanes in
-/// parallel. On graceful shutdown (after the HTTP server stopped) what is queued is applied.
+/// background, each chip's in the order they came (one lane per chip, by hash), lanes in parallel
+/// (their store writes share the file store's fsyncs). On graceful shutdown (after the HTTP server
+/// stopped) what is queued is applied.
 public final class WorkerWebhookIngest: Service, Sendable {
     typealias Lane = (stream: AsyncStream<WebhookIntake.VerifiedDelivery>, continuation: AsyncStream<WebhookIntake.VerifiedDelivery>.Continuation)
 
@@ -63,7 +64,7 @@ public final class WorkerWebhookIngest: Service, Sendable {
     let logger: Logger
     private let lanes: [Lane]
 
-    init(intake: WebhookIntake, lanes count: Int = 4, capacity: Int = 2048, logger: Logger) {
+    init(intake: WebhookIntake, lanes count: Int = 32, capacity: Int = 512, logger: Logger) {
         self.intake = intake
         self.logger = logger
         self.lanes = (0..<max(count, 1)).map { _ in
@@ -72,9 +73,9 @@ public final class WorkerWebhookIngest: Service, Sendable {
     }
 
     /// Queues a delivery; false when its lane is full (or whago is stopping).
-    func submit(_ delivery: WebhookIntake.VerifiedDelivery, worker: String) -> Bool {
+    func submit(_ delivery: WebhookIntake.VerifiedDelivery) -> Bool {
         var hasher = Hasher()
-        hasher.combine(worker)
+        hasher.combine(delivery.chip)
         let lane = lanes[Int(UInt(bitPattern: hasher.finalize()) % UInt(lanes.count))]
         if case .enqueued = lane.continuation.yield(delivery) { return true }
         return false

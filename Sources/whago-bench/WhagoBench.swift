@@ -30,6 +30,10 @@ struct WhagoBench {
             try await ProvisionBenchmark.run(tenants: tenants, chipsPerTenant: chips, rounds: rounds)
             return
         }
+        if arguments.first == "api" {
+            try await APIBenchmark.run(Array(arguments.dropFirst()))
+            return
+        }
         if arguments.first == "chip-burst" {
             try await ChipBurst.run(Array(arguments.dropFirst()))
             return
