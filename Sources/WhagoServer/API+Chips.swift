@@ -22,9 +22,8 @@ extension APIHandler {
     func listChips(_ input: Operations.ListChips.Input) async throws -> Operations.ListChips.Output {
         let limit = try Self.pageSize(input.query.limit)
         let page = try await orchestrator.chips.list(of: try Principal.tenant(), after: input.query.after.map(ChipID.init), limit: limit)
-        var chips: [Components.Schemas.Chip] = []
-        chips.reserveCapacity(page.count)
-        for chip in page { chips.append(try await represent(chip)) }
+        let leases = try await store.proxyLeases(of: page.map(\.id))
+        let chips = page.map { Components.Schemas.Chip($0, proxy: leases[$0.id]) }
         return .ok(.init(body: .json(.init(chips: chips, next: page.count == limit ? page.last?.id.rawValue : nil))))
     }
 

@@ -94,6 +94,14 @@ extension StoreConformance {
         }
         let ports = results.compactMap { $0 }
         #expect(ports.count == 12 && Set(ports).count == 12, "\(ports)")
-        #expect(try await store.proxyLeases().filter { $0.provider == "di" }.count == 16)
+        let all = try await store.proxyLeases().filter { $0.provider == "di" }
+        #expect(all.count == 16)
+        // One read for a page of chips: the leases of those that hold one, by chip.
+        let page = Array(all.prefix(3).map(\.chip)) + [ChipID("chip-without-lease")]
+        let leases = try await store.proxyLeases(of: page)
+        #expect(leases.count == 3)
+        #expect(Set(leases.keys) == Set(page.prefix(3)))
+        #expect(leases.values.allSatisfy { lease in all.contains(lease) })
+        #expect(try await store.proxyLeases(of: []).isEmpty)
     }
 }

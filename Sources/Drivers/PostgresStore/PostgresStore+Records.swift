@@ -250,6 +250,12 @@ extension PostgresStore {
         try await docs(ProxyLease.self, "SELECT doc::text FROM \(unescaped: self.t("proxy_leases")) ORDER BY chip")
     }
 
+    public func proxyLeases(of chips: [ChipID]) async throws -> [ChipID: ProxyLease] {
+        guard !chips.isEmpty else { return [:] }
+        let leases = try await docs(ProxyLease.self, "SELECT doc::text FROM \(unescaped: self.t("proxy_leases")) WHERE chip = ANY(\(chips.map(\.rawValue)))")
+        return Dictionary(leases.map { ($0.chip, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     public func releaseProxyLease(of chip: ChipID) async throws {
         _ = try await query("DELETE FROM \(unescaped: self.t("proxy_leases")) WHERE chip = \(chip.rawValue)") { _ in () }
     }

@@ -94,6 +94,8 @@ public protocol Store: WhagoDriver {
                          makeLease: @escaping @Sendable (Int) -> ProxyLease) async throws -> ProxyLease
     func proxyLease(of chip: ChipID) async throws -> ProxyLease?
     func proxyLeases() async throws -> [ProxyLease]
+    /// The leases of these chips (those that hold one), by chip: one read for a page of chips.
+    func proxyLeases(of chips: [ChipID]) async throws -> [ChipID: ProxyLease]
     /// Deletes the chip's lease. Idempotent.
     func releaseProxyLease(of chip: ChipID) async throws
 

@@ -108,6 +108,13 @@ extension StateBackedStore {
     }
     public func proxyLease(of chip: ChipID) async throws -> ProxyLease? { try await read { $0.proxyLeases[chip] } }
     public func proxyLeases() async throws -> [ProxyLease] { try await read { $0.proxyLeases.values.sorted { $0.chip < $1.chip } } }
+    public func proxyLeases(of chips: [ChipID]) async throws -> [ChipID: ProxyLease] {
+        try await read { state in
+            var leases: [ChipID: ProxyLease] = [:]
+            for chip in chips { leases[chip] = state.proxyLeases[chip] }
+            return leases
+        }
+    }
     public func releaseProxyLease(of chip: ChipID) async throws {
         try await commit { state in state.proxyLeases[chip] == nil ? nil : .releaseProxyLease(chip) }
     }

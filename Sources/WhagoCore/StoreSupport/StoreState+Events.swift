@@ -5,14 +5,16 @@ extension StoreState {
     /// entry (an event is never handed out before an earlier one of its chip is settled), oldest
     /// first.
     public func dueEntries(now: Date, limit: Int) -> [OutboxEntry] {
-        var blocked = Set<ChipID>()
-        var due: [OutboxEntry] = []
-        for (_, entry) in outbox.sorted(by: { $0.key < $1.key }) where due.count < limit {
-            guard blocked.insert(entry.chip).inserted else { continue }
-            let claimed = entry.claimedUntil.map { $0 > now } ?? false
-            if entry.nextAttemptAt <= now, !claimed { due.append(entry) }
+        // Each chip's earliest pending entry in one pass; only those heads are sorted (the whole
+        // outbox was, once per claim: the delivery loop's largest cost under load).
+        var heads: [ChipID: (sequence: UInt64, entry: OutboxEntry)] = [:]
+        for (sequence, entry) in outbox {
+            if let head = heads[entry.chip], head.sequence < sequence { continue }
+            heads[entry.chip] = (sequence, entry)
         }
-        return due
+        return Array(heads.values.sorted { $0.sequence < $1.sequence }.lazy.map(\.entry).filter { entry in
+            entry.nextAttemptAt <= now && !(entry.claimedUntil.map { $0 > now } ?? false)
+        }.prefix(limit))
     }
 
     /// Dead-lettered entries (of one tenant, or all), oldest first.
