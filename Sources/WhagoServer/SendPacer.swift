@@ -53,10 +53,3 @@ struct PacingError: Error {
     var message: String
     var retryAfter: TimeInterval
 }
-
-extension Duration {
-    /// The duration in seconds, fractional.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -33,6 +33,41 @@ extension OrchestratorScenarios {
             }
         }
 
+        @Test("operations: /metrics in Prometheus text with chips, workers, outbox and request histograms; /readyz 503 naming what is down")
+        func operations() async throws {
+            try await withAPIRig(.file) { _, api in
+                let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "observed"]).json["apiKey"]?.stringValue)
+                let id = try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "counted"]).json["id"]?.stringValue)
+                try await api.waitForStatus(id, key: key, "SCAN_QR_CODE")
+                let metrics = try await api.call(.get, "/metrics")
+                #expect(metrics.status == 200)
+                #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+                for line in [#"whago_chips{status="SCAN_QR_CODE"} 1"#, #"whago_workers{health="#, "whago_outbox_depth ",
+                             #"whago_http_request_duration_seconds_bucket{route="/api/v1/chips/{chipId}",method="GET",status="200""#,
+                             #"whago_worker_webhooks_total{outcome="accepted"}"#] {
+                    #expect(metrics.text.contains(line), "\(line)")
+                }
+                #expect(!metrics.text.contains(key) && !metrics.text.contains(api.admin), "no secret in the metrics")
+                let ready = try await api.call(.get, "/readyz")
+                #expect(ready.status == 200)
+                #expect(ready.json["checks"]?["store"] == "ok")
+            }
+            // A runtime that cannot be reached: not ready, and the check says why.
+            let directory = try TemporaryDirectory("readyz")
+            let range = try freePortRange(count: 2)
+            let rig = try await OrchestratorRig.start(OrchestratorRig.Options(
+                directory: directory.path, runtime: .docker(socket: directory.file("no-dockerd.sock")),
+                ports: try PortRange(range.lowerBound, range.upperBound), settings: testSettings(), api: OrchestratorRig.APIOptions()))
+            let api = APIClient(base: try #require(rig.apiURL), admin: "")
+            let ready = try await api.call(.get, "/readyz")
+            await rig.stop()
+            directory.remove()
+            #expect(ready.status == 503)
+            #expect(ready.json["status"] == "not_ready")
+            #expect(ready.json["checks"]?["store"] == "ok")
+            #expect(ready.json["checks"]?["runtime"]?.stringValue?.hasPrefix("unavailable") == true, "\(ready.text)")
+        }
+
         @Test("credentials: missing, wrong, revoked or of the wrong kind are 401 JSON; another tenant's chip is 404")
         func credentialsAndTenancy() async throws {
             try await withAPIRig(.file) { _, api in
