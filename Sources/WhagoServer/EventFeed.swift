@@ -13,16 +13,6 @@ struct EventFeed: Sendable {
     /// A comment line after this much silence, so proxies keep the connection.
     var heartbeat: Duration = .seconds(15)
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(ISO8601.string(date))
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     /// The tenant's events after `cursor`, oldest first.
     func page(of tenant: TenantID, after cursor: Int64, limit: Int) async throws -> [OutboxEntry] {
         try await store.events(of: tenant, after: cursor, limit: limit)
@@ -35,7 +25,7 @@ struct EventFeed: Sendable {
 
     /// `id`, `event` and `data` lines of one event.
     static func frame(_ entry: OutboxEntry) -> [UInt8] {
-        let data = (try? encoder.encode(Components.Schemas.Event(entry))) ?? Data("{}".utf8)
+        let data = (try? ISO8601.encoder.encode(Components.Schemas.Event(entry))) ?? Data("{}".utf8)
         return Array("id: \(entry.sequence)\nevent: \(entry.event.kind.rawValue)\ndata: ".utf8) + Array(data) + Array("\n\n".utf8)
     }
 

@@ -76,18 +76,22 @@ func withRestartableRig(_ kind: StoreKind, ports: Int, _ body: (RestartableRig) 
 func makeRig(_ kind: StoreKind, ports: Int = 12, sessionsPerWorker: Int = 10, timeScale: Int = 1,
              settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig()) async throws -> (OrchestratorRig, TemporaryDirectory) {
     let directory = try TemporaryDirectory("orchestrator")
-    let store: OrchestratorRig.StoreChoice
-    switch kind {
-    case .file:
-        store = .file
-    case .postgres:
-        let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
-        store = .postgres(url: url, schema: "o_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))
-    }
+    let store = try storeChoice(kind, schemaPrefix: "o_")
     let range = try freePortRange(count: ports)
     let options = OrchestratorRig.Options(directory: directory.path, store: store, ports: try PortRange(range.lowerBound, range.upperBound),
                                           sessionsPerWorker: sessionsPerWorker, timeScale: timeScale, settings: settings, limits: limits)
     return (try await OrchestratorRig.start(options), directory)
+}
+
+/// The rig's store for `kind`: a file store, or a new schema on the test PostgreSQL.
+func storeChoice(_ kind: StoreKind, schemaPrefix: String) throws -> OrchestratorRig.StoreChoice {
+    switch kind {
+    case .file:
+        return .file
+    case .postgres:
+        let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+        return .postgres(url: url, schema: schemaPrefix + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))
+    }
 }
 
 /// Loops fast enough for a test; the rest at their defaults.

@@ -92,14 +92,7 @@ struct APIClient: Sendable {
 func withAPIRig(_ kind: StoreKind, ports: Int = 6, settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig(),
                 webhooks: WebhooksConfig = testWebhooks(), _ body: (OrchestratorRig, APIClient) async throws -> Void) async throws {
     let directory = try TemporaryDirectory("api")
-    let store: OrchestratorRig.StoreChoice
-    switch kind {
-    case .file:
-        store = .file
-    case .postgres:
-        let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
-        store = .postgres(url: url, schema: "a_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))
-    }
+    let store = try storeChoice(kind, schemaPrefix: "a_")
     let range = try freePortRange(count: ports)
     let api = OrchestratorRig.APIOptions(webhooks: webhooks)
     let options = OrchestratorRig.Options(directory: directory.path, store: store, ports: try PortRange(range.lowerBound, range.upperBound),
