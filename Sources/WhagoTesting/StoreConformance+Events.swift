@@ -46,6 +46,7 @@ extension StoreConformance {
         #expect(try await store.deadLetters(limit: 10).map(\.id) == ["e2"])
         #expect(try await store.deadLetters(of: "t2", limit: 10).isEmpty)
         #expect(try await store.deadLetters(of: "t1", limit: 10).first?.lastError == "gave up after 10 attempts")
+        #expect(try await store.deadLetters(of: "t1", limit: 10).first?.attempts == 2, "the rescheduled attempt and the last one")
         #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e3", "e4", "x1"])
         try await store.retryDeadLetter("e2", at: Fixtures.date(50))
         #expect(try await store.deadLetters(limit: 10).isEmpty)

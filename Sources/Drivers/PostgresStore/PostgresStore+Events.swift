@@ -134,6 +134,7 @@ extension PostgresStore {
 
     public func deadLetter(_ id: EventID, error: String) async throws {
         try await updateEntry(id, in: .pending) { entry in
+            entry.attempts += 1
             entry.lastError = error
             entry.state = .dead
         }

@@ -122,8 +122,8 @@ public protocol Store: WhagoDriver {
     func acknowledge(_ id: EventID) async throws
     /// Records a failed attempt and when to try again; the claim is released.
     func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws
-    /// Moves an entry that will not be retried to the dead letters (which unblocks its chip's
-    /// later events).
+    /// Records the last failed attempt and moves the entry, which will not be retried, to the
+    /// dead letters (which unblocks its chip's later events).
     func deadLetter(_ id: EventID, error: String) async throws
     /// Dead-lettered entries, oldest first: a tenant's, or everyone's when `tenant` is nil.
     func deadLetters(of tenant: TenantID?, limit: Int) async throws -> [OutboxEntry]

@@ -198,6 +198,7 @@ public struct StoreState: Codable, Sendable, Equatable {
             guard let sequence = outboxSequence[id], var entry = outbox.removeValue(forKey: sequence) else {
                 throw WhagoError(.notFound, "no outbox entry \(id)")
             }
+            entry.attempts += 1
             entry.lastError = error
             entry.state = .dead
             entry.claimedBy = nil
