@@ -15,6 +15,7 @@ public struct ChipService: Sendable {
     let transitions: ChipTransitions
     let background: BackgroundWork
     let tenantQueue: KeyedSerialQueue<TenantID>
+    let pacer: SendPacer
 
     /// What a tenant asks for when creating a chip.
     public struct Request: Sendable, Hashable {
@@ -158,6 +159,8 @@ public struct ChipService: Sendable {
     /// the worker's answer makes it `sent` or `failed`, and no answer (a timeout, a 5xx after the
     /// request left) makes it `unknown`: never retried blindly, the tenant decides. A request
     /// repeated with the same idempotency key returns the first message, sending nothing.
+    /// Paced by `limits.sending` (a ``PacingError`` says how long to wait); an idempotency key
+    /// seen before returns the first message without pacing.
     public func sendText(_ text: OutgoingText, from id: ChipID, of tenant: TenantID, idempotencyKey: String? = nil) async throws -> OutgoingMessage {
         let chatID = try Validation.chatID(text.chatID)
         let body = try Validation.messageText(text.text)
@@ -168,11 +171,17 @@ public struct ChipService: Sendable {
             throw WhagoError(.invalidState, "chip \(id) is \(chip.status.rawValue): messages can be sent only while it is WORKING")
         }
         let worker = try await workerForAction(chip, "send from")
+        // Paced once the message is known to go out; a booking whose message is not recorded is given back.
+        try await pacer.reserve(chip)
         var message = OutgoingMessage(id: MessageID.make(prefix: "msg"), chip: id, tenant: tenant, idempotencyKey: key, chatID: chatID, text: body)
         do {
             try await context.store.apply(StoreBatch([.recordMessage(message)]))
         } catch let error as WhagoError where error.code == .conflict {
+            pacer.release(id)
             if let key, let existing = try await context.store.message(of: id, idempotencyKey: key) { return existing }
+            throw error
+        } catch {
+            pacer.release(id)
             throw error
         }
         do {

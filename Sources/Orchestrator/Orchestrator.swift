@@ -74,7 +74,8 @@ public final class Orchestrator: Sendable {
         self.leadership = leadership
         self.reaper = reaper
         self.chips = ChipService(context: context, placement: placement, provisioner: provisioner, transitions: transitions,
-                                 background: background, tenantQueue: KeyedSerialQueue())
+                                 background: background, tenantQueue: KeyedSerialQueue(),
+                                 pacer: SendPacer(limits: configuration.limits.sending, store: configuration.store))
         self.tenants = TenantService(context: context)
         self.webhooks = WebhookIntake(context: context, transitions: transitions)
         self.healthMonitor = HealthMonitor(context: context, leadership: leadership, launcher: launcher, provisioner: provisioner,

@@ -13,7 +13,6 @@ struct APIHandler: APIProtocol {
     let orchestrator: Orchestrator
     let store: any Store
     let runtime: any ContainerRuntime
-    let pacer: SendPacer
     let metrics: ServerMetrics
     let events: EventFeed
     /// Within this a worker's last passed probe counts as healthy: the monitor records a passed probe

@@ -3,6 +3,7 @@ import HTTPTypes
 import Logging
 import OpenAPIRuntime
 import Orchestrator
+import Synchronization
 import WhagoCore
 
 /// Around every generated operation: who is calling (admin token or a tenant's API key, else
@@ -94,7 +95,15 @@ struct APIMiddleware: ServerMiddleware {
     static let apiKeyHeader = HTTPField.Name("X-Api-Key")!
 }
 
-/// The id of the request being handled (`X-Request-Id`), for logs.
+/// Request ids (`X-Request-Id`): the one being handled, for logs, and new ones — this process's
+/// random prefix and a counter (unique and cheap: no random bytes per request).
 enum RequestID {
     @TaskLocal static var current: String?
+
+    private static let prefix = "req_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> String {
+        prefix + "_" + String(counter.wrappingAdd(1, ordering: .relaxed).newValue, radix: 36)
+    }
 }

@@ -12,6 +12,18 @@ struct RFC3339Transcoder: DateTranscoder {
         throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "expected an RFC 3339 date-time, e.g. 2026-11-29T19:11:15.607Z"))
     }
 
+    /// The JSON of what whago writes outside the generated routes (SSE frames, tenant webhooks):
+    /// sorted keys, dates as the generated routes write them.
+    static let jsonEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(string(date))
+        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     static func string(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(milliseconds.quotientRounded(by: 1000))

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import Synchronization
 import WhagoCore
 
 /// The first and last thing every request meets, generated route or not: its request id
@@ -13,7 +12,7 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
     let maxBodySize: Int
     /// The routes served, to tell a wrong method (405) from an unknown path (404).
-    let routes: RouteTableBox
+    let routes: RouteTable
     let logger: Logger
 
     static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
@@ -57,7 +56,7 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
            given.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }) {
             return given
         }
-        return RequestIDs.next()
+        return RequestID.next()
     }
 
     static func response(for error: any Error, request: Request, allowed: [String], logger: Logger) -> Response {
@@ -99,17 +98,6 @@ struct RouteTable: Sendable {
         return Array(Set(templates.filter { template in
             template.segments.count == segments.count && zip(template.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
         }.map(\.method))).sorted()
-    }
-}
-
-/// Request ids: this process's random prefix and a counter (unique, cheap: no random bytes per request).
-enum RequestIDs {
-    private static let prefix = "req_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    private static let counter = Atomic<UInt64>(0)
-
-    static func next() -> String {
-        let value = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        return prefix + "_" + String(value, radix: 36)
     }
 }
 

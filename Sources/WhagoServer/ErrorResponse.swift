@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import OpenAPIRuntime
+import Orchestrator
 import WhagoCore
 
 /// Every error the API answers: `{"error": {"code", "message"}}` with a status that fits the code.

@@ -25,7 +25,7 @@ struct EventFeed: Sendable {
 
     /// `id`, `event` and `data` lines of one event.
     static func frame(_ entry: OutboxEntry) -> [UInt8] {
-        let data = (try? ISO8601.encoder.encode(Components.Schemas.Event(entry))) ?? Data("{}".utf8)
+        let data = (try? RFC3339Transcoder.jsonEncoder.encode(Components.Schemas.Event(entry))) ?? Data("{}".utf8)
         return Array("id: \(entry.sequence)\nevent: \(entry.event.kind.rawValue)\ndata: ".utf8) + Array(data) + Array("\n\n".utf8)
     }
 

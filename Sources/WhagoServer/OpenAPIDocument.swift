@@ -20,14 +20,14 @@ public enum OpenAPIDocument {
     }()
 
     /// Every documented operation: method and path template, e.g. `("GET", "/api/v1/chips/{chipId}")`.
-    public static var operations: [(method: String, path: String)] {
+    public static let operations: [(method: String, path: String)] = {
         guard let document = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
               let paths = document["paths"] as? [String: [String: Any]] else { return [] }
         let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
         return paths.keys.sorted().flatMap { path in
             methods.filter { paths[path]?[$0] != nil }.map { (method: $0.uppercased(), path: path) }
         }
-    }
+    }()
 
     /// YAML as JSON: plain scalars that read as booleans, null or numbers become those; every
     /// quoted scalar and every key stays a string.

@@ -84,22 +84,3 @@ struct TenantWebhookBody: Encodable {
         data = entry.event.payload
     }
 }
-
-/// RFC 3339 timestamps with milliseconds, as the API writes them.
-enum ISO8601 {
-    static func string(_ date: Date) -> String {
-        RFC3339Transcoder.string(date)
-    }
-
-    /// The JSON of what whago writes outside the generated routes (SSE frames, tenant webhooks):
-    /// sorted keys, RFC 3339 dates.
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(ISO8601.string(date))
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-}

@@ -87,7 +87,7 @@ public final class TenantWebhookDelivery: Service, Sendable {
         let started = ContinuousClock.now
         let body: [UInt8]
         do {
-            body = Array(try ISO8601.encoder.encode(TenantWebhookBody(entry)))
+            body = Array(try RFC3339Transcoder.jsonEncoder.encode(TenantWebhookBody(entry)))
         } catch {
             await settle(entry, failure: "the event cannot be encoded", final: true, started: started)
             return

@@ -56,12 +56,13 @@ public struct WhagoServer: Sendable {
         self.delivery = TenantWebhookDelivery(store: store, leadership: orchestrator.leadership, settings: configuration.webhooks,
                                               metrics: metrics, logger: logger)
         let router = Router(context: BasicRequestContext.self)
-        let table = RouteTableBox()
+        // The documented operations are the served routes (a test holds the two lists equal).
+        let table = RouteTable(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" })
         router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, routes: table, logger: logger))
         WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest, metrics: metrics)
         let handler = APIHandler(
             orchestrator: orchestrator, store: store, runtime: runtime,
-            pacer: SendPacer(limits: configuration.limits.sending, store: store), metrics: metrics, events: EventFeed(store: store),
+            metrics: metrics, events: EventFeed(store: store),
             healthyWithin: configuration.healthInterval.seconds * 2 + 65, logger: logger)
         let middleware = APIMiddleware(
             adminToken: configuration.adminToken, tenants: orchestrator.tenants,
@@ -75,7 +76,6 @@ public struct WhagoServer: Sendable {
             }.joined(separator: "/")
             return "\(route.method) \(path.hasPrefix("/") ? path : "/" + path)"
         }.sorted()
-        table.set(RouteTable(routes))
         let listening = Listening()
         self.listening = listening
         let serverLogger = logger
@@ -96,13 +96,6 @@ public struct WhagoServer: Sendable {
     public func waitUntilListening() async -> Int {
         await listening.value()
     }
-}
-
-/// The route table, filled once every route is registered (after the middleware that reads it).
-final class RouteTableBox: Sendable {
-    private let table = Mutex(RouteTable([]))
-    func set(_ value: RouteTable) { table.withLock { $0 = value } }
-    func methods(of path: String) -> [String] { table.withLock { $0 }.methods(of: path) }
 }
 
 /// A value set once, awaited by any number of callers.

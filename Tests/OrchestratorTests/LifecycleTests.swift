@@ -188,7 +188,9 @@ extension OrchestratorScenarios {
 
         @Test("sends are recorded first; a repeated idempotency key sends nothing; a worker answering 5xx makes the send unknown")
         func sendText() async throws {
-            try await withRig(.file, ports: 2) { rig in
+            // No pacing gap here: this is about what a send records (pacing is the API walkthrough's).
+            let unpaced = LimitsConfig(sending: SendingLimits(minGap: .seconds(0), jitter: .seconds(0)))
+            try await withRig(.file, ports: 2, limits: unpaced) { rig in
                 let (tenant, chip) = try await pairedChip(rig)
                 let text = OutgoingText(chatID: "5511988887777@c.us", text: "hello")
                 let sent = try await rig.orchestrator.chips.sendText(text, from: chip.id, of: tenant, idempotencyKey: "order-1")

@@ -6,7 +6,8 @@ import WhagoCore
 /// between two messages, and a cap per 24 hours that ramps up over the days after pairing.
 ///
 /// The gap is kept in memory (a restart forgets at most one gap); the daily count is the store's
-/// (`Store.messageCount(of:since:)`), so it holds across restarts and replicas.
+/// (`Store.messageCount(of:since:)`), so it holds across restarts and replicas. Used by
+/// ``ChipService/sendText(_:from:of:idempotencyKey:)`` once a message is known to go out.
 final class SendPacer: Sendable {
     let limits: SendingLimits
     let store: any Store
@@ -48,8 +49,11 @@ final class SendPacer: Sendable {
     }
 }
 
-/// A chip must wait before its next message: answered 429 `pacing` with `Retry-After`.
-struct PacingError: Error {
-    var message: String
-    var retryAfter: TimeInterval
+/// A chip must wait before its next message (the API answers 429 `pacing` with `Retry-After`).
+public struct PacingError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    /// Seconds until the chip may send again.
+    public var retryAfter: TimeInterval
+
+    public var description: String { message }
 }
