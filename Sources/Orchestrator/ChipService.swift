@@ -17,6 +17,12 @@ public struct ChipService: Sendable {
     let tenantQueue: KeyedSerialQueue<TenantID>
     let pacer: SendPacer
 
+    /// The proxy country a chip gets when it asks for none (the proxy driver's), if any.
+    public var defaultCountry: String? { context.proxy.defaultCountry }
+
+    /// How many chips `tenant` may have (its own limit, else `limits.chipsPerTenant`).
+    public func chipLimit(of tenant: Tenant) -> Int { tenant.chipQuota ?? context.limits.chipsPerTenant }
+
     /// What a tenant asks for when creating a chip.
     public struct Request: Sendable, Hashable {
         public var name: String
@@ -39,13 +45,13 @@ public struct ChipService: Sendable {
     /// free, `conflict` when the tenant has a chip of that name, `invalid_request` on bad input.
     public func create(_ request: Request, for tenant: TenantID) async throws -> Chip {
         let name = try Validation.chipName(request.name)
-        let country = try request.country.map(Validation.country)
+        let country = try request.country.map(Validation.country) ?? defaultCountry
         let city = try request.city.map(Validation.city)
         guard let tenantRecord = try await context.store.tenant(tenant) else {
             throw WhagoError(.notFound, "tenant \(tenant) does not exist")
         }
         guard background.accepting else { throw WhagoError(.unavailable, "whago is shutting down; retry on another replica or later") }
-        let quota = tenantRecord.chipQuota ?? context.limits.chipsPerTenant
+        let quota = chipLimit(of: tenantRecord)
         var tags: [String: String] = [:]
         tags[ChipMetadata.country] = country
         tags[ChipMetadata.city] = city

@@ -68,7 +68,7 @@ struct ChipTransitions: Sendable {
 
     /// Moves the chip to `status` (when `allowed` says so), with a `chip.status` event.
     @discardableResult
-    func move(_ id: ChipID, to status: ChipStatus, phone: String?? = nil, reason: String? = nil, fence: Fence? = nil,
+    func move(_ id: ChipID, to status: ChipStatus, phone: String?? = nil, pushName: String? = nil, reason: String? = nil, fence: Fence? = nil,
               expectedVersion: Int? = nil, eventID: EventID? = nil, at time: Date = Date(),
               pairing: PairingClock = .keep, when allowed: @escaping @Sendable (Chip) -> Bool = { _ in true }) async throws -> Outcome {
         try await change(id, fence: fence) { chip in
@@ -76,13 +76,14 @@ struct ChipTransitions: Sendable {
             guard allowed(chip) else { return nil }
             var next = chip
             if let phone { next.phone = phone }
+            if let pushName { next.setPushName(pushName) }
             switch pairing {
             case .keep: break
             case .restart: next.pairingSince = time
             }
             if status == .working { next.markPaired(at: time, previousPhone: chip.phone) }
             guard next.status != status || next.phone != chip.phone || next.pairingSince != chip.pairingSince
-                || next.pairedAt != chip.pairedAt else { return nil }
+                || next.pairedAt != chip.pairedAt || next.metadata != chip.metadata else { return nil }
             let previous = chip.status
             next.status = status
             if previous != status { next.statusChangedAt = time }

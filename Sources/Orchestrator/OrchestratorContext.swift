@@ -54,10 +54,20 @@ struct OrchestratorContext: Sendable {
     }
 }
 
+extension Chip {
+    /// Records the paired account's profile name, cleaned (a worker's text) and at most 64 characters.
+    mutating func setPushName(_ name: String) {
+        let clean = WorkerText.clean(name, limit: 64)
+        metadata[ChipMetadata.pushName] = clean.isEmpty ? nil : clean
+    }
+}
+
 /// Keys of ``Chip/metadata`` that whago itself sets.
 public enum ChipMetadata {
     /// The proxy's country a chip was created with (ISO 3166-1 alpha-2).
     public static let country = "proxy.country"
     /// The proxy's city a chip was created with.
     public static let city = "proxy.city"
+    /// The paired account's WhatsApp profile name (as its worker reported it, cleaned and bounded).
+    public static let pushName = "whatsapp.pushName"
 }

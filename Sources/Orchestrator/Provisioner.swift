@@ -37,7 +37,9 @@ struct Provisioner: Sendable {
             let reported = try? await context.sessions.status(of: id, on: context.endpoint(of: worker))
             let status = reported.map(\.status).flatMap { $0 == .stopped ? nil : $0 } ?? .starting
             let phone: String?? = status == .working ? .some(reported?.phone) : .none
-            try await transitions.move(id, to: status, phone: phone, fence: fence) { $0.status == .provisioning }
+            try await transitions.move(id, to: status, phone: phone, pushName: status == .working ? reported?.pushName : nil, fence: fence) {
+                $0.status == .provisioning
+            }
         } catch is CancellationError {
             return
         } catch {
@@ -76,7 +78,8 @@ struct Provisioner: Sendable {
     func apply(_ status: SessionStatus, to chip: Chip, fence: Fence?) async throws {
         guard Self.accepts(chip.status) else { return }
         let phone: String?? = status.status == .working ? .some(status.phone ?? chip.phone) : .none
-        try await transitions.move(chip.id, to: status.status, phone: phone, fence: fence, expectedVersion: chip.version) { Self.accepts($0.status) }
+        try await transitions.move(chip.id, to: status.status, phone: phone, pushName: status.status == .working ? status.pushName : nil,
+                                   fence: fence, expectedVersion: chip.version) { Self.accepts($0.status) }
     }
 
     /// Whether a status reported by the worker may replace the stored one: not while whago itself

@@ -91,6 +91,7 @@ public struct WebhookIntake: Sendable {
         let outcome: ChipTransitions.Outcome
         if event.kind == .statusChanged, let status = event.status {
             let phone = event.payload["me"]?["id"]?.stringValue.map { WorkerText.clean($0, limit: 64) }
+            let pushName = event.payload["me"]?["pushName"]?.stringValue
             outcome = try await transitions.change(chip.id) { current in
                 guard Provisioner.accepts(current.status) else { return nil }
                 // A delivery delayed past a newer status (read by a poll meanwhile) is history, not news.
@@ -99,6 +100,7 @@ public struct WebhookIntake: Sendable {
                 next.status = status
                 if status == .working {
                     next.phone = phone ?? current.phone
+                    if let pushName { next.setPushName(pushName) }
                     next.markPaired(at: event.occurredAt, previousPhone: current.phone)
                 }
                 if next.status != current.status { next.statusChangedAt = event.occurredAt }

@@ -19,14 +19,14 @@ extension APIHandler {
     }
 
     func listDeadLetters(_ input: Operations.ListDeadLetters.Input) async throws -> Operations.ListDeadLetters.Output {
-        let entries = try await store.deadLetters(of: try Principal.tenant(), limit: try Self.pageSize(input.query.limit))
+        let entries = try await store.deadLetters(of: try Principal.tenantOrAll(), limit: try Self.pageSize(input.query.limit))
         return .ok(.init(body: .json(.init(deadLetters: entries.map {
             .init(event: .init($0), attempts: $0.attempts, lastError: $0.lastError)
         }))))
     }
 
     func retryDeadLetter(_ input: Operations.RetryDeadLetter.Input) async throws -> Operations.RetryDeadLetter.Output {
-        let tenant = try Principal.tenant()
+        let tenant = try Principal.tenantOrAll()
         let id = EventID(input.path.eventId)
         guard try await store.deadLetters(of: tenant, limit: 100_000).contains(where: { $0.id == id }) else {
             throw WhagoError(.notFound, "no dead letter \(WorkerText.clean(input.path.eventId, limit: 64))")

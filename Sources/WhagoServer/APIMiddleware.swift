@@ -16,15 +16,18 @@ struct APIMiddleware: ServerMiddleware {
     let logger: Logger
 
     /// Who may call an operation.
-    enum Access { case open, admin, tenant }
+    enum Access { case open, admin, tenant, adminOrTenant }
 
     static let adminOperations: Set<String> = [
         "createTenant", "listTenants", "getTenant", "updateTenant", "deleteTenant", "rotateTenantKey", "listWorkers",
     ]
     static let openOperations: Set<String> = ["healthz", "readyz", "metrics", "openAPIDocument"]
+    /// Operations that answer both: the admin token sees every tenant's.
+    static let sharedOperations: Set<String> = ["getAccount", "listDeadLetters", "retryDeadLetter"]
 
     static func access(_ operationID: String) -> Access {
         if openOperations.contains(operationID) { return .open }
+        if sharedOperations.contains(operationID) { return .adminOrTenant }
         return adminOperations.contains(operationID) ? .admin : .tenant
     }
 
@@ -60,6 +63,10 @@ struct APIMiddleware: ServerMiddleware {
         switch access {
         case .open:
             return nil
+        case .adminOrTenant where adminToken.matches(presented):
+            return .admin
+        case .adminOrTenant:
+            return try await authenticate(request, for: .tenant)
         case .admin:
             guard adminToken.matches(presented) else {
                 throw ErrorResponse(.unauthorized, "unauthorized", "wrong admin token")

@@ -16,4 +16,13 @@ enum Principal: Sendable, Hashable {
         }
         return id
     }
+
+    /// The tenant making this request, or nil for the admin token (every tenant's).
+    static func tenantOrAll() throws -> TenantID? {
+        switch current {
+        case .admin: return nil
+        case .tenant(let id, _): return id
+        case nil: throw WhagoError(.unauthorized, "this operation needs a tenant's API key or the admin token")
+        }
+    }
 }

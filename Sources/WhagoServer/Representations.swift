@@ -16,7 +16,8 @@ extension Components.Schemas.Tenant {
 extension Components.Schemas.Chip {
     init(_ chip: Chip, proxy: ProxyLease?) {
         let proxied = proxy?.endpoint != nil
-        self.init(id: chip.id.rawValue, name: chip.name, status: .init(chip.status), phone: chip.phone, worker: chip.worker?.rawValue,
+        self.init(id: chip.id.rawValue, name: chip.name, status: .init(chip.status), phone: chip.phone,
+                  pushName: chip.metadata[ChipMetadata.pushName], worker: chip.worker?.rawValue,
                   proxy: proxied ? .init(country: chip.metadata[ChipMetadata.country] ?? "any") : nil,
                   createdAt: chip.createdAt, statusChangedAt: chip.statusChangedAt)
     }

@@ -26,6 +26,8 @@ public struct DataImpulseProxy: ProxyProvider {
     }
 
     public var name: String { "dataimpulse" }
+    /// `proxy.dataimpulse.country`.
+    public var defaultCountry: String? { configuration.country }
     let configuration: DataImpulseConfiguration
     let http: HTTPClient
 

@@ -165,7 +165,8 @@ public struct WAHAPlusProvider: SessionProvider {
             guard let info = reply.json, let text = info["status"]?.stringValue else {
                 throw WhagoError(.protocolError, "worker \(worker.worker) sent a session of chip \(chip) without a status")
             }
-            return SessionStatus(status: Self.chipStatus(text), phone: info["me"]?["id"]?.stringValue)
+            return SessionStatus(status: Self.chipStatus(text), phone: info["me"]?["id"]?.stringValue,
+                                 pushName: info["me"]?["pushName"]?.stringValue)
         case 404:
             return nil
         default:

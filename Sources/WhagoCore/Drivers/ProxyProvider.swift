@@ -25,6 +25,13 @@ public protocol ProxyProvider: WhagoDriver {
     func endpoint(for lease: ProxyLease) -> ProxyEndpoint?
     /// Connects through the proxy and reports what it saw.
     func check(_ lease: ProxyLease) async throws -> ProxyCheck
+    /// The exit country a chip gets when it asks for none (ISO 3166-1 alpha-2, lower case), or
+    /// nil when the provider has no notion of country.
+    var defaultCountry: String? { get }
+}
+
+extension ProxyProvider {
+    public var defaultCountry: String? { nil }
 }
 
 /// Preferences for a new lease.

@@ -144,10 +144,13 @@ public struct SessionStatus: Sendable, Hashable {
     public var status: ChipStatus
     /// The paired account's WhatsApp id, when WORKING.
     public var phone: String?
+    /// The paired account's WhatsApp profile name, when WORKING and known.
+    public var pushName: String?
 
-    public init(status: ChipStatus, phone: String? = nil) {
+    public init(status: ChipStatus, phone: String? = nil, pushName: String? = nil) {
         self.status = status
         self.phone = phone
+        self.pushName = pushName
     }
 }
 
