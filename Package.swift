@@ -112,7 +112,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.embedInCode("openapi.yaml")],
+            resources: [.embedInCode("openapi.yaml")] + [
+                "index.html", "console.css", "app.js", "api.js", "dom.js", "events.js", "login.js", "chips.js", "chip.js",
+                "create.js", "admin.js", "favicon.svg",
+            ].map { .embedInCode("Console/\($0)") },
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),

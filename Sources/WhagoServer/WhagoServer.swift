@@ -37,8 +37,8 @@ public struct WhagoServer: Sendable {
     }
 
     public let metrics: ServerMetrics
-    /// Every route the router serves, as `METHOD /path/{param}` (what the route-coverage test
-    /// holds against openapi.yaml).
+    /// Every API route the router serves, as `METHOD /path/{param}` (what the route-coverage test
+    /// holds against openapi.yaml); the console's routes come on top.
     public let routes: [String]
     let application: Application<RouterResponder<BasicRequestContext>>
     let ingest: WorkerWebhookIngest
@@ -57,7 +57,7 @@ public struct WhagoServer: Sendable {
                                               metrics: metrics, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         // The documented operations are the served routes (a test holds the two lists equal).
-        let table = RouteTable(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" })
+        let table = RouteTable(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" } + ConsoleRoutes.routes)
         router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, routes: table, logger: logger))
         WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest, metrics: metrics)
         let handler = APIHandler(
@@ -76,6 +76,7 @@ public struct WhagoServer: Sendable {
             }.joined(separator: "/")
             return "\(route.method) \(path.hasPrefix("/") ? path : "/" + path)"
         }.sorted()
+        ConsoleRoutes.register(on: router)
         let listening = Listening()
         self.listening = listening
         let serverLogger = logger
@@ -84,7 +85,9 @@ public struct WhagoServer: Sendable {
             configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "whago"),
             onServerRunning: { channel in
                 listening.resolve(channel.localAddress?.port ?? configuration.listen.port)
-                serverLogger.info("listening on \(configuration.listen.host):\(channel.localAddress?.port ?? configuration.listen.port)")
+                let port = channel.localAddress?.port ?? configuration.listen.port
+                let host = configuration.listen.host.contains(":") ? "[\(configuration.listen.host)]" : configuration.listen.host
+                serverLogger.info("listening on \(host):\(port); the web console is at http://\(host):\(port)/")
             },
             logger: logger)
     }

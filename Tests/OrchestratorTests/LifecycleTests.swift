@@ -22,6 +22,7 @@ extension OrchestratorScenarios {
                 try await scan(rig, waiting, as: tenant)
                 let working = try await rig.waitForStatus(chip.id, .working)
                 #expect(working.phone?.hasSuffix("@c.us") == true)
+                #expect(working.metadata[ChipMetadata.pushName]?.hasPrefix("Simulated ") == true, "the profile name is kept")
                 #expect(working.pairingSince == nil)
                 let statuses = try await statusEvents(rig, chip.id, of: tenant)
                 #expect(statuses.last == .working)

@@ -152,6 +152,7 @@ struct WAHAProviderTests {
         #expect(scan.status == 0, "\(scan.stderr)")
         let working = try await waitForStatus(provider, chip.chip, on: worker.endpoint, .working)
         #expect(working?.phone != nil)
+        #expect(working?.pushName?.hasPrefix("Simulated ") == true, "the profile name, from WAHA's me.pushName")
 
         await #expect { try await provider.qrCode(of: chip.chip, on: worker.endpoint) } throws: { error in
             guard let error = error as? WhagoError else { return false }

@@ -56,7 +56,11 @@ struct WebhookDecoder: Sendable {
             }
             // WAHA puts the paired account (`me`) on the envelope; the event carries it in its payload.
             var members: [String: JSONValue] = ["status": .string(status)]
-            if let me = envelope.me { members["me"] = .object(["id": .string(WorkerText.clean(me, limit: 64))]) }
+            if let me = envelope.me {
+                var account: [String: JSONValue] = ["id": .string(WorkerText.clean(me, limit: 64))]
+                if let name = envelope.pushName { account["pushName"] = .string(WorkerText.clean(name, limit: 64)) }
+                members["me"] = .object(account)
+            }
             return [ChipEvent(id: id, chip: chip, kind: .statusChanged, status: WAHAPlusProvider.chipStatus(status),
                               payload: .object(members), occurredAt: occurredAt)]
         case "message", "message.ack":
@@ -80,12 +84,14 @@ struct Envelope: Decodable {
     var chip: String?
     /// `me.id`.
     var me: String?
+    /// `me.pushName`.
+    var pushName: String?
     /// `payload.status`.
     var status: String?
 
     private enum Keys: String, CodingKey { case id, timestamp, event, session, metadata, me, payload }
     private enum Nested: String, CodingKey {
-        case chip = "whago.chip", id, status
+        case chip = "whago.chip", id, status, pushName
     }
 
     init(from decoder: any Decoder) throws {
@@ -100,6 +106,7 @@ struct Envelope: Decodable {
         }
         chip = nested(.metadata, .chip)
         me = nested(.me, .id)
+        pushName = nested(.me, .pushName)
         status = nested(.payload, .status)
     }
 }

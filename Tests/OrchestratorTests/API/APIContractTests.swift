@@ -33,6 +33,57 @@ extension OrchestratorScenarios {
             }
         }
 
+        @Test("the console: / with a strict CSP and no-sniff, /console redirects, assets by name with ETag/304, unknown 404 JSON, POST 405")
+        func console() async throws {
+            try await withAPIRig(.file) { _, api in
+                let page = try await api.call(.get, "/")
+                #expect(page.status == 200)
+                #expect(page.header("Content-Type") == "text/html; charset=utf-8")
+                #expect(page.text.contains(#"<script type="module" src="/assets/app.js">"#))
+                let policy = try #require(page.header("Content-Security-Policy"))
+                for directive in ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"] {
+                    #expect(policy.contains(directive), "\(directive) in \(policy)")
+                }
+                #expect(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"))
+                #expect(page.header("X-Content-Type-Options") == "nosniff")
+                #expect(page.header("Referrer-Policy") == "no-referrer")
+                let redirect = try await api.call(.get, "/console")
+                #expect(redirect.status == 302 && redirect.header("Location") == "/")
+                let script = try await api.call(.get, "/assets/app.js")
+                #expect(script.status == 200 && script.header("Content-Type") == "text/javascript; charset=utf-8")
+                #expect(script.header("Content-Security-Policy") == policy)
+                let etag = try #require(script.header("ETag"))
+                #expect(try await api.call(.get, "/assets/app.js", headers: [("If-None-Match", etag)]).status == 304)
+                #expect(try await api.call(.get, "/assets/app.js", headers: [("If-None-Match", "W/" + etag)]).status == 304)
+                #expect(try await api.call(.get, "/assets/app.js", headers: [("If-None-Match", "\"other\"")]).status == 200)
+                let missing = try await api.call(.get, "/assets/nothing.js")
+                #expect(missing.status == 404 && missing.code == "not_found")
+                let wrongMethod = try await api.call(.post, "/", body: "{}")
+                #expect(wrongMethod.status == 405 && wrongMethod.header("Allow") == "GET")
+                // Every module the page imports is served.
+                for module in ["api.js", "dom.js", "events.js", "login.js", "chips.js", "chip.js", "create.js", "admin.js", "console.css"] {
+                    #expect(try await api.call(.get, "/assets/\(module)").status == 200, "\(module)")
+                }
+            }
+        }
+
+        @Test("GET /api/v1/me says whose credential it is; dead letters answer the admin token with every tenant's")
+        func account() async throws {
+            try await withAPIRig(.file) { _, api in
+                let admin = try await api.call(.get, "/api/v1/me", key: api.admin)
+                #expect(admin.status == 200 && admin.json["role"] == "admin" && admin.json["tenant"] == nil)
+                let created = try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "me", "chipLimit": .number(3)])
+                let key = try #require(created.json["apiKey"]?.stringValue)
+                let tenant = try await api.call(.get, "/api/v1/me", key: key)
+                #expect(tenant.status == 200 && tenant.json["role"] == "tenant")
+                #expect(tenant.json["tenant"]?["name"] == "me" && tenant.json["chipLimit"] == .number(3))
+                #expect(try await api.call(.get, "/api/v1/me", key: key + "x").status == 401)
+                #expect(try await api.call(.get, "/api/v1/me").status == 401)
+                #expect(try await api.call(.get, "/api/v1/dead-letters", key: api.admin).status == 200)
+                #expect(try await api.call(.post, "/api/v1/dead-letters/evt_none/retry", key: api.admin).status == 404)
+            }
+        }
+
         @Test("operations: /metrics in Prometheus text with chips, workers, outbox and request histograms; /readyz 503 naming what is down")
         func operations() async throws {
             try await withAPIRig(.file) { _, api in

@@ -1,0 +1,108 @@
+// Chips: the tenant's chips, their status badges kept current from the event stream.
+
+import { api } from "./api.js";
+import { h, badge, ago, phone, notice } from "./dom.js";
+import { EventStream } from "./events.js";
+
+/** Every page of GET /api/v1/chips. */
+export async function allChips() {
+  const chips = [];
+  let after;
+  do {
+    const page = await api("GET", `/api/v1/chips?limit=500${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+    chips.push(...page.chips);
+    after = page.next;
+  } while (after);
+  return chips;
+}
+
+/** A live connection indicator for a stream's states. */
+export function liveIndicator() {
+  const element = h("span", { class: "live", id: "live", role: "status", dataset: { state: "connecting" } }, "connecting…");
+  const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", refused: "stopped" };
+  return { element, update: (state) => { element.dataset.state = state; element.textContent = labels[state] ?? state; } };
+}
+
+export async function chipsView(main) {
+  const heading = h("h1", { tabindex: "-1" }, "Chips");
+  const live = liveIndicator();
+  const body = h("div", { id: "chips" });
+  main.append(
+    h("div", { class: "title" }, heading, live.element, h("a", { class: "button", href: "#/chips/new", id: "new-chip" }, "New chip")),
+    body);
+
+  let chips = new Map();
+  const rows = new Map();
+  let refreshing = null;
+
+  async function load() {
+    try {
+      chips = new Map((await allChips()).map((chip) => [chip.id, chip]));
+      draw();
+    } catch (error) {
+      body.replaceChildren(notice("error", `Cannot list the chips: ${error.explanation ?? error.message}`));
+    }
+  }
+
+  function draw() {
+    rows.clear();
+    if (chips.size === 0) {
+      body.replaceChildren(h("div", { class: "empty", id: "empty" },
+        h("p", {}, "No chips yet. A chip is one WhatsApp number: create one, then scan its QR code with the phone (WhatsApp → Linked devices)."),
+        h("a", { class: "button", href: "#/chips/new" }, "Create your first chip")));
+      return;
+    }
+    const tbody = h("tbody");
+    for (const chip of chips.values()) {
+      const row = chipRow(chip);
+      rows.set(chip.id, row);
+      tbody.append(row);
+    }
+    body.replaceChildren(h("table", { class: "list" },
+      h("caption", { class: "visually-hidden" }, "Your chips and their status"),
+      h("thead", {}, h("tr", {}, ["Name", "Status", "Number", "Worker", "Proxy", "Created"].map((name) => h("th", { scope: "col" }, name)))),
+      tbody));
+  }
+
+  function chipRow(chip) {
+    return h("tr", { dataset: { chipId: chip.id } },
+      h("td", { "data-label": "Name" }, h("a", { href: `#/chips/${encodeURIComponent(chip.id)}` }, chip.name)),
+      h("td", { "data-label": "Status" }, badge(chip.status)),
+      h("td", { "data-label": "Number" }, chip.status === "WORKING" ? phone(chip.phone) : ""),
+      h("td", { "data-label": "Worker" }, chip.worker ? h("code", {}, chip.worker) : "—"),
+      h("td", { "data-label": "Proxy" }, chip.proxy ? chip.proxy.country.toUpperCase() : "direct"),
+      h("td", { "data-label": "Created", title: chip.createdAt }, ago(chip.createdAt)));
+  }
+
+  /** A chip the list does not know yet (created elsewhere): read the list again, once at a time. */
+  function refresh() {
+    refreshing ??= load().finally(() => { refreshing = null; });
+  }
+
+  function apply(event) {
+    const chip = chips.get(event.chip);
+    if (event.type === "chip.deleted") {
+      if (chip) { chips.delete(event.chip); draw(); }
+      return;
+    }
+    if (event.type !== "chip.status") return;
+    if (!chip) {
+      // An old event of a deleted chip says nothing; a new one is a chip created elsewhere.
+      if (Date.parse(event.occurredAt) > loadedAt - 5000) refresh();
+      return;
+    }
+    // The stream starts at the oldest kept event: history older than what the list showed is skipped.
+    if (Date.parse(event.occurredAt) < Date.parse(chip.statusChangedAt)) return;
+    chip.status = event.data.status;
+    chip.statusChangedAt = event.occurredAt;
+    if (event.data.phone) chip.phone = event.data.phone;
+    const next = chipRow(chip);
+    rows.get(chip.id)?.replaceWith(next);
+    rows.set(chip.id, next);
+  }
+
+  const loadedAt = Date.now();
+  await load();
+  const stream = new EventStream({ onEvent: apply, onState: live.update }).start();
+  return () => stream.stop();
+}

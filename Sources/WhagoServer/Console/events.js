@@ -1,0 +1,95 @@
+// GET /api/v1/events as Server-Sent Events, read with fetch (EventSource cannot send the
+// Authorization header, and the key must not go in a URL). Resumes after a disconnect from the
+// last event's id with Last-Event-ID, waiting a little longer after each failure.
+
+import { session } from "./api.js";
+
+export class EventStream {
+  /**
+   * onEvent(event) gets each parsed event (the API's Event object); onState(state) gets
+   * "connecting", "live" or "reconnecting".
+   */
+  constructor({ onEvent, onState = () => {}, after = null }) {
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.lastEventID = after;
+    this.controller = null;
+    this.stopped = false;
+    this.failures = 0;
+  }
+
+  start() {
+    this.loop();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    this.controller?.abort();
+  }
+
+  async loop() {
+    while (!this.stopped) {
+      this.onState(this.failures === 0 ? "connecting" : "reconnecting");
+      try {
+        await this.connect();
+        this.failures = 0; // the server ended the stream (e.g. it is restarting): reconnect at once
+      } catch (error) {
+        if (this.stopped) return;
+        if (error.status === 401) { this.onState("refused"); return; }
+        this.failures += 1;
+      }
+      if (this.stopped) return;
+      this.onState("reconnecting");
+      const wait = Math.min(30000, 500 * 2 ** Math.min(this.failures, 6));
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  async connect() {
+    this.controller = new AbortController();
+    const headers = { Accept: "text/event-stream", Authorization: `Bearer ${session.credential}` };
+    if (this.lastEventID) headers["Last-Event-ID"] = this.lastEventID;
+    const response = await fetch("/api/v1/events", { headers, signal: this.controller.signal, cache: "no-store" });
+    if (!response.ok) {
+      const error = new Error(`events: HTTP ${response.status}`);
+      error.status = response.status;
+      throw error;
+    }
+    this.onState("live");
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let separator;
+      while ((separator = /\r?\n\r?\n/.exec(buffer)) !== null) {
+        const block = buffer.slice(0, separator.index);
+        buffer = buffer.slice(separator.index + separator[0].length);
+        this.dispatch(block);
+      }
+    }
+  }
+
+  /** One SSE block: `id:`, `event:`, `data:` lines; comments (`:`) are keep-alives. */
+  dispatch(block) {
+    let id = null;
+    const data = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "id") id = value;
+      else if (field === "data") data.push(value);
+    }
+    if (id !== null) this.lastEventID = id;
+    if (data.length === 0) return;
+    try {
+      this.onEvent(JSON.parse(data.join("\n")));
+    } catch (error) {
+      console.warn("whago console: an event could not be read", error);
+    }
+  }
+}
