@@ -29,6 +29,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -87,16 +88,25 @@ class Whago:
         with open(token_file, "w") as handle:
             handle.write(self.admin_token + "\n")
         os.chmod(token_file, 0o600)
+        self.arguments = [WHAGO, "serve",
+                          "--set", f"server.dataDir={directory}/data",
+                          "--set", f"server.listen=127.0.0.1:{self.port}",
+                          "--set", f"server.adminToken=file:{token_file}",
+                          "--set", f"runtime.local.ports={self.worker_ports[0]}-{self.worker_ports[-1]}",
+                          *extra]
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [WHAGO, "serve",
-             "--set", f"server.dataDir={directory}/data",
-             "--set", f"server.listen=127.0.0.1:{self.port}",
-             "--set", f"server.adminToken=file:{token_file}",
-             "--set", f"runtime.local.ports={self.worker_ports[0]}-{self.worker_ports[-1]}",
-             *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        self.start()
+
+    def start(self):
+        self.process = subprocess.Popen(self.arguments, stdout=self.log, stderr=subprocess.STDOUT)
         await_condition(self.healthy, "whago serve to answer /healthz", timeout=60)
+
+    def restart(self):
+        """SIGTERM, then the same command again (its workers keep running and are adopted)."""
+        self.process.send_signal(signal.SIGTERM)
+        if self.process.wait(timeout=60) != 0:
+            raise AssertionError(f"whago serve exited with {self.process.returncode} on SIGTERM")
+        self.start()
 
     def healthy(self):
         if self.process.poll() is not None:
@@ -293,6 +303,15 @@ class ConsoleTests(unittest.TestCase):
         ConsoleTests.secrets = getattr(ConsoleTests, "secrets", []) + [created["apiKey"]]
         return created
 
+    def scan(self, value):
+        """What the simulator's virtual phone does: POST the QR value to the worker that showed it."""
+        authority = re.match(r"waha-sim://([^/]+)/", value).group(1)
+        self.assertTrue(authority.startswith("127.0.0.1:"), authority)
+        scan = urllib.request.Request(f"http://{authority}/_sim/scan", data=json.dumps({"qr": value}).encode(),
+                                      headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(scan, timeout=20) as response:
+            self.assertIn(response.status, (200, 201))
+
     def badge(self, scope):
         return self.browser.find_element(By.CSS_SELECTOR, f"{scope} .badge").get_attribute("data-status")
 
@@ -310,7 +329,9 @@ class ConsoleTests(unittest.TestCase):
     # Tests
 
     def test_a_wrong_key_is_refused(self):
-        self.log_in("whago_live_this-is-not-a-key")
+        # With the keyboard only: the field has the focus, Enter submits.
+        self.assertEqual(self.browser.switch_to.active_element.get_attribute("id"), "credential")
+        self.browser.switch_to.active_element.send_keys("whago_live_this-is-not-a-key" + Keys.ENTER)
         message = self.wait_for(By.CSS_SELECTOR, "#login-message .notice.error")
         self.assertIn("refused", message.text)
         self.shot("wrong-key")
@@ -364,12 +385,7 @@ class ConsoleTests(unittest.TestCase):
 
         # A virtual phone scans it; the badge turns WORKING without a page reload.
         self.browser.execute_script("window.stillTheSamePage = true")
-        authority = re.match(r"waha-sim://([^/]+)/", decoded).group(1)
-        self.assertTrue(authority.startswith("127.0.0.1:"), authority)
-        scan = urllib.request.Request(f"http://{authority}/_sim/scan", data=json.dumps({"qr": decoded}).encode(),
-                                      headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(scan, timeout=20) as response:
-            self.assertIn(response.status, (200, 201))
+        self.scan(decoded)
         self.wait_for(By.CSS_SELECTOR, "#chip-status .badge[data-status='WORKING']")
         self.assertTrue(self.browser.execute_script("return window.stillTheSamePage === true"), "the page was reloaded")
         self.assertRegex(self.wait_for(By.ID, "paired-phone").text, r"^\+\d+$")
@@ -406,6 +422,18 @@ class ConsoleTests(unittest.TestCase):
         self.assertTrue(self.browser.execute_script("return window.stillTheSamePage === true"), "the page was reloaded")
         self.shot("chips-live")
 
+        # whago restarts: the page's event stream reconnects from its last event and goes on.
+        self.assertEqual(self.browser.find_element(By.ID, "live").get_attribute("data-after"), "0")
+        self.whago.restart()
+        # Live again, resumed after its last event (Last-Event-ID) rather than from the start.
+        self.wait_for(By.CSS_SELECTOR, "#live[data-state='live']:not([data-after='0'])")
+        status, current = self.whago.api("GET", f"/api/v1/chips/{chip_id}/qr?format=raw", key)
+        self.assertEqual(status, 200, current)
+        self.scan(current["value"])
+        self.wait_for(By.CSS_SELECTOR, f"{row} .badge[data-status='WORKING']")
+        self.assertTrue(self.browser.execute_script("return window.stillTheSamePage === true"), "the page was reloaded")
+        self.shot("chips-live-after-whago-restart")
+
         # Delete, with a confirmation; the chip disappears.
         self.browser.find_element(By.CSS_SELECTOR, f"{row} a").click()
         self.wait_for(By.ID, "delete").click()
@@ -432,6 +460,14 @@ class ConsoleTests(unittest.TestCase):
         self.assertTrue(key)
         self.assertTrue(self.browser.find_elements(By.ID, "new-webhook-secret"), "the generated webhook secret is shown once too")
         self.shot("tenant-created-key-once")
+        # The copy button puts the key on the clipboard.
+        self.browser.execute_cdp_cmd("Browser.grantPermissions", {
+            "origin": self.whago.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+        self.browser.find_element(By.XPATH, "//div[@class='copy-row'][.//input[@id='new-api-key']]//button[normalize-space()='Copy']").click()
+        self.wait_until(lambda: "Copied." in self.browser.find_element(By.XPATH, "//div[@class='copy-row'][.//input[@id='new-api-key']]").text,
+                        "the copy button to say it copied")
+        clipboard = self.browser.execute_async_script("navigator.clipboard.readText().then(arguments[0], (e) => arguments[0]('error: ' + e))")
+        self.assertEqual(clipboard, key)
         status, account = self.whago.api("GET", "/api/v1/me", key)
         self.assertEqual((status, account["role"], account["tenant"]["name"]), (200, "tenant", "acme"))
         tenant_id = account["tenant"]["id"]

@@ -36,8 +36,8 @@ async function render() {
   main.replaceChildren();
   const params = hash.match(route.pattern).slice(1).map(decodeURIComponent);
   cleanup = (await route.view(main, ...params)) ?? null;
-  // Keyboard and screen-reader users land on the new view's heading.
-  (main.querySelector("h1") ?? main).focus?.({ preventScroll: true });
+  // Keyboard and screen-reader users land on the new view's heading, unless the view focused a field.
+  if (!main.contains(document.activeElement)) (main.querySelector("h1") ?? main).focus?.({ preventScroll: true });
 }
 
 function updateNav(hash) {

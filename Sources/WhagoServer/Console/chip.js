@@ -193,6 +193,7 @@ function pairingCodeForm(chipID) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     result.replaceChildren();
+    number.removeAttribute("aria-invalid");
     button.disabled = true;
     try {
       const { code } = await api("POST", `/api/v1/chips/${id(chipID)}/pairing-code`, { body: { phoneNumber: number.value.trim() } });

@@ -20,7 +20,14 @@ export async function allChips() {
 export function liveIndicator() {
   const element = h("span", { class: "live", id: "live", role: "status", dataset: { state: "connecting" } }, "connecting…");
   const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", refused: "stopped" };
-  return { element, update: (state) => { element.dataset.state = state; element.textContent = labels[state] ?? state; } };
+  return {
+    element,
+    update: (state, after) => {
+      element.dataset.state = state;
+      element.dataset.after = after ?? "0"; // the event the stream resumed after (0: from the oldest kept)
+      element.textContent = labels[state] ?? state;
+    },
+  };
 }
 
 export async function chipsView(main) {

@@ -6,8 +6,8 @@ import { session } from "./api.js";
 
 export class EventStream {
   /**
-   * onEvent(event) gets each parsed event (the API's Event object); onState(state) gets
-   * "connecting", "live" or "reconnecting".
+   * onEvent(event) gets each parsed event (the API's Event object); onState(state, after) gets
+   * "connecting", "live", "reconnecting" or "refused", and the cursor the stream resumes after.
    */
   constructor({ onEvent, onState = () => {}, after = null }) {
     this.onEvent = onEvent;
@@ -30,18 +30,18 @@ export class EventStream {
 
   async loop() {
     while (!this.stopped) {
-      this.onState(this.failures === 0 ? "connecting" : "reconnecting");
+      this.onState(this.failures === 0 ? "connecting" : "reconnecting", this.lastEventID);
       try {
         await this.connect();
         this.failures = 0; // the server ended the stream (e.g. it is restarting): reconnect at once
       } catch (error) {
         if (this.stopped) return;
-        if (error.status === 401) { this.onState("refused"); return; }
+        if (error.status === 401) { this.onState("refused", this.lastEventID); return; }
         this.failures += 1;
       }
       if (this.stopped) return;
-      this.onState("reconnecting");
-      const wait = Math.min(30000, 500 * 2 ** Math.min(this.failures, 6));
+      this.onState("reconnecting", this.lastEventID);
+      const wait = Math.min(15000, 500 * 2 ** Math.min(this.failures, 5));
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
@@ -56,7 +56,7 @@ export class EventStream {
       error.status = response.status;
       throw error;
     }
-    this.onState("live");
+    this.onState("live", this.lastEventID);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {
