@@ -9,7 +9,8 @@ extension APIHandler {
         let tenant = try Principal.tenant()
         let limit = try Self.pageSize(input.query.limit)
         let wantsStream = input.headers.accept.contains { $0.contentType == .textEventStream }
-        let cursor = try Self.cursor(input.query.after ?? (wantsStream ? input.headers.lastEventID : nil))
+        // A reconnecting EventSource keeps its URL and adds Last-Event-ID: that one wins.
+        let cursor = try await self.cursor(wantsStream ? input.headers.lastEventID ?? input.query.after : input.query.after)
         if wantsStream {
             return .ok(.init(body: .textEventStream(events.stream(of: tenant, after: cursor))))
         }
@@ -35,11 +36,13 @@ extension APIHandler {
         return .accepted(.init())
     }
 
-    /// A cursor from `?after=` or `Last-Event-ID`: a log sequence, 0 for the oldest kept.
-    static func cursor(_ text: String?) throws -> Int64 {
+    /// A cursor from `?after=` or `Last-Event-ID`: a log sequence, 0 for the oldest kept,
+    /// `latest` for where the log ends now.
+    func cursor(_ text: String?) async throws -> Int64 {
         guard let text else { return 0 }
+        if text == "latest" { return try await store.latestEventSequence() }
         guard let value = Int64(text), value >= 0 else {
-            throw ErrorResponse(.badRequest, "invalid_request", "a cursor is the number of an event's place in the log, such as 42")
+            throw ErrorResponse(.badRequest, "invalid_request", "a cursor is the number of an event's place in the log, such as 42, or latest")
         }
         return value
     }

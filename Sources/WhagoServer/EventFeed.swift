@@ -55,7 +55,9 @@ struct EventFeed: Sendable {
             mutating func next() async throws -> ArraySlice<UInt8>? {
                 if !started {
                     started = true
-                    return ArraySlice("retry: 2000\n: whago events from \(cursor)\n\n".utf8)
+                    // The starting cursor as the first block's id: a client that reconnects before
+                    // any event arrives resumes from here (a block without data dispatches nothing).
+                    return ArraySlice("retry: 2000\nid: \(cursor)\n: whago events after \(cursor)\n\n".utf8)
                 }
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
                     let entries = try await feed.page(of: tenant, after: cursor, limit: 100)

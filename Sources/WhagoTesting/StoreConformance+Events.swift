@@ -75,6 +75,15 @@ extension StoreConformance {
         let kept = try await store.events(of: "t1", after: 0, limit: 100)
         #expect(kept.allSatisfy { $0.state == .pending }, "\(kept.map { "\($0.id) \($0.state)" })")
         #expect(Set(kept.map(\.id)) == ["e3", "e4", "e5"])
+
+        // "From now on": after the newest sequence (pruned ones included), only what is appended later.
+        let latest = try await store.latestEventSequence()
+        #expect(latest >= log[4].sequence)
+        #expect(try await store.events(of: "t1", after: latest, limit: 100).isEmpty)
+        #expect(try await store.events(of: "t2", after: latest, limit: 100).isEmpty)
+        try await store.enqueue([entry("e6", "c2", 6)])
+        #expect(try await store.events(of: "t1", after: latest, limit: 100).map(\.id) == ["e6"])
+        #expect(try await store.latestEventSequence() > latest)
     }
 
     /// 16 claimers on one log: every entry is claimed by exactly one of them at a time, and a

@@ -423,10 +423,10 @@ class ConsoleTests(unittest.TestCase):
         self.shot("chips-live")
 
         # whago restarts: the page's event stream reconnects from its last event and goes on.
-        self.assertEqual(self.browser.find_element(By.ID, "live").get_attribute("data-after"), "0")
+        self.assertEqual(self.browser.find_element(By.ID, "live").get_attribute("data-after"), "latest")
         self.whago.restart()
-        # Live again, resumed after its last event (Last-Event-ID) rather than from the start.
-        self.wait_for(By.CSS_SELECTOR, "#live[data-state='live']:not([data-after='0'])")
+        # Live again, resumed after its last event (Last-Event-ID) rather than from where the log ends.
+        self.wait_for(By.CSS_SELECTOR, "#live[data-state='live']:not([data-after='latest'])")
         status, current = self.whago.api("GET", f"/api/v1/chips/{chip_id}/qr?format=raw", key)
         self.assertEqual(status, 200, current)
         self.scan(current["value"])

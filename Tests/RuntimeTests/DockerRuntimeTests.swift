@@ -142,7 +142,7 @@ struct DockerRuntimeTests {
 
     @Test("the health check warns when workers share the host's network")
     func hostNetworkWarning() async throws {
-        let report = await try runtime().healthCheck()
+        let report = try await runtime().healthCheck()
         #expect(report.status == .warning, "\(report)")
         #expect(report.detail.contains("loopback"))
         #expect(report.detail.contains("API"))

@@ -80,6 +80,16 @@ extension PostgresStore {
             """)
     }
 
+    public func latestEventSequence() async throws -> Int64 {
+        let lock = eventLock
+        return try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lock)))", logger: self.logger)
+            return try await self.rows("SELECT coalesce(max(seq), 0)::bigint FROM \(unescaped: self.t("outbox"))", on: connection) {
+                try $0.decode(Int64.self)
+            }.first ?? 0
+        }
+    }
+
     public func outboxDepth() async throws -> Int {
         try await query("SELECT count(*) FROM \(unescaped: t("outbox")) WHERE state = 'pending'") { try $0.decode(Int.self) }.first ?? 0
     }

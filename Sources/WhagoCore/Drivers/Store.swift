@@ -108,6 +108,10 @@ public protocol Store: WhagoDriver {
     /// cursor of `GET /events?after=` and of SSE's `Last-Event-ID`. A sequence, once read, never
     /// has an earlier event appear before it.
     func events(of tenant: TenantID, after sequence: Int64, limit: Int) async throws -> [OutboxEntry]
+    /// The sequence of the newest event in the log (0 when it has none): a cursor after which
+    /// only events appended later are read — "from now on", for a stream that wants no history.
+    /// Like ``events(of:after:limit:)``, no event with a smaller sequence appears after it is read.
+    func latestEventSequence() async throws -> Int64
     /// Up to `limit` pending entries due at `now`, unclaimed, each the earliest pending entry of
     /// its chip, oldest first. A read: it claims nothing.
     func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry]

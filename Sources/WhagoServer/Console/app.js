@@ -11,6 +11,7 @@ import { adminView } from "./admin.js";
 
 const main = document.getElementById("main");
 let cleanup = null;
+let generation = 0;
 
 const routes = [
   { pattern: /^#\/login$/, view: loginView, open: true },
@@ -33,9 +34,15 @@ async function render() {
   cleanup?.();
   cleanup = null;
   updateNav(hash);
-  main.replaceChildren();
+  // Each view gets its own container: one still loading when the user moves on writes into a
+  // detached element, and its streams and timers are stopped as soon as it hands them back.
+  const current = ++generation;
+  const view = document.createElement("div");
+  main.replaceChildren(view);
   const params = hash.match(route.pattern).slice(1).map(decodeURIComponent);
-  cleanup = (await route.view(main, ...params)) ?? null;
+  const stop = (await route.view(view, ...params)) ?? null;
+  if (current !== generation) { stop?.(); return; }
+  cleanup = stop;
   // Keyboard and screen-reader users land on the new view's heading, unless the view focused a field.
   if (!main.contains(document.activeElement)) (main.querySelector("h1") ?? main).focus?.({ preventScroll: true });
 }
@@ -55,6 +62,7 @@ function updateNav(hash) {
 function logOut(message) {
   cleanup?.();
   cleanup = null;
+  generation += 1;
   session.clear();
   sessionStorage.removeItem("whago.tenantName");
   if (message) sessionStorage.setItem("whago.loginMessage", message);

@@ -10,16 +10,22 @@ import { liveIndicator } from "./chips.js";
 const QR_POLL_MS = 2000;
 
 export async function chipView(main, chipID) {
+  // The stream first (it starts where the log ends), then the chip; events that arrive meanwhile wait.
+  const live = liveIndicator();
+  let pending = [];
+  let onEvent = null;
+  const stream = new EventStream({ onState: live.update, onEvent: (event) => (pending ? pending.push(event) : onEvent(event)) }).start();
+  await stream.ready;
   let chip;
   try {
     chip = await api("GET", `/api/v1/chips/${id(chipID)}`);
   } catch (error) {
+    stream.stop();
     main.append(h("h1", { tabindex: "-1" }, "Chip"),
                 notice("error", error.status === 404 ? "There is no such chip (it may have been deleted)." : error.explanation ?? error.message),
                 h("a", { href: "#/chips" }, "Back to the chips"));
     return;
   }
-  const live = liveIndicator();
   const heading = h("h1", { tabindex: "-1", id: "chip-name" }, chip.name);
   const status = h("span", { id: "chip-status" });
   const facts = h("dl", { class: "facts", id: "chip-facts" });
@@ -86,21 +92,20 @@ export async function chipView(main, chipID) {
   replace(actions, h("h2", { id: "actions-title" }, "Actions"), chipActions(chipID, () => chip, (next) => { chip = next; draw(); }));
   draw();
 
-  const stream = new EventStream({
-    onState: live.update,
-    onEvent: async (event) => {
-      if (event.chip !== chipID) return;
-      if (event.type === "chip.deleted") { location.hash = "#/chips"; return; }
-      if (event.type !== "chip.status" || Date.parse(event.occurredAt) < Date.parse(chip.statusChangedAt)) return;
-      try {
-        chip = await api("GET", `/api/v1/chips/${id(chipID)}`); // the whole chip: worker, pushName…
-      } catch (error) {
-        if (error.status === 404) { location.hash = "#/chips"; return; }
-        chip = { ...chip, status: event.data.status, statusChangedAt: event.occurredAt, phone: event.data.phone ?? chip.phone };
-      }
-      draw();
-    },
-  }).start();
+  onEvent = async (event) => {
+    if (event.chip !== chipID) return;
+    if (event.type === "chip.deleted") { location.hash = "#/chips"; return; }
+    if (event.type !== "chip.status" || Date.parse(event.occurredAt) < Date.parse(chip.statusChangedAt)) return;
+    try {
+      chip = await api("GET", `/api/v1/chips/${id(chipID)}`); // the whole chip: worker, pushName…
+    } catch (error) {
+      if (error.status === 404) { location.hash = "#/chips"; return; }
+      chip = { ...chip, status: event.data.status, statusChangedAt: event.occurredAt, phone: event.data.phone ?? chip.phone };
+    }
+    draw();
+  };
+  for (const event of pending) onEvent(event);
+  pending = null;
   return () => { stream.stop(); qr.stop(); };
 }
 

@@ -24,7 +24,7 @@ export function liveIndicator() {
     element,
     update: (state, after) => {
       element.dataset.state = state;
-      element.dataset.after = after ?? "0"; // the event the stream resumed after (0: from the oldest kept)
+      element.dataset.after = after ?? "latest"; // the cursor this connection resumed after
       element.textContent = labels[state] ?? state;
     },
   };
@@ -93,12 +93,8 @@ export async function chipsView(main) {
       return;
     }
     if (event.type !== "chip.status") return;
-    if (!chip) {
-      // An old event of a deleted chip says nothing; a new one is a chip created elsewhere.
-      if (Date.parse(event.occurredAt) > loadedAt - 5000) refresh();
-      return;
-    }
-    // The stream starts at the oldest kept event: history older than what the list showed is skipped.
+    if (!chip) { refresh(); return; } // a chip created elsewhere
+    // The stream started before the list was read: what the list already shows is skipped.
     if (Date.parse(event.occurredAt) < Date.parse(chip.statusChangedAt)) return;
     chip.status = event.data.status;
     chip.statusChangedAt = event.occurredAt;
@@ -108,8 +104,12 @@ export async function chipsView(main) {
     rows.set(chip.id, next);
   }
 
-  const loadedAt = Date.now();
+  // The stream first (it starts where the log ends), then the list; events that arrive meanwhile wait.
+  let pending = [];
+  const stream = new EventStream({ onEvent: (event) => (pending ? pending.push(event) : apply(event)), onState: live.update }).start();
+  await stream.ready;
   await load();
-  const stream = new EventStream({ onEvent: apply, onState: live.update }).start();
+  for (const event of pending) apply(event);
+  pending = null;
   return () => stream.stop();
 }

@@ -9,13 +9,16 @@ export class EventStream {
    * onEvent(event) gets each parsed event (the API's Event object); onState(state, after) gets
    * "connecting", "live", "reconnecting" or "refused", and the cursor the stream resumes after.
    */
-  constructor({ onEvent, onState = () => {}, after = null }) {
+  constructor({ onEvent, onState = () => {} }) {
     this.onEvent = onEvent;
     this.onState = onState;
-    this.lastEventID = after;
+    this.lastEventID = null;
     this.controller = null;
     this.stopped = false;
     this.failures = 0;
+    // Settles once the server has fixed where the stream starts (or the first attempt failed):
+    // a view reads its state after that, so no change falls between its read and the stream.
+    this.ready = new Promise((resolve) => { this.settle = resolve; });
   }
 
   start() {
@@ -35,6 +38,7 @@ export class EventStream {
         await this.connect();
         this.failures = 0; // the server ended the stream (e.g. it is restarting): reconnect at once
       } catch (error) {
+        this.settle();
         if (this.stopped) return;
         if (error.status === 401) { this.onState("refused", this.lastEventID); return; }
         this.failures += 1;
@@ -50,13 +54,15 @@ export class EventStream {
     this.controller = new AbortController();
     const headers = { Accept: "text/event-stream", Authorization: `Bearer ${session.credential}` };
     if (this.lastEventID) headers["Last-Event-ID"] = this.lastEventID;
-    const response = await fetch("/api/v1/events", { headers, signal: this.controller.signal, cache: "no-store" });
+    // No history: the stream starts where the log ends now, then resumes from its last id.
+    const response = await fetch("/api/v1/events?after=latest", { headers, signal: this.controller.signal, cache: "no-store" });
     if (!response.ok) {
       const error = new Error(`events: HTTP ${response.status}`);
       error.status = response.status;
       throw error;
     }
     this.onState("live", this.lastEventID);
+    this.settle();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {

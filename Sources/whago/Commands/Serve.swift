@@ -15,7 +15,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the daemon until SIGTERM or SIGINT.",
         discussion: """
             Loads the configuration, builds the selected drivers, runs their health checks (refusing to \
-            start on an error), logs a summary with secrets redacted, and runs until SIGTERM or SIGINT, \
+            start on an error), logs a summary with secrets redacted, serves the REST API (/api/v1, \
+            /openapi.json) and the web console (/) on server.listen, and runs until SIGTERM or SIGINT, \
             then shuts down cleanly. With no server.adminToken, a token is generated into \
             <server.dataDir>/admin-token (mode 0600) and its path is logged, never the token.
             """

@@ -84,6 +84,32 @@ extension OrchestratorScenarios {
             }
         }
 
+        @Test("events from now on: ?after=latest pages nothing of the past, and a stream at latest gets only later events")
+        func eventsFromNowOn() async throws {
+            try await withAPIRig(.file) { _, api in
+                let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "now"]).json["apiKey"]?.stringValue)
+                let first = try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "old"]).json["id"]?.stringValue)
+                try await api.waitForStatus(first, key: key, "SCAN_QR_CODE")
+                let history = try await api.call(.get, "/api/v1/events?after=0", key: key)
+                #expect(history.json["events"]?.arrayValue?.isEmpty == false)
+                let now = try await api.call(.get, "/api/v1/events?after=latest", key: key)
+                #expect(now.status == 200 && now.json["events"]?.arrayValue?.isEmpty == true)
+                let cursor = try #require(now.json["next"]?.stringValue)
+                #expect(Int64(cursor) ?? 0 >= Int64(history.json["next"]?.stringValue ?? "") ?? .max)
+
+                let stream = try await EventStreamClient.open(api, key: key, after: "latest")
+                let second = try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "new"]).json["id"]?.stringValue)
+                try await stream.waitFor("of the new chip") { $0.data["chip"]?.stringValue == second }
+                #expect(stream.received.allSatisfy { $0.data["chip"]?.stringValue == second }, "nothing of the old chip's history")
+                #expect(stream.startedAfter.flatMap { Int64($0) } ?? -1 >= Int64(cursor) ?? .max,
+                        "the first block says where the stream starts")
+                await stream.close()
+                let page = try await api.call(.get, "/api/v1/events?after=\(cursor)", key: key)
+                #expect(page.json["events"]?.arrayValue?.allSatisfy { $0["chip"]?.stringValue == second } == true)
+                #expect(try await api.call(.get, "/api/v1/events?after=soon", key: key).status == 400)
+            }
+        }
+
         @Test("operations: /metrics in Prometheus text with chips, workers, outbox and request histograms; /readyz 503 naming what is down")
         func operations() async throws {
             try await withAPIRig(.file) { _, api in

@@ -205,11 +205,14 @@ final class EventStreamClient: Sendable {
     }
 
     private let events = Mutex<[Event]>([])
+    private let firstID = Mutex<String?>(nil)
+    /// The id of the stream's first block (the cursor it started after), once read.
+    var startedAfter: String? { firstID.withLock { $0 } }
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     /// Opens `GET /api/v1/events` with `Accept: text/event-stream` and returns once it answered.
-    static func open(_ api: APIClient, key: String, lastEventID: String? = nil) async throws -> EventStreamClient {
-        var request = HTTPClientRequest(.get, api.base + "/api/v1/events", headers: [("Authorization", "Bearer \(key)"), ("Accept", "text/event-stream")],
+    static func open(_ api: APIClient, key: String, lastEventID: String? = nil, after: String? = nil) async throws -> EventStreamClient {
+        var request = HTTPClientRequest(.get, api.base + "/api/v1/events" + (after.map { "?after=\($0)" } ?? ""), headers: [("Authorization", "Bearer \(key)"), ("Accept", "text/event-stream")],
                                         timeout: .seconds(600))
         if let lastEventID { request.addHeader("Last-Event-ID", lastEventID) }
         let response = try await HTTPClient.shared.stream(request)
@@ -229,6 +232,7 @@ final class EventStreamClient: Sendable {
                     current = Event(id: nil, type: nil, data: .null)
                 } else if line.hasPrefix("id: ") {
                     current.id = String(line.dropFirst(4))
+                    if current.type == nil { firstID.withLock { $0 = $0 ?? current.id } }
                 } else if line.hasPrefix("event: ") {
                     current.type = String(line.dropFirst(7))
                 } else if line.hasPrefix("data: ") {
