@@ -1,7 +1,7 @@
 // The admin view (admin token): tenants (create, with the key shown once; rotate the key;
 // delete), workers, and dead-lettered webhook events with retry.
 
-import { api, id } from "./api.js";
+import { api, allPages, id } from "./api.js";
 import { h, badge, ago, notice, copy, replace } from "./dom.js";
 
 export async function adminView(main) {
@@ -30,13 +30,7 @@ export async function adminView(main) {
 
   async function reloadTenants() {
     try {
-      const list = [];
-      let after;
-      do {
-        const page = await api("GET", `/api/v1/tenants?limit=500${after ? `&after=${encodeURIComponent(after)}` : ""}`);
-        list.push(...page.tenants);
-        after = page.next;
-      } while (after);
+      const list = await allPages("/api/v1/tenants", "tenants");
       replace(tenants, h("h2", { id: "tenants-title" }, `Tenants (${list.length})`),
         list.length === 0 ? h("p", { class: "empty" }, "No tenants yet: create one above and give it its API key.")
           : h("table", { class: "list" },

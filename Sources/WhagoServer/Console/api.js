@@ -72,5 +72,17 @@ export async function api(method, path, { body, credential = session.credential,
   throw error;
 }
 
+/** Every item of a paged list (`{<field>: [...], next}`), following `next` as `after`. */
+export async function allPages(path, field) {
+  const items = [];
+  let after;
+  do {
+    const page = await api("GET", `${path}?limit=500${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+    items.push(...page[field]);
+    after = page.next;
+  } while (after);
+  return items;
+}
+
 /** Path segment escaping for ids. */
 export const id = (value) => encodeURIComponent(value);

@@ -1,20 +1,8 @@
 // Chips: the tenant's chips, their status badges kept current from the event stream.
 
-import { api } from "./api.js";
+import { allPages } from "./api.js";
 import { h, badge, ago, phone, notice } from "./dom.js";
 import { EventStream } from "./events.js";
-
-/** Every page of GET /api/v1/chips. */
-export async function allChips() {
-  const chips = [];
-  let after;
-  do {
-    const page = await api("GET", `/api/v1/chips?limit=500${after ? `&after=${encodeURIComponent(after)}` : ""}`);
-    chips.push(...page.chips);
-    after = page.next;
-  } while (after);
-  return chips;
-}
 
 /** A live connection indicator for a stream's states. */
 export function liveIndicator() {
@@ -44,7 +32,7 @@ export async function chipsView(main) {
 
   async function load() {
     try {
-      chips = new Map((await allChips()).map((chip) => [chip.id, chip]));
+      chips = new Map((await allPages("/api/v1/chips", "chips")).map((chip) => [chip.id, chip]));
       draw();
     } catch (error) {
       body.replaceChildren(notice("error", `Cannot list the chips: ${error.explanation ?? error.message}`));

@@ -87,9 +87,7 @@ extension OrchestratorScenarios {
         @Test("events from now on: ?after=latest pages nothing of the past, and a stream at latest gets only later events")
         func eventsFromNowOn() async throws {
             try await withAPIRig(.file) { _, api in
-                let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "now"]).json["apiKey"]?.stringValue)
-                let first = try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "old"]).json["id"]?.stringValue)
-                try await api.waitForStatus(first, key: key, "SCAN_QR_CODE")
+                let (key, _) = try await api.tenantWithWaitingChip("now", chip: "old")
                 let history = try await api.call(.get, "/api/v1/events?after=0", key: key)
                 #expect(history.json["events"]?.arrayValue?.isEmpty == false)
                 let now = try await api.call(.get, "/api/v1/events?after=latest", key: key)
@@ -113,9 +111,7 @@ extension OrchestratorScenarios {
         @Test("operations: /metrics in Prometheus text with chips, workers, outbox and request histograms; /readyz 503 naming what is down")
         func operations() async throws {
             try await withAPIRig(.file) { _, api in
-                let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "observed"]).json["apiKey"]?.stringValue)
-                let id = try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "counted"]).json["id"]?.stringValue)
-                try await api.waitForStatus(id, key: key, "SCAN_QR_CODE")
+                let (key, _) = try await api.tenantWithWaitingChip("observed", chip: "counted")
                 let metrics = try await api.call(.get, "/metrics")
                 #expect(metrics.status == 200)
                 #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)

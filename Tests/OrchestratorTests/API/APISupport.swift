@@ -83,6 +83,14 @@ struct APIClient: Sendable {
         }
     }
 
+    /// A new tenant (its API key) with one chip waiting for its scan (its id).
+    func tenantWithWaitingChip(_ tenant: String, chip name: String) async throws -> (key: String, chip: String) {
+        let key = try #require(try await call(.post, "/api/v1/tenants", key: admin, json: ["name": .string(tenant)]).json["apiKey"]?.stringValue)
+        let chip = try #require(try await call(.post, "/api/v1/chips", key: key, json: ["name": .string(name)]).json["id"]?.stringValue)
+        try await waitForStatus(chip, key: key, "SCAN_QR_CODE")
+        return (key, chip)
+    }
+
     func waitForStatus(_ id: String, key: String, _ status: String, timeout: Duration = .seconds(60)) async throws {
         try await waitForChip(id, key: key, "became \(status)", timeout: timeout) { $0.json["status"]?.stringValue == status }
     }
