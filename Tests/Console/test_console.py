@@ -352,6 +352,14 @@ class ConsoleTests(unittest.TestCase):
         # Create
         self.browser.find_element(By.ID, "new-chip").click()
         self.wait_for(By.ID, "chip-name").send_keys("console-1")
+        # The API's refusal is shown beside the form, on the field it is about.
+        self.browser.find_element(By.ID, "chip-country").send_keys("b1")
+        self.browser.find_element(By.ID, "create-chip").click()
+        refusal = self.wait_for(By.CSS_SELECTOR, "#create-message .notice.error")
+        self.assertIn("country", refusal.text)
+        self.assertEqual(self.browser.find_element(By.ID, "chip-country").get_attribute("aria-invalid"), "true")
+        self.shot("create-refused")
+        self.browser.find_element(By.ID, "chip-country").clear()
         self.shot("create")
         self.browser.find_element(By.ID, "create-chip").click()
         self.wait_until(lambda: re.search(r"#/chips/chip", self.browser.current_url), "the chip's page")
