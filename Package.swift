@@ -132,6 +132,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // new-driver: driver targets above this line
 
         .target(
             name: "WhagoTesting",
@@ -161,6 +162,7 @@ let package = Package(
                 "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP", "Orchestrator", "WhagoServer",
                 "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider",
                 "NoProxy", "StaticProxy", "DataImpulseProxy", "FileStore", "PostgresStore",
+                // new-driver: whago's driver dependencies above this line
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -190,6 +192,15 @@ let package = Package(
             capability: .command(intent: .custom(verb: "check-config", description: "Validate whago YAML configurations (default: Config/*.yaml).")),
             dependencies: ["whago"],
             path: "Plugins/CheckConfigCommand"
+        ),
+        // `swift package --allow-writing-to-package-directory new-driver --kind … --name …`: a new driver's skeleton, wired in.
+        .plugin(
+            name: "NewDriverCommand",
+            capability: .command(
+                intent: .custom(verb: "new-driver", description: "Create a driver target (runtime, sessions, proxy or store) with its conformance test, wired in."),
+                permissions: [.writeToPackageDirectory(reason: "new-driver writes the driver's target and test target and adds them to Package.swift and the driver registry")]
+            ),
+            path: "Plugins/NewDriverCommand"
         ),
 
         .testTarget(
@@ -270,5 +281,6 @@ let package = Package(
             dependencies: ["whago", "WhagoCore", "YAMLConfig", "WhagoTesting"],
             swiftSettings: swiftSettings
         ),
+        // new-driver: test targets above this line
     ]
 )

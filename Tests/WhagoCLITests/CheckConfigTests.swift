@@ -43,6 +43,44 @@ struct CheckConfigTests {
         #expect(!host.stdout.contains("warning"), "host networking shares whago's loopback: \(host.stdout)")
     }
 
+    @Test("--placeholders: a CI without secrets checks production.example.yaml; unset variables and missing secret files are listed, all else stays strict")
+    func placeholders() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        let path = "\(configDirectory)/production.example.yaml"
+        let strict = try await whago("check-config", path, directory: directory.path)
+        #expect(strict.status == 1, "without the flag an unset variable is an error")
+        #expect(strict.stderr.contains("environment variable 'DATAIMPULSE_LOGIN' is not set"), "\(strict.stderr)")
+
+        let result = try await whago("check-config", "--placeholders", path, directory: directory.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\(path): ok with "), "\(result.stdout)")
+        #expect(result.stdout.contains("(runtime=docker sessions=waha-plus proxy=dataimpulse store=postgres)"))
+        for expected in ["${DATAIMPULSE_LOGIN} is not set", "${WHAGO_DATABASE_URL} is not set",
+                         "the secret file '/run/secrets/dataimpulse' does not exist", "the secret file '/run/secrets/whago-admin-token' does not exist"] {
+            #expect(result.stdout.contains(expected), "\(expected) in \(result.stdout)")
+        }
+        #expect(result.stdout.contains("production.example.yaml:67:"), "placeholders are located: \(result.stdout)")
+
+        // Everything that does not depend on a placeholder is still checked.
+        try directory.write("typo.yaml", """
+            server:
+              listen: ${WHAGO_LISTEN}
+              adminToken: file:/nowhere/token
+            runtime: { driver: local }
+            sessions: { driver: waha-plus, waha-plus: { sessionsPerWorkr: 5 } }
+            proxy: { driver: none }
+            store: { driver: file }
+            orchestrator:
+              healthInterval: ${HEALTH:-15}
+            """)
+        let typo = try await whago("check-config", "--placeholders", "typo.yaml", directory: directory.path)
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("typo.yaml:5:45: unknown key 'sessionsPerWorkr'"), "\(typo.stderr)")
+        #expect(typo.stderr.contains("typo.yaml:9:19: orchestrator.healthInterval: invalid duration '15'"), "a default is not a placeholder: \(typo.stderr)")
+        #expect(!typo.stderr.contains("WHAGO_LISTEN") && !typo.stderr.contains("/nowhere/token"), "\(typo.stderr)")
+    }
+
     @Test("production.example.yaml selects docker, waha-plus, dataimpulse and postgres")
     func production() async throws {
         let directory = try TemporaryDirectory("check")

@@ -23,6 +23,35 @@ struct InterpolationTests {
         #expect(try value("\"${HOST}\"") == "10.0.0.1")
     }
 
+    @Test("with placeholders, an unset variable stands in for what its type accepts and is listed; errors about it are listed, not thrown")
+    func placeholders() throws {
+        struct Section: Decodable {
+            var name: String
+            var port: Int
+            var url: URL
+            var interval: TimeSpan
+            var strict: Int
+        }
+        let placeholders = Placeholders()
+        let yaml = "name: ${NAME}\nport: ${PORT:?the port}\nurl: ${URL}\ninterval: ${EVERY}\nstrict: ${HOST}\n"
+        let root = try #require(try YAMLParser(source: "p.yaml", environment: environment, placeholders: placeholders).parseSingleDocument(yaml))
+        let entries = placeholders.entries.map(\.description)
+        #expect(entries == ["p.yaml:1:7: ${NAME} is not set: a placeholder stands in for it",
+                            "p.yaml:2:7: ${PORT} is not set: a placeholder stands in for it",
+                            "p.yaml:3:6: ${URL} is not set: a placeholder stands in for it",
+                            "p.yaml:4:11: ${EVERY} is not set: a placeholder stands in for it"], "\(entries)")
+        // `strict` is set (HOST=10.0.0.1) and is no integer: still an error.
+        #expect(throws: YAMLErrors.self) { try YAMLDecoder(placeholders: placeholders).decode(Section.self, from: root) }
+        let second = Placeholders()
+        let set = try #require(try YAMLParser(source: "p.yaml", environment: environment.merging(["HOST": "7"]) { $1 }, placeholders: second)
+            .parseSingleDocument(yaml))
+        let decoded = try YAMLDecoder(placeholders: second).decode(Section.self, from: set)
+        #expect(decoded.strict == 7 && decoded.name == "placeholder" && decoded.port == 1 && decoded.interval == TimeSpan.seconds(1))
+        #expect(decoded.url.host == "placeholder.invalid")
+        // Without placeholders, the same text is an error.
+        #expect(throws: YAMLErrors.self) { try YAMLParser(source: "p.yaml", environment: environment).parseSingleDocument(yaml) }
+    }
+
     @Test("a substituted value is not scanned again")
     func noRescan() throws {
         #expect(try value("${PASSWORD}") == "p@ss:/%${NOT}")

@@ -7,6 +7,11 @@ extension CodingUserInfoKey {
     /// Set (to `true`) by the decoder of a configuration file (YAMLConfig's does): only there may a
     /// ``Secret`` be read from a `file:` path. Stored records never follow one.
     public static let configurationFile = CodingUserInfoKey(rawValue: "configurationFile")!
+
+    /// Set by the decoder of a configuration checked with placeholders (a CI without secrets): a
+    /// `@Sendable (String) -> Void` that a ``Secret`` calls when its `file:` does not exist, and
+    /// then stands in for it.
+    public static let placeholderRecorder = CodingUserInfoKey(rawValue: "placeholderRecorder")!
 }
 
 /// Decodes independent parts of a value, collecting the failure of each instead of stopping at

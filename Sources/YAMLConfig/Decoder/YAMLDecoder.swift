@@ -13,10 +13,19 @@ import Foundation
 public struct YAMLDecoder {
     /// Values the decoded types can read from `Decoder.userInfo`.
     public var userInfo: [CodingUserInfoKey: any Sendable]
+    /// The placeholders the parser recorded (see ``Placeholders``): scalars holding one decode
+    /// as a stand-in their type accepts, and errors about them alone are listed there instead.
+    public var placeholders: Placeholders?
 
-    public init(userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
+    public init(userInfo: [CodingUserInfoKey: any Sendable] = [:], placeholders: Placeholders? = nil) {
         self.userInfo = userInfo
+        self.placeholders = placeholders
     }
+
+    /// The `userInfo` key (raw value `placeholderRecorder`) of a `@Sendable (String) -> Void` that
+    /// types call when they accept a placeholder of their own (a secret file that does not exist);
+    /// present only when decoding with ``placeholders``.
+    public static let placeholderRecorderKey = CodingUserInfoKey(rawValue: "placeholderRecorder")!
 
     /// The `userInfo` key of the error recorder (raw value `errorRecorder`).
     public static let errorRecorderKey = CodingUserInfoKey(rawValue: "errorRecorder")!
@@ -28,21 +37,25 @@ public struct YAMLDecoder {
 
     /// Decodes `type` from `node`.
     public func decode<T: Decodable>(_ type: T.Type, from node: YAMLNode) throws(YAMLErrors) -> T {
-        let state = DecodingState(userInfo: userInfo)
+        var userInfo = userInfo
+        if let placeholders {
+            userInfo[YAMLDecoder.placeholderRecorderKey] = { @Sendable (what: String) in placeholders.record(what) }
+        }
+        let state = DecodingState(userInfo: userInfo, placeholders: placeholders)
         do {
             let value = try state.decode(type, from: node, path: [])
             state.reportUnknownKeys()
-            guard state.errors.isEmpty else { throw YAMLErrors(state.sortedErrors) }
+            guard state.remainingErrors.isEmpty else { throw YAMLErrors(state.remainingErrors) }
             return value
         } catch let error as YAMLErrors {
             throw error
         } catch let error as YAMLError {
             state.errors.append(error)
             state.reportUnknownKeys()
-            throw YAMLErrors(state.sortedErrors)
+            throw YAMLErrors(state.remainingErrors)
         } catch {
             state.errors.append(YAMLError(String(describing: error), at: node.mark))
-            throw YAMLErrors(state.sortedErrors)
+            throw YAMLErrors(state.remainingErrors)
         }
     }
 }
@@ -53,8 +66,10 @@ final class DecodingState {
     private(set) var userInfo: [CodingUserInfoKey: Any]
     var errors: [YAMLError] = []
     var trackers: [KeyTracker] = []
+    let placeholders: Placeholders?
 
-    init(userInfo: [CodingUserInfoKey: any Sendable]) {
+    init(userInfo: [CodingUserInfoKey: any Sendable], placeholders: Placeholders? = nil) {
+        self.placeholders = placeholders
         var userInfo: [CodingUserInfoKey: Any] = userInfo
         self.userInfo = userInfo
         userInfo[YAMLDecoder.errorRecorderKey] = { [unowned self] (error: any Error) in self.record(error) } as (any Error) -> Void
@@ -78,8 +93,32 @@ final class DecodingState {
         }
     }
 
-    /// Decodes one value, turning the type's own errors into located ``YAMLError``s.
+    /// The errors to report: with placeholders, those about a scalar that holds one are listed
+    /// as unchecked instead (its real value is not known here).
+    var remainingErrors: [YAMLError] {
+        guard let placeholders else { return sortedErrors }
+        return sortedErrors.filter { error in
+            guard let mark = error.mark, placeholders.holdsPlaceholder(mark) else { return true }
+            placeholders.record("not checked, it holds a placeholder: \(error.message)", at: mark)
+            return false
+        }
+    }
+
+    /// Decodes one value, turning the type's own errors into located ``YAMLError``s. A scalar
+    /// holding a placeholder decodes as the first stand-in its type accepts.
     func decode<T: Decodable>(_ type: T.Type, from node: YAMLNode, path: [any CodingKey]) throws -> T {
+        if let placeholders, node.scalar != nil, placeholders.holdsPlaceholder(node.mark) {
+            let recorded = errors.count
+            for standIn in Placeholders.standIns {
+                let substitute = YAMLNode(.scalar(standIn, .plain), mark: node.mark, tag: node.tag)
+                if let value = try? decodeValue(type, from: substitute, path: path) { return value }
+                errors.removeSubrange(recorded...)
+            }
+        }
+        return try decodeValue(type, from: node, path: path)
+    }
+
+    private func decodeValue<T: Decodable>(_ type: T.Type, from node: YAMLNode, path: [any CodingKey]) throws -> T {
         if type == URL.self {
             return try decodeURL(node, path: path) as! T
         }

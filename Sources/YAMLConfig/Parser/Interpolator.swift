@@ -8,8 +8,14 @@
 /// Substituted values are not scanned again, so a secret containing `${` stays as it is.
 public struct Interpolator: Sendable {
     public var environment: [String: String]
+    /// When set, a variable that is not set (and has no default) becomes a placeholder recorded
+    /// here instead of an error.
+    public var placeholders: Placeholders?
 
-    public init(environment: [String: String]) { self.environment = environment }
+    public init(environment: [String: String], placeholders: Placeholders? = nil) {
+        self.environment = environment
+        self.placeholders = placeholders
+    }
 
     /// The value with every reference replaced. Errors point at the `$` when the scalar is plain
     /// and on one line (where columns are exact), else at the scalar.
@@ -45,13 +51,13 @@ public struct Interpolator: Sendable {
                 throw YAMLError("unterminated '${' (expected ${NAME}, ${NAME:-default} or $$ for a literal $)", at: location(index))
             }
             let expression = String(String.UnicodeScalarView(scalars[(index + 2)..<close]))
-            output.append(contentsOf: try resolve(expression, at: location(index)).unicodeScalars)
+            output.append(contentsOf: try resolve(expression, at: location(index), scalar: mark).unicodeScalars)
             index = close + 1
         }
         return String(output)
     }
 
-    private func resolve(_ expression: String, at mark: YAMLMark) throws(YAMLError) -> String {
+    private func resolve(_ expression: String, at mark: YAMLMark, scalar: YAMLMark) throws(YAMLError) -> String {
         let nameEnd = expression.firstIndex(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) ?? expression.endIndex
         let name = String(expression[..<nameEnd])
         let rest = expression[nameEnd...]
@@ -60,6 +66,10 @@ public struct Interpolator: Sendable {
         }
         let value = environment[name]
         if rest.isEmpty {
+            if value == nil, let placeholders {
+                placeholders.recordVariable(name, at: mark, inScalarAt: scalar)
+                return Placeholders.text
+            }
             guard let value else {
                 throw YAMLError("environment variable '\(name)' is not set (set it, or write ${\(name):-default} to give a default)", at: mark)
             }
@@ -69,6 +79,10 @@ public struct Interpolator: Sendable {
             let argument = String(rest.dropFirst(operatorText.count))
             let missing = value == nil || (emptyCounts && value == "")
             if operatorText.hasSuffix("-") { return missing ? argument : value! }
+            if missing, let placeholders {
+                placeholders.recordVariable(name, at: mark, inScalarAt: scalar)
+                return Placeholders.text
+            }
             if missing {
                 let reason = argument.isEmpty ? "is required" : argument
                 throw YAMLError("environment variable '\(name)' is not set: \(reason)", at: mark)

@@ -28,11 +28,14 @@ public struct YAMLParser: Sendable {
     /// Variables for `${VAR}` interpolation; `nil` leaves scalars untouched.
     public var environment: [String: String]?
     public var limits: Limits
+    /// When set, unset variables become placeholders recorded here (see ``Placeholders``).
+    public var placeholders: Placeholders?
 
-    public init(source: String, environment: [String: String]? = nil, limits: Limits = Limits()) {
+    public init(source: String, environment: [String: String]? = nil, limits: Limits = Limits(), placeholders: Placeholders? = nil) {
         self.source = source
         self.environment = environment
         self.limits = limits
+        self.placeholders = placeholders
     }
 
     /// Every document of the input (an empty input has none).
@@ -45,7 +48,7 @@ public struct YAMLParser: Sendable {
         do {
             loader = Loader(
                 parser: try EventParser(bytes: bytes, source: source), limits: limits,
-                interpolator: environment.map { Interpolator(environment: $0) }
+                interpolator: environment.map { Interpolator(environment: $0, placeholders: placeholders) }
             )
             documents = try loader.documents()
         } catch {

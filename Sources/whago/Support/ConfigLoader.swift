@@ -10,6 +10,9 @@ struct ConfigLoader {
 
     var registry: DriverRegistry = .compiledIn
     var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// When set, unset variables and missing secret files are placeholders recorded here instead
+    /// of errors (`check-config --placeholders`).
+    var placeholders: Placeholders?
 
     /// Loads `path`, or the embedded default when `path` is `nil`.
     func load(path: String?, overrides: [String] = []) throws(YAMLErrors) -> WhagoConfig {
@@ -29,7 +32,7 @@ struct ConfigLoader {
 
     /// Parses and decodes YAML text.
     func decode(_ bytes: [UInt8], source: String, overrides: [String] = []) throws(YAMLErrors) -> WhagoConfig {
-        var root = try YAMLParser(source: source, environment: environment).parseSingleDocument(bytes)
+        var root = try YAMLParser(source: source, environment: environment, placeholders: placeholders).parseSingleDocument(bytes)
             ?? YAMLNode(.mapping([]), mark: YAMLMark(source: source, line: 1, column: 1))
         do throws(YAMLError) {
             for override in overrides {
@@ -42,6 +45,6 @@ struct ConfigLoader {
         } catch {
             throw YAMLErrors([error])
         }
-        return try YAMLDecoder(userInfo: [.driverRegistry: registry]).decode(WhagoConfig.self, from: root)
+        return try YAMLDecoder(userInfo: [.driverRegistry: registry], placeholders: placeholders).decode(WhagoConfig.self, from: root)
     }
 }

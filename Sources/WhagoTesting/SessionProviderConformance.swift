@@ -1,0 +1,252 @@
+import Foundation
+import Hummingbird
+import Testing
+import WhagoCore
+
+/// The behaviour every ``SessionProvider`` must have, run by every session provider's tests
+/// against a real worker of its own kind (for `waha-plus`: `whago waha-sim`, the simulator).
+///
+/// ```swift
+/// @Test(arguments: SessionProviderConformance.Check.allCases)
+/// func conformance(_ check: SessionProviderConformance.Check) async throws { try await suite.run(check) }
+/// ```
+public struct SessionProviderConformance: Sendable {
+    /// A running worker of the provider's kind.
+    public struct Worker: Sendable {
+        public var endpoint: WorkerEndpoint
+        /// Stops and removes the worker.
+        public var stop: @Sendable () async -> Void
+
+        public init(endpoint: WorkerEndpoint, stop: @escaping @Sendable () async -> Void) {
+            self.endpoint = endpoint
+            self.stop = stop
+        }
+    }
+
+    let provider: any SessionProvider
+    let launch: @Sendable () async throws -> Worker
+    let pair: @Sendable (_ qrValue: String) async throws -> Void
+
+    /// - provider: the driver under test.
+    /// - launch: starts a fresh worker from `provider.workerTemplate(_:)` and returns once it
+    ///   answers (one per check).
+    /// - pair: what a phone does with a QR code's raw value (the simulator: its virtual phone).
+    public init(provider: any SessionProvider, launch: @escaping @Sendable () async throws -> Worker,
+                pair: @escaping @Sendable (_ qrValue: String) async throws -> Void) {
+        self.provider = provider
+        self.launch = launch
+        self.pair = pair
+    }
+
+    /// The checks, by name: a provider's tests run them as one parameterized test.
+    public enum Check: String, CaseIterable, Sendable {
+        case idempotentEnsure, qrCodeAndPairing, goneSessions, webhookSignatures
+    }
+
+    /// Runs one check on a fresh worker.
+    public func run(_ check: Check) async throws {
+        let worker = try await launch()
+        let receiver = try await WebhookReceiver.start()
+        do {
+            switch check {
+            case .idempotentEnsure: try await idempotentEnsure(worker.endpoint, receiver)
+            case .qrCodeAndPairing: try await qrCodeAndPairing(worker.endpoint, receiver)
+            case .goneSessions: try await goneSessions(worker.endpoint)
+            case .webhookSignatures: try await webhookSignatures(worker.endpoint, receiver)
+            }
+        } catch {
+            await receiver.stop()
+            await worker.stop()
+            throw error
+        }
+        await receiver.stop()
+        await worker.stop()
+    }
+
+    private static let chip = ChipSpec(chip: "chip_conformance", tenant: "t1")
+
+    // MARK: Checks
+
+    /// `ensureSession` creates the session once: called again (same configuration) it neither
+    /// duplicates nor fails, and the worker lists the chip once; the session waits for its scan.
+    func idempotentEnsure(_ worker: WorkerEndpoint, _ receiver: WebhookReceiver) async throws {
+        let chip = Self.chip
+        #expect(try await provider.status(of: chip.chip, on: worker) == nil, "no session before ensureSession")
+        let webhook = WebhookTarget(url: receiver.url, secret: Secret("conformance-secret-1"))
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: webhook)
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: webhook)
+        try await waitForStatus(chip.chip, on: worker, .scanQRCode)
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: webhook)
+        #expect(try await provider.sessions(on: worker) == [chip.chip], "one session, listed once")
+        // A changed configuration (a rotated webhook secret) updates the same session.
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: receiver.url, secret: Secret("conformance-secret-2")))
+        #expect(try await provider.sessions(on: worker) == [chip.chip])
+        try await waitForStatus(chip.chip, on: worker, .scanQRCode)
+        let health = try await provider.health(of: worker, version: true)
+        #expect(health.reachable, "\(health)")
+    }
+
+    /// The QR code (PNG and raw value, or either alone), a pairing code, pairing by the QR code,
+    /// then WORKING with the paired account, and a QR code asked for while WORKING is
+    /// `invalid_state` naming the status.
+    func qrCodeAndPairing(_ worker: WorkerEndpoint, _ receiver: WebhookReceiver) async throws {
+        let chip = Self.chip
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: receiver.url, secret: Secret("conformance-secret")))
+        try await waitForStatus(chip.chip, on: worker, .scanQRCode)
+        let qr = try await provider.qrCode(of: chip.chip, on: worker, parts: [.image, .value])
+        #expect(qr.png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG")
+        let value = try #require(qr.value, "the raw value")
+        #expect(!value.isEmpty)
+        let image = try await provider.qrCode(of: chip.chip, on: worker, parts: .image)
+        #expect(image.value == nil && image.png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "the image alone")
+        let raw = try await provider.qrCode(of: chip.chip, on: worker, parts: .value)
+        #expect(raw.png.isEmpty && raw.value?.isEmpty == false, "the value alone")
+        let code = try await provider.requestPairingCode(for: chip.chip, phoneNumber: "5511999999999", on: worker)
+        #expect(!code.isEmpty, "a pairing code")
+
+        try await pair(value)
+        let working = try await waitForStatus(chip.chip, on: worker, .working)
+        #expect(working?.phone?.isEmpty == false, "the paired account's id")
+        await #expect { try await provider.qrCode(of: chip.chip, on: worker, parts: [.image, .value]) } throws: { error in
+            let error = error as? WhagoError
+            return error?.code == .invalidState && error?.message.contains("WORKING") == true
+        }
+        let sent = try await provider.sendText(OutgoingText(chatID: "5511988887777@c.us", text: "conformance"), from: chip.chip, on: worker)
+        #expect(sent.messageID?.isEmpty == false)
+        // Logged out, it waits for a new scan.
+        try await provider.logout(chip.chip, on: worker)
+        try await waitForStatus(chip.chip, on: worker, .scanQRCode)
+    }
+
+    /// Stop, logout and delete succeed on a session that is gone or was never there; delete
+    /// twice succeeds; restarting a gone session is `not_found`.
+    func goneSessions(_ worker: WorkerEndpoint) async throws {
+        let ghost: ChipID = "chip_never_created"
+        try await provider.stop(ghost, on: worker)
+        try await provider.logout(ghost, on: worker)
+        try await provider.delete(ghost, on: worker)
+        #expect(try await provider.status(of: ghost, on: worker) == nil)
+        await #expect { try await provider.restart(ghost, on: worker) } throws: { ($0 as? WhagoError)?.code == .notFound }
+
+        let chip = Self.chip
+        try await provider.ensureSession(chip, on: worker, proxy: nil,
+                                         webhook: WebhookTarget(url: URL(string: "http://127.0.0.1:9/hook")!, secret: Secret("conformance-secret")))
+        try await provider.stop(chip.chip, on: worker)
+        try await provider.stop(chip.chip, on: worker)
+        #expect(try await provider.status(of: chip.chip, on: worker)?.status == .stopped)
+        try await provider.delete(chip.chip, on: worker)
+        try await provider.delete(chip.chip, on: worker)
+        #expect(try await provider.status(of: chip.chip, on: worker) == nil)
+        #expect(try await provider.sessions(on: worker).isEmpty)
+        try await provider.logout(chip.chip, on: worker)
+    }
+
+    /// A webhook the worker really sent decodes into events of the chip; a changed body, another
+    /// secret, a stale timestamp, missing headers and random bytes are `unauthorized` (or, for
+    /// bytes that pass, a ``WhagoError``) — never a crash, never events.
+    func webhookSignatures(_ worker: WorkerEndpoint, _ receiver: WebhookReceiver) async throws {
+        let chip = Self.chip
+        let secret = Secret("conformance-secret-\(UUID().uuidString)")
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: receiver.url, secret: secret))
+        let provider = self.provider
+        let delivery = try await receiver.waitFor("a status webhook of the chip") { delivery in
+            let events = (try? provider.decodeWebhook(body: delivery.body, headers: delivery.headers, secret: secret, now: Date())) ?? []
+            return events.contains { $0.chip == chip.chip && $0.kind == .statusChanged }
+        }
+        let events = try provider.decodeWebhook(body: delivery.body, headers: delivery.headers, secret: secret, now: Date())
+        #expect(events.allSatisfy { $0.chip == chip.chip })
+        #expect(Set(events.map(\.id)).count == events.count, "each event its own id")
+
+        func refusal(_ body: [UInt8], _ headers: [String: String], secret: Secret = secret, now: Date = Date()) -> WhagoError.Code? {
+            do {
+                let decoded = try provider.decodeWebhook(body: body, headers: headers, secret: secret, now: now)
+                Issue.record("accepted a webhook it should refuse: \(decoded.count) events")
+                return nil
+            } catch {
+                return (error as? WhagoError)?.code
+            }
+        }
+        var tampered = delivery.body
+        tampered[tampered.count / 2] ^= 0x01
+        #expect(refusal(tampered, delivery.headers) == .unauthorized, "a changed body")
+        #expect(refusal(delivery.body, delivery.headers, secret: Secret("another-secret")) == .unauthorized, "another secret")
+        #expect(refusal(delivery.body, delivery.headers, now: Date().addingTimeInterval(7200)) == .unauthorized, "a stale timestamp")
+        #expect(refusal(delivery.body, delivery.headers, now: Date().addingTimeInterval(-7200)) == .unauthorized, "a timestamp from the future")
+        #expect(refusal(delivery.body, [:]) == .unauthorized, "no signature headers")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            let bytes = (0..<Int.random(in: 0...256, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(refusal(bytes, delivery.headers) != nil, "random bytes")
+        }
+    }
+
+    // MARK: Support
+
+    @discardableResult
+    private func waitForStatus(_ chip: ChipID, on worker: WorkerEndpoint, _ status: ChipStatus) async throws -> SessionStatus? {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var last: SessionStatus?
+        while ContinuousClock.now < deadline {
+            last = try await provider.status(of: chip, on: worker)
+            if last?.status == status { return last }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("chip \(chip) stayed \(String(describing: last?.status)), never \(status)")
+        return last
+    }
+}
+
+/// whago's webhook receiver as a worker sees it: `POST /hook` on 127.0.0.1, every delivery kept.
+public actor WebhookReceiver {
+    /// One request the receiver got.
+    public struct Delivery: Sendable {
+        public var headers: [String: String]
+        public var body: [UInt8]
+    }
+
+    private var deliveries: [Delivery] = []
+    private var server: LoopbackServer?
+    public nonisolated let url: URL
+
+    private init(url: URL) { self.url = url }
+
+    /// Starts a receiver on a free port.
+    public static func start() async throws -> WebhookReceiver {
+        let box = ReceiverBox()
+        let router = Router()
+        router.post("hook") { request, _ in
+            let received = try await ReceivedRequest(request)
+            await box.receiver?.keep(Delivery(headers: received.headers, body: received.body))
+            return Response(status: .ok)
+        }
+        let server = try await LoopbackServer.start(router)
+        let receiver = WebhookReceiver(url: URL(string: "http://127.0.0.1:\(server.port)/hook")!)
+        await receiver.attach(server)
+        await box.set(receiver)
+        return receiver
+    }
+
+    private func attach(_ server: LoopbackServer) { self.server = server }
+    private func keep(_ delivery: Delivery) { deliveries.append(delivery) }
+
+    /// Every delivery so far, in arrival order.
+    public var received: [Delivery] { deliveries }
+
+    /// Waits (30 s at most) for a delivery that satisfies `condition`; returns it.
+    public func waitFor(_ what: String, _ condition: @Sendable (Delivery) -> Bool) async throws -> Delivery {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            if let found = deliveries.first(where: condition) { return found }
+            guard ContinuousClock.now < deadline else { throw WhagoError(.timedOut, "the webhook receiver never got \(what)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    public func stop() async { await server?.stop() }
+}
+
+/// The receiver, reachable from the route before it exists.
+private actor ReceiverBox {
+    var receiver: WebhookReceiver?
+    func set(_ receiver: WebhookReceiver) { self.receiver = receiver }
+}

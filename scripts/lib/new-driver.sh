@@ -1,0 +1,47 @@
+# new_driver_test — the driver kit end to end, in a temporary copy of the package: `swift package
+# new-driver` refuses a bad name and an existing driver, then makes a proxy driver; the copy builds
+# with it (and `whago drivers` lists it), and the generated conformance test runs and fails, as it
+# must until the driver is written, with not_implemented naming the driver.
+#
+# The copy builds into this checkout's .build (--scratch-path), so the dependencies are not built
+# again; its own targets are, at the copy's paths, so the next build here recompiles them. That is
+# why this runs last.
+
+new_driver_test() {
+  local dir="$WHAGO_TEST_DIR/new-driver" copy scratch="$PWD/.build" output status
+  copy="$dir/whago"
+  mkdir -p "$copy"
+  say "testing swift package new-driver in a copy of the package ($copy)"
+  # The package's files (tracked, and new ones not ignored), without .build.
+  git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$copy"
+  local swiftpm=(swift package --scratch-path "$scratch" --package-path "$copy" --allow-writing-to-package-directory new-driver)
+
+  status=0; output=$("${swiftpm[@]}" --kind proxy --name 9lives 2>&1) || status=$?
+  [ "$status" -ne 0 ] && grep -q "is not a valid name" <<<"$output" || { echo "$output" >&2; die "new-driver accepted the name 9lives"; }
+  status=0; output=$("${swiftpm[@]}" --kind proxy --name Static 2>&1) || status=$?
+  [ "$status" -ne 0 ] && grep -q "already exists" <<<"$output" || { echo "$output" >&2; die "new-driver accepted an existing driver's name"; }
+  status=0; output=$("${swiftpm[@]}" --kind gadget --name Acme 2>&1) || status=$?
+  [ "$status" -ne 0 ] && grep -q -- "--kind must be one of" <<<"$output" || { echo "$output" >&2; die "new-driver accepted --kind gadget"; }
+  cmp -s Package.swift "$copy/Package.swift" && [ ! -e "$copy/Sources/Drivers/9livesProxy" ] || die "a refused new-driver changed the package"
+
+  "${swiftpm[@]}" --kind proxy --name Acme >"$dir/new-driver.log" 2>&1 || { cat "$dir/new-driver.log" >&2; die "new-driver --kind proxy --name Acme failed"; }
+  grep -q "Next:" "$dir/new-driver.log" || { cat "$dir/new-driver.log" >&2; die "new-driver printed no next steps"; }
+  for file in Sources/Drivers/AcmeProxy/AcmeProxy.swift Tests/AcmeProxyTests/AcmeProxyConformanceTests.swift; do
+    [ -f "$copy/$file" ] || die "new-driver did not create $file"
+  done
+  grep -q 'driver("AcmeProxy")' "$copy/Package.swift" && grep -q 'name: "AcmeProxyTests"' "$copy/Package.swift" \
+    && grep -q 'AcmeProxy.driver' "$copy/Sources/whago/Support/DriverRegistry+CompiledIn.swift" \
+    || die "new-driver did not wire AcmeProxy into Package.swift and the registry"
+
+  say "building the copy with the new driver (its own targets only: the dependencies are already built)"
+  swift build --scratch-path "$scratch" --package-path "$copy" --build-tests >"$dir/build.log" 2>&1 \
+    || { tail -40 "$dir/build.log" >&2; die "the package does not build after new-driver"; }
+  "$(swift build --scratch-path "$scratch" --package-path "$copy" --show-bin-path)/whago" drivers | grep -q "^  acme" \
+    || die "whago drivers does not list the new driver"
+  status=0
+  swift test --skip-build --disable-xctest --scratch-path "$scratch" --package-path "$copy" --filter AcmeProxyTests >"$dir/test.log" 2>&1 || status=$?
+  [ "$status" -ne 0 ] || { cat "$dir/test.log" >&2; die "the new driver's conformance test passed, but the driver implements nothing"; }
+  grep -q "driver 'acme' does not implement lease yet" "$dir/test.log" && grep -q "leaseIdempotence" "$dir/test.log" \
+    || { tail -40 "$dir/test.log" >&2; die "the new driver's conformance test did not run its checks"; }
+  say "new-driver: the skeleton builds, is registered, and its conformance test runs and fails as it should"
+}
