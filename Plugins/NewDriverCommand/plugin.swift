@@ -376,7 +376,7 @@ enum Templates {
         case "workerTemplate":
             "// TODO: the image, environment, port, data path and health path of a worker.\n        WorkerTemplate(image: configuration.image, environment: [:], internalPort: 3000, dataPath: \"/app/.sessions\", healthPath: \"/ping\")"
         default:
-            (item.resultType ?? "").hasSuffix("?") ? "nil // TODO" : "fatalError(\"\\(notImplemented(\"\(item.name)\"))\")"
+            (item.resultType ?? "").hasSuffix("?") ? "nil // TODO: implement \(item.name) (see the protocol's documentation)" : "fatalError(\"\\(notImplemented(\"\(item.name)\"))\")"
         }
         return "\(declaration) {\n        \(body)\n    }"
     }

@@ -44,4 +44,15 @@ new_driver_test() {
   grep -q "driver 'acme' does not implement lease yet" "$dir/test.log" && grep -q "leaseIdempotence" "$dir/test.log" \
     || { tail -40 "$dir/test.log" >&2; die "the new driver's conformance test did not run its checks"; }
   say "new-driver: the skeleton builds, is registered, and its conformance test runs and fails as it should"
+
+  # The deployer's side of the kit: swift package check-config, strict, then with placeholders.
+  local plugin=(swift package --scratch-path "$scratch" --package-path "$copy" check-config)
+  status=0; output=$(env -u DATAIMPULSE_LOGIN -u WHAGO_DATABASE_URL "${plugin[@]}" 2>&1) || status=$?
+  [ "$status" -ne 0 ] && grep -q "environment variable 'DATAIMPULSE_LOGIN' is not set" <<<"$output" \
+    || { echo "$output" >&2; die "swift package check-config passed production.example.yaml without its variables"; }
+  output=$(env -u DATAIMPULSE_LOGIN -u WHAGO_DATABASE_URL "${plugin[@]}" --placeholders 2>&1) \
+    || { echo "$output" >&2; die "swift package check-config --placeholders failed on Config/"; }
+  grep -q "production.example.yaml: ok with 4 placeholders" <<<"$output" && grep -q "whago.yaml: ok (runtime=local" <<<"$output" \
+    || { echo "$output" >&2; die "swift package check-config --placeholders did not check every file in Config/"; }
+  say "swift package check-config --placeholders checks Config/ without secrets"
 }
