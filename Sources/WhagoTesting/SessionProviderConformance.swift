@@ -180,20 +180,26 @@ public struct SessionProviderConformance: Sendable {
         }
     }
 
-    // MARK: Support
-
     @discardableResult
     private func waitForStatus(_ chip: ChipID, on worker: WorkerEndpoint, _ status: ChipStatus) async throws -> SessionStatus? {
-        let deadline = ContinuousClock.now + .seconds(60)
-        var last: SessionStatus?
-        while ContinuousClock.now < deadline {
-            last = try await provider.status(of: chip, on: worker)
-            if last?.status == status { return last }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("chip \(chip) stayed \(String(describing: last?.status)), never \(status)")
-        return last
+        try await WhagoTesting.waitForStatus(provider, chip, on: worker, status, timeout: .seconds(60))
     }
+}
+
+/// Polls the session's status until it is `status`; records an issue and returns the last one
+/// seen when it never is.
+@discardableResult
+public func waitForStatus(_ provider: any SessionProvider, _ chip: ChipID, on worker: WorkerEndpoint, _ status: ChipStatus,
+                          timeout: Duration = .seconds(30)) async throws -> SessionStatus? {
+    let deadline = ContinuousClock.now + timeout
+    var last: SessionStatus?
+    while ContinuousClock.now < deadline {
+        last = try await provider.status(of: chip, on: worker)
+        if last?.status == status { return last }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("chip \(chip) stayed \(String(describing: last?.status)), never \(status)")
+    return last
 }
 
 /// whago's webhook receiver as a worker sees it: `POST /hook` on 127.0.0.1, every delivery kept.

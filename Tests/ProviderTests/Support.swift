@@ -92,20 +92,6 @@ struct Worker {
     }
 }
 
-/// Polls the session's status until it is `status` (30 s at most); returns the last one seen.
-@discardableResult
-func waitForStatus(_ provider: WAHAPlusProvider, _ chip: ChipID, on worker: WorkerEndpoint, _ status: ChipStatus) async throws -> SessionStatus? {
-    let deadline = ContinuousClock.now + .seconds(30)
-    var last: SessionStatus?
-    while ContinuousClock.now < deadline {
-        last = try await provider.status(of: chip, on: worker)
-        if last?.status == status { return last }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("chip \(chip) stayed \(String(describing: last?.status)), never \(status)")
-    return last
-}
-
 /// microsocks on 127.0.0.1 with a username and password, owned by the test (so it can be stopped).
 struct SOCKSServer {
     let process: ChildProcess
