@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import Testing
 import WhagoCore
 
@@ -38,8 +37,8 @@ public struct ProxyProviderConformance: Sendable {
     let make: @Sendable (_ probeURL: String) async throws -> Subject
     let store: @Sendable () async throws -> (store: any Store, remove: @Sendable () async -> Void)
 
-    /// - make: the provider, built with `probeURL` as its probe URL (an IP-echo server of the
-    ///   suite's on 127.0.0.1 that answers `203.0.113.7`); called once per check.
+    /// - make: the provider, built with `probeURL` as its probe URL (the suite's ``LoopbackPeer``,
+    ///   answering ``LoopbackPeer/probeAnswer``); called once per check.
     /// - store: a fresh store for each check, and how to close and remove it.
     public init(make: @escaping @Sendable (_ probeURL: String) async throws -> Subject,
                 store: @escaping @Sendable () async throws -> (store: any Store, remove: @Sendable () async -> Void)) {
@@ -52,13 +51,11 @@ public struct ProxyProviderConformance: Sendable {
         case leaseIdempotence, concurrentLeases, releaseTwice, checkThroughProxy
     }
 
-    /// The exit address the suite's probe reports.
-    public static let probeAnswer = "203.0.113.7"
-
     /// Runs one check with a fresh provider, store and probe.
     public func run(_ check: Check) async throws {
-        let probe = try await Probe.start()
-        let subject = try await make(probe.url)
+        let probe = LoopbackPeer()
+        try await probe.start()
+        let subject = try await make(await probe.probeURL)
         let (store, remove) = try await self.store()
         do {
             try await store.createTenant(Tenant(id: "t1", name: "t1"))
@@ -149,52 +146,18 @@ public struct ProxyProviderConformance: Sendable {
 
     /// `check` really connects through the proxy to the probe (exit address, latency), or says
     /// that nothing was checked when there is no proxy.
-    func checkThroughProxy(_ subject: Subject, _ store: any Store, _ probe: Probe) async throws {
+    func checkThroughProxy(_ subject: Subject, _ store: any Store, _ probe: LoopbackPeer) async throws {
         let lease = try await subject.provider.lease(for: Self.chips[0], hints: ProxyHints(tenant: "t1"), store: store)
-        let hitsBefore = await probe.hits
+        let hitsBefore = await probe.probeHits
         let check = try await subject.provider.check(lease)
         if subject.checks {
             #expect(check.checked)
-            #expect(check.exitIP == Self.probeAnswer)
+            #expect(check.exitIP == LoopbackPeer.probeAnswer)
             #expect(check.latency > .zero)
-            #expect(await probe.hits == hitsBefore + 1, "the probe was reached")
+            #expect(await probe.probeHits == hitsBefore + 1, "the probe was reached")
         } else {
             #expect(check == .unchecked)
-            #expect(await probe.hits == hitsBefore, "nothing was sent")
+            #expect(await probe.probeHits == hitsBefore, "nothing was sent")
         }
     }
-
-    /// An IP-echo server on 127.0.0.1: `GET /ip` answers ``probeAnswer``, hits counted.
-    public actor Probe {
-        private var count = 0
-        private var server: LoopbackServer?
-        public nonisolated let url: String
-
-        private init(url: String) { self.url = url }
-
-        static func start() async throws -> Probe {
-            let box = ProbeBox()
-            let router = Router()
-            router.get("ip") { _, _ in
-                await box.probe?.hit()
-                return ProxyProviderConformance.probeAnswer
-            }
-            let server = try await LoopbackServer.start(router)
-            let probe = Probe(url: "http://127.0.0.1:\(server.port)/ip")
-            await probe.attach(server)
-            await box.set(probe)
-            return probe
-        }
-
-        private func attach(_ server: LoopbackServer) { self.server = server }
-        private func hit() { count += 1 }
-        /// How many times the probe was reached.
-        public var hits: Int { count }
-        func stop() async { await server?.stop() }
-    }
-}
-
-private actor ProbeBox {
-    var probe: ProxyProviderConformance.Probe?
-    func set(_ probe: ProxyProviderConformance.Probe) { self.probe = probe }
 }

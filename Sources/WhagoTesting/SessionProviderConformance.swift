@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import Testing
 import WhagoCore
 
@@ -46,7 +45,8 @@ public struct SessionProviderConformance: Sendable {
     /// Runs one check on a fresh worker.
     public func run(_ check: Check) async throws {
         let worker = try await launch()
-        let receiver = try await WebhookReceiver.start()
+        let receiver = LoopbackPeer()
+        try await receiver.start()
         do {
             switch check {
             case .idempotentEnsure: try await idempotentEnsure(worker.endpoint, receiver)
@@ -69,17 +69,17 @@ public struct SessionProviderConformance: Sendable {
 
     /// `ensureSession` creates the session once: called again (same configuration) it neither
     /// duplicates nor fails, and the worker lists the chip once; the session waits for its scan.
-    func idempotentEnsure(_ worker: WorkerEndpoint, _ receiver: WebhookReceiver) async throws {
+    func idempotentEnsure(_ worker: WorkerEndpoint, _ receiver: LoopbackPeer) async throws {
         let chip = Self.chip
         #expect(try await provider.status(of: chip.chip, on: worker) == nil, "no session before ensureSession")
-        let webhook = WebhookTarget(url: receiver.url, secret: Secret("conformance-secret-1"))
+        let webhook = WebhookTarget(url: await receiver.hookURL, secret: Secret("conformance-secret-1"))
         try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: webhook)
         try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: webhook)
         try await waitForStatus(chip.chip, on: worker, .scanQRCode)
         try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: webhook)
         #expect(try await provider.sessions(on: worker) == [chip.chip], "one session, listed once")
         // A changed configuration (a rotated webhook secret) updates the same session.
-        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: receiver.url, secret: Secret("conformance-secret-2")))
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: await receiver.hookURL, secret: Secret("conformance-secret-2")))
         #expect(try await provider.sessions(on: worker) == [chip.chip])
         try await waitForStatus(chip.chip, on: worker, .scanQRCode)
         let health = try await provider.health(of: worker, version: true)
@@ -89,9 +89,9 @@ public struct SessionProviderConformance: Sendable {
     /// The QR code (PNG and raw value, or either alone), a pairing code, pairing by the QR code,
     /// then WORKING with the paired account, and a QR code asked for while WORKING is
     /// `invalid_state` naming the status.
-    func qrCodeAndPairing(_ worker: WorkerEndpoint, _ receiver: WebhookReceiver) async throws {
+    func qrCodeAndPairing(_ worker: WorkerEndpoint, _ receiver: LoopbackPeer) async throws {
         let chip = Self.chip
-        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: receiver.url, secret: Secret("conformance-secret")))
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: await receiver.hookURL, secret: Secret("conformance-secret")))
         try await waitForStatus(chip.chip, on: worker, .scanQRCode)
         let qr = try await provider.qrCode(of: chip.chip, on: worker, parts: [.image, .value])
         #expect(qr.png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG")
@@ -144,12 +144,12 @@ public struct SessionProviderConformance: Sendable {
     /// A webhook the worker really sent decodes into events of the chip; a changed body, another
     /// secret, a stale timestamp, missing headers and random bytes are `unauthorized` (or, for
     /// bytes that pass, a ``WhagoError``) — never a crash, never events.
-    func webhookSignatures(_ worker: WorkerEndpoint, _ receiver: WebhookReceiver) async throws {
+    func webhookSignatures(_ worker: WorkerEndpoint, _ receiver: LoopbackPeer) async throws {
         let chip = Self.chip
         let secret = Secret("conformance-secret-\(UUID().uuidString)")
-        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: receiver.url, secret: secret))
+        try await provider.ensureSession(chip, on: worker, proxy: nil, webhook: WebhookTarget(url: await receiver.hookURL, secret: secret))
         let provider = self.provider
-        let delivery = try await receiver.waitFor("a status webhook of the chip") { delivery in
+        let delivery = try await receiver.firstWebhook("a status webhook of the chip") { delivery in
             let events = (try? provider.decodeWebhook(body: delivery.body, headers: delivery.headers, secret: secret, now: Date())) ?? []
             return events.contains { $0.chip == chip.chip && $0.kind == .statusChanged }
         }
@@ -200,59 +200,4 @@ public func waitForStatus(_ provider: any SessionProvider, _ chip: ChipID, on wo
     }
     Issue.record("chip \(chip) stayed \(String(describing: last?.status)), never \(status)")
     return last
-}
-
-/// whago's webhook receiver as a worker sees it: `POST /hook` on 127.0.0.1, every delivery kept.
-public actor WebhookReceiver {
-    /// One request the receiver got.
-    public struct Delivery: Sendable {
-        public var headers: [String: String]
-        public var body: [UInt8]
-    }
-
-    private var deliveries: [Delivery] = []
-    private var server: LoopbackServer?
-    public nonisolated let url: URL
-
-    private init(url: URL) { self.url = url }
-
-    /// Starts a receiver on a free port.
-    public static func start() async throws -> WebhookReceiver {
-        let box = ReceiverBox()
-        let router = Router()
-        router.post("hook") { request, _ in
-            let received = try await ReceivedRequest(request)
-            await box.receiver?.keep(Delivery(headers: received.headers, body: received.body))
-            return Response(status: .ok)
-        }
-        let server = try await LoopbackServer.start(router)
-        let receiver = WebhookReceiver(url: URL(string: "http://127.0.0.1:\(server.port)/hook")!)
-        await receiver.attach(server)
-        await box.set(receiver)
-        return receiver
-    }
-
-    private func attach(_ server: LoopbackServer) { self.server = server }
-    private func keep(_ delivery: Delivery) { deliveries.append(delivery) }
-
-    /// Every delivery so far, in arrival order.
-    public var received: [Delivery] { deliveries }
-
-    /// Waits (30 s at most) for a delivery that satisfies `condition`; returns it.
-    public func waitFor(_ what: String, _ condition: @Sendable (Delivery) -> Bool) async throws -> Delivery {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while true {
-            if let found = deliveries.first(where: condition) { return found }
-            guard ContinuousClock.now < deadline else { throw WhagoError(.timedOut, "the webhook receiver never got \(what)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    public func stop() async { await server?.stop() }
-}
-
-/// The receiver, reachable from the route before it exists.
-private actor ReceiverBox {
-    var receiver: WebhookReceiver?
-    func set(_ receiver: WebhookReceiver) { self.receiver = receiver }
 }

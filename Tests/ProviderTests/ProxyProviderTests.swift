@@ -99,7 +99,7 @@ struct DataImpulseTests {
     @Test("check really goes through the SOCKS5 proxy to the probe: latency and exit IP; a wrong password is refused",
           .enabled(if: socksRequired))
     func checkThroughSOCKS5() async throws {
-        let peer = Peer()
+        let peer = LoopbackPeer()
         try await peer.start()
         defer { Task { await peer.stop() } }
         let socks = try await SOCKSServer.start(username: "di-user__cr.br", password: "di-pass")
@@ -168,7 +168,7 @@ struct StaticProxyTests {
 
     @Test("check goes through the proxy with special characters in the password", .enabled(if: socksRequired))
     func checkWithSpecialPassword() async throws {
-        let peer = Peer()
+        let peer = LoopbackPeer()
         try await peer.start()
         defer { Task { await peer.stop() } }
         let socks = try await SOCKSServer.start(username: "whago@user", password: "p@ss:w/rd%41")
@@ -200,7 +200,7 @@ struct StaticProxyTests {
 struct ProxiedSessionTests {
     @Test("the session's probe passes through the leased SOCKS5 proxy; with the proxy stopped the session goes FAILED with the reason")
     func proxiedSession() async throws {
-        let peer = Peer()
+        let peer = LoopbackPeer()
         try await peer.start()
         defer { Task { await peer.stop() } }
         let socks = try await SOCKSServer.start(username: "di-user__cr.br", password: "di-pass")

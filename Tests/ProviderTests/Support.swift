@@ -7,54 +7,6 @@ import WAHAPlusProvider
 import WhagoCore
 import WhagoTesting
 
-/// whago's side of the wire on 127.0.0.1: the webhook receiver (`POST /hook`, each request kept)
-/// and an IP-echo probe (`GET /ip`, answering `203.0.113.7`, hits counted).
-actor Peer {
-    struct Webhook: Sendable {
-        var headers: [String: String]
-        var body: [UInt8]
-    }
-
-    private(set) var webhooks: [Webhook] = []
-    private(set) var probeHits = 0
-    private var server: LoopbackServer?
-
-    var port: Int { server?.port ?? 0 }
-    var hookURL: URL { URL(string: "http://127.0.0.1:\(port)/hook")! }
-    var probeURL: String { "http://127.0.0.1:\(port)/ip" }
-
-    func start() async throws {
-        let router = Router()
-        router.post("hook") { request, _ in
-            let received = try await ReceivedRequest(request)
-            await self.keep(Webhook(headers: received.headers, body: received.body))
-            return Response(status: .ok)
-        }
-        router.get("ip") { _, _ in
-            await self.hit()
-            return "203.0.113.7"
-        }
-        server = try await LoopbackServer.start(router)
-    }
-
-    private func keep(_ webhook: Webhook) { webhooks.append(webhook) }
-    private func hit() { probeHits += 1 }
-
-    func stop() async { await server?.stop() }
-
-    /// Waits until `condition` holds for the webhooks received (30 s at most).
-    func waitForWebhooks(_ what: String, until condition: @Sendable ([Webhook]) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !condition(webhooks) {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("never: \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-}
-
 /// A WAHA worker as whago runs one: `whago waha-sim` launched by the `local` runtime from the
 /// `waha-plus` template (hashed API key, excluded probe paths, worker id), on a free port.
 struct Worker {

@@ -93,7 +93,7 @@ struct WAHAProviderTests {
 
     @Test("ensureSession creates once, leaves a right session alone, updates a changed one; QR, scan, send, stop, logout, delete")
     func sessionLifecycle() async throws {
-        let peer = Peer()
+        let peer = LoopbackPeer()
         try await peer.start()
         defer { Task { await peer.stop() } }
         let worker = try await Worker.launch(provider, timeScale: 1)
@@ -117,7 +117,7 @@ struct WAHAProviderTests {
         let provider = self.provider
         /// Distinct events (by their signed id: a delivery WAHA retried counts once) of `status`
         /// signed with `secret` (the decoded status: a payload also lists earlier statuses).
-        @Sendable func signed(_ webhooks: [Peer.Webhook], _ secret: Secret, _ status: ChipStatus) -> Int {
+        @Sendable func signed(_ webhooks: [LoopbackPeer.Webhook], _ secret: Secret, _ status: ChipStatus) -> Int {
             Set(webhooks.flatMap { received in
                 ((try? provider.decodeWebhook(body: received.body, headers: received.headers, secret: secret, now: Date())) ?? [])
                     .filter { $0.status == status }.map(\.id)
@@ -180,9 +180,9 @@ struct WAHAProviderTests {
         await #expect { try await provider.restart(chip.chip, on: worker.endpoint) } throws: { ($0 as? WhagoError)?.code == .notFound }
     }
 
-    @Test("the worker's webhooks verify and decode into chip events; a forged, stale or malformed one is refused")
+    @Test("the worker's webhooks decode into chip events with their signed ids; a replay with fresh headers, or a signed but malformed body, is refused")
     func webhooks() async throws {
-        let peer = Peer()
+        let peer = LoopbackPeer()
         try await peer.start()
         defer { Task { await peer.stop() } }
         let worker = try await Worker.launch(provider)
@@ -208,12 +208,7 @@ struct WAHAProviderTests {
                 return (error as? WhagoError)?.code
             }
         }
-        var tampered = received.body
-        tampered[tampered.count / 2] ^= 0x01
-        #expect(refused(tampered, received.headers) == .unauthorized, "a changed body")
-        #expect(throws: WhagoError.self) { try provider.decodeWebhook(body: received.body, headers: received.headers, secret: Secret("other"), now: Date()) }
-        #expect(refused(received.body, received.headers, now: Date().addingTimeInterval(7200)) == .unauthorized, "an old timestamp")
-
+        // A changed body, another secret and a stale timestamp: SessionProviderConformance.webhookSignatures.
         // Replayed: the captured body with a fresh, unsigned X-Webhook-Timestamp and request id is
         // still as old as its signed timestamp, and its events keep their signed ids (so the
         // receiver's dedupe window drops them).

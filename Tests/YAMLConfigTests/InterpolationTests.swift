@@ -48,6 +48,21 @@ struct InterpolationTests {
         let decoded = try YAMLDecoder(placeholders: second).decode(Section.self, from: set)
         #expect(decoded.strict == 7 && decoded.name == "placeholder" && decoded.port == 1 && decoded.interval == TimeSpan.seconds(1))
         #expect(decoded.url.host == "placeholder.invalid")
+        // A placeholder that no stand-in fits: decoding cannot go on, so it is an error that says why.
+        enum Color: String, Decodable { case red, green }
+        struct Painted: Decodable { var color: Color }
+        let colors = Placeholders()
+        let painted = try #require(try YAMLParser(source: "c.yaml", environment: [:], placeholders: colors).parseSingleDocument("color: ${COLOR}\n"))
+        do {
+            _ = try YAMLDecoder(placeholders: colors).decode(Painted.self, from: painted)
+            Issue.record("a placeholder no stand-in fits was accepted")
+        } catch {
+            #expect(error.errors.count == 1)
+            #expect(error.errors.first?.description.hasPrefix("c.yaml:1:8: ") == true, "\(error)")
+            #expect(error.errors.first?.message.hasSuffix("no stand-in fits its type: set the variable)") == true, "\(error)")
+        }
+        #expect(colors.entries.count == 1, "the variable, listed once: \(colors.entries)")
+
         // Without placeholders, the same text is an error.
         #expect(throws: YAMLErrors.self) { try YAMLParser(source: "p.yaml", environment: environment).parseSingleDocument(yaml) }
     }

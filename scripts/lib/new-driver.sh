@@ -8,6 +8,14 @@
 # again; its own targets are, at the copy's paths, so the next build here recompiles them. That is
 # why this runs last.
 
+# refuses PATTERN WHAT COMMAND… — COMMAND must fail and say PATTERN; else the run dies naming WHAT.
+refuses() {
+  local pattern=$1 what=$2 output status=0
+  shift 2
+  output=$("$@" 2>&1) || status=$?
+  [ "$status" -ne 0 ] && grep -q -- "$pattern" <<<"$output" || { echo "$output" >&2; die "$what"; }
+}
+
 new_driver_test() {
   local dir="$WHAGO_TEST_DIR/new-driver" copy scratch="$PWD/.build" output status
   copy="$dir/whago"
@@ -17,12 +25,9 @@ new_driver_test() {
   git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$copy"
   local swiftpm=(swift package --scratch-path "$scratch" --package-path "$copy" --allow-writing-to-package-directory new-driver)
 
-  status=0; output=$("${swiftpm[@]}" --kind proxy --name 9lives 2>&1) || status=$?
-  [ "$status" -ne 0 ] && grep -q "is not a valid name" <<<"$output" || { echo "$output" >&2; die "new-driver accepted the name 9lives"; }
-  status=0; output=$("${swiftpm[@]}" --kind proxy --name Static 2>&1) || status=$?
-  [ "$status" -ne 0 ] && grep -q "already exists" <<<"$output" || { echo "$output" >&2; die "new-driver accepted an existing driver's name"; }
-  status=0; output=$("${swiftpm[@]}" --kind gadget --name Acme 2>&1) || status=$?
-  [ "$status" -ne 0 ] && grep -q -- "--kind must be one of" <<<"$output" || { echo "$output" >&2; die "new-driver accepted --kind gadget"; }
+  refuses "is not a valid name" "new-driver accepted the name 9lives" "${swiftpm[@]}" --kind proxy --name 9lives
+  refuses "already exists" "new-driver accepted an existing driver's name" "${swiftpm[@]}" --kind proxy --name Static
+  refuses "--kind must be one of" "new-driver accepted --kind gadget" "${swiftpm[@]}" --kind gadget --name Acme
   cmp -s Package.swift "$copy/Package.swift" && [ ! -e "$copy/Sources/Drivers/9livesProxy" ] || die "a refused new-driver changed the package"
 
   # One driver of each kind: kind, --name, the target it makes, its YAML name.
@@ -60,9 +65,8 @@ new_driver_test() {
 
   # The deployer's side of the kit: swift package check-config, strict, then with placeholders.
   local plugin=(swift package --scratch-path "$scratch" --package-path "$copy" check-config)
-  status=0; output=$(env -u DATAIMPULSE_LOGIN -u WHAGO_DATABASE_URL "${plugin[@]}" 2>&1) || status=$?
-  [ "$status" -ne 0 ] && grep -q "environment variable 'DATAIMPULSE_LOGIN' is not set" <<<"$output" \
-    || { echo "$output" >&2; die "swift package check-config passed production.example.yaml without its variables"; }
+  refuses "environment variable 'DATAIMPULSE_LOGIN' is not set" "swift package check-config passed production.example.yaml without its variables" \
+    env -u DATAIMPULSE_LOGIN -u WHAGO_DATABASE_URL "${plugin[@]}"
   output=$(env -u DATAIMPULSE_LOGIN -u WHAGO_DATABASE_URL "${plugin[@]}" --placeholders 2>&1) \
     || { echo "$output" >&2; die "swift package check-config --placeholders failed on Config/"; }
   grep -q "production.example.yaml: ok with 4 placeholders" <<<"$output" && grep -q "whago.yaml: ok (runtime=local" <<<"$output" \

@@ -4,17 +4,14 @@
 
 import { api, id, APIError } from "./api.js";
 import { h, badge, ago, phone, notice, replace } from "./dom.js";
-import { EventStream } from "./events.js";
-import { liveIndicator } from "./chips.js";
+import { EventStream, liveIndicator } from "./events.js";
 
 const QR_POLL_MS = 2000;
 
 export async function chipView(main, chipID) {
   // The stream first (it starts where the log ends), then the chip; events that arrive meanwhile wait.
   const live = liveIndicator();
-  let pending = [];
-  let onEvent = null;
-  const stream = new EventStream({ onState: live.update, onEvent: (event) => (pending ? pending.push(event) : onEvent(event)) }).start();
+  const stream = new EventStream({ onState: live.update }).start();
   await stream.ready;
   let chip;
   try {
@@ -92,7 +89,7 @@ export async function chipView(main, chipID) {
   replace(actions, h("h2", { id: "actions-title" }, "Actions"), chipActions(chipID, () => chip, (next) => { chip = next; draw(); }));
   draw();
 
-  onEvent = async (event) => {
+  stream.deliver(async (event) => {
     if (event.chip !== chipID) return;
     if (event.type === "chip.deleted") { location.hash = "#/chips"; return; }
     if (event.type !== "chip.status" || Date.parse(event.occurredAt) < Date.parse(chip.statusChangedAt)) return;
@@ -103,9 +100,7 @@ export async function chipView(main, chipID) {
       chip = { ...chip, status: event.data.status, statusChangedAt: event.occurredAt, phone: event.data.phone ?? chip.phone };
     }
     draw();
-  };
-  for (const event of pending) onEvent(event);
-  pending = null;
+  });
   return () => { stream.stop(); qr.stop(); };
 }
 

@@ -2,21 +2,7 @@
 
 import { allPages } from "./api.js";
 import { h, badge, ago, phone, notice } from "./dom.js";
-import { EventStream } from "./events.js";
-
-/** A live connection indicator for a stream's states. */
-export function liveIndicator() {
-  const element = h("span", { class: "live", id: "live", role: "status", dataset: { state: "connecting" } }, "connecting…");
-  const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", refused: "stopped" };
-  return {
-    element,
-    update: (state, after) => {
-      element.dataset.state = state;
-      element.dataset.after = after ?? "latest"; // the cursor this connection resumed after
-      element.textContent = labels[state] ?? state;
-    },
-  };
-}
+import { EventStream, liveIndicator } from "./events.js";
 
 export async function chipsView(main) {
   const heading = h("h1", { tabindex: "-1" }, "Chips");
@@ -93,11 +79,9 @@ export async function chipsView(main) {
   }
 
   // The stream first (it starts where the log ends), then the list; events that arrive meanwhile wait.
-  let pending = [];
-  const stream = new EventStream({ onEvent: (event) => (pending ? pending.push(event) : apply(event)), onState: live.update }).start();
+  const stream = new EventStream({ onState: live.update }).start();
   await stream.ready;
   await load();
-  for (const event of pending) apply(event);
-  pending = null;
+  stream.deliver(apply);
   return () => stream.stop();
 }

@@ -3,15 +3,18 @@
 // last event's id with Last-Event-ID, waiting a little longer after each failure.
 
 import { session } from "./api.js";
+import { h } from "./dom.js";
 
 export class EventStream {
   /**
-   * onEvent(event) gets each parsed event (the API's Event object); onState(state, after) gets
-   * "connecting", "live", "reconnecting" or "refused", and the cursor the stream resumes after.
+   * onState(state, after) gets "connecting", "live", "reconnecting" or "refused", and the cursor
+   * the stream resumes after. Events (the API's Event objects) wait until `deliver` names
+   * their handler, so a view can open the stream, read its state, then apply what came meanwhile.
    */
-  constructor({ onEvent, onState = () => {} }) {
-    this.onEvent = onEvent;
+  constructor({ onState = () => {} } = {}) {
     this.onState = onState;
+    this.handler = null;
+    this.waiting = [];
     this.lastEventID = null;
     this.controller = null;
     this.stopped = false;
@@ -24,6 +27,12 @@ export class EventStream {
   start() {
     this.loop();
     return this;
+  }
+
+  /** Hands every event to `handler`: first those that arrived before, then each as it comes. */
+  deliver(handler) {
+    this.handler = handler;
+    for (const event of this.waiting.splice(0)) handler(event);
   }
 
   stop() {
@@ -93,9 +102,24 @@ export class EventStream {
     if (id !== null) this.lastEventID = id;
     if (data.length === 0) return;
     try {
-      this.onEvent(JSON.parse(data.join("\n")));
+      const event = JSON.parse(data.join("\n"));
+      if (this.handler) this.handler(event); else this.waiting.push(event);
     } catch (error) {
       console.warn("whago console: an event could not be read", error);
     }
   }
+}
+
+/** A live-connection indicator for a stream's states (`data-after`: the cursor it resumed after). */
+export function liveIndicator() {
+  const element = h("span", { class: "live", id: "live", role: "status", dataset: { state: "connecting" } }, "connecting…");
+  const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", refused: "stopped" };
+  return {
+    element,
+    update: (state, after) => {
+      element.dataset.state = state;
+      element.dataset.after = after ?? "latest";
+      element.textContent = labels[state] ?? state;
+    },
+  };
 }

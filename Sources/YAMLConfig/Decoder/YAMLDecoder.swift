@@ -45,17 +45,18 @@ public struct YAMLDecoder {
         do {
             let value = try state.decode(type, from: node, path: [])
             state.reportUnknownKeys()
-            guard state.remainingErrors.isEmpty else { throw YAMLErrors(state.remainingErrors) }
+            let errors = state.reportableErrors()
+            guard errors.isEmpty else { throw YAMLErrors(errors) }
             return value
         } catch let error as YAMLErrors {
             throw error
         } catch let error as YAMLError {
             state.errors.append(error)
             state.reportUnknownKeys()
-            throw YAMLErrors(state.remainingErrors)
+            throw YAMLErrors(state.reportableErrors(failed: true))
         } catch {
             state.errors.append(YAMLError(String(describing: error), at: node.mark))
-            throw YAMLErrors(state.remainingErrors)
+            throw YAMLErrors(state.reportableErrors(failed: true))
         }
     }
 }
@@ -94,13 +95,18 @@ final class DecodingState {
     }
 
     /// The errors to report: with placeholders, those about a scalar that holds one are listed
-    /// as unchecked instead (its real value is not known here).
-    var remainingErrors: [YAMLError] {
+    /// there as not checked instead (its real value is not known here) — unless nothing could be
+    /// decoded (`failed`: no stand-in fits the scalar's type), when they stay errors and say why.
+    /// Call it once.
+    func reportableErrors(failed: Bool = false) -> [YAMLError] {
         guard let placeholders else { return sortedErrors }
-        return sortedErrors.filter { error in
-            guard let mark = error.mark, placeholders.holdsPlaceholder(mark) else { return true }
+        return sortedErrors.compactMap { error in
+            guard let mark = error.mark, placeholders.holdsPlaceholder(mark) else { return error }
+            if failed {
+                return YAMLError(error.message + " (the value is a placeholder for an unset variable, and no stand-in fits its type: set the variable)", at: mark)
+            }
             placeholders.record("not checked, it holds a placeholder: \(error.message)", at: mark)
-            return false
+            return nil
         }
     }
 
