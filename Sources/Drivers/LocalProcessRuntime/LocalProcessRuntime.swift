@@ -130,6 +130,14 @@ public actor LocalProcessRuntime: ContainerRuntime {
                 watch(spec.name, identity, existing)
                 return handle(existing)
             }
+            // A process still exiting holds the port its successor needs: let it finish first.
+            if let exiting = readIdentity(spec.name) {
+                let deadline = ContinuousClock.now + .seconds(5)
+                while !exiting.hasEnded, ContinuousClock.now < deadline {
+                    _ = reap(exiting.pid)
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
         }
         // The record holds the worker's environment (its API key): private, as the log is.
         try PrivateFile.makeDirectory(workDirectory)
@@ -140,11 +148,11 @@ public actor LocalProcessRuntime: ContainerRuntime {
         // orchestrator launches the same spec again).
         try PrivateFile.write(try JSONEncoder().encode(record), to: files.record, durable: false)
         try? FileManager.default.removeItem(atPath: files.stoppedFile)
-        try start(record)
+        try await start(record)
         return handle(record)
     }
 
-    private func start(_ record: WorkerRecord) throws {
+    private func start(_ record: WorkerRecord) async throws {
         let files = self.files(record.name)
         var environment = record.environment
         environment["PORT"] = "\(record.hostPort)"
@@ -159,6 +167,13 @@ public actor LocalProcessRuntime: ContainerRuntime {
         }
         let pid = try Spawner.spawn(program: program, record.command, environment: environment, log: files.log)
         children.insert(pid)
+        // posix_spawn returns while the child is still inside exec, its command line not yet
+        // readable: wait for it (microseconds, a second at most), so that the worker is
+        // recognised as running the moment it is reported started.
+        let execDeadline = ContinuousClock.now + .seconds(1)
+        while ProcessIdentity.current(pid: pid)?.arguments.isEmpty ?? false, ContinuousClock.now < execDeadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
         let startTime = ProcessIdentity.current(pid: pid)?.startTime ?? 0
         let identity = ProcessIdentity(pid: pid, startTime: startTime, startedAt: Date())
         try PrivateFile.write(try JSONEncoder().encode(identity), to: files.pidFile, durable: false)
@@ -188,10 +203,15 @@ public actor LocalProcessRuntime: ContainerRuntime {
         // so what it started goes with it.
         kill(-identity.pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
-        while identity.isAlive(running: record.command) {
+        // Until it has finished exiting (its port closed), not merely stopped running the command.
+        while !identity.hasEnded {
             reap(identity.pid)
-            if ContinuousClock.now >= deadline {
+            if ContinuousClock.now >= deadline, identity.isAlive(running: record.command) {
                 kill(-identity.pid, SIGKILL)
+            }
+            if ContinuousClock.now >= deadline + .seconds(30) {
+                throw WhagoError(.timedOut, "local worker \(handle.name) (pid \(identity.pid)) did not finish exiting "
+                    + "within \(grace) + 30s of being stopped")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -271,7 +291,9 @@ public actor LocalProcessRuntime: ContainerRuntime {
     private func checkWatched() async {
         for (name, entry) in watched {
             let code = reap(entry.identity.pid)
-            guard code != nil || !entry.identity.isAlive(running: entry.record.command) else { continue }
+            // Ended, not merely no longer running the command: an exiting process still holds
+            // its port for a moment, and a restart before it lets go would fail to bind.
+            guard code != nil || entry.identity.hasEnded else { continue }
             watched[name] = nil
             let files = self.files(name)
             if let code { try? "\(code)\n".write(toFile: files.exitFile, atomically: true, encoding: .utf8) }
@@ -284,7 +306,7 @@ public actor LocalProcessRuntime: ContainerRuntime {
             case .never: false
             }
             if restart, !stoppedOnPurpose, readRecord(name) == entry.record {
-                try? start(entry.record)
+                try? await start(entry.record)
             }
         }
     }

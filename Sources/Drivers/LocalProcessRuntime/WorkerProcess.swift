@@ -63,6 +63,18 @@ struct ProcessIdentity: Codable, Sendable, Equatable {
         return nil
     }
 
+    /// Whether this process has finished exiting: gone, a zombie, or its pid reused. Stricter than
+    /// `!isAlive(running:)`, which turns true as soon as an exiting process has dropped its memory
+    /// (its command line reads empty) — before it has closed its files, so while it may still
+    /// hold its port.
+    var hasEnded: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X", let start = UInt64(fields[19]) else { return true }
+        return start != startTime
+    }
+
     /// Whether this identity is a live process running `command` — the only processes this runtime signals.
     func isAlive(running command: [String]) -> Bool {
         guard let current = Self.current(pid: pid), current.startTime == startTime else { return false }
