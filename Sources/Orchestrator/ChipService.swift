@@ -207,6 +207,30 @@ public struct ChipService: Sendable {
         return message
     }
 
+    // MARK: Pass-through
+
+    /// Sends a tenant's request to the session software's own API for the chip (the provider
+    /// confines it to the chip's session) and returns the worker's answer as it is. A request that
+    /// sends a message is paced like ``sendText(_:from:of:idempotencyKey:)`` and needs a WORKING chip.
+    public func passThrough(_ request: PassThroughRequest, to id: ChipID, of tenant: TenantID) async throws -> PassThroughResponse {
+        let chip = try await get(id, of: tenant)
+        let worker = try await workerForAction(chip, "reach")
+        guard try context.sessions.sendsMessage(request, for: id) else {
+            return try await context.sessions.forward(request, for: id, on: context.endpoint(of: worker))
+        }
+        guard chip.status == .working else {
+            throw WhagoError(.invalidState, "chip \(id) is \(chip.status.rawValue): messages can be sent only while it is WORKING")
+        }
+        try await pacer.reserve(chip)
+        do {
+            return try await context.sessions.forward(request, for: id, on: context.endpoint(of: worker))
+        } catch let error as WhagoError where error.code == .invalidRequest {
+            // Refused before it left: the booking is given back.
+            pacer.release(id)
+            throw error
+        }
+    }
+
     // MARK: Helpers
 
     private func workerForAction(_ chip: Chip, _ action: String) async throws -> Worker {

@@ -35,12 +35,7 @@ struct APIMiddleware: ServerMiddleware {
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?))
         async throws -> (HTTPResponse, HTTPBody?) {
         do {
-            let principal = try await authenticate(request, for: Self.access(operationID))
-            if case .tenant(_, let prefix) = principal, let wait = limiter.acquire(prefix) {
-                throw ErrorResponse(.tooManyRequests, "rate_limited",
-                                    "this API key makes more than \(Int(limiter.rate)) requests a second (burst \(Int(limiter.burst)))",
-                                    retryAfter: wait.seconds)
-            }
+            let principal = try await admit(request, for: Self.access(operationID))
             return try await Principal.$current.withValue(principal) {
                 try await next(request, body, metadata)
             }
@@ -51,6 +46,18 @@ struct APIMiddleware: ServerMiddleware {
             logger[metadataKey: "operation"] = "\(operationID)"
             return ErrorResponse.from(error, logger: logger).openAPIResponse
         }
+    }
+
+    /// Who is calling, if `access` lets them in, within their key's rate limit (401, 429 otherwise).
+    /// Also the gate of the plain routes that act for a tenant (the WAHA pass-through).
+    func admit(_ request: HTTPRequest, for access: Access) async throws -> Principal? {
+        let principal = try await authenticate(request, for: access)
+        if case .tenant(_, let prefix) = principal, let wait = limiter.acquire(prefix) {
+            throw ErrorResponse(.tooManyRequests, "rate_limited",
+                                "this API key makes more than \(Int(limiter.rate)) requests a second (burst \(Int(limiter.burst)))",
+                                retryAfter: wait.seconds)
+        }
+        return principal
     }
 
     private func authenticate(_ request: HTTPRequest, for access: Access) async throws -> Principal? {

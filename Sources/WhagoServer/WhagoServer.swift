@@ -70,9 +70,11 @@ public struct WhagoServer: Sendable {
         try handler.registerHandlers(on: router, serverURL: URL(string: "/")!,
                                      configuration: OpenAPIRuntime.Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
                                      middlewares: [middleware])
+        WAHAPassThroughRoute.register(on: router, gate: middleware, chips: orchestrator.chips, maxBodySize: configuration.maxBodySize)
         self.routes = router.routes.map { route in
+            // `**` (any number of segments) is documented as the pass-through's `{path}`.
             let path = "\(route.path)".split(separator: "/", omittingEmptySubsequences: false).map { segment in
-                segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+                segment == "**" ? "{path}" : segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
             }.joined(separator: "/")
             return "\(route.method) \(path.hasPrefix("/") ? path : "/" + path)"
         }.sorted()

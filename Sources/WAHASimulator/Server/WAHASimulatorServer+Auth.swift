@@ -31,8 +31,16 @@ extension WAHASimulatorServer {
         }
     }
 
-    /// `/api/sendText`.
+    /// `/api/sendText` and `/api/contacts/check-exists`.
     func addMessageRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/api/contacts/check-exists") { request, _ in
+            await Reply.handle {
+                guard let session = request.uri.queryParameters.get("session"), let phone = request.uri.queryParameters.get("phone") else {
+                    throw SimulatorError.badRequest("session and phone are required query parameters")
+                }
+                return Reply.json(try await sessions.checkExists(session, phone: phone))
+            }
+        }
         router.post("/api/sendText") { request, _ in
             await Reply.handle {
                 let body = try await Reply.body(request)

@@ -143,6 +143,16 @@ actor SessionManager {
         return message
     }
 
+    /// `GET /api/contacts/check-exists`: in the simulator every number of 8 to 15 digits exists.
+    func checkExists(_ name: String, phone: String) async throws(SimulatorError) -> JSONValue {
+        _ = try await waitFor(name, [.working])
+        let digits = phone.filter { $0 != "+" }
+        guard (8...15).contains(digits.count), digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else {
+            return .object(["numberExists": .bool(false)])
+        }
+        return .object(["numberExists": .bool(true), "chatId": .string("\(digits)@c.us")])
+    }
+
     private func acknowledge(_ name: String, id: String, to chatID: String) async {
         guard let session = sessions[name], session.status == .working else { return }
         await webhooks.emit("message.ack", session: session, payload: .object([

@@ -44,6 +44,17 @@ public protocol SessionProvider: WhagoDriver {
     func sendText(_ message: OutgoingText, from chip: ChipID, on worker: WorkerEndpoint) async throws -> SentMessage
     /// Verifies and decodes a webhook the worker sent to whago's receiver.
     func decodeWebhook(body: [UInt8], headers: [String: String], secret: Secret, now: Date) throws -> [ChipEvent]
+    /// Sends a tenant's request to the session software's own API on the chip's worker, with
+    /// whago's key, the session forced to the chip's wherever the request names one (path, query,
+    /// body); what would reach beyond the chip's session (the worker's other sessions, its server
+    /// or keys, the session's life cycle that whago drives) is refused with `invalid_request`.
+    /// The worker's answer comes back as it is, whatever its status; only a transport failure is
+    /// an error (`unavailable`). Providers without such an API keep the default (`not_implemented`).
+    func forward(_ request: PassThroughRequest, for chip: ChipID, on worker: WorkerEndpoint) async throws -> PassThroughResponse
+    /// Whether a pass-through request for the chip sends a message (whago paces it like its own
+    /// sends), checked before anything is paced or sent: `invalid_request` when ``forward(_:for:on:)``
+    /// would refuse it.
+    func sendsMessage(_ request: PassThroughRequest, for chip: ChipID) throws -> Bool
 }
 
 /// What the session provider needs to know to describe a new worker.
@@ -164,6 +175,14 @@ extension SessionProvider {
     public func qrCode(of chip: ChipID, on worker: WorkerEndpoint) async throws -> QRCode {
         try await qrCode(of: chip, on: worker, parts: [.image, .value])
     }
+
+    /// No pass-through: `not_implemented`.
+    public func forward(_ request: PassThroughRequest, for chip: ChipID, on worker: WorkerEndpoint) async throws -> PassThroughResponse {
+        throw WhagoError(.notImplemented, "this session provider has no API to pass requests through to")
+    }
+
+    /// No pass-through, so nothing it sends.
+    public func sendsMessage(_ request: PassThroughRequest, for chip: ChipID) throws -> Bool { false }
 }
 
 /// A QR code to pair a chip: the PNG image and the raw string it encodes.

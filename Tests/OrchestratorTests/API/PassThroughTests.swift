@@ -1,0 +1,100 @@
+import CurlHTTP
+import Foundation
+import Orchestrator
+import Testing
+import WhagoCore
+import WhagoRig
+import WhagoServer
+import WhagoTesting
+
+extension OrchestratorScenarios {
+    /// `/api/v1/chips/{id}/waha/{path}`: WAHA's own API for one chip, confined to its session.
+    @Suite("WAHA pass-through", .timeLimit(.minutes(5)))
+    struct PassThroughTests {
+        @Test("the session is forced in the path, the query and the body; worker-wide and life-cycle endpoints are refused; sends are paced; tenants are walled")
+        func passThrough() async throws {
+            try await withAPIRig(.file) { rig, api in
+                let acme = try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "acme"])
+                let key = try #require(acme.json["apiKey"]?.stringValue)
+                let other = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "other"]).json["apiKey"]?.stringValue)
+                let chip = try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "sales"])
+                let id = try #require(chip.json["id"]?.stringValue)
+                try await api.waitForStatus(id, key: key, "SCAN_QR_CODE")
+                let waha = "/api/v1/chips/\(id)/waha"
+
+                // The path's session, whatever the tenant wrote there, is the chip's.
+                var qr = try await api.call(.get, waha + "/api/default/auth/qr?format=raw", key: key)
+                #expect(qr.status == 200, "\(qr.text)")
+                #expect(qr.header("X-Whago-Pass-Through") == "waha")
+                #expect(qr.header("Content-Security-Policy")?.contains("sandbox") == true)
+                // The QR may rotate between the two reads: read both again until they agree.
+                for _ in 0..<3 {
+                    let ours = try await api.call(.get, "/api/v1/chips/\(id)/qr?format=raw", key: key).json["value"]
+                    if qr.json["value"] == ours { break }
+                    qr = try await api.call(.get, waha + "/api/default/auth/qr?format=raw", key: key)
+                }
+                #expect(qr.json["value"] == (try await api.call(.get, "/api/v1/chips/\(id)/qr?format=raw", key: key).json["value"]))
+                let session = try await api.call(.get, waha + "/api/sessions/someone-else", key: key)
+                #expect(session.status == 200)
+                #expect(session.json["name"]?.stringValue == id, "read as the chip's own session: \(session.text)")
+
+                // Refused before they reach the worker: 422 with a reason.
+                for (method, path) in [(HTTPClientRequest.Method.get, "/api/server/status"), (.get, "/ping"), (.get, "/api/sessions"),
+                                       (.post, "/api/sessions/x/stop"), (.put, "/api/sessions/x"), (.delete, "/api/sessions/x"),
+                                       (.get, "/api/x/../sessions"), (.get, "/api/x/%2e%2e/server/status"), (.get, "/api/keys")] {
+                    let refused = try await api.call(method, waha + path, key: key, body: method == .post || method == .put ? "{}" : nil)
+                    #expect(refused.status == 422, "\(method) \(path): \(refused.status) \(refused.text)")
+                    #expect(refused.json["error"]?["code"] == "invalid_request", "\(method) \(path)")
+                    #expect(refused.header("X-Whago-Pass-Through") == nil)
+                }
+                // A path WAHA does not serve: the worker's own 404, passed back.
+                let unknown = try await api.call(.get, waha + "/api/default/no-such-thing", key: key)
+                #expect(unknown.status == 404)
+                #expect(unknown.header("X-Whago-Pass-Through") == "waha")
+
+                // Walls: another tenant's chip is 404, the admin token is not a tenant.
+                #expect(try await api.call(.get, waha + "/api/sessions/x", key: other).status == 404)
+                #expect(try await api.call(.get, waha + "/api/sessions/x", key: api.admin).status == 401)
+                #expect(try await api.call(.get, waha + "/api/sessions/x").status == 401)
+                #expect(try await api.call(.get, "/api/v1/chips/chip_none/waha/api/sessions/x", key: key).status == 404)
+
+                // Sending needs a WORKING chip.
+                let early = try await api.call(.post, waha + "/api/sendText", key: key, json: ["chatId": "5511999990000@c.us", "text": "hi"])
+                #expect(early.status == 409, "\(early.text)")
+
+                // Paired: the query's and the body's session are forced too.
+                let workerID = try #require(chip.json["worker"]?.stringValue)
+                let worker = try #require(try await rig.store.worker(WorkerID(workerID)))
+                let value = try #require(qr.json["value"]?.stringValue)
+                let endpoint = rig.endpoint(of: worker)
+                let scan = try await HTTPClient.shared.execute(HTTPClientRequest(
+                    .post, endpoint.baseURL.absoluteString + "/_sim/scan",
+                    headers: [("Content-Type", "application/json"), ("X-Api-Key", endpoint.apiKey.revealed)],
+                    body: Array(try JSONEncoder().encode(["qr": value]))))
+                #expect(scan.status == 200)
+                try await api.waitForStatus(id, key: key, "WORKING")
+                let phone = try #require(try await api.call(.get, "/api/v1/chips/\(id)", key: key).json["phone"]?.stringValue)
+
+                let exists = try await api.call(.get, waha + "/api/contacts/check-exists?phone=5511988887777&session=someone-else", key: key)
+                #expect(exists.status == 200, "\(exists.text)")
+                #expect(exists.json["chatId"] == "5511988887777@c.us")
+                let implicit = try await api.call(.get, waha + "/api/contacts/check-exists?phone=5511988887777", key: key)
+                #expect(implicit.status == 200, "the session is added when absent: \(implicit.text)")
+
+                let sent = try await api.call(.post, waha + "/api/sendText", key: key,
+                                              json: ["session": "someone-else", "chatId": "5511999990000@c.us", "text": "hi"])
+                #expect(sent.status == 201, "\(sent.text)")
+                #expect(sent.json["from"]?.stringValue.map { $0.hasPrefix(phone.filter(\.isNumber)) } == true,
+                        "sent from the chip's own session: \(sent.text)")
+                let paced = try await api.call(.post, waha + "/api/sendText", key: key, json: ["chatId": "5511999990000@c.us", "text": "again"])
+                #expect(paced.status == 429)
+                #expect(paced.json["error"]?["code"] == "pacing")
+                #expect(paced.header("Retry-After") != nil)
+
+                // A sessionless endpoint needs a JSON object it can put the session in.
+                let notJSON = try await api.call(.post, waha + "/api/sendText", key: key, body: "[1, 2]")
+                #expect(notJSON.status == 422, "\(notJSON.text)")
+            }
+        }
+    }
+}
