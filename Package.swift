@@ -78,6 +78,7 @@ let package = Package(
             dependencies: [
                 "WhagoCore", "CurlHTTP", "CQRencode", "CPNG",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -19,6 +19,9 @@ public struct SimulatorConfiguration: Sendable {
     public var timeScale: Double = 1
     /// Where sessions are kept across restarts (WAHA's `/app/.sessions`); `nil`: memory only.
     public var dataDirectory: String?
+    /// `WHATSAPP_SESSIONS_POSTGRESQL_URL`: keep sessions in PostgreSQL (under ``workerID``) rather
+    /// than in ``dataDirectory``, so that a worker re-created elsewhere keeps them.
+    public var sessionsDatabaseURL: String?
     /// What a session fetches through its proxy at start; default this simulator's own `/ping`.
     public var probeURL: String?
     /// `WAHA_PUBLIC_URL`: the address QR values name (the worker's published address).
@@ -40,6 +43,7 @@ public struct SimulatorConfiguration: Sendable {
         configuration.publicURL = environment["WAHA_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
         // WAHA's own session directory variable: a worker template that sets it for WAHA sets it here too.
         configuration.dataDirectory = environment["WAHA_LOCAL_STORE_BASE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.sessionsDatabaseURL = environment["WHATSAPP_SESSIONS_POSTGRESQL_URL"].flatMap { $0.isEmpty ? nil : $0 }
         return configuration
     }
 

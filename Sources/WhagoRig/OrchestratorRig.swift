@@ -73,6 +73,9 @@ public final class OrchestratorRig: Sendable {
         public var runsServices: Bool
         /// Serve whago's REST API (``WhagoServer``) too; it is then the workers' webhook receiver.
         public var api: APIOptions?
+        /// Workers keep their sessions in this PostgreSQL (`sessions.waha-plus.sessionsDatabaseURL`)
+        /// rather than in their volume.
+        public var sessionsDatabaseURL: String?
 
         public init(directory: String, runtime: RuntimeChoice = .local, proxy: ProxyChoice = .none, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
                     instance: InstanceID = InstanceID("rig-\(UUID().uuidString.prefix(8).lowercased())"),
@@ -140,7 +143,8 @@ public final class OrchestratorRig: Sendable {
             runtime = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim", "--time-scale", "\(options.timeScale)"],
                                           workDirectory: options.directory + "/workers", restart: "never", ports: options.ports,
                                           stopGrace: .seconds(5))
-            sessions = WAHAPlusProvider(requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600), sessionsPerWorker: options.sessionsPerWorker)
+            sessions = WAHAPlusProvider(requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600), sessionsPerWorker: options.sessionsPerWorker,
+                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
         case .docker(let socket):
             // The simulator image has no curl: its health check is whago's own probe.
             runtime = DockerRuntime(socket: socket, network: "host", restart: "no", stopGrace: .seconds(5), removeVolumes: true,
@@ -148,7 +152,8 @@ public final class OrchestratorRig: Sendable {
                                     healthCheckInterval: .seconds(2), ports: options.ports, instance: options.instance.rawValue, logger: logger)
             // Host networking: the simulator listens on the loopback only.
             sessions = WAHAPlusProvider(image: TestServices.simulatorImage, requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600),
-                                        sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"])
+                                        sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
+                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
         }
         let box = OrchestratorBox()
         let router = Router()

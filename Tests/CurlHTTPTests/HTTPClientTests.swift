@@ -49,11 +49,13 @@ struct HTTPClientTests {
     @Test("10 MiB bodies go up and come back intact")
     func largeBodies() async throws {
         let size = 10 << 20
-        let download = try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/bytes/\(size)"))
+        // 10 MiB through a debug-built server on a busy 2-core machine can take more than the
+        // client's default 30 s; this test is about integrity, not speed.
+        let download = try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/bytes/\(size)", timeout: .seconds(300)))
         #expect(download.body.count == size)
         #expect(download.body[size - 1] == UInt8(truncatingIfNeeded: size - 1))
         let upload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let echoed = try await client.execute(HTTPClientRequest(.post, try await TestHTTPServer.baseURL + "/echo", body: upload))
+        let echoed = try await client.execute(HTTPClientRequest(.post, try await TestHTTPServer.baseURL + "/echo", body: upload, timeout: .seconds(300)))
         #expect(echoed.body == upload)
     }
 

@@ -3,6 +3,7 @@ import DockerRuntime
 import Foundation
 import Orchestrator
 import Testing
+import WAHAPlusProvider
 import WhagoCore
 import WhagoRig
 import WhagoTesting
@@ -67,6 +68,49 @@ extension OrchestratorScenarios {
                 let recreated = try await workerOf(rig, back)
                 #expect(recreated.port == worker.port && recreated.name == worker.name)
                 #expect(try await rig.runtime.list(labels: [WorkerLabel.instance: options.instance.rawValue]).count == 4, "no second container")
+            } catch {
+                await tearDown(rig, directory)
+                throw error
+            }
+            await tearDown(rig, directory)
+        }
+
+        @Test("sessions in PostgreSQL: a worker removed with its volume is re-created, and its paired chip is WORKING without a scan")
+        func sessionsInPostgres() async throws {
+            let socket = try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd")))
+            let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+            let directory = try TemporaryDirectory("orchestrator-docker-pg")
+            let range = try freePortRange(count: 2)
+            var options = OrchestratorRig.Options(directory: directory.path, runtime: .docker(socket: socket), ports: try PortRange(range.lowerBound, range.upperBound),
+                                                  sessionsPerWorker: 2, settings: testSettings())
+            options.sessionsDatabaseURL = url
+            let rig = try await OrchestratorRig.start(options)
+            do {
+                let tenant = try await makeTenant(rig, "pg")
+                let chipID = try await rig.orchestrator.chips.create(ChipService.Request(name: "kept"), for: tenant).id
+                try await scan(rig, try await rig.waitForStatus(chipID, .scanQRCode, timeout: .seconds(120)), as: tenant)
+                let paired = try await rig.waitForStatus(chipID, .working)
+                let worker = try await workerOf(rig, paired)
+                let handle = try #require(try await rig.runtime.list(labels: [WorkerLabel.instance: options.instance.rawValue]).first { $0.name == worker.name })
+                // Removed with its volume (the rig's runtime removes volumes): nothing of the session is left on the host.
+                try await rig.runtime.remove(handle)
+                try await rig.waitForChip(chipID, "came back after its worker and volume were removed", timeout: .seconds(120)) { _ in
+                    rig.orchestrator.counters[.workersRecovered] >= 1
+                }
+                let recreated = try await workerOf(rig, try await rig.waitForStatus(chipID, .working, timeout: .seconds(120)))
+                #expect(recreated.name == worker.name)
+                #expect(recreated.runtimeID != worker.runtimeID, "a new container")
+                // The new container's own session, not whago's record of the old one: paired, with the same phone.
+                // (It may still be starting: unreachable until it listens.)
+                var session: SessionStatus?
+                let deadline = ContinuousClock.now + .seconds(120)
+                while session?.status != .working, ContinuousClock.now < deadline {
+                    session = try? await rig.sessions.status(of: chipID, on: rig.endpoint(of: recreated))
+                    if session?.status != .working { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(session?.status == .working, "the re-created worker's session is paired again from PostgreSQL, without a scan")
+                #expect(session?.phone == paired.phone)
+                #expect(try await rig.store.chip(chipID)?.phone == paired.phone)
             } catch {
                 await tearDown(rig, directory)
                 throw error

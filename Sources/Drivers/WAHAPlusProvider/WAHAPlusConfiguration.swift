@@ -27,11 +27,16 @@ struct WAHAPlusConfiguration: DriverConfiguration {
     /// Extra environment of every worker (time zone, WAHA settings whago does not manage); whago's
     /// own variables cannot be overridden.
     var environment: [String: String]
+    /// WAHA's `WHATSAPP_SESSIONS_POSTGRESQL_URL`: workers keep their sessions in PostgreSQL (each
+    /// under its `WAHA_WORKER_ID`) instead of their volume, so a worker re-created on another host
+    /// keeps its paired chips. Needed past one host (the `swarm` runtime).
+    var sessionsDatabaseURL: Secret?
 
     /// Variables whago sets itself in every worker.
     static let reservedEnvironment: Set<String> = [
         "WHATSAPP_DEFAULT_ENGINE", "WAHA_API_KEY", "WHATSAPP_API_KEY", "WAHA_API_KEY_EXCLUDE_PATH", "WHATSAPP_API_KEY_EXCLUDE_PATH",
         "WAHA_PRINT_QR", "WHATSAPP_RESTART_ALL_SESSIONS", "WAHA_WORKER_ID", "PORT", "WHATSAPP_API_PORT",
+        "WHATSAPP_SESSIONS_POSTGRESQL_URL",
     ]
 
     /// How long after its first attempt WAHA sends the last retry of a webhook.
@@ -47,7 +52,7 @@ struct WAHAPlusConfiguration: DriverConfiguration {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case image, engine, sessionsPerWorker, requestTimeout, webhookRetries, webhookRetryDelay, webhookRetryPolicy, webhookMaxSkew
-        case environment
+        case environment, sessionsDatabaseURL
     }
 
     init() {
@@ -74,6 +79,11 @@ struct WAHAPlusConfiguration: DriverConfiguration {
         webhookRetryPolicy = try container.decodeIfPresent(RetryPolicy.self, forKey: .webhookRetryPolicy) ?? webhookRetryPolicy
         webhookMaxSkew = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookMaxSkew) ?? webhookMaxSkew
         environment = try container.decodeIfPresent([String: String].self, forKey: .environment) ?? [:]
+        sessionsDatabaseURL = try container.decodeIfPresent(Secret.self, forKey: .sessionsDatabaseURL)
+        if let url = sessionsDatabaseURL?.revealed, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw DecodingError.dataCorruptedError(forKey: .sessionsDatabaseURL, in: container,
+                                                   debugDescription: "must be a postgres://user:password@host:5432/database URL")
+        }
         if let reserved = environment.keys.sorted().first(where: { Self.reservedEnvironment.contains($0) }) {
             throw DecodingError.dataCorruptedError(forKey: .environment, in: container,
                                                    debugDescription: "\(reserved) is set by whago itself and cannot be overridden")
@@ -103,5 +113,6 @@ struct WAHAPlusConfiguration: DriverConfiguration {
           webhookRetryPolicy: exponential   # constant, linear or exponential
           webhookMaxSkew: 1h             # webhooks signed further from now are refused; longer than the retry schedule
           # environment: { TZ: America/Sao_Paulo }   # extra variables for every worker
+          # sessionsDatabaseURL: ${WAHA_SESSIONS_DATABASE_URL}   # keep sessions in PostgreSQL (several hosts)
         """
 }

@@ -33,7 +33,7 @@ public struct WAHAPlusProvider: SessionProvider {
     ///   - webhookMaxSkew: the oldest (or most future) signed webhook timestamp accepted.
     public init(engine: String = "GOWS", image: String = "devlikeapro/waha:gows", requestTimeout: Duration = .seconds(30),
                 webhookMaxSkew: Duration = .seconds(3600), sessionsPerWorker: Int = 10,
-                environment: [String: String] = [:], http: HTTPClient = .shared) {
+                environment: [String: String] = [:], sessionsDatabaseURL: Secret? = nil, http: HTTPClient = .shared) {
         var configuration = WAHAPlusConfiguration()
         configuration.environment = environment.filter { !WAHAPlusConfiguration.reservedEnvironment.contains($0.key) }
         configuration.sessionsPerWorker = max(1, sessionsPerWorker)
@@ -41,6 +41,7 @@ public struct WAHAPlusProvider: SessionProvider {
         configuration.image = image
         configuration.requestTimeout = TimeSpan(requestTimeout)
         configuration.webhookMaxSkew = TimeSpan(webhookMaxSkew)
+        configuration.sessionsDatabaseURL = sessionsDatabaseURL
         self.init(configuration: configuration, http: http)
     }
 
@@ -67,7 +68,7 @@ public struct WAHAPlusProvider: SessionProvider {
                 "WAHA_PRINT_QR": "False",
                 "WHATSAPP_RESTART_ALL_SESSIONS": "True",
                 "WAHA_WORKER_ID": context.worker.rawValue,
-            ]) { _, whagos in whagos },
+            ].merging(configuration.sessionsDatabaseURL.map { ["WHATSAPP_SESSIONS_POSTGRESQL_URL": $0.revealed] } ?? [:]) { $1 }) { _, whagos in whagos },
             internalPort: Self.internalPort,
             dataPath: "/app/.sessions",
             healthPath: "/ping"

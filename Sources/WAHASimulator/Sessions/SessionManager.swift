@@ -9,7 +9,7 @@ import WhagoCore
 actor SessionManager {
     let configuration: SimulatorConfiguration
     private let webhooks: WebhookDispatcher
-    private let persistence: SessionPersistence?
+    private let persistence: (any SessionStorage)?
     private let client: HTTPClient
     private let logger: Logger
     private var sessions: [String: SimulatedSession] = [:]
@@ -22,16 +22,20 @@ actor SessionManager {
         self.client = client
         self.logger = logger
         self.webhooks = WebhookDispatcher(configuration: configuration, client: client, logger: logger)
-        self.persistence = try configuration.dataDirectory.map(SessionPersistence.init(directory:))
+        if let url = configuration.sessionsDatabaseURL {
+            self.persistence = try PostgresSessionStorage(url: url, worker: configuration.workerID ?? "default", logger: logger)
+        } else {
+            self.persistence = try configuration.dataDirectory.map(FileSessionStorage.init(directory:))
+        }
     }
 
     /// Loads kept sessions and starts those that were running (WAHA's restart-all-sessions).
-    func start(listeningOn host: String, port: Int) throws {
+    func start(listeningOn host: String, port: Int) async throws {
         address = (["0.0.0.0", "::"].contains(host) ? "127.0.0.1" : host, port)
         if let publicURL = configuration.publicURL, let url = URL(string: publicURL), let publicHost = url.host {
             address = (publicHost, url.port ?? port)
         }
-        for var session in try persistence?.load() ?? [] {
+        for var session in try await persistence?.load() ?? [] {
             session.status = .stopped
             sessions[session.name] = session
             if session.running { begin(session.name) }

@@ -1,9 +1,18 @@
 import Foundation
 import WhagoCore
 
+/// Where the simulator keeps its sessions across restarts, as WAHA keeps them in its volume or
+/// in a database.
+protocol SessionStorage: Sendable {
+    /// The kept sessions. Called once, before the first ``save(_:)``.
+    func load() async throws -> [SimulatedSession]
+    /// Keeps `sessions` (all of them) in the background; the latest call wins.
+    func save(_ sessions: [SimulatedSession])
+}
+
 /// Sessions kept in `<data>/sessions.json`, written whole (temp file, fsync, rename) on every change.
 /// They hold webhook HMAC keys and proxy passwords: the file is 0600 in a 0700 directory.
-struct SessionPersistence: Sendable {
+struct FileSessionStorage: SessionStorage {
     let file: String
 
     init(directory: String) throws {
@@ -11,7 +20,7 @@ struct SessionPersistence: Sendable {
         file = "\(directory)/sessions.json"
     }
 
-    func load() throws -> [SimulatedSession] {
+    func load() async throws -> [SimulatedSession] {
         guard let data = FileManager.default.contents(atPath: file) else { return [] }
         return try JSONDecoder().decode([SimulatedSession].self, from: data)
     }
