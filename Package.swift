@@ -124,6 +124,7 @@ let package = Package(
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
         driver("DockerRuntime", dependencies: ["CurlHTTP"]),
+        driver("SwarmRuntime", dependencies: ["CurlHTTP", "DockerRuntime"]),
         driver("WAHAPlusProvider", dependencies: ["CurlHTTP", .product(name: "Crypto", package: "swift-crypto")]),
         driver("NoProxy"),
         driver("StaticProxy", dependencies: ["CurlHTTP", "ProxyProbe"]),
@@ -161,7 +162,7 @@ let package = Package(
             name: "whago",
             dependencies: [
                 "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP", "Orchestrator", "WhagoServer",
-                "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider",
+                "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "WAHAPlusProvider",
                 "NoProxy", "StaticProxy", "DataImpulseProxy", "FileStore", "PostgresStore",
                 // new-driver: whago's driver dependencies above this line
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -178,7 +179,7 @@ let package = Package(
         .executableTarget(
             name: "whago-bench",
             dependencies: [
-                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime", "LocalProcessRuntime", "WhagoTesting",
+                "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime", "SwarmRuntime", "LocalProcessRuntime", "WhagoTesting",
                 "Orchestrator", "WhagoRig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -235,7 +236,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RuntimeTests",
-            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "CurlHTTP"],
+            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

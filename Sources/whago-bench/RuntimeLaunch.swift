@@ -1,4 +1,5 @@
 import DockerRuntime
+import SwarmRuntime
 import Foundation
 import LocalProcessRuntime
 import WhagoCore
@@ -11,7 +12,7 @@ import WhagoCore
 enum RuntimeLaunch {
     static func run(_ arguments: [String]) async throws {
         guard arguments.count == 4, let port = Int(arguments[3]) else {
-            throw BenchError("usage: whago-bench runtime-launch local WORKDIR|docker SOCKET NAME PORT")
+            throw BenchError("usage: whago-bench runtime-launch local WORKDIR|docker SOCKET|swarm SOCKET NAME PORT")
         }
         let (kind, target, name) = (arguments[0], arguments[1], arguments[2])
         let labels = [WorkerLabel.instance: "conformance", WorkerLabel.worker: name, WorkerLabel.tenant: "t1"]
@@ -27,8 +28,12 @@ enum RuntimeLaunch {
             runtime = DockerRuntime(socket: target, network: "host", restart: "no")
             spec = WorkerSpec(name: name, image: "whago/waha-sim:dev", environment: environment, labels: labels, hostPort: port,
                               containerPort: 3000, volume: VolumeMount(name: "\(name)-sessions", mountPath: "/app/.sessions"))
+        case "swarm":
+            runtime = SwarmRuntime(socket: target, network: "host", restart: "none")
+            spec = WorkerSpec(name: name, image: "whago/waha-sim:dev", environment: environment, labels: labels, hostPort: port,
+                              containerPort: 3000, volume: VolumeMount(name: "\(name)-sessions", mountPath: "/app/.sessions"))
         default:
-            throw BenchError("unknown runtime '\(kind)' (local or docker)")
+            throw BenchError("unknown runtime '\(kind)' (local, docker or swarm)")
         }
         _ = try await runtime.launch(spec)
         Acks.print("launched")

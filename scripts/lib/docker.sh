@@ -50,6 +50,13 @@ esac
 CTL
   chmod +x "$DOCKER_CTL_SCRIPT"
   "$DOCKER_CTL_SCRIPT" start || die "the private dockerd did not start (see $dir/dockerd.log)"
+  # A single-node swarm for the swarm runtime's tests, on the loopback only: its control port
+  # and its data-path (VXLAN) port are free ports, so two test runs on one machine do not meet.
+  local swarm_port data_port
+  swarm_port=$(free_port)
+  data_port=$(free_port)
+  docker -H "unix://$dir/docker.sock" swarm init --advertise-addr 127.0.0.1 --listen-addr "127.0.0.1:$swarm_port" \
+    --data-path-port "$data_port" >>"$dir/dockerd.log" 2>&1 || die "docker swarm init failed on the private dockerd (see $dir/dockerd.log)"
   export WHAGO_TEST_DOCKER_SOCKET="$dir/docker.sock"
   [ -n "$tcp_options" ] && export WHAGO_TEST_DOCKER_TCP="tcp://127.0.0.1:$tcp_port"
   export DOCKER_HOST="unix://$dir/docker.sock"
@@ -62,6 +69,9 @@ stop_dockerd() {
   local dir="$WHAGO_TEST_DIR/dockerd"
   [ -n "${DOCKER_CTL_SCRIPT:-}" ] && [ -x "$DOCKER_CTL_SCRIPT" ] || return 0
   if [ -S "$dir/docker.sock" ]; then
+    # Services first, or Swarm starts their tasks again as they are removed.
+    local services; services=$(docker -H "unix://$dir/docker.sock" service ls -q 2>/dev/null || true)
+    [ -n "$services" ] && docker -H "unix://$dir/docker.sock" service rm $services >/dev/null 2>&1 || true
     local ids; ids=$(docker -H "unix://$dir/docker.sock" ps -aq 2>/dev/null || true)
     [ -n "$ids" ] && docker -H "unix://$dir/docker.sock" rm -f $ids >/dev/null 2>&1 || true
   fi

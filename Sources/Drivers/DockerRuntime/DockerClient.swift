@@ -8,19 +8,19 @@ import WhagoCore
 ///
 /// The API version is negotiated once (`/_ping`, then `/version`) and every later path carries it
 /// (`/v1.41/containers/json`), as Docker's own client does.
-final class DockerClient: Sendable {
+package final class DockerClient: Sendable {
     /// The oldest API whago speaks: Docker 20.10.
     static let minimumAPIVersion = APIVersion(1, 41)
     /// The newest API whago has read the documentation of; newer daemons are spoken to in this one.
     static let maximumAPIVersion = APIVersion(1, 47)
 
     /// Where the daemon listens.
-    enum Endpoint: Sendable, Hashable, CustomStringConvertible {
+    package enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         case unixSocket(path: String)
         case tcp(host: String, port: Int)
 
         /// `unix:///path`, `/path` or `tcp://host:port`.
-        init?(_ text: String) {
+        package init?(_ text: String) {
             if text.hasPrefix("tcp://") || text.hasPrefix("http://") {
                 let rest = text.drop(while: { $0 != "/" }).dropFirst(2).prefix(while: { $0 != "/" })
                 guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
@@ -37,7 +37,7 @@ final class DockerClient: Sendable {
             }
         }
 
-        var description: String {
+        package var description: String {
             switch self {
             case .unixSocket(let path): "unix://\(path)"
             case .tcp(let host, let port): "tcp://\(host):\(port)"
@@ -59,7 +59,7 @@ final class DockerClient: Sendable {
 
         /// Why whago refuses to speak to this endpoint, or nil: the Docker API is root on the
         /// daemon's host, so plain text is only acceptable over a unix socket or on loopback.
-        func refusal(tls: Bool) -> String? {
+        package func refusal(tls: Bool) -> String? {
             guard case .tcp(let host, _) = self, !tls, !isLoopbackHost(host) else { return nil }
             return "\(self) is not a loopback address: whago speaks to a remote Docker daemon only over TLS "
                 + "(set runtime.docker.tls with ca, cert and key, and start dockerd with --tlsverify)"
@@ -67,7 +67,7 @@ final class DockerClient: Sendable {
     }
 
     /// `major.minor`, ordered.
-    struct APIVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package struct APIVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
         var major: Int
         var minor: Int
 
@@ -82,32 +82,32 @@ final class DockerClient: Sendable {
             self.init(major, minor)
         }
 
-        static func < (lhs: Self, rhs: Self) -> Bool { (lhs.major, lhs.minor) < (rhs.major, rhs.minor) }
-        var description: String { "\(major).\(minor)" }
+        package static func < (lhs: Self, rhs: Self) -> Bool { (lhs.major, lhs.minor) < (rhs.major, rhs.minor) }
+        package var description: String { "\(major).\(minor)" }
     }
 
     /// What the daemon said about itself during negotiation.
-    struct Negotiated: Sendable, Hashable {
+    package struct Negotiated: Sendable, Hashable {
         /// The version every request is made in.
-        var apiVersion: APIVersion
+        package var apiVersion: APIVersion
         /// The daemon's own newest API version.
-        var daemonAPIVersion: APIVersion
+        package var daemonAPIVersion: APIVersion
         /// e.g. `20.10.24`.
-        var engineVersion: String
+        package var engineVersion: String
     }
 
     /// A response: status and body.
-    struct Reply: Sendable {
-        var status: Int
-        var body: [UInt8]
+    package struct Reply: Sendable {
+        package var status: Int
+        package var body: [UInt8]
 
         /// The daemon's `{"message": …}`, or the body's text.
-        var message: String {
+        package var message: String {
             if let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)) { return error.message }
             return String(decoding: body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        func decode<T: Decodable>(_ type: T.Type, _ what: String) throws -> T {
+        package func decode<T: Decodable>(_ type: T.Type, _ what: String) throws -> T {
             do {
                 return try JSONDecoder().decode(type, from: Data(body))
             } catch {
@@ -118,13 +118,13 @@ final class DockerClient: Sendable {
 
     private struct ErrorBody: Decodable { var message: String }
 
-    let endpoint: Endpoint
+    package let endpoint: Endpoint
     /// Mutual TLS to a `tcp://` endpoint: requests go to `https://`.
     let tls: TLSFiles?
     let http: HTTPClient
     private let negotiated = Mutex<Negotiated?>(nil)
 
-    init(endpoint: Endpoint, tls: TLSFiles? = nil, http: HTTPClient) {
+    package init(endpoint: Endpoint, tls: TLSFiles? = nil, http: HTTPClient) {
         self.endpoint = endpoint
         self.tls = endpoint.unixSocketPath == nil ? tls : nil
         self.http = http
@@ -133,7 +133,7 @@ final class DockerClient: Sendable {
     // MARK: Negotiation
 
     /// The negotiated version, negotiating on first use.
-    func negotiate() async throws -> Negotiated {
+    package func negotiate() async throws -> Negotiated {
         if let known = negotiated.withLock({ $0 }) { return known }
         if let refusal = endpoint.refusal(tls: tls != nil) { throw WhagoError(.invalidConfig, refusal) }
         let ping = try await send(.get, "/_ping", versioned: false, timeout: .seconds(10))
@@ -169,9 +169,13 @@ final class DockerClient: Sendable {
 
     /// Performs one call in the negotiated version. Only transport failures throw; any status is a
     /// reply. `query` values are percent-encoded here.
-    func send(_ method: HTTPClientRequest.Method, _ path: String, query: [(String, String)] = [], json: (any Encodable)? = nil,
-              versioned: Bool = true, timeout: Duration = .seconds(60)) async throws -> Reply {
-        let request = try await request(method, path, query: query, json: json, versioned: versioned, timeout: timeout)
+    package func send(_ method: HTTPClientRequest.Method, _ path: String, query: [(String, String)] = [], json: (any Encodable)? = nil,
+              rawJSON: [UInt8]? = nil, versioned: Bool = true, timeout: Duration = .seconds(60)) async throws -> Reply {
+        var request = try await request(method, path, query: query, json: json, versioned: versioned, timeout: timeout)
+        if let rawJSON {
+            request.body = rawJSON
+            request.addHeader("Content-Type", "application/json")
+        }
         do {
             let response = try await http.execute(request)
             return Reply(status: response.status, body: response.body)
@@ -218,12 +222,12 @@ final class DockerClient: Sendable {
     private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// Every character outside RFC 3986's unreserved set percent-encoded.
-    static func percentEncoded(_ text: String) -> String {
+    package static func percentEncoded(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
 
     /// `filters=` as Docker reads it: a JSON object of string lists.
-    static func filters(_ filters: [String: [String]]) -> String {
+    package static func filters(_ filters: [String: [String]]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return String(decoding: (try? encoder.encode(filters)) ?? Data("{}".utf8), as: UTF8.self)

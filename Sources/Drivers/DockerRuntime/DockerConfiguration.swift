@@ -2,7 +2,7 @@ import Foundation
 import WhagoCore
 
 /// `runtime.docker`.
-struct DockerConfiguration: DriverConfiguration {
+package struct DockerConfiguration: DriverConfiguration {
     /// How containers reach the network.
     enum Network: String, Decodable, CaseIterable, Sendable {
         /// Each worker's port is published on `127.0.0.1:<leased port>`.
@@ -19,22 +19,22 @@ struct DockerConfiguration: DriverConfiguration {
     }
 
     /// `runtime.docker.healthCheck`: the HEALTHCHECK every worker container gets.
-    struct HealthCheck: Decodable, Sendable {
-        var interval: TimeSpan = .seconds(30)
-        var timeout: TimeSpan = .seconds(5)
-        var retries: Int = 3
-        var startPeriod: TimeSpan = .seconds(60)
+    package struct HealthCheck: Decodable, Sendable {
+        package var interval: TimeSpan = .seconds(30)
+        package var timeout: TimeSpan = .seconds(5)
+        package var retries: Int = 3
+        package var startPeriod: TimeSpan = .seconds(60)
         /// Run inside the container (exec form); `{port}` and `{path}` are replaced by the worker's
         /// port and health path. `nil`: a shell command trying wget, curl, then node.
-        var command: [String]?
+        package var command: [String]?
 
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        package enum CodingKeys: String, CodingKey, CaseIterable {
             case interval, timeout, retries, startPeriod, command
         }
 
-        init() {}
+        package init() {}
 
-        init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             interval = try container.decodeIfPresent(TimeSpan.self, forKey: .interval) ?? interval
             timeout = try container.decodeIfPresent(TimeSpan.self, forKey: .timeout) ?? timeout
@@ -48,23 +48,23 @@ struct DockerConfiguration: DriverConfiguration {
     /// `runtime.docker.security`: workers are untrusted (third-party code talking to WhatsApp), so
     /// they get the least privilege that runs WAHA: every capability dropped, no privilege gain
     /// through setuid binaries, a bounded number of processes.
-    struct Security: Decodable, Sendable {
+    package struct Security: Decodable, Sendable {
         /// Capabilities given back after all are dropped (e.g. `[CHOWN, SETUID, SETGID]` for an
         /// image whose entrypoint switches users).
-        var capAdd: [String] = []
-        var noNewPrivileges = true
-        var pidsLimit = 1024
+        package var capAdd: [String] = []
+        package var noNewPrivileges = true
+        package var pidsLimit = 1024
         /// A read-only root filesystem; `/tmp` is then a tmpfs of `tmpSize`.
-        var readOnlyRootfs = false
-        var tmpSize: ByteSize = .mebibytes(256)
+        package var readOnlyRootfs = false
+        package var tmpSize: ByteSize = .mebibytes(256)
 
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        package enum CodingKeys: String, CodingKey, CaseIterable {
             case capAdd, noNewPrivileges, pidsLimit, readOnlyRootfs, tmpSize
         }
 
-        init() {}
+        package init() {}
 
-        init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             capAdd = try container.decodeIfPresent([NonEmptyString].self, forKey: .capAdd)?.map { $0.value.uppercased() } ?? capAdd
             if let bad = capAdd.first(where: { !$0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } }) {
@@ -78,24 +78,24 @@ struct DockerConfiguration: DriverConfiguration {
     }
 
     /// `runtime.docker.tls`: mutual TLS to a daemon on `tcp://` (dockerd `--tlsverify`).
-    struct TLS: Decodable, Sendable {
+    package struct TLS: Decodable, Sendable {
         /// The CA the daemon's certificate must chain to.
-        var ca: String
+        package var ca: String
         /// whago's client certificate and key, signed by a CA the daemon trusts.
-        var cert: String
-        var key: String
+        package var cert: String
+        package var key: String
 
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        package enum CodingKeys: String, CodingKey, CaseIterable {
             case ca, cert, key
         }
 
-        init(ca: String, cert: String, key: String) {
+        package init(ca: String, cert: String, key: String) {
             self.ca = ca
             self.cert = cert
             self.key = key
         }
 
-        init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             ca = try container.decode(NonEmptyString.self, forKey: .ca).value
             cert = try container.decode(NonEmptyString.self, forKey: .cert).value
@@ -118,11 +118,11 @@ struct DockerConfiguration: DriverConfiguration {
     var healthCheck: HealthCheck
     var security: Security
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case socket, tls, network, ports, memory, cpus, restart, stopGrace, removeVolumes, pull, initProcess, healthCheck, security
     }
 
-    init() {
+    package init() {
         socket = "/var/run/docker.sock"
         network = .bridge
         ports = PortRange("3100-3199")!
@@ -136,7 +136,7 @@ struct DockerConfiguration: DriverConfiguration {
         security = Security()
     }
 
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         self.init()
         let container = try decoder.container(keyedBy: CodingKeys.self)
         if let socket = try container.decodeIfPresent(NonEmptyString.self, forKey: .socket)?.value {

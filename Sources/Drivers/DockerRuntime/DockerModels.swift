@@ -135,10 +135,10 @@ struct PullProgress: Decodable, Sendable {
     }
 }
 
-enum DockerTime {
+package enum DockerTime {
     /// Docker's RFC 3339 time with up to nine fractional digits; `nil` for its zero time
     /// (`0001-01-01T00:00:00Z`, "never started").
-    static func parse(_ text: String?) -> Date? {
+    package static func parse(_ text: String?) -> Date? {
         guard let text, !text.hasPrefix("0001-") else { return nil }
         // ISO8601DateFormatter accepts at most milliseconds: cut the fraction to three digits.
         var trimmed = text

@@ -164,12 +164,16 @@ public struct WorkerState: Sendable, Hashable {
     public var health: Health?
     public var exitCode: Int?
     public var startedAt: Date?
+    /// The address of the host the worker runs on, when the runtime places workers on several
+    /// hosts (swarm: its node's); `nil`: ``WorkerPorts/host``.
+    public var address: String?
 
-    public init(status: Status, health: Health? = nil, exitCode: Int? = nil, startedAt: Date? = nil) {
+    public init(status: Status, health: Health? = nil, exitCode: Int? = nil, startedAt: Date? = nil, address: String? = nil) {
         self.status = status
         self.health = health
         self.exitCode = exitCode
         self.startedAt = startedAt
+        self.address = address
     }
 }
 

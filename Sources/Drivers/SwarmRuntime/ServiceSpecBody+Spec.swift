@@ -1,0 +1,78 @@
+import DockerRuntime
+import WhagoCore
+
+extension ServiceSpecBody {
+    /// The service for a worker, per `runtime.swarm`: one replica; on the `host` network the
+    /// worker listens on its leased port (given as `PORT`), on any other network it listens on
+    /// `containerPort` and the leased port is published in host mode on its node. Least privilege
+    /// as the docker runtime gives it (all capabilities dropped, an init, a pid limit).
+    init(_ spec: WorkerSpec, _ configuration: SwarmConfiguration) {
+        let host = configuration.network == "host"
+        let port = host ? spec.hostPort : spec.containerPort
+        var environment = spec.environment
+        environment["PORT"] = "\(port)"
+        let security = configuration.security
+        let container = ContainerSpecBody(
+            Image: spec.image,
+            Args: spec.command,
+            Env: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            // Not `whago.*`: a task's container is the service's, never a docker-runtime worker
+            // (a docker runtime of the same installation must not adopt or reap it).
+            Labels: ["whago-swarm.worker": spec.name],
+            Mounts: spec.volume.map { [MountBody(Type: "volume", Source: $0.name, Target: $0.mountPath)] },
+            StopGracePeriod: configuration.stopGrace.nanoseconds,
+            Healthcheck: Self.healthCheck(spec, port: port, configuration.healthCheck),
+            Init: true,
+            CapabilityDrop: ["ALL"],
+            CapabilityAdd: security.capAdd.isEmpty ? nil : security.capAdd,
+            ReadOnly: security.readOnlyRootfs ? true : nil)
+        let placement = PlacementBody(
+            Constraints: configuration.constraints.isEmpty ? nil : configuration.constraints,
+            Preferences: configuration.spread.isEmpty ? nil : configuration.spread.map { .init(Spread: .init(SpreadDescriptor: $0)) })
+        self.init(
+            Name: spec.name,
+            Labels: spec.labels,
+            TaskTemplate: TaskTemplateBody(
+                ContainerSpec: container,
+                Resources: ResourcesBody(Limits: LimitsBody(
+                    NanoCPUs: configuration.cpus.map { Int64(($0 * 1_000_000_000).rounded()) },
+                    MemoryBytes: configuration.memory.map { Int64($0.bytes) },
+                    Pids: security.pidsLimit)),
+                RestartPolicy: RestartPolicyBody(Condition: configuration.restart.rawValue, Delay: configuration.restartDelay.nanoseconds),
+                Placement: placement.Constraints == nil && placement.Preferences == nil ? nil : placement,
+                Networks: [NetworkAttachment(Target: configuration.network)]),
+            Mode: ModeBody(Replicated: .init(Replicas: 1)),
+            EndpointSpec: host ? nil : EndpointSpecBody(Ports: [PortBody(Protocol: "tcp", TargetPort: spec.containerPort, PublishedPort: spec.hostPort,
+                                                                          PublishMode: "host")]))
+    }
+
+    /// The configured (or default) probe of the worker's health path, as the docker runtime makes it.
+    static func healthCheck(_ spec: WorkerSpec, port: Int, _ settings: DockerConfiguration.HealthCheck) -> HealthConfigBody? {
+        let path = spec.healthPath ?? "/"
+        let test: [String]
+        if let command = settings.command {
+            test = ["CMD"] + command.map {
+                $0.split(separator: "{port}", omittingEmptySubsequences: false).joined(separator: "\(port)")
+                    .split(separator: "{path}", omittingEmptySubsequences: false).joined(separator: path)
+            }
+        } else if spec.healthPath != nil {
+            let url = "http://127.0.0.1:\(port)\(path)"
+            test = ["CMD-SHELL", """
+                wget -q -O /dev/null '\(url)' 2>/dev/null || curl -fsS -o /dev/null '\(url)' 2>/dev/null || \
+                node -e "fetch('\(url)').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+                """]
+        } else {
+            return nil
+        }
+        return HealthConfigBody(Test: test, Interval: settings.interval.nanoseconds, Timeout: settings.timeout.nanoseconds,
+                                Retries: settings.retries, StartPeriod: settings.startPeriod.nanoseconds)
+    }
+}
+
+extension TimeSpan {
+    /// Docker's unit for durations.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,119 @@
+import DockerRuntime
+import Foundation
+import WhagoCore
+
+/// `runtime.swarm`: workers as Docker Swarm services, one replica each.
+struct SwarmConfiguration: DriverConfiguration {
+    /// Swarm's restart conditions.
+    enum RestartCondition: String, Decodable, CaseIterable, Sendable {
+        case any
+        case onFailure = "on-failure"
+        case none
+    }
+
+    /// A swarm manager's Docker API.
+    var socket: String
+    var tls: DockerConfiguration.TLS?
+    /// `host`: workers share their node's network and listen on their leased port; any other
+    /// name: the network workers join (an overlay), with the leased port published in host mode
+    /// on the node the task runs on.
+    var network: String
+    var ports: PortRange
+    /// The address whago reaches a worker at while its node's address is not known yet (and the
+    /// host of its port lease).
+    var host: String
+    var memory: ByteSize?
+    var cpus: Double?
+    var restart: RestartCondition
+    var restartDelay: TimeSpan
+    var stopGrace: TimeSpan
+    var removeVolumes: Bool
+    /// Placement constraints, in Swarm's syntax (`node.labels.whago == true`, `node.role == worker`).
+    var constraints: [String]
+    /// Spread preferences: tasks spread over the values of these node labels (`node.labels.zone`).
+    var spread: [String]
+    var healthCheck: DockerConfiguration.HealthCheck
+    var security: DockerConfiguration.Security
+    /// How often tasks are read for the event stream.
+    var pollInterval: TimeSpan
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case socket, tls, network, ports, host, memory, cpus, restart, restartDelay, stopGrace, removeVolumes, constraints, spread
+        case healthCheck, security, pollInterval
+    }
+
+    init() {
+        socket = "/var/run/docker.sock"
+        network = "host"
+        ports = PortRange("3100-3199")!
+        host = "127.0.0.1"
+        memory = .gibibytes(1)
+        restart = .any
+        restartDelay = .seconds(5)
+        stopGrace = .seconds(10)
+        removeVolumes = false
+        constraints = []
+        spread = []
+        healthCheck = DockerConfiguration.HealthCheck()
+        security = DockerConfiguration.Security()
+        pollInterval = .seconds(2)
+    }
+
+    init(from decoder: any Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let socket = try container.decodeIfPresent(NonEmptyString.self, forKey: .socket)?.value {
+            guard DockerClient.Endpoint(socket) != nil else {
+                throw ConfigValueError("'socket' must be a unix socket path (/var/run/docker.sock, unix:///path) or tcp://host:port, not '\(socket)'")
+            }
+            self.socket = socket
+        }
+        tls = try container.decodeIfPresent(DockerConfiguration.TLS.self, forKey: .tls)
+        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil) {
+            throw DecodingError.dataCorruptedError(forKey: container.contains(.socket) ? .socket : .tls, in: container,
+                                                   debugDescription: refusal.replacingOccurrences(of: "runtime.docker", with: "runtime.swarm"))
+        }
+        network = try container.decodeIfPresent(NonEmptyString.self, forKey: .network)?.value ?? network
+        ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
+        host = try container.decodeIfPresent(NonEmptyString.self, forKey: .host)?.value ?? host
+        memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? memory
+        if let cpus = try container.decodeIfPresent(Double.self, forKey: .cpus) {
+            guard cpus > 0, cpus <= 1024 else { throw ConfigValueError("'cpus' must be a positive number of CPUs, e.g. 1.5") }
+            self.cpus = cpus
+        }
+        restart = try container.decodeIfPresent(RestartCondition.self, forKey: .restart) ?? restart
+        restartDelay = try container.decodeIfPresent(TimeSpan.self, forKey: .restartDelay) ?? restartDelay
+        stopGrace = try container.decodeIfPresent(TimeSpan.self, forKey: .stopGrace) ?? stopGrace
+        removeVolumes = try container.decodeIfPresent(Bool.self, forKey: .removeVolumes) ?? removeVolumes
+        constraints = try container.decodeIfPresent([NonEmptyString].self, forKey: .constraints)?.map(\.value) ?? []
+        if let bad = constraints.first(where: { !($0.contains("==") || $0.contains("!=")) }) {
+            throw DecodingError.dataCorruptedError(forKey: .constraints, in: container,
+                                                   debugDescription: "'\(bad)' is not a Swarm constraint such as node.labels.whago == true")
+        }
+        spread = try container.decodeIfPresent([NonEmptyString].self, forKey: .spread)?.map(\.value) ?? []
+        if let bad = spread.first(where: { !$0.hasPrefix("node.") }) {
+            throw DecodingError.dataCorruptedError(forKey: .spread, in: container,
+                                                   debugDescription: "'\(bad)' is not a node attribute to spread over, such as node.labels.zone")
+        }
+        healthCheck = try container.decodeIfPresent(DockerConfiguration.HealthCheck.self, forKey: .healthCheck) ?? healthCheck
+        security = try container.decodeIfPresent(DockerConfiguration.Security.self, forKey: .security) ?? security
+        pollInterval = try container.decodeIfPresent(TimeSpan.self, forKey: .pollInterval) ?? pollInterval
+    }
+
+    static let sample = """
+        swarm:
+          socket: /var/run/docker.sock   # a swarm manager's Docker API (tcp://host:2376 needs tls)
+          network: host                  # host, or an overlay network with the port published in host mode
+          ports: 3100-3199               # ports leased to workers, one each (free on every node)
+          host: 127.0.0.1                # where whago reaches a worker until its node's address is known
+          memory: 1GiB                   # memory limit per worker
+          # cpus: 1.5
+          restart: any                   # any, on-failure or none: Swarm restarts (or reschedules) the task
+          restartDelay: 5s
+          stopGrace: 10s
+          removeVolumes: false           # remove a worker's volume (on the manager's node) with it
+          constraints: []                # e.g. [node.labels.whago == true, node.role == worker]
+          spread: []                     # e.g. [node.labels.zone]: workers spread over zones
+          pollInterval: 2s               # how often tasks are read for events
+        """
+}

@@ -1,0 +1,104 @@
+import CurlHTTP
+import Foundation
+import SwarmRuntime
+import Testing
+import WhagoCore
+import WhagoTesting
+
+/// Tests against the private dockerd scripts/test starts and makes a single-node swarm manager
+/// (`docker swarm init --advertise-addr 127.0.0.1`): services on the host network, so every
+/// request stays on 127.0.0.1.
+private func swarmSocket() throws -> String {
+    try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd (a swarm manager)")))
+}
+
+/// A raw call to the test daemon, to look at what the driver did without going through it.
+private func docker(_ method: HTTPClientRequest.Method, _ path: String) async throws -> (status: Int, json: JSONValue?) {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(method, "http://localhost/v1.41\(path)", unixSocketPath: try swarmSocket()))
+    return (response.status, try? JSONDecoder().decode(JSONValue.self, from: Data(response.body)))
+}
+
+private func runtime(restart: String = "none", constraints: [String] = [], instance: String? = nil) throws -> SwarmRuntime {
+    SwarmRuntime(socket: try swarmSocket(), network: "host", restart: restart, removeVolumes: true,
+                 healthCheckCommand: ["/usr/local/bin/whago", "probe", "http://127.0.0.1:{port}{path}"],
+                 constraints: constraints, pollInterval: .milliseconds(300), instance: instance)
+}
+
+private func simulatorSpec(_ name: String, port: Int, labels: [String: String], environment: [String: String] = [:]) -> WorkerSpec {
+    var environment = environment
+    environment["WAHA_SIM_HOST"] = "127.0.0.1"
+    return WorkerSpec(name: name, image: TestServices.simulatorImage, environment: environment, labels: labels,
+                      hostPort: port, containerPort: 3000, volume: VolumeMount(name: "\(name)-sessions", mountPath: "/app/.sessions"),
+                      healthPath: "/ping")
+}
+
+/// The container of the service's running task.
+private func runningContainer(of service: String) async throws -> String? {
+    let filters = #"{"service":["\#(service)"],"desired-state":["running"]}"#
+    let tasks = try await docker(.get, "/tasks?filters=" + (filters.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+    return tasks.json?.arrayValue?.compactMap { $0["Status"]?["ContainerStatus"]?["ContainerID"]?.stringValue }.first
+}
+
+private let conformance = RuntimeConformance(
+    make: { try runtime() },
+    spec: { name, port, labels, environment in simulatorSpec(name, port: port, labels: labels, environment: environment) },
+    killFromOutside: { handle in
+        let container = try #require(try await runningContainer(of: handle.runtimeID), "the worker's task has a container")
+        #expect(try await docker(.post, "/containers/\(container)/kill?signal=KILL").status == 204)
+    },
+    launchInAnotherProcess: { name, port in
+        try ChildProcess(WhagoBinary.bench, ["runtime-launch", "swarm", try swarmSocket(), name, "\(port)"])
+    }
+)
+
+@Suite("The swarm runtime, on a single-node swarm of the private dockerd", .serialized,
+       .enabled(if: TestServices.dockerSocket != nil || TestServices.required), .timeLimit(.minutes(10)))
+struct SwarmRuntimeTests {
+    @Test func lifecycle() async throws { try await conformance.lifecycle(port: try freePort()) }
+    @Test func idempotentLaunch() async throws { try await conformance.idempotentLaunch(port: try freePort()) }
+    @Test func adoption() async throws { try await conformance.adoption(port: try freePort()) }
+    @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
+    @Test func survivesCrashOfWhago() async throws { try await conformance.survivesCrashOfWhago(port: try freePort()) }
+
+    @Test("ping says it is a swarm manager; a running worker's address is its node's")
+    func managerAndAddress() async throws {
+        let swarm = try runtime()
+        #expect(try await swarm.ping().version.contains("swarm of 1 node"))
+        let port = try freePort()
+        let name = "addr-\(UUID().uuidString.prefix(8).lowercased())"
+        let handle = try await swarm.launch(simulatorSpec(name, port: port, labels: [WorkerLabel.instance: "swarm-test", WorkerLabel.worker: name]))
+        var state: WorkerState?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while state?.status != .running, ContinuousClock.now < deadline {
+            state = try await swarm.inspect(handle)
+            if state?.status != .running { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(state?.status == .running)
+        #expect(state?.address == "127.0.0.1", "the node advertised 127.0.0.1")
+        // What the service carries: one replica, the whago labels, least privilege, the leased port as PORT.
+        let service = try await docker(.get, "/services/\(handle.runtimeID)").json
+        #expect(service?["Spec"]?["Mode"]?["Replicated"]?["Replicas"]?.numberValue == 1)
+        #expect(service?["Spec"]?["Labels"]?[WorkerLabel.worker]?.stringValue == name)
+        let container = service?["Spec"]?["TaskTemplate"]?["ContainerSpec"]
+        #expect(container?["CapabilityDrop"]?.arrayValue == ["ALL"])
+        #expect(container?["Env"]?.arrayValue?.contains(.string("PORT=\(port)")) == true)
+        try await swarm.remove(handle)
+        #expect(try await swarm.inspect(handle) == nil)
+        #expect(try await docker(.get, "/volumes/\(name)-sessions").status == 404, "its volume went with it")
+    }
+
+    @Test("constraints reach Swarm: a worker no node may run stays pending, and is listed; a bad name is refused")
+    func placementConstraints() async throws {
+        let name = "nowhere-\(UUID().uuidString.prefix(8).lowercased())"
+        let swarm = try runtime(constraints: ["node.labels.whago-test-absent == true"])
+        let handle = try await swarm.launch(simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.instance: "swarm-test", WorkerLabel.worker: name]))
+        let service = try await docker(.get, "/services/\(handle.runtimeID)").json
+        #expect(service?["Spec"]?["TaskTemplate"]?["Placement"]?["Constraints"]?.arrayValue == ["node.labels.whago-test-absent == true"])
+        #expect(try await swarm.inspect(handle)?.status == .created, "no node satisfies the constraint")
+        #expect(try await swarm.list(labels: [WorkerLabel.worker: name]).map(\.name) == [name])
+        try await swarm.remove(handle)
+        await #expect(throws: WhagoError.self) {
+            _ = try await swarm.launch(simulatorSpec("bad.name", port: 1, labels: [:]))
+        }
+    }
+}
