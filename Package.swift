@@ -150,7 +150,7 @@ let package = Package(
         .target(
             name: "WhagoRig",
             dependencies: [
-                "Orchestrator", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "WAHAPlusProvider", "NoProxy",
+                "Orchestrator", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "WAHAPlusProvider", "NoProxy",
                 "DataImpulseProxy", "FileStore", "PostgresStore", "WhagoServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -111,13 +111,17 @@ public actor HealthMonitor: Service {
             } else if state!.status == .restarting {
                 return
             } else {
+                if let address = state!.address, address != worker.host {
+                    // Rescheduled on another host (a lost node): reached there now, its sessions checked below.
+                    current = try await launcher.relocate(worker, to: address, fence: fence)
+                }
                 // The version is read once per worker (and again after it was brought back).
                 let knowsVersion = await launcher.versions[worker.id] != nil
-                let health = try? await context.sessions.health(of: context.endpoint(of: worker), version: !knowsVersion)
+                let health = try? await context.sessions.health(of: context.endpoint(of: current), version: !knowsVersion)
                 if health?.reachable == true {
                     failedProbes[worker.id] = nil
                     await launcher.noteHealthy(worker.id, version: health?.version, detail: health?.detail)
-                    try await recordHealthy(worker, fence: fence)
+                    try await recordHealthy(current, fence: fence)
                 } else {
                     let failures = failedProbes[worker.id, default: 0] + 1
                     failedProbes[worker.id] = failures

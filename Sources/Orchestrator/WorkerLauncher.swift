@@ -66,22 +66,46 @@ actor WorkerLauncher {
             context.counters.increment(.workersRecovered)
             context.logger.notice("worker recovered", metadata: ["worker": "\(id)", "restarts": "\(worker.restarts)"])
         }
-        try await waitUntilHealthy(worker)
-        return worker
+        return try await waitUntilHealthy(worker, handle: handle)
     }
 
-    /// Polls the worker's health probe until it answers (`workerStartTimeout` at most).
-    func waitUntilHealthy(_ worker: Worker) async throws {
-        let endpoint = context.endpoint(of: worker)
+    /// The worker record with `host` set to where it runs now (its node's address, when the
+    /// runtime places workers on several hosts): it is reached there from now on.
+    func relocate(_ worker: Worker, to address: String, fence: Fence? = nil) async throws -> Worker {
+        var moved = worker
+        moved.host = address
+        do {
+            try await context.store.apply(StoreBatch([.updateWorker(moved)], fence: fence))
+            moved.version += 1
+        } catch let error as WhagoError where error.code == .conflict {
+            moved = try await context.store.worker(worker.id) ?? moved
+            guard moved.host != address else { return moved }
+            throw error
+        }
+        healthy[worker.id] = nil
+        context.logger.notice("worker \(worker.id) runs on \(address) now", metadata: ["worker": "\(worker.id)", "from": "\(worker.host)"])
+        return moved
+    }
+
+    /// Polls the worker's health probe until it answers (`workerStartTimeout` at most); follows
+    /// the worker to the host it runs on when the runtime places workers on several.
+    @discardableResult
+    func waitUntilHealthy(_ worker: Worker, handle: WorkerHandle? = nil) async throws -> Worker {
+        var worker = worker
         let deadline = ContinuousClock.now + context.settings.workerStartTimeout.duration
         // A short, steady poll: a worker starting is the one thing its chips wait for.
         let delay = Duration.milliseconds(50)
         var last = "no answer yet"
+        var located = !context.runtime.placesWorkersOnSeveralHosts
         while true {
-            if let health = try? await context.sessions.health(of: endpoint) {
+            if !located, let handle, let state = try? await context.runtime.inspect(handle), let address = state.address {
+                if address != worker.host { worker = try await relocate(worker, to: address) }
+                located = true
+            }
+            if located, let health = try? await context.sessions.health(of: context.endpoint(of: worker)) {
                 if health.reachable {
                     noteHealthy(worker.id, version: health.version, detail: health.detail)
-                    return
+                    return worker
                 }
                 last = health.detail ?? "unreachable"
             }

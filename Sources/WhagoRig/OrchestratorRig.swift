@@ -8,6 +8,7 @@ public import Logging
 import NoProxy
 public import Orchestrator
 import PostgresStore
+import SwarmRuntime
 import ServiceLifecycle
 import WAHAPlusProvider
 public import WhagoCore
@@ -42,6 +43,9 @@ public final class OrchestratorRig: Sendable {
         /// Containers of the simulator image on the dockerd at `socket`, with host networking (so
         /// everything stays on 127.0.0.1).
         case docker(socket: String)
+        /// Services of the simulator image on the single-node swarm of the dockerd at `socket`,
+        /// with host networking.
+        case swarm(socket: String)
     }
 
     /// What chips' sessions connect through.
@@ -144,6 +148,14 @@ public final class OrchestratorRig: Sendable {
                                           workDirectory: options.directory + "/workers", restart: "never", ports: options.ports,
                                           stopGrace: .seconds(5))
             sessions = WAHAPlusProvider(requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600), sessionsPerWorker: options.sessionsPerWorker,
+                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
+        case .swarm(let socket):
+            runtime = SwarmRuntime(socket: socket, network: "host", restart: "any", stopGrace: .seconds(5), removeVolumes: true,
+                                   healthCheckCommand: ["/usr/local/bin/whago", "probe", "http://127.0.0.1:{port}{path}"],
+                                   healthCheckInterval: .seconds(2), ports: options.ports, pollInterval: .milliseconds(500),
+                                   instance: options.instance.rawValue, logger: logger)
+            sessions = WAHAPlusProvider(image: TestServices.simulatorImage, requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600),
+                                        sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
                                         sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
         case .docker(let socket):
             // The simulator image has no curl: its health check is whago's own probe.

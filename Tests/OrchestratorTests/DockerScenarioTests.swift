@@ -14,7 +14,7 @@ private func docker(_ method: HTTPClientRequest.Method, _ path: String, socket: 
 }
 
 extension OrchestratorScenarios {
-    @Suite("The orchestrator on the docker runtime (simulator image, private dockerd, host networking)", .serialized, .timeLimit(.minutes(10)),
+    @Suite("The orchestrator on the docker runtime (simulator image, private dockerd, host networking)", .serialized, .usesPrivateDockerd, .timeLimit(.minutes(10)),
            .enabled(if: TestServices.dockerSocket != nil || TestServices.required))
     struct DockerScenarioTests {
         @Test("placement per tenant; a killed container comes back and a removed one is re-created with its volume: the paired chip is WORKING without a scan")

@@ -72,7 +72,7 @@ private func awaitEvent(_ events: AsyncThrowingStream<RuntimeEvent, any Error>, 
     return (try? await task.value) ?? false
 }
 
-@Suite("The docker runtime, against a private dockerd", .serialized,
+@Suite("The docker runtime, against a private dockerd", .serialized, .usesPrivateDockerd,
        .enabled(if: TestServices.dockerSocket != nil || TestServices.required), .timeLimit(.minutes(10)))
 struct DockerRuntimeTests {
     @Test func lifecycle() async throws { try await conformance.lifecycle(port: try freePort()) }
@@ -276,7 +276,7 @@ struct DockerRuntimeTests {
         try await runtime.remove(second)
     }
 
-    @Test("the events stream reconnects by itself after dockerd restarts")
+    @Test("the events stream reconnects by itself after dockerd restarts", .restartsPrivateDockerd)
     func eventsSurviveDaemonRestart() async throws {
         let control = try #require(TestServices.dockerControl, Comment(rawValue: TestServices.missing("the private dockerd")))
         let runtime = try runtime(instance: "reconnect-test")

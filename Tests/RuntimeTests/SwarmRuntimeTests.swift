@@ -51,7 +51,7 @@ private let conformance = RuntimeConformance(
     }
 )
 
-@Suite("The swarm runtime, on a single-node swarm of the private dockerd", .serialized,
+@Suite("The swarm runtime, on a single-node swarm of the private dockerd", .serialized, .usesPrivateDockerd,
        .enabled(if: TestServices.dockerSocket != nil || TestServices.required), .timeLimit(.minutes(10)))
 struct SwarmRuntimeTests {
     @Test func lifecycle() async throws { try await conformance.lifecycle(port: try freePort()) }

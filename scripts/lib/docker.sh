@@ -28,10 +28,17 @@ start() {
     --host "unix://$dir/docker.sock" $tcp_options --bridge=none --iptables=false --ip6tables=false \
     --ip-masq=false --userland-proxy=false >>"$dir/dockerd.log" 2>&1 &
   for _ in \$(seq 1 300); do
-    curl -fsS --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && return 0
+    curl -fsS --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && break
     sleep 0.1
   done
-  echo "dockerd did not start (see $dir/dockerd.log)" >&2
+  curl -fsS --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 || { echo "dockerd did not start (see $dir/dockerd.log)" >&2; return 1; }
+  # Once it manages a swarm, started means the swarm is back too.
+  [ -f "$dir/swarm" ] || return 0
+  for _ in \$(seq 1 600); do
+    curl -fsS --unix-socket "$dir/docker.sock" http://localhost/info 2>/dev/null | grep -q '"ControlAvailable":true' && return 0
+    sleep 0.1
+  done
+  echo "dockerd started but its swarm did not come back (see $dir/dockerd.log)" >&2
   return 1
 }
 stop() {
@@ -54,9 +61,18 @@ CTL
   # and its data-path (VXLAN) port are free ports, so two test runs on one machine do not meet.
   local swarm_port data_port
   swarm_port=$(free_port)
-  data_port=$(free_port)
+  # Docker takes a data-path port in 1024-49151 (ephemeral ports may lie above): a free UDP one there.
+  data_port=$(python3 -c 'import random, socket
+for _ in range(200):
+    port = random.randint(20000, 49151)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("0.0.0.0", port)); s.close(); print(port); break
+    except OSError:
+        s.close()')
   docker -H "unix://$dir/docker.sock" swarm init --advertise-addr 127.0.0.1 --listen-addr "127.0.0.1:$swarm_port" \
     --data-path-port "$data_port" >>"$dir/dockerd.log" 2>&1 || die "docker swarm init failed on the private dockerd (see $dir/dockerd.log)"
+  touch "$dir/swarm"
   export WHAGO_TEST_DOCKER_SOCKET="$dir/docker.sock"
   [ -n "$tcp_options" ] && export WHAGO_TEST_DOCKER_TCP="tcp://127.0.0.1:$tcp_port"
   export DOCKER_HOST="unix://$dir/docker.sock"

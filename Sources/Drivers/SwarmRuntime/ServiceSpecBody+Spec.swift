@@ -4,7 +4,7 @@ import WhagoCore
 extension ServiceSpecBody {
     /// The service for a worker, per `runtime.swarm`: one replica; on the `host` network the
     /// worker listens on its leased port (given as `PORT`), on any other network it listens on
-    /// `containerPort` and the leased port is published in host mode on its node. Least privilege
+    /// `containerPort`; either way the leased port is published in host mode on its node. Least privilege
     /// as the docker runtime gives it (all capabilities dropped, an init, a pid limit).
     init(_ spec: WorkerSpec, _ configuration: SwarmConfiguration) {
         let host = configuration.network == "host"
@@ -42,8 +42,9 @@ extension ServiceSpecBody {
                 Placement: placement.Constraints == nil && placement.Preferences == nil ? nil : placement,
                 Networks: [NetworkAttachment(Target: configuration.network)]),
             Mode: ModeBody(Replicated: .init(Replicas: 1)),
-            EndpointSpec: host ? nil : EndpointSpecBody(Ports: [PortBody(Protocol: "tcp", TargetPort: spec.containerPort, PublishedPort: spec.hostPort,
-                                                                          PublishMode: "host")]))
+            // Published in host mode even on the host network: Swarm then never places two
+            // tasks that need one port on the same node.
+            EndpointSpec: EndpointSpecBody(Ports: [PortBody(Protocol: "tcp", TargetPort: port, PublishedPort: spec.hostPort, PublishMode: "host")]))
     }
 
     /// The configured (or default) probe of the worker's health path, as the docker runtime makes it.

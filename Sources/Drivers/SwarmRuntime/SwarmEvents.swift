@@ -38,7 +38,7 @@ struct SwarmEvents: Sendable {
         var running: Snapshot = [:]
         var exitCodes: [String: Int?] = [:]
         for handle in try await runtime.list(labels: runtime.instance.map { [WorkerLabel.instance: $0] } ?? [:]) {
-            guard let task = try await runtime.currentTask(of: handle.runtimeID) else { continue }
+            guard let (task, _) = try await runtime.currentTask(of: handle.runtimeID) else { continue }
             if task.Status.State == "running" || task.Status.State == "starting" {
                 running[handle.name] = (handle, task.ID)
             } else {

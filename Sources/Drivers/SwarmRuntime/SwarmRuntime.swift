@@ -64,6 +64,9 @@ public final class SwarmRuntime: ContainerRuntime {
         self.init(configuration: configuration, instance: instance, logger: logger, http: http)
     }
 
+    /// Swarm places tasks on its nodes: a worker is reached at its node's address.
+    public var placesWorkersOnSeveralHosts: Bool { true }
+
     public var workerPorts: WorkerPorts {
         WorkerPorts(host: configuration.host, range: configuration.ports, setting: "runtime.swarm.ports")
     }
@@ -140,26 +143,30 @@ public final class SwarmRuntime: ContainerRuntime {
 
     public func inspect(_ handle: WorkerHandle) async throws -> WorkerState? {
         guard let service = try await service(handle.runtimeID) else { return nil }
-        guard let task = try await currentTask(of: service.ID) else {
+        guard let (task, replacement) = try await currentTask(of: service.ID) else {
             return WorkerState(status: service.replicas == 0 ? .exited : .created)
         }
-        var state = Self.state(task, wanted: service.replicas, restart: configuration.restart)
+        var state = Self.state(task, wanted: service.replicas, restart: configuration.restart, replacement: replacement)
         if state.status == .running, let node = task.NodeID { state.address = try await address(ofNode: node) }
         return state
     }
 
-    /// The task that stands for the worker now: the newest one meant to run, else the newest.
-    func currentTask(of service: String) async throws -> TaskSummary? {
+    /// The task that stands for the worker now (the newest one meant to run, else the newest),
+    /// and whether it replaces an earlier one.
+    func currentTask(of service: String) async throws -> (task: TaskSummary, replacement: Bool)? {
         let reply = try await client.send(.get, "/tasks", query: [("filters", DockerClient.filters(["service": [service]]))])
         guard reply.status == 200 else { throw failure(reply, "listing the tasks of service \(service)") }
         let tasks = try reply.decode([TaskSummary].self, "listing tasks")
         let newest = { (tasks: [TaskSummary]) in tasks.max { ($0.Version?.Index ?? 0, $0.CreatedAt ?? "") < ($1.Version?.Index ?? 0, $1.CreatedAt ?? "") } }
-        return newest(tasks.filter { $0.DesiredState == "running" }) ?? newest(tasks)
+        guard let current = newest(tasks.filter { $0.DesiredState == "running" }) ?? newest(tasks) else { return nil }
+        return (current, tasks.count > 1)
     }
 
     /// A task's state as a worker's: a task that ended is `restarting` when Swarm will start
     /// another (the service wants a replica and its restart condition applies), else `exited`.
-    static func state(_ task: TaskSummary, wanted replicas: Int, restart: SwarmConfiguration.RestartCondition) -> WorkerState {
+    /// A task being set up that replaces another (Swarm restarting the worker, or moving it) is
+    /// `restarting`, the first one `created`.
+    static func state(_ task: TaskSummary, wanted replicas: Int, restart: SwarmConfiguration.RestartCondition, replacement: Bool) -> WorkerState {
         let started = DockerTime.parse(task.Status.Timestamp)
         let code = task.Status.ContainerStatus?.ExitCode
         switch task.Status.State {
@@ -169,7 +176,7 @@ public final class SwarmRuntime: ContainerRuntime {
             // The container runs; Swarm waits for its first passing health check.
             return WorkerState(status: .running, health: .starting, startedAt: started)
         case "new", "pending", "assigned", "accepted", "ready", "preparing":
-            return WorkerState(status: .created)
+            return WorkerState(status: replacement && replicas > 0 ? .restarting : .created)
         default:  // complete, shutdown, failed, rejected, orphaned, remove
             let restarts = replicas > 0 && (restart == .any || (restart == .onFailure && code != 0))
             return WorkerState(status: restarts ? .restarting : .exited, exitCode: code)
@@ -193,6 +200,13 @@ public final class SwarmRuntime: ContainerRuntime {
         guard let service = try await ownedService(handle) else { return }
         if service.replicas != 0 { try await scale(service.ID, to: 0, grace: grace) }
         try await waitForNoContainer(of: service.ID, within: grace + .seconds(30), doing: "stopping worker \(handle.name)")
+        // Swarm records the task's end a moment after its container's: wait for it, so that
+        // inspect says exited from now on.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while let (task, _) = try await currentTask(of: service.ID), ["running", "starting"].contains(task.Status.State),
+              ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     public func remove(_ handle: WorkerHandle) async throws {

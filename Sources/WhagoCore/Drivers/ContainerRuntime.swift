@@ -58,6 +58,10 @@ public struct RuntimeInfo: Sendable, Hashable {
 extension ContainerRuntime {
     /// Workers share whago's network (the default): whatever whago can reach, they can.
     public func webhookReachability(publicURL: URL, listen: HostPort) -> String? { nil }
+
+    /// Whether workers run on several hosts, each reached at the address ``inspect(_:)`` reports
+    /// (``WorkerState/address``); false (the default): all at ``WorkerPorts/host``.
+    public var placesWorkersOnSeveralHosts: Bool { false }
 }
 
 /// The pool of host ports a runtime publishes workers on (one port per worker, leased in the store).
