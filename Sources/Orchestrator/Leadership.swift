@@ -18,7 +18,7 @@ public actor Leadership: Service {
     let ttl: Duration
     let logger: Logger
     private var current: (token: FencingToken, validUntil: ContinuousClock.Instant)?
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
 
     public init(store: any Store, instance: InstanceID, ttl: Duration, logger: Logger) {
         self.store = store
@@ -38,10 +38,26 @@ public actor Leadership: Service {
     /// Whether this process leads now.
     public var isLeader: Bool { fence() != nil }
 
-    /// Returns once this process leads (at once when it does).
+    /// Returns once this process leads (at once when it does), or when the task is cancelled (a
+    /// replica that never leads must still stop on SIGTERM).
     public func waitUntilLeader() async {
-        if fence() != nil { return }
-        await withCheckedContinuation { waiters.append($0) }
+        if fence() != nil || Task.isCancelled { return }
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    waiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.release(id) }
+        }
+    }
+
+    private func release(_ id: UUID) {
+        waiters.removeValue(forKey: id)?.resume()
     }
 
     /// The leadership seam of every leader-only loop: runs `body` with the current fence every
@@ -78,8 +94,8 @@ public actor Leadership: Service {
             logger.warning("cannot renew the leadership: \(error)")
         }
         if fence() != nil {
-            let ready = waiters
-            waiters = []
+            let ready = waiters.values
+            waiters = [:]
             for waiter in ready { waiter.resume() }
             return true
         }
@@ -102,8 +118,8 @@ public actor Leadership: Service {
             }
         }
         await resign()
-        let stranded = waiters
-        waiters = []
+        let stranded = waiters.values
+        waiters = [:]
         for waiter in stranded { waiter.resume() }
     }
 }

@@ -14,6 +14,7 @@ extension APIHandler {
         async let runtimeCheck = Self.check { _ = try await runtime.ping() }
         let checks = ["store": await storeCheck, "runtime": await runtimeCheck]
         let body = Components.Schemas.Readiness(status: checks.values.allSatisfy { $0 == "ok" } ? .ready : .notReady,
+                                                leader: await orchestrator.leadership.isLeader,
                                                 checks: .init(additionalProperties: checks))
         return body.status == .ready ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
     }

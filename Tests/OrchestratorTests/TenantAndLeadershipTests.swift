@@ -67,5 +67,23 @@ extension OrchestratorScenarios {
             #expect(try await store.tenant("late") == nil)
             await store.shutdown()
         }
+
+        @Test("a replica that never leads still stops: waiting for the leadership ends when the task is cancelled")
+        func waitingEndsOnCancel() async throws {
+            let directory = try TemporaryDirectory("leadership-wait")
+            defer { directory.remove() }
+            let store = try await FileStore(directory: directory.path)
+            var logger = Logger(label: "leadership-test")
+            logger.logLevel = .critical
+            let leader = Leadership(store: store, instance: "i", ttl: .seconds(30), logger: logger)
+            let follower = Leadership(store: store, instance: "i", ttl: .seconds(30), logger: logger)
+            #expect(await leader.attempt())
+            #expect(await follower.attempt() == false)
+            let waiting = Task { await follower.waitUntilLeader(); return Task.isCancelled }
+            waiting.cancel()
+            #expect(await waiting.value, "returned because it was cancelled, not because it leads")
+            #expect(await follower.isLeader == false)
+            await store.shutdown()
+        }
     }
 }

@@ -4,7 +4,7 @@ import WhagoTesting
 
 @Suite("whago check-config", .timeLimit(.minutes(10)))
 struct CheckConfigTests {
-    @Test("every file in Config/ passes", arguments: ["whago.yaml", "docker.yaml", "production.example.yaml"])
+    @Test("every file in Config/ passes", arguments: ["whago.yaml", "docker.yaml", "production.example.yaml", "swarm.yaml"])
     func configFiles(name: String) async throws {
         let directory = try TemporaryDirectory("check")
         defer { directory.remove() }
@@ -79,6 +79,20 @@ struct CheckConfigTests {
         #expect(typo.stderr.contains("typo.yaml:5:45: unknown key 'sessionsPerWorkr'"), "\(typo.stderr)")
         #expect(typo.stderr.contains("typo.yaml:9:19: orchestrator.healthInterval: invalid duration '15'"), "a default is not a placeholder: \(typo.stderr)")
         #expect(!typo.stderr.contains("WHAGO_LISTEN") && !typo.stderr.contains("/nowhere/token"), "\(typo.stderr)")
+    }
+
+    @Test("swarm.yaml selects swarm, waha-plus with sessions in PostgreSQL, dataimpulse and postgres")
+    func swarm() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        let result = try await whago("check-config", "\(configDirectory)/swarm.yaml", environment: try sampleEnvironment(in: directory))
+        #expect(result.stdout.contains("(runtime=swarm sessions=waha-plus proxy=dataimpulse store=postgres)"), "\(result.stdout) \(result.stderr)")
+        var environment = try sampleEnvironment(in: directory)
+        environment["WAHA_SESSIONS_DATABASE_URL"] = "mysql://nope"
+        let wrong = try await whago("check-config", "\(configDirectory)/swarm.yaml", environment: environment)
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("sessionsDatabaseURL"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("mysql://nope"), "the URL (a secret) is not shown")
     }
 
     @Test("production.example.yaml selects docker, waha-plus, dataimpulse and postgres")
@@ -173,7 +187,7 @@ struct CheckConfigTests {
         #expect(result.stdout.contains("whago.yaml: ok"))
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines == [
-            "broken.yaml:1:19: runtime.driver: unknown runtime driver 'dokcer' (compiled-in runtime drivers: local, docker)",
+            "broken.yaml:1:19: runtime.driver: unknown runtime driver 'dokcer' (compiled-in runtime drivers: local, docker, swarm)",
             "broken.yaml:4:36: store.file.path: expected a non-empty string",
             "broken.yaml:5:26: limits.chipsPerTenant: expected a whole number of at least 1, got -1",
             "cannot read configuration file 'missing.yaml': no such file",

@@ -119,6 +119,11 @@ public actor LocalProcessRuntime: ContainerRuntime {
             throw WhagoError(.invalidConfig, "worker name '\(WorkerText.clean(spec.name, limit: 64))' must be ASCII letters, digits, "
                 + "'-', '_' and '.', and not '.' or '..'")
         }
+        // Several whago processes may share this directory (replicas on one host): one launch
+        // of a name at a time among them, or two could each find no worker and start one.
+        try PrivateFile.makeDirectory(workDirectory)
+        let lock = try await LaunchLock.acquire("\(workDirectory)/.\(spec.name).lock")
+        defer { lock.release() }
         let files = self.files(spec.name)
         let record = WorkerRecord(name: spec.name, command: spec.command ?? command, environment: spec.environment,
                                   labels: spec.labels, hostPort: spec.hostPort)
@@ -140,7 +145,6 @@ public actor LocalProcessRuntime: ContainerRuntime {
             }
         }
         // The record holds the worker's environment (its API key): private, as the log is.
-        try PrivateFile.makeDirectory(workDirectory)
         try PrivateFile.makeDirectory(files.directory)
         try PrivateFile.makeDirectory(files.data)
         // Not fsynced: this runs on the runtime's actor (a cooperative thread), and the record only

@@ -133,3 +133,31 @@ enum Spawner {
         return pid
     }
 }
+
+/// An exclusive `flock` on a file, between processes; waited for without holding a thread.
+final class LaunchLock: Sendable {
+    let descriptor: Int32
+
+    private init(descriptor: Int32) { self.descriptor = descriptor }
+
+    static func acquire(_ path: String, within limit: Duration = .seconds(60)) async throws -> LaunchLock {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw WhagoError(.unavailable, "cannot open the launch lock \(path): \(String(cString: strerror(errno)))")
+        }
+        let deadline = ContinuousClock.now + limit
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else {
+                close(descriptor)
+                throw WhagoError(.timedOut, "another whago process held the launch lock \(path) for \(limit)")
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return LaunchLock(descriptor: descriptor)
+    }
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

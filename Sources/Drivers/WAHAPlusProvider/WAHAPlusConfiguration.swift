@@ -79,11 +79,7 @@ struct WAHAPlusConfiguration: DriverConfiguration {
         webhookRetryPolicy = try container.decodeIfPresent(RetryPolicy.self, forKey: .webhookRetryPolicy) ?? webhookRetryPolicy
         webhookMaxSkew = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookMaxSkew) ?? webhookMaxSkew
         environment = try container.decodeIfPresent([String: String].self, forKey: .environment) ?? [:]
-        sessionsDatabaseURL = try container.decodeIfPresent(Secret.self, forKey: .sessionsDatabaseURL)
-        if let url = sessionsDatabaseURL?.revealed, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
-            throw DecodingError.dataCorruptedError(forKey: .sessionsDatabaseURL, in: container,
-                                                   debugDescription: "must be a postgres://user:password@host:5432/database URL")
-        }
+        sessionsDatabaseURL = try container.decodeIfPresent(DatabaseURL.self, forKey: .sessionsDatabaseURL)?.secret
         if let reserved = environment.keys.sorted().first(where: { Self.reservedEnvironment.contains($0) }) {
             throw DecodingError.dataCorruptedError(forKey: .environment, in: container,
                                                    debugDescription: "\(reserved) is set by whago itself and cannot be overridden")
@@ -99,6 +95,19 @@ struct WAHAPlusConfiguration: DriverConfiguration {
                 debugDescription: "webhookMaxSkew (\(webhookMaxSkew)) must be longer than WAHA's webhook retry schedule "
                     + "(\(schedule)s with webhookRetries \(webhookRetries), webhookRetryDelay \(webhookRetryDelay), "
                     + "\(webhookRetryPolicy.rawValue)), or late retries of genuine webhooks are refused")
+        }
+    }
+
+    /// A PostgreSQL URL, a secret (it holds a password).
+    struct DatabaseURL: Decodable {
+        let secret: Secret
+
+        init(from decoder: any Decoder) throws {
+            secret = try Secret(from: decoder)
+            let url = secret.revealed
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw ConfigValueError("must be a postgres://user:password@host:5432/database URL")
+            }
         }
     }
 

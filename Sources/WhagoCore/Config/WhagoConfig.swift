@@ -72,18 +72,22 @@ public struct ServerConfig: Decodable, Sendable {
     /// The key that seals the secrets the store keeps. When absent, one is generated into
     /// `<dataDir>/master-key`. Replicas sharing one PostgreSQL must share it: set it.
     public var masterKey: Secret?
+    /// The installation's id: the `whago.instance` label of every worker. When absent, one is
+    /// generated into `<dataDir>/instance-id`. Replicas sharing one store must share it: set it.
+    public var instance: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, publicURL, adminToken, dataDir, masterKey
+        case listen, publicURL, adminToken, dataDir, masterKey, instance
     }
 
     public init(listen: HostPort = HostPort(host: "127.0.0.1", port: 8080), publicURL: URL? = nil, adminToken: Secret? = nil,
-                dataDir: String = ".whago", masterKey: Secret? = nil) {
+                dataDir: String = ".whago", masterKey: Secret? = nil, instance: String? = nil) {
         self.listen = listen
         self.publicURL = publicURL ?? ServerConfig.defaultPublicURL(for: listen)
         self.adminToken = adminToken
         self.dataDir = dataDir
         self.masterKey = masterKey
+        self.instance = instance
     }
 
     public init(from decoder: any Decoder) throws {
@@ -94,8 +98,14 @@ public struct ServerConfig: Decodable, Sendable {
             publicURL: try container.decodeIfPresent(URL.self, forKey: .publicURL),
             adminToken: try container.decodeIfPresent(Secret.self, forKey: .adminToken),
             dataDir: try container.decodeIfPresent(NonEmptyString.self, forKey: .dataDir)?.value ?? ".whago",
-            masterKey: try container.decodeIfPresent(Secret.self, forKey: .masterKey)
+            masterKey: try container.decodeIfPresent(Secret.self, forKey: .masterKey),
+            instance: try container.decodeIfPresent(NonEmptyString.self, forKey: .instance)?.value
         )
+        if let instance, !(1...63).contains(instance.count)
+            || !instance.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }) {
+            throw DecodingError.dataCorruptedError(forKey: .instance, in: container,
+                                                   debugDescription: "'\(instance)' must be 1 to 63 lower-case letters, digits, '-' and '_' (it labels workers)")
+        }
     }
 
     static func defaultPublicURL(for listen: HostPort) -> URL {

@@ -52,7 +52,8 @@ struct Serve: AsyncParsableCommand {
                     it seals the store's secrets; back it up, or set server.masterKey
                     """)
             }
-            context = DriverContext(instance: try dataDirectory.instanceID(), dataDirectory: dataDirectory.path, logger: logger,
+            context = DriverContext(instance: try config.server.instance.map(InstanceID.init) ?? dataDirectory.instanceID(),
+                                    dataDirectory: dataDirectory.path, logger: logger,
                                     sealer: SecretSealer(masterKey: masterKey))
             if let configured = config.server.adminToken {
                 adminToken = configured

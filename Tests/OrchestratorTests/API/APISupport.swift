@@ -127,6 +127,7 @@ final class TenantReceiver: Sendable {
     struct Delivery: Sendable {
         var headers: [String: String]
         var body: [UInt8]
+        var receivedAt = ContinuousClock.now
         var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: Data(body))) ?? .null }
     }
 
