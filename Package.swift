@@ -180,7 +180,8 @@ let package = Package(
             name: "whago-bench",
             dependencies: [
                 "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime", "SwarmRuntime", "LocalProcessRuntime", "WhagoTesting",
-                "Orchestrator", "WhagoRig",
+                "Orchestrator", "WhagoRig", "NoProxy",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

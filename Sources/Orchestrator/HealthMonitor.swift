@@ -111,7 +111,7 @@ public actor HealthMonitor: Service {
             } else if state!.status == .restarting {
                 return
             } else {
-                if let address = state!.address, address != worker.host {
+                if let address = state!.address, address != worker.address {
                     // Rescheduled on another host (a lost node): reached there now, its sessions checked below.
                     current = try await launcher.relocate(worker, to: address, fence: fence)
                 }

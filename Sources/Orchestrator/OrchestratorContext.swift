@@ -29,7 +29,8 @@ struct OrchestratorContext: Sendable {
 
     /// How whago reaches the worker's API.
     func endpoint(of worker: Worker) -> WorkerEndpoint {
-        let host = worker.host.contains(":") ? "[\(worker.host)]" : worker.host
+        let address = worker.address ?? worker.host
+        let host = address.contains(":") ? "[\(address)]" : address
         return WorkerEndpoint(worker: worker.id, baseURL: URL(string: "http://\(host):\(worker.port)")!, apiKey: worker.apiKey)
     }
 

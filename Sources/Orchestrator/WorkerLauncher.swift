@@ -69,21 +69,21 @@ actor WorkerLauncher {
         return try await waitUntilHealthy(worker, handle: handle)
     }
 
-    /// The worker record with `host` set to where it runs now (its node's address, when the
-    /// runtime places workers on several hosts): it is reached there from now on.
+    /// The worker record with the ``Worker/address`` it runs at now (its node's, when the runtime
+    /// places workers on several hosts): it is reached there from now on. Its port lease stays.
     func relocate(_ worker: Worker, to address: String, fence: Fence? = nil) async throws -> Worker {
         var moved = worker
-        moved.host = address
+        moved.address = address
         do {
             try await context.store.apply(StoreBatch([.updateWorker(moved)], fence: fence))
             moved.version += 1
         } catch let error as WhagoError where error.code == .conflict {
             moved = try await context.store.worker(worker.id) ?? moved
-            guard moved.host != address else { return moved }
+            guard moved.address != address else { return moved }
             throw error
         }
         healthy[worker.id] = nil
-        context.logger.notice("worker \(worker.id) runs on \(address) now", metadata: ["worker": "\(worker.id)", "from": "\(worker.host)"])
+        context.logger.notice("worker \(worker.id) runs on \(address) now", metadata: ["worker": "\(worker.id)", "from": "\(worker.address ?? worker.host)"])
         return moved
     }
 
@@ -99,7 +99,7 @@ actor WorkerLauncher {
         var located = !context.runtime.placesWorkersOnSeveralHosts
         while true {
             if !located, let handle, let state = try? await context.runtime.inspect(handle), let address = state.address {
-                if address != worker.host { worker = try await relocate(worker, to: address) }
+                if address != worker.address { worker = try await relocate(worker, to: address) }
                 located = true
             }
             if located, let health = try? await context.sessions.health(of: context.endpoint(of: worker)) {

@@ -152,7 +152,8 @@ public final class OrchestratorRig: Sendable {
         case .swarm(let socket):
             runtime = SwarmRuntime(socket: socket, network: "host", restart: "any", stopGrace: .seconds(5), removeVolumes: true,
                                    healthCheckCommand: ["/usr/local/bin/whago", "probe", "http://127.0.0.1:{port}{path}"],
-                                   healthCheckInterval: .seconds(2), ports: options.ports, pollInterval: .milliseconds(500),
+                                   // Not the node's address (127.0.0.1): workers are seen to be reached where their node is.
+                                   healthCheckInterval: .seconds(2), ports: options.ports, host: "localhost", pollInterval: .milliseconds(500),
                                    instance: options.instance.rawValue, logger: logger)
             sessions = WAHAPlusProvider(image: TestServices.simulatorImage, requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600),
                                         sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],

@@ -38,6 +38,10 @@ struct WhagoBench {
             try await ChipBurst.run(Array(arguments.dropFirst()))
             return
         }
+        if arguments.first == "placement" {
+            try await PlacementBenchmark.run(Array(arguments.dropFirst()))
+            return
+        }
         if arguments.first == "runtime-launch" {
             try await RuntimeLaunch.run(Array(arguments.dropFirst()))
             return

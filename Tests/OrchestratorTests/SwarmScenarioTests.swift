@@ -23,7 +23,9 @@ extension OrchestratorScenarios {
             let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
             let directory = try TemporaryDirectory("orchestrator-swarm")
             let range = try freePortRange(count: 4)
+            // On PostgreSQL: a worker's address is a field its store must keep.
             var options = OrchestratorRig.Options(directory: directory.path, runtime: .swarm(socket: socket),
+                                                  store: try storeChoice(.postgres, schemaPrefix: "swarm_"),
                                                   ports: try PortRange(range.lowerBound, range.upperBound), sessionsPerWorker: 2, settings: testSettings())
             options.sessionsDatabaseURL = url
             let rig = try await OrchestratorRig.start(options)
@@ -38,7 +40,8 @@ extension OrchestratorScenarios {
                 let workers = try await rig.store.workers()
                 #expect(workers.count == 2)
                 #expect(Set(workers.map(\.tenant)) == Set(chips.keys))
-                #expect(workers.allSatisfy { $0.host == "127.0.0.1" }, "reached at the node's address")
+                #expect(rig.runtime.workerPorts.host == "localhost")
+                #expect(workers.allSatisfy { $0.address == "127.0.0.1" }, "reached at their node's address, not the configured host: \(workers.map(\.address))")
                 let services = try await docker(.get, "/services?filters=" + (#"{"label":["whago.instance=\#(options.instance.rawValue)"]}"#
                     .addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""), socket: socket)
                 #expect(Set(services.json?.arrayValue?.compactMap { $0["Spec"]?["Name"]?.stringValue } ?? []) == Set(workers.map(\.name)))

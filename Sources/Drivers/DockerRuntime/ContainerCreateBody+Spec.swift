@@ -54,21 +54,28 @@ extension ContainerCreateBody {
     /// The configured (or default) probe of the worker's health path; `nil` leaves the image's own
     /// health check when the worker has no health path and none is configured.
     static func healthCheck(_ spec: WorkerSpec, port: Int, _ settings: DockerConfiguration.HealthCheck) -> HealthConfig? {
-        let path = spec.healthPath ?? "/"
-        let test: [String]
-        if let command = settings.command {
-            test = ["CMD"] + command.map { $0.replacingPlaceholders(port: port, path: path) }
-        } else if spec.healthPath != nil {
-            let url = "http://127.0.0.1:\(port)\(path)"
-            test = ["CMD-SHELL", """
-                wget -q -O /dev/null '\(url)' 2>/dev/null || curl -fsS -o /dev/null '\(url)' 2>/dev/null || \
-                node -e "fetch('\(url)').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-                """]
-        } else {
-            return nil
+        settings.test(for: spec, port: port).map {
+            HealthConfig(Test: $0, Interval: settings.interval.nanoseconds, Timeout: settings.timeout.nanoseconds,
+                         Retries: settings.retries, StartPeriod: settings.startPeriod.nanoseconds)
         }
-        return HealthConfig(Test: test, Interval: settings.interval.nanoseconds, Timeout: settings.timeout.nanoseconds,
-                            Retries: settings.retries, StartPeriod: settings.startPeriod.nanoseconds)
+    }
+}
+
+extension DockerConfiguration.HealthCheck {
+    /// The health check's test, in Docker's form (`CMD …` or `CMD-SHELL …`): the configured command
+    /// (`{port}`, `{path}` replaced), else a probe of the worker's health path with wget, curl or
+    /// node; `nil` when the worker has no health path and no command is configured.
+    package func test(for spec: WorkerSpec, port: Int) -> [String]? {
+        let path = spec.healthPath ?? "/"
+        if let command {
+            return ["CMD"] + command.map { $0.replacingPlaceholders(port: port, path: path) }
+        }
+        guard spec.healthPath != nil else { return nil }
+        let url = "http://127.0.0.1:\(port)\(path)"
+        return ["CMD-SHELL", """
+            wget -q -O /dev/null '\(url)' 2>/dev/null || curl -fsS -o /dev/null '\(url)' 2>/dev/null || \
+            node -e "fetch('\(url)').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+            """]
     }
 }
 
@@ -81,7 +88,7 @@ extension String {
 
 extension TimeSpan {
     /// Docker's unit for durations.
-    fileprivate var nanoseconds: Int64 {
+    package var nanoseconds: Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }

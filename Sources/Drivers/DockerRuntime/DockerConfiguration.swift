@@ -139,22 +139,7 @@ package struct DockerConfiguration: DriverConfiguration {
     package init(from decoder: any Decoder) throws {
         self.init()
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        if let socket = try container.decodeIfPresent(NonEmptyString.self, forKey: .socket)?.value {
-            guard DockerClient.Endpoint(socket) != nil else {
-                throw ConfigValueError("'socket' must be a unix socket path (/var/run/docker.sock, unix:///path) or tcp://host:port, not '\(socket)'")
-            }
-            self.socket = socket
-        }
-        tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
-        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil) {
-            throw DecodingError.dataCorruptedError(forKey: container.contains(.socket) ? .socket : .tls, in: container,
-                                                   debugDescription: refusal)
-        }
-        if let tls {
-            for (name, path) in [("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)] where !FileManager.default.isReadableFile(atPath: path) {
-                throw DecodingError.dataCorruptedError(forKey: .tls, in: container, debugDescription: "tls.\(name): cannot read '\(path)'")
-            }
-        }
+        (socket, tls) = try Self.daemon(in: container, socket: .socket, tls: .tls, default: socket, section: "runtime.docker")
         network = try container.decodeIfPresent(Network.self, forKey: .network) ?? network
         ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
         memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? memory
@@ -169,6 +154,31 @@ package struct DockerConfiguration: DriverConfiguration {
         initProcess = try container.decodeIfPresent(Bool.self, forKey: .initProcess) ?? initProcess
         healthCheck = try container.decodeIfPresent(HealthCheck.self, forKey: .healthCheck) ?? healthCheck
         security = try container.decodeIfPresent(Security.self, forKey: .security) ?? security
+    }
+
+    /// The `socket` and `tls` of a section that speaks to a Docker daemon (`runtime.docker`,
+    /// `runtime.swarm`): an endpoint Docker's client would accept, and mutual TLS (with readable
+    /// files) unless it is a unix socket or on loopback.
+    package static func daemon<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, socket socketKey: Key, tls tlsKey: Key,
+                                                default fallback: String, section: String) throws -> (socket: String, tls: TLS?) {
+        var socket = fallback
+        if let given = try container.decodeIfPresent(NonEmptyString.self, forKey: socketKey)?.value {
+            guard DockerClient.Endpoint(given) != nil else {
+                throw ConfigValueError("'socket' must be a unix socket path (/var/run/docker.sock, unix:///path) or tcp://host:port, not '\(given)'")
+            }
+            socket = given
+        }
+        let tls = try container.decodeIfPresent(TLS.self, forKey: tlsKey)
+        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil) {
+            throw DecodingError.dataCorruptedError(forKey: container.contains(socketKey) ? socketKey : tlsKey, in: container,
+                                                   debugDescription: refusal.replacingOccurrences(of: "runtime.docker", with: section))
+        }
+        if let tls {
+            for (name, path) in [("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)] where !FileManager.default.isReadableFile(atPath: path) {
+                throw DecodingError.dataCorruptedError(forKey: tlsKey, in: container, debugDescription: "tls.\(name): cannot read '\(path)'")
+            }
+        }
+        return (socket, tls)
     }
 
     static let sample = """

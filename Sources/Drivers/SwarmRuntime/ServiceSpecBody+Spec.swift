@@ -49,31 +49,9 @@ extension ServiceSpecBody {
 
     /// The configured (or default) probe of the worker's health path, as the docker runtime makes it.
     static func healthCheck(_ spec: WorkerSpec, port: Int, _ settings: DockerConfiguration.HealthCheck) -> HealthConfigBody? {
-        let path = spec.healthPath ?? "/"
-        let test: [String]
-        if let command = settings.command {
-            test = ["CMD"] + command.map {
-                $0.split(separator: "{port}", omittingEmptySubsequences: false).joined(separator: "\(port)")
-                    .split(separator: "{path}", omittingEmptySubsequences: false).joined(separator: path)
-            }
-        } else if spec.healthPath != nil {
-            let url = "http://127.0.0.1:\(port)\(path)"
-            test = ["CMD-SHELL", """
-                wget -q -O /dev/null '\(url)' 2>/dev/null || curl -fsS -o /dev/null '\(url)' 2>/dev/null || \
-                node -e "fetch('\(url)').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-                """]
-        } else {
-            return nil
+        settings.test(for: spec, port: port).map {
+            HealthConfigBody(Test: $0, Interval: settings.interval.nanoseconds, Timeout: settings.timeout.nanoseconds,
+                             Retries: settings.retries, StartPeriod: settings.startPeriod.nanoseconds)
         }
-        return HealthConfigBody(Test: test, Interval: settings.interval.nanoseconds, Timeout: settings.timeout.nanoseconds,
-                                Retries: settings.retries, StartPeriod: settings.startPeriod.nanoseconds)
-    }
-}
-
-extension TimeSpan {
-    /// Docker's unit for durations.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -62,17 +62,7 @@ struct SwarmConfiguration: DriverConfiguration {
     init(from decoder: any Decoder) throws {
         self.init()
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        if let socket = try container.decodeIfPresent(NonEmptyString.self, forKey: .socket)?.value {
-            guard DockerClient.Endpoint(socket) != nil else {
-                throw ConfigValueError("'socket' must be a unix socket path (/var/run/docker.sock, unix:///path) or tcp://host:port, not '\(socket)'")
-            }
-            self.socket = socket
-        }
-        tls = try container.decodeIfPresent(DockerConfiguration.TLS.self, forKey: .tls)
-        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil) {
-            throw DecodingError.dataCorruptedError(forKey: container.contains(.socket) ? .socket : .tls, in: container,
-                                                   debugDescription: refusal.replacingOccurrences(of: "runtime.docker", with: "runtime.swarm"))
-        }
+        (socket, tls) = try DockerConfiguration.daemon(in: container, socket: .socket, tls: .tls, default: socket, section: "runtime.swarm")
         network = try container.decodeIfPresent(NonEmptyString.self, forKey: .network)?.value ?? network
         ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
         host = try container.decodeIfPresent(NonEmptyString.self, forKey: .host)?.value ?? host

@@ -45,9 +45,11 @@ public final class SwarmRuntime: ContainerRuntime {
     /// `runtime.swarm`'s.
     /// - Parameters:
     ///   - healthCheckCommand: run inside workers that have a health path (`{port}`, `{path}` replaced).
+    ///   - host: where whago reaches a worker until its node's address is known.
     public convenience init(socket: String, network: String = "host", restart: String = "any", stopGrace: Duration = .seconds(10),
                             removeVolumes: Bool = false, healthCheckCommand: [String]? = nil, healthCheckInterval: Duration = .seconds(30),
-                            constraints: [String] = [], ports: PortRange = PortRange("3100-3199")!, pollInterval: Duration = .seconds(2), instance: String? = nil,
+                            constraints: [String] = [], ports: PortRange = PortRange("3100-3199")!, host: String = "127.0.0.1",
+                            pollInterval: Duration = .seconds(2), instance: String? = nil,
                             logger: Logger = Logger(label: "whago.runtime.swarm"), http: HTTPClient = .shared) {
         var configuration = SwarmConfiguration()
         configuration.socket = socket
@@ -60,6 +62,7 @@ public final class SwarmRuntime: ContainerRuntime {
         configuration.healthCheck.startPeriod = TimeSpan(healthCheckInterval)
         configuration.constraints = constraints
         configuration.ports = ports
+        configuration.host = host
         configuration.pollInterval = TimeSpan(pollInterval)
         self.init(configuration: configuration, instance: instance, logger: logger, http: http)
     }

@@ -10,6 +10,9 @@ public struct Worker: Sendable, Hashable, Codable, Identifiable {
     public var name: String
     /// The host the worker's port is leased on.
     public var host: String
+    /// Where the worker runs now, when the runtime places workers on several hosts (its node's
+    /// address, which changes when it is moved); nil: at ``host``.
+    public var address: String?
     /// The leased host port the worker's API is reached on.
     public var port: Int
     /// The runtime's own id (container id, or pid for child processes) once launched.
@@ -46,16 +49,17 @@ public struct Worker: Sendable, Hashable, Codable, Identifiable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, tenant, name, host, port, runtimeID, apiKey, webhookSecret, createdAt, lastHealthyAt, restarts, idleSince, version
+        case id, tenant, name, host, address, port, runtimeID, apiKey, webhookSecret, createdAt, lastHealthyAt, restarts, idleSince, version
     }
 
-    /// Records written before versions existed read as version 1.
+    /// Records written before versions (or addresses) existed read as version 1 (at their host).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(WorkerID.self, forKey: .id)
         tenant = try container.decode(TenantID.self, forKey: .tenant)
         name = try container.decode(String.self, forKey: .name)
         host = try container.decode(String.self, forKey: .host)
+        address = try container.decodeIfPresent(String.self, forKey: .address)
         port = try container.decode(Int.self, forKey: .port)
         runtimeID = try container.decodeIfPresent(String.self, forKey: .runtimeID)
         apiKey = try container.decode(Secret.self, forKey: .apiKey)

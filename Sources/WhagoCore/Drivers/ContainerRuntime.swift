@@ -23,6 +23,8 @@ import Foundation
 public protocol ContainerRuntime: WhagoDriver {
     /// The host ports workers are published on, and the address whago reaches them at.
     var workerPorts: WorkerPorts { get }
+    /// Whether workers run on several hosts, each reached at the address ``inspect(_:)`` reports.
+    var placesWorkersOnSeveralHosts: Bool { get }
     /// Why workers could not reach whago's webhook receiver at `publicURL` while whago listens
     /// on `listen` (e.g. a loopback address seen from a bridge network), or nil when they can.
     func webhookReachability(publicURL: URL, listen: HostPort) -> String?

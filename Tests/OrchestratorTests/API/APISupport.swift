@@ -283,3 +283,15 @@ extension JSONValue: ExpressibleByDictionaryLiteral, ExpressibleByIntegerLiteral
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
 }
+
+/// A virtual phone scans `value` on the chip's worker (`POST /_sim/scan`, with the worker's key);
+/// returns the simulator's HTTP status.
+func simulatorScan(_ rig: OrchestratorRig, chip: APIClient.Answer, value: String) async throws -> Int {
+    let workerID = try #require(chip.json["worker"]?.stringValue)
+    let worker = try #require(try await rig.store.worker(WorkerID(workerID)))
+    let endpoint = rig.endpoint(of: worker)
+    return try await HTTPClient.shared.execute(HTTPClientRequest(
+        .post, endpoint.baseURL.absoluteString + "/_sim/scan",
+        headers: [("Content-Type", "application/json"), ("X-Api-Key", endpoint.apiKey.revealed)],
+        body: Array(try JSONEncoder().encode(["qr": value])))).status
+}

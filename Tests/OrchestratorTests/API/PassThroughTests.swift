@@ -63,15 +63,7 @@ extension OrchestratorScenarios {
                 #expect(early.status == 409, "\(early.text)")
 
                 // Paired: the query's and the body's session are forced too.
-                let workerID = try #require(chip.json["worker"]?.stringValue)
-                let worker = try #require(try await rig.store.worker(WorkerID(workerID)))
-                let value = try #require(qr.json["value"]?.stringValue)
-                let endpoint = rig.endpoint(of: worker)
-                let scan = try await HTTPClient.shared.execute(HTTPClientRequest(
-                    .post, endpoint.baseURL.absoluteString + "/_sim/scan",
-                    headers: [("Content-Type", "application/json"), ("X-Api-Key", endpoint.apiKey.revealed)],
-                    body: Array(try JSONEncoder().encode(["qr": value]))))
-                #expect(scan.status == 200)
+                #expect(try await simulatorScan(rig, chip: chip, value: try #require(qr.json["value"]?.stringValue)) == 200)
                 try await api.waitForStatus(id, key: key, "WORKING")
                 let phone = try #require(try await api.call(.get, "/api/v1/chips/\(id)", key: key).json["phone"]?.stringValue)
 

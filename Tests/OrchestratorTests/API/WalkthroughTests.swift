@@ -58,14 +58,7 @@ extension OrchestratorScenarios {
                 #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "a PNG")
 
                 // A virtual phone scans it.
-                let workerID = try #require(chip.json["worker"]?.stringValue)
-                let worker = try #require(try await rig.store.worker(WorkerID(workerID)))
-                let endpoint = rig.endpoint(of: worker)
-                let scan = try await HTTPClient.shared.execute(HTTPClientRequest(
-                    .post, endpoint.baseURL.absoluteString + "/_sim/scan",
-                    headers: [("Content-Type", "application/json"), ("X-Api-Key", endpoint.apiKey.revealed)],
-                    body: Array(try JSONEncoder().encode(["qr": value]))))
-                #expect(scan.status == 200)
+                #expect(try await simulatorScan(rig, chip: chip, value: value) == 200)
 
                 // WORKING: on the SSE stream, and on the tenant's webhook, signed.
                 let working = try await events.waitFor("WORKING") { $0.type == "chip.status" && $0.data["data"]?["status"] == "WORKING" }
