@@ -42,13 +42,15 @@ enum WAHAPassThroughRoute {
         }
     }
 
-    /// The decoded segments after `/waha/` (empty ones kept, so that the provider can refuse them).
+    /// The decoded segments after `/api/v1/chips/{id}/waha/` (empty ones kept, so that the
+    /// provider can refuse them).
     static func segments(of path: String) throws -> [String] {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard let index = parts.firstIndex(of: "waha"), index + 1 < parts.count else {
+        // "", "api", "v1", "chips", id, "waha", then the WAHA path.
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(6)
+        guard !parts.isEmpty else {
             throw ErrorResponse(.unprocessableContent, "invalid_request", "name a WAHA path after /waha/, e.g. /waha/api/{session}/groups")
         }
-        return try parts[(index + 1)...].map { raw in
+        return try parts.map { raw in
             guard let decoded = raw.removingPercentEncoding else {
                 throw ErrorResponse(.badRequest, "invalid_request", "the pass-through path is not validly percent-encoded")
             }

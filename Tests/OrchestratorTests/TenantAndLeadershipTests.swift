@@ -48,10 +48,7 @@ extension OrchestratorScenarios {
             let directory = try TemporaryDirectory("leadership")
             defer { directory.remove() }
             let store = try await FileStore(directory: directory.path)
-            var logger = Logger(label: "leadership-test")
-            logger.logLevel = .critical
-            let first = Leadership(store: store, instance: "i", ttl: .seconds(30), logger: logger)
-            let second = Leadership(store: store, instance: "i", ttl: .seconds(30), logger: logger)
+            let (first, second) = Self.twoReplicas(on: store)
             #expect(await first.attempt())
             #expect(await second.attempt() == false)
             #expect(await second.fence() == nil)
@@ -68,15 +65,20 @@ extension OrchestratorScenarios {
             await store.shutdown()
         }
 
+        /// Two replicas' leaderships of one installation on `store`.
+        static func twoReplicas(on store: any Store) -> (Leadership, Leadership) {
+            var logger = Logger(label: "leadership-test")
+            logger.logLevel = .critical
+            return (Leadership(store: store, instance: "i", ttl: .seconds(30), logger: logger),
+                    Leadership(store: store, instance: "i", ttl: .seconds(30), logger: logger))
+        }
+
         @Test("a replica that never leads still stops: waiting for the leadership ends when the task is cancelled")
         func waitingEndsOnCancel() async throws {
             let directory = try TemporaryDirectory("leadership-wait")
             defer { directory.remove() }
             let store = try await FileStore(directory: directory.path)
-            var logger = Logger(label: "leadership-test")
-            logger.logLevel = .critical
-            let leader = Leadership(store: store, instance: "i", ttl: .seconds(30), logger: logger)
-            let follower = Leadership(store: store, instance: "i", ttl: .seconds(30), logger: logger)
+            let (leader, follower) = Self.twoReplicas(on: store)
             #expect(await leader.attempt())
             #expect(await follower.attempt() == false)
             let waiting = Task { await follower.waitUntilLeader(); return Task.isCancelled }

@@ -1,7 +1,7 @@
 import Foundation
 import WhagoCore
 
-/// The swarm runtime's events, from reading tasks every `interval`: a worker's task that starts
+/// The swarm runtime's events, from reading the tasks every `interval`: a worker's task that starts
 /// running is `started`; one that stops running (exited, failed, removed, or replaced by a task on
 /// another node) is `exited` with its code. Polling rather than `/events`, whose service and task
 /// events do not say where a task runs nor carry exit codes, and which lose nothing a re-read
@@ -33,12 +33,15 @@ struct SwarmEvents: Sendable {
         return stream
     }
 
-    /// The running task of every labelled worker.
+    /// The running task of every labelled worker: two calls (services, tasks), whatever their number.
     static func read(_ runtime: SwarmRuntime) async throws -> Reading {
         var running: Snapshot = [:]
         var exitCodes: [String: Int?] = [:]
-        for handle in try await runtime.list(labels: runtime.instance.map { [WorkerLabel.instance: $0] } ?? [:]) {
-            guard let (task, _) = try await runtime.currentTask(of: handle.runtimeID) else { continue }
+        let handles = try await runtime.list(labels: runtime.instance.map { [WorkerLabel.instance: $0] } ?? [:])
+        guard !handles.isEmpty else { return (running, exitCodes) }
+        let byService = Dictionary(grouping: try await runtime.tasks()) { $0.ServiceID ?? "" }
+        for handle in handles {
+            guard let (task, _) = SwarmRuntime.current(among: byService[handle.runtimeID] ?? []) else { continue }
             if task.Status.State == "running" || task.Status.State == "starting" {
                 running[handle.name] = (handle, task.ID)
             } else {

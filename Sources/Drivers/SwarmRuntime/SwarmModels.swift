@@ -155,6 +155,7 @@ struct ServiceSummary: Decodable, Sendable {
 /// `GET /tasks`: one attempt at running a service's replica.
 struct TaskSummary: Decodable, Sendable {
     var ID: String
+    var ServiceID: String?
     var NodeID: String?
     var DesiredState: String?
     var CreatedAt: String?

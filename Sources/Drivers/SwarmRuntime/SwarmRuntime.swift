@@ -157,9 +157,18 @@ public final class SwarmRuntime: ContainerRuntime {
     /// The task that stands for the worker now (the newest one meant to run, else the newest),
     /// and whether it replaces an earlier one.
     func currentTask(of service: String) async throws -> (task: TaskSummary, replacement: Bool)? {
-        let reply = try await client.send(.get, "/tasks", query: [("filters", DockerClient.filters(["service": [service]]))])
-        guard reply.status == 200 else { throw failure(reply, "listing the tasks of service \(service)") }
-        let tasks = try reply.decode([TaskSummary].self, "listing tasks")
+        Self.current(among: try await tasks(filters: ["service": [service]]))
+    }
+
+    /// `GET /tasks` with Docker's filters.
+    func tasks(filters: [String: [String]] = [:]) async throws -> [TaskSummary] {
+        let reply = try await client.send(.get, "/tasks", query: filters.isEmpty ? [] : [("filters", DockerClient.filters(filters))])
+        guard reply.status == 200 else { throw failure(reply, "listing tasks") }
+        return try reply.decode([TaskSummary].self, "listing tasks")
+    }
+
+    /// Of one service's tasks, the one that stands for the worker, and whether it replaces another.
+    static func current(among tasks: [TaskSummary]) -> (task: TaskSummary, replacement: Bool)? {
         let newest = { (tasks: [TaskSummary]) in tasks.max { ($0.Version?.Index ?? 0, $0.CreatedAt ?? "") < ($1.Version?.Index ?? 0, $1.CreatedAt ?? "") } }
         guard let current = newest(tasks.filter { $0.DesiredState == "running" }) ?? newest(tasks) else { return nil }
         return (current, tasks.count > 1)
@@ -287,7 +296,7 @@ public final class SwarmRuntime: ContainerRuntime {
             let update = try await client.send(.post, "/services/\(id)/update", query: [("version", "\(version)")], rawJSON: body)
             if update.status == 200 { return }
             // Updated by someone else meanwhile: read the new version and try again.
-            guard update.status == 500 || update.status == 409, update.message.contains("out of sequence") || update.message.contains("update out of") else {
+            guard update.message.contains("out of sequence") else {
                 throw failure(update, "scaling service \(id) to \(replicas)")
             }
         }

@@ -24,19 +24,22 @@ extension OrchestratorScenarios {
             /// The replicas that are up (none is being killed or started).
             let alive: Mutex<Set<Int>> = Mutex([])
 
+            let tokenFile: String
+            let keyFile: String
+
             init(replicas: Int, url: String) throws {
                 directory = try TemporaryDirectory("replicas")
                 self.url = url
                 ports = try (0..<replicas).map { _ in try freePort() }
                 workerPorts = try freePortRange(count: 12)
+                tokenFile = try directory.write("admin-token", token)
+                keyFile = try directory.write("master-key", "replicas-master-key-0123456789abcdef")
             }
 
             func api(_ replica: Int) -> APIClient { APIClient(base: "http://127.0.0.1:\(ports[replica])", admin: token) }
             var workDirectory: String { directory.file("workers") }
 
             func start(_ replica: Int) async throws {
-                let tokenFile = try directory.write("admin-token", token)
-                let keyFile = try directory.write("master-key", "replicas-master-key-0123456789abcdef")
                 let process = try ChildProcess(WhagoBinary.path, [
                     "serve", "--set", "server.dataDir=\(directory.path)/data-\(replica)", "--set", "server.listen=127.0.0.1:\(ports[replica])",
                     "--set", "server.adminToken=file:\(tokenFile)", "--set", "server.masterKey=file:\(keyFile)", "--set", "server.instance=\(instance)",
