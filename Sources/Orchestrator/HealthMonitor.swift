@@ -7,7 +7,8 @@ import WhagoCore
 /// `orchestrator.healthInterval` each worker inspected and probed and each chip's session read.
 ///
 /// A dead worker is started again, a missing one re-created with the same name, port and volume
-/// (its sessions live in the volume, so paired chips come back WORKING without a scan), and a
+/// (its sessions live in the volume, so paired chips come back WORKING without a scan), one whose
+/// node was lost moved to another node with a port leased there, and a
 /// session that is gone is ensured again with its stored proxy lease. A FAILED session is
 /// restarted `failedRestarts` times with a doubling backoff, then left FAILED for the tenant.
 /// A proxy that fails its check is reported on the chip and, by policy, replaced.
@@ -104,7 +105,11 @@ public actor HealthMonitor: Service {
             guard !chips.isEmpty else { return }
             let state = try await context.runtime.inspect(context.handle(of: worker))
             var current = worker
-            if state == nil || ![.running, .restarting].contains(state!.status) {
+            if state?.nodeLost == true {
+                context.logger.warning("the node of worker \(worker.id) (\(worker.host)) is lost; moving the worker to another node",
+                                       metadata: ["worker": "\(worker.id)"])
+                current = try await launcher.moveOffLostNode(worker, fence: fence)
+            } else if state == nil || ![.running, .restarting].contains(state!.status) {
                 context.logger.notice("worker \(worker.id) is \(state.map { $0.status.rawValue } ?? "missing"); bringing it back",
                                       metadata: ["worker": "\(worker.id)"])
                 current = try await launcher.ensureRunning(worker.id, recovering: true)

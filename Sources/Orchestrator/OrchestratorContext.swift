@@ -18,8 +18,10 @@ struct OrchestratorContext: Sendable {
 
     /// The labels every worker of this installation carries.
     func labels(of worker: Worker) -> [String: String] {
-        [WorkerLabel.instance: instance.rawValue, WorkerLabel.tenant: worker.tenant.rawValue, WorkerLabel.worker: worker.id.rawValue,
-         WorkerLabel.port: "\(worker.port)"]
+        var labels = [WorkerLabel.instance: instance.rawValue, WorkerLabel.tenant: worker.tenant.rawValue, WorkerLabel.worker: worker.id.rawValue,
+                      WorkerLabel.port: "\(worker.port)"]
+        if runtime.placesWorkersOnSeveralHosts { labels[WorkerLabel.node] = worker.host }
+        return labels
     }
 
     /// The runtime's handle of a worker record (the name is the idempotency key; the id, when known, is faster).
@@ -40,13 +42,20 @@ struct OrchestratorContext: Sendable {
     }
 
     /// The runtime's launch request for a worker record: the same record always gives the same spec,
-    /// so a worker re-created after a crash is the one it replaces (same name, port and volume).
+    /// so a worker re-created after a crash is the one it replaces (same name, port, node and volume).
     func spec(of worker: Worker) -> WorkerSpec {
         let template = sessions.workerTemplate(WorkerContext(worker: worker.id, tenant: worker.tenant, hostPort: worker.port,
                                                              apiKey: worker.apiKey, webhookURL: webhook(of: worker).url))
         return WorkerSpec(name: worker.name, image: template.image, command: template.command, environment: template.environment,
                           labels: labels(of: worker), hostPort: worker.port, containerPort: template.internalPort,
-                          volume: VolumeMount(name: worker.name, mountPath: template.dataPath), healthPath: template.healthPath)
+                          volume: VolumeMount(name: worker.name, mountPath: template.dataPath), healthPath: template.healthPath,
+                          node: node(of: worker))
+    }
+
+    /// The node the worker's port is leased on, when the runtime places workers on several.
+    func node(of worker: Worker) -> RuntimeNode? {
+        guard runtime.placesWorkersOnSeveralHosts else { return nil }
+        return RuntimeNode(id: worker.host, name: worker.host, address: worker.address ?? worker.host)
     }
 
     /// The proxy hints a chip was created with.

@@ -14,6 +14,8 @@ public final class OrchestratorCounters: Sendable {
         case workersLaunched = "workers_launched"
         /// Workers restarted or re-created after they died or went missing.
         case workersRecovered = "workers_recovered"
+        /// Workers moved off a lost node onto another.
+        case workersMoved = "workers_moved"
         /// Workers removed after being idle.
         case workersReaped = "workers_reaped"
         /// Labelled workers no record knows, removed.

@@ -56,19 +56,81 @@ struct Placement: Sendable {
         return try await newWorker(for: tenant)
     }
 
-    /// A worker record on the lowest free port of the pool, written before anything is launched.
+    /// A worker record on the lowest free port of the pool, written before anything is launched;
+    /// when the runtime places workers on several nodes, on the least-loaded node (the pool is
+    /// per node: the lease's host is the node).
     func newWorker(for tenant: TenantID) async throws -> Worker {
         let ports = context.runtime.workerPorts
-        do {
-            return try await context.store.leasePort(in: ports.range, host: ports.host) { port in
-                let id = WorkerID.make(prefix: "wrk")
-                return Worker(id: id, tenant: tenant, name: "whago-\(id.rawValue)", host: ports.host, port: port, runtimeID: nil,
-                              apiKey: Secret(Self.randomKey()), webhookSecret: Secret(Self.randomKey()))
+        guard context.runtime.placesWorkersOnSeveralHosts else {
+            do {
+                return try await lease(on: RuntimeNode(id: ports.host, name: ports.host, address: ports.host), for: tenant)
+            } catch let error as WhagoError where error.code == .capacityExhausted {
+                throw WhagoError(.capacityExhausted, "all \(ports.range.count) worker ports of \(ports.setting) (\(ports.range)) are leased "
+                    + "(\(capacity) chips per worker); widen \(ports.setting) or delete chips")
             }
-        } catch let error as WhagoError where error.code == .capacityExhausted {
-            throw WhagoError(.capacityExhausted, "all \(ports.range.count) worker ports of \(ports.setting) (\(ports.range)) are leased "
-                + "(\(capacity) chips per worker); widen \(ports.setting) or delete chips")
         }
+        let nodes = try await context.runtime.nodes()
+        for node in Self.ordered(nodes, load: try await context.store.portLeaseCounts()) {
+            do {
+                return try await lease(on: node, for: tenant)
+            } catch let error as WhagoError where error.code == .capacityExhausted {
+                continue  // Every port of this node is leased: the next node.
+            }
+        }
+        throw Self.noRoom(on: nodes, ports)
+    }
+
+    private func lease(on node: RuntimeNode, for tenant: TenantID) async throws -> Worker {
+        let several = context.runtime.placesWorkersOnSeveralHosts
+        return try await context.store.leasePort(in: context.runtime.workerPorts.range, host: node.id) { port in
+            let id = WorkerID.make(prefix: "wrk")
+            var worker = Worker(id: id, tenant: tenant, name: "whago-\(id.rawValue)", host: node.id, port: port, runtimeID: nil,
+                                apiKey: Secret(Self.randomKey()), webhookSecret: Secret(Self.randomKey()))
+            if several { worker.address = node.address }
+            return worker
+        }
+    }
+
+    /// The worker moved off its node (lost) onto the least-loaded other node, with a port leased
+    /// there (its own when free): the record as stored. The caller re-creates it there.
+    func move(_ worker: Worker, fence: Fence?) async throws -> (worker: Worker, node: RuntimeNode) {
+        let ports = context.runtime.workerPorts
+        let nodes = try await context.runtime.nodes().filter { $0.id != worker.host }
+        for node in Self.ordered(nodes, load: try await context.store.portLeaseCounts()) {
+            do {
+                try await context.store.apply(StoreBatch([.moveWorker(worker.id, version: worker.version, host: node.id, address: node.address,
+                                                                      ports: ports.range)], fence: fence))
+            } catch let error as WhagoError where error.code == .capacityExhausted {
+                continue
+            }
+            guard let moved = try await context.store.worker(worker.id) else { throw WhagoError(.notFound, "worker \(worker.id) no longer exists") }
+            return (moved, node)
+        }
+        throw Self.noRoom(on: nodes, ports)
+    }
+
+    /// Nodes in the order new workers go to them: the least-loaded group of each spread level
+    /// first (as Swarm's spread preferences), then the node with the fewest leased ports, then by id.
+    static func ordered(_ nodes: [RuntimeNode], load: [String: Int]) -> [RuntimeNode] {
+        let levels = nodes.map(\.spread.count).max() ?? 0
+        var groupLoad: [[String]: Int] = [:]
+        for node in nodes {
+            for level in 0..<levels { groupLoad[Array(node.spread.prefix(level + 1)), default: 0] += load[node.id] ?? 0 }
+        }
+        func key(_ node: RuntimeNode) -> [Int] {
+            (0..<levels).map { groupLoad[Array(node.spread.prefix($0 + 1))] ?? 0 } + [load[node.id] ?? 0]
+        }
+        return nodes.map { (node: $0, key: key($0)) }
+            .sorted { $0.key == $1.key ? $0.node.id < $1.node.id : $0.key.lexicographicallyPrecedes($1.key) }
+            .map(\.node)
+    }
+
+    private static func noRoom(on nodes: [RuntimeNode], _ ports: WorkerPorts) -> WhagoError {
+        nodes.isEmpty
+            ? WhagoError(.capacityExhausted, "no node takes new workers now (down, drained, or not meeting the runtime's constraints); "
+                + "add a node or fix the constraints")
+            : WhagoError(.capacityExhausted, "all \(ports.range.count) worker ports of \(ports.setting) (\(ports.range)) are leased on each of "
+                + "the \(nodes.count) node\(nodes.count == 1 ? "" : "s") that take workers; widen \(ports.setting), add nodes or delete chips")
     }
 
     /// 32 random bytes as hex: a worker's API key or webhook secret.

@@ -44,10 +44,9 @@ public struct Reconciler: Service {
         for worker in try await context.store.workers() {
             let chips = try await context.store.chips(on: worker.id)
             let active = chips.filter { !HealthMonitor.resting($0.status) || $0.status == .provisioning }
-            if let handle = byWorker[worker.id.rawValue], handle.labels[WorkerLabel.port] != "\(worker.port)" {
-                // Drift: a worker of that name runs on another port than its lease. Replaced.
-                context.logger.notice("worker \(worker.id) runs on port \(handle.labels[WorkerLabel.port] ?? "?") instead of \(worker.port); re-creating it",
-                                      metadata: ["worker": "\(worker.id)"])
+            if let handle = byWorker[worker.id.rawValue], let drift = drift(of: handle, from: worker) {
+                // Drift: a worker of that name runs on another port (or node) than its lease. Replaced.
+                context.logger.notice("worker \(worker.id) runs \(drift); re-creating it", metadata: ["worker": "\(worker.id)"])
                 try await context.runtime.stop(handle, grace: .seconds(10))
                 try await context.runtime.remove(handle)
                 byWorker[worker.id.rawValue] = nil
@@ -72,6 +71,17 @@ public struct Reconciler: Service {
                 context.logger.warning("could not reconcile worker \(worker.id): \(Provisioner.reason(error))", metadata: ["worker": "\(worker.id)"])
             }
         }
+    }
+
+    /// How the runtime's worker differs from its lease (port, or node), or nil when it does not.
+    func drift(of handle: WorkerHandle, from worker: Worker) -> String? {
+        if handle.labels[WorkerLabel.port] != "\(worker.port)" {
+            return "on port \(handle.labels[WorkerLabel.port] ?? "?") instead of \(worker.port)"
+        }
+        if context.runtime.placesWorkersOnSeveralHosts, handle.labels[WorkerLabel.node] != worker.host {
+            return "on node \(handle.labels[WorkerLabel.node] ?? "?") instead of \(worker.host)"
+        }
+        return nil
     }
 
     /// Sessions on the worker that no chip placed there knows (a chip deleted while its worker was

@@ -87,6 +87,21 @@ actor WorkerLauncher {
         return moved
     }
 
+    /// Re-creates a worker whose node was lost on another node: its port lease moved there first
+    /// (so a crash from here on leaves a record the reconciler repairs), the old worker removed,
+    /// the worker launched on its new node. Its volume does not follow it; sessions kept outside
+    /// the worker (WAHA's sessions in PostgreSQL) do, so its paired chips come back WORKING.
+    func moveOffLostNode(_ worker: Worker, fence: Fence?) async throws -> Worker {
+        let (moved, node) = try await Placement(context: context).move(worker, fence: fence)
+        healthy[worker.id] = nil
+        context.counters.increment(.workersMoved)
+        context.logger.notice("worker \(worker.id) moved off its lost node \(worker.host) to node \(node.name) (\(node.address):\(moved.port))",
+                              metadata: ["worker": "\(worker.id)", "from": "\(worker.host)", "node": "\(node.id)", "port": "\(moved.port)"])
+        // The old service is bound to the lost node: gone with it, or removed now.
+        try await context.runtime.remove(context.handle(of: worker))
+        return try await ensureRunning(worker.id, recovering: true)
+    }
+
     /// Polls the worker's health probe until it answers (`workerStartTimeout` at most); follows
     /// the worker to the host it runs on when the runtime places workers on several.
     @discardableResult

@@ -89,12 +89,14 @@ extension PostgresStore {
             }
             try Self.compare(stored.0, worker.version, "worker \(worker.id)")
             guard stored.1 == worker.tenant.rawValue, stored.2 == worker.host, stored.3 == worker.port else {
-                throw WhagoError(.conflict, "a worker's tenant, host and port never change; remove it and lease again")
+                throw WhagoError(.conflict, "a worker's tenant never changes, and its host and port only by a move (moveWorker)")
             }
             worker.version = stored.0 + 1
             try await connection.query("""
                 UPDATE \(unescaped: t("workers")) SET version = \(worker.version), doc = \(try self.encode(worker))::jsonb WHERE id = \(worker.id.rawValue)
                 """, logger: logger)
+        case .moveWorker(let id, let version, let host, let address, let ports):
+            try await moveWorker(id, version: version, to: host, address: address, ports: ports, on: connection)
         case .removeWorker(let id):
             try await connection.query("UPDATE \(unescaped: t("chips")) SET doc = doc - 'worker' WHERE worker = \(id.rawValue)", logger: logger)
             try await connection.query("DELETE FROM \(unescaped: t("workers")) WHERE id = \(id.rawValue)", logger: logger)
@@ -201,5 +203,35 @@ extension PostgresStore {
         _ = try await query("""
             UPDATE \(unescaped: t("leases")) SET expires_at = now() WHERE name = \(name) AND holder = \(holder) RETURNING name
             """) { _ in () }
+    }
+}
+
+extension PostgresStore {
+    /// ``StoreOperation/moveWorker(_:version:host:address:ports:)``: the ports of `host` are
+    /// locked as ``leasePort(in:host:for:)`` locks them, so a move and a lease never pick one port.
+    func moveWorker(_ id: WorkerID, version: Int, to host: String, address: String?, ports: PortRange,
+                    on connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.ports." + schema + "." + host)))", logger: logger)
+        guard let stored = try await rows("SELECT version, doc::text FROM \(unescaped: t("workers")) WHERE id = \(id.rawValue) FOR UPDATE",
+                                          on: connection, { try $0.decode((Int, String).self) }).first else {
+            throw WhagoError(.notFound, "no worker \(id)")
+        }
+        try Self.compare(stored.0, version, "worker \(id)")
+        var worker = try decode(Worker.self, stored.1)
+        let used = Set(try await rows("""
+            SELECT port FROM \(unescaped: t("workers")) WHERE host = \(host) AND id <> \(id.rawValue)
+            AND (port = \(worker.port) OR port BETWEEN \(ports.lowerBound) AND \(ports.upperBound))
+            """, on: connection) { try $0.decode(Int.self) })
+        guard let port = used.contains(worker.port) ? ports.first(where: { !used.contains($0) }) : worker.port else {
+            throw WhagoError(.capacityExhausted, "no free port in \(ports) on \(host)")
+        }
+        worker.host = host
+        worker.port = port
+        worker.address = address
+        worker.version = stored.0 + 1
+        try await connection.query("""
+            UPDATE \(unescaped: t("workers")) SET host = \(host), port = \(port), version = \(worker.version), doc = \(try encode(worker))::jsonb
+            WHERE id = \(id.rawValue)
+            """, logger: logger)
     }
 }

@@ -200,6 +200,11 @@ extension PostgresStore {
             .sorted { ($0.host, $0.port) < ($1.host, $1.port) }
     }
 
+    public func portLeaseCounts() async throws -> [String: Int] {
+        let counts = try await query("SELECT host, count(*)::int8 FROM \(unescaped: t("workers")) GROUP BY host") { try $0.decode((String, Int).self) }
+        return Dictionary(counts, uniquingKeysWith: +)
+    }
+
     // MARK: Proxy leases
 
     public func insertProxyLease(_ lease: ProxyLease) async throws {

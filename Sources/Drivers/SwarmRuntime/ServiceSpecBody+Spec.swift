@@ -2,15 +2,17 @@ import DockerRuntime
 import WhagoCore
 
 extension ServiceSpecBody {
-    /// The service for a worker, per `runtime.swarm`: one replica; on the `host` network the
-    /// worker listens on its leased port (given as `PORT`), on any other network it listens on
-    /// `containerPort`; either way the leased port is published in host mode on its node. Least privilege
+    /// The service for a worker, per `runtime.swarm`: one replica, on the node the spec names
+    /// (told its address through `nodeAddressVariable`); on the `host` network the worker listens
+    /// on its leased port (given as `PORT`), on any other network it listens on `containerPort`;
+    /// either way the leased port is published in host mode on its node. Least privilege
     /// as the docker runtime gives it (all capabilities dropped, an init, a pid limit).
     init(_ spec: WorkerSpec, _ configuration: SwarmConfiguration) {
         let host = configuration.network == "host"
         let port = host ? spec.hostPort : spec.containerPort
         var environment = spec.environment
         environment["PORT"] = "\(port)"
+        if let node = spec.node, let variable = configuration.nodeAddressVariable { environment[variable] = node.address }
         let security = configuration.security
         let container = ContainerSpecBody(
             Image: spec.image,
@@ -26,9 +28,11 @@ extension ServiceSpecBody {
             CapabilityDrop: ["ALL"],
             CapabilityAdd: security.capAdd.isEmpty ? nil : security.capAdd,
             ReadOnly: security.readOnlyRootfs ? true : nil)
+        // Pinned to the node whago chose (its port is leased there); else wherever Swarm places it.
+        let constraints = configuration.constraints + (spec.node.map { [SwarmConstraint.node($0.id)] } ?? [])
         let placement = PlacementBody(
-            Constraints: configuration.constraints.isEmpty ? nil : configuration.constraints,
-            Preferences: configuration.spread.isEmpty ? nil : configuration.spread.map { .init(Spread: .init(SpreadDescriptor: $0)) })
+            Constraints: constraints.isEmpty ? nil : constraints.map(\.description),
+            Preferences: configuration.spread.isEmpty || spec.node != nil ? nil : configuration.spread.map { .init(Spread: .init(SpreadDescriptor: $0)) })
         self.init(
             Name: spec.name,
             Labels: spec.labels,

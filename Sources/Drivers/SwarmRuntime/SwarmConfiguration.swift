@@ -18,18 +18,23 @@ struct SwarmConfiguration: DriverConfiguration {
     /// name: the network workers join (an overlay), with the leased port published in host mode
     /// on the node the task runs on.
     var network: String
+    /// The worker ports of each node (a port is leased per node: the lease's host is the node).
     var ports: PortRange
-    /// The address whago reaches a worker at while its node's address is not known yet (and the
-    /// host of its port lease).
+    /// Where whago reaches the workers of a node that advertises no usable address (0.0.0.0)
+    /// and has no `whago.address` label.
     var host: String
+    /// An environment variable through which a worker learns its node's address (e.g.
+    /// `WHATSAPP_API_HOSTNAME` for WAHA's media URLs); nil: none.
+    var nodeAddressVariable: String?
     var memory: ByteSize?
     var cpus: Double?
     var restart: RestartCondition
     var restartDelay: TimeSpan
     var stopGrace: TimeSpan
     var removeVolumes: Bool
-    /// Placement constraints, in Swarm's syntax (`node.labels.whago == true`, `node.role == worker`).
-    var constraints: [String]
+    /// Placement constraints, in Swarm's syntax (`node.labels.whago == true`, `node.role == worker`):
+    /// whago places workers only on the nodes that meet them all.
+    var constraints: [SwarmConstraint]
     /// Spread preferences: tasks spread over the values of these node labels (`node.labels.zone`).
     var spread: [String]
     var healthCheck: DockerConfiguration.HealthCheck
@@ -38,7 +43,7 @@ struct SwarmConfiguration: DriverConfiguration {
     var pollInterval: TimeSpan
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case socket, tls, network, ports, host, memory, cpus, restart, restartDelay, stopGrace, removeVolumes, constraints, spread
+        case socket, tls, network, ports, host, nodeAddressVariable, memory, cpus, restart, restartDelay, stopGrace, removeVolumes, constraints, spread
         case healthCheck, security, pollInterval
     }
 
@@ -66,6 +71,11 @@ struct SwarmConfiguration: DriverConfiguration {
         network = try container.decodeIfPresent(NonEmptyString.self, forKey: .network)?.value ?? network
         ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
         host = try container.decodeIfPresent(NonEmptyString.self, forKey: .host)?.value ?? host
+        nodeAddressVariable = try container.decodeIfPresent(NonEmptyString.self, forKey: .nodeAddressVariable)?.value
+        if let name = nodeAddressVariable, name.contains("=") || name.contains(where: \.isWhitespace) {
+            throw DecodingError.dataCorruptedError(forKey: .nodeAddressVariable, in: container,
+                                                   debugDescription: "'\(name)' is not an environment variable name")
+        }
         memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? memory
         if let cpus = try container.decodeIfPresent(Double.self, forKey: .cpus) {
             guard cpus > 0, cpus <= 1024 else { throw ConfigValueError("'cpus' must be a positive number of CPUs, e.g. 1.5") }
@@ -75,15 +85,19 @@ struct SwarmConfiguration: DriverConfiguration {
         restartDelay = try container.decodeIfPresent(TimeSpan.self, forKey: .restartDelay) ?? restartDelay
         stopGrace = try container.decodeIfPresent(TimeSpan.self, forKey: .stopGrace) ?? stopGrace
         removeVolumes = try container.decodeIfPresent(Bool.self, forKey: .removeVolumes) ?? removeVolumes
-        constraints = try container.decodeIfPresent([NonEmptyString].self, forKey: .constraints)?.map(\.value) ?? []
-        if let bad = constraints.first(where: { !($0.contains("==") || $0.contains("!=")) }) {
-            throw DecodingError.dataCorruptedError(forKey: .constraints, in: container,
-                                                   debugDescription: "'\(bad)' is not a Swarm constraint such as node.labels.whago == true")
+        let texts = try container.decodeIfPresent([NonEmptyString].self, forKey: .constraints)?.map(\.value) ?? []
+        constraints = try texts.map { text in
+            guard let constraint = SwarmConstraint(text) else {
+                throw DecodingError.dataCorruptedError(forKey: .constraints, in: container, debugDescription: "'\(text)' is not a Swarm constraint "
+                    + "such as node.labels.whago == true (attributes: \((SwarmConstraint.keys + SwarmConstraint.prefixes.map { $0 + "<name>" }).joined(separator: ", ")); "
+                    + "operators == and !=)")
+            }
+            return constraint
         }
         spread = try container.decodeIfPresent([NonEmptyString].self, forKey: .spread)?.map(\.value) ?? []
-        if let bad = spread.first(where: { !$0.hasPrefix("node.") }) {
+        if let bad = spread.first(where: { !($0.hasPrefix("node.labels.") || $0.hasPrefix("engine.labels.")) || !SwarmConstraint.isAttribute($0) }) {
             throw DecodingError.dataCorruptedError(forKey: .spread, in: container,
-                                                   debugDescription: "'\(bad)' is not a node attribute to spread over, such as node.labels.zone")
+                                                   debugDescription: "'\(bad)' is not a node label to spread over, such as node.labels.zone")
         }
         healthCheck = try container.decodeIfPresent(DockerConfiguration.HealthCheck.self, forKey: .healthCheck) ?? healthCheck
         security = try container.decodeIfPresent(DockerConfiguration.Security.self, forKey: .security) ?? security
@@ -94,16 +108,17 @@ struct SwarmConfiguration: DriverConfiguration {
         swarm:
           socket: /var/run/docker.sock   # a swarm manager's Docker API (tcp://host:2376 needs tls)
           network: host                  # host, or an overlay network with the port published in host mode
-          ports: 3100-3199               # ports leased to workers, one each (free on every node)
-          host: 127.0.0.1                # where whago reaches a worker until its node's address is known
+          ports: 3100-3199               # each node's worker ports, one leased per worker on its node
+          host: 127.0.0.1                # where whago reaches workers of a node advertising 0.0.0.0
+          # nodeAddressVariable: WHATSAPP_API_HOSTNAME   # tells each worker its node's address
           memory: 1GiB                   # memory limit per worker
           # cpus: 1.5
-          restart: any                   # any, on-failure or none: Swarm restarts (or reschedules) the task
+          restart: any                   # any, on-failure or none: Swarm restarts the task (whago moves it off a lost node)
           restartDelay: 5s
           stopGrace: 10s
           removeVolumes: false           # remove a worker's volume (on the manager's node) with it
-          constraints: []                # e.g. [node.labels.whago == true, node.role == worker]
-          spread: []                     # e.g. [node.labels.zone]: workers spread over zones
+          constraints: []                # nodes whago may place workers on, e.g. [node.labels.whago == true, node.role == worker]
+          spread: []                     # e.g. [node.labels.zone]: workers spread over zones first
           pollInterval: 2s               # how often tasks are read for events
         """
 }

@@ -178,10 +178,56 @@ struct TaskSummary: Decodable, Sendable {
 /// `GET /nodes/{id}`: where a node is reached.
 struct NodeSummary: Decodable, Sendable {
     var ID: String
+    var Spec: SpecBody?
+    var Description: DescriptionBody?
     var Status: StatusBody?
 
+    struct SpecBody: Decodable, Sendable {
+        var Labels: [String: String]?
+        var Role: String?
+        /// `active`, `pause` or `drain`.
+        var Availability: String?
+    }
+
+    struct DescriptionBody: Decodable, Sendable {
+        var Hostname: String?
+        var Platform: PlatformBody?
+        var Engine: EngineBody?
+    }
+
+    struct PlatformBody: Decodable, Sendable {
+        var Architecture: String?
+        var OS: String?
+    }
+
+    struct EngineBody: Decodable, Sendable {
+        var Labels: [String: String]?
+    }
+
     struct StatusBody: Decodable, Sendable {
+        /// `unknown`, `down`, `ready` or `disconnected`.
+        var State: String?
         var Addr: String?
+    }
+
+    /// Up and taking new tasks.
+    var takesWorkers: Bool { Status?.State == "ready" && Spec?.Availability == "active" }
+
+    /// A node attribute as Swarm's constraints name it (`node.id`, `node.hostname`, `node.role`,
+    /// `node.platform.os`, `node.platform.arch`, `node.labels.<name>`, `engine.labels.<name>`);
+    /// "" when the node has no such value.
+    func attribute(_ key: String) -> String {
+        switch key {
+        case "node.id": return ID
+        case "node.hostname": return Description?.Hostname ?? ""
+        case "node.role": return Spec?.Role ?? ""
+        case "node.platform.os": return Description?.Platform?.OS ?? ""
+        case "node.platform.arch": return Description?.Platform?.Architecture ?? ""
+        default:
+            if key.hasPrefix("node.labels.") { return Spec?.Labels?[String(key.dropFirst("node.labels.".count))] ?? "" }
+            if key.hasPrefix("engine.labels.") { return Description?.Engine?.Labels?[String(key.dropFirst("engine.labels.".count))] ?? "" }
+            return ""
+        }
     }
 }
 

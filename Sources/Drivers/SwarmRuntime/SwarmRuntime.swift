@@ -8,11 +8,15 @@ import Synchronization
 /// The `swarm` runtime: workers as Docker Swarm services (one replicated task each), through a
 /// swarm manager's Docker Engine API (`/services`, `/tasks`, `/nodes`) over CurlHTTP.
 ///
-/// Swarm places each worker's task on a node (constraints and spread preferences from the
-/// config), restarts it, and reschedules it when its node is lost; whago sees where it runs
-/// (``WorkerState/address``, the node's address) and reaches it there. The service, not whago's
-/// memory, is the source of truth: workers are found again by their `whago.*` labels, and a
-/// launch that finds the name taken adopts the service when its labels match.
+/// whago places each worker on a node (``nodes()``: the ready, active nodes that meet the
+/// configured constraints; the least loaded, spread over the configured node labels) and leases
+/// its port there; the service is pinned to that node, so Swarm runs and restarts the task there,
+/// and whago reaches it at the node's address (its `whago.address` label, else the address it
+/// joined the swarm with). When the node is lost (down, drained, removed, or no longer meeting
+/// the constraints), ``inspect(_:)`` says so and whago moves the worker to another node with a
+/// port leased there — Swarm alone could not: a pinned port may be taken on every other node.
+/// The service, not whago's memory, is the source of truth: workers are found again by their
+/// `whago.*` labels, and a launch that finds the name taken adopts the service when its labels match.
 public final class SwarmRuntime: ContainerRuntime {
     /// The registration entry.
     public static let driver = Driver<any ContainerRuntime>(
@@ -29,8 +33,8 @@ public final class SwarmRuntime: ContainerRuntime {
     /// Events and ownership checks use `whago.instance=<instance>` (any whago instance when `nil`).
     let instance: String?
     let logger: Logger
-    /// Node addresses by node id (a node keeps its address while it is in the swarm).
-    private let nodes = Mutex<[String: String]>([:])
+    /// Node addresses by node id, and when they were read.
+    private let addresses = Mutex<[String: (address: String, at: ContinuousClock.Instant)]>([:])
 
     init(configuration: SwarmConfiguration, instance: String?, logger: Logger, http: HTTPClient = .shared) {
         self.configuration = configuration
@@ -48,7 +52,7 @@ public final class SwarmRuntime: ContainerRuntime {
     ///   - host: where whago reaches a worker until its node's address is known.
     public convenience init(socket: String, network: String = "host", restart: String = "any", stopGrace: Duration = .seconds(10),
                             removeVolumes: Bool = false, healthCheckCommand: [String]? = nil, healthCheckInterval: Duration = .seconds(30),
-                            constraints: [String] = [], ports: PortRange = PortRange("3100-3199")!, host: String = "127.0.0.1",
+                            constraints: [String] = [], nodeAddressVariable: String? = nil, ports: PortRange = PortRange("3100-3199")!, host: String = "127.0.0.1",
                             pollInterval: Duration = .seconds(2), instance: String? = nil,
                             logger: Logger = Logger(label: "whago.runtime.swarm"), http: HTTPClient = .shared) {
         var configuration = SwarmConfiguration()
@@ -60,15 +64,51 @@ public final class SwarmRuntime: ContainerRuntime {
         configuration.healthCheck.command = healthCheckCommand
         configuration.healthCheck.interval = TimeSpan(healthCheckInterval)
         configuration.healthCheck.startPeriod = TimeSpan(healthCheckInterval)
-        configuration.constraints = constraints
+        configuration.constraints = constraints.compactMap(SwarmConstraint.init)
+        configuration.nodeAddressVariable = nodeAddressVariable
         configuration.ports = ports
         configuration.host = host
         configuration.pollInterval = TimeSpan(pollInterval)
         self.init(configuration: configuration, instance: instance, logger: logger, http: http)
     }
 
-    /// Swarm places tasks on its nodes: a worker is reached at its node's address.
+    /// Workers run on the swarm's nodes, each reached at its node's address.
     public var placesWorkersOnSeveralHosts: Bool { true }
+
+    /// Node label that overrides the address whago reaches a node's workers at (e.g. its address
+    /// on the network whago is on, when the swarm's own traffic uses another).
+    public static let addressLabel = "whago.address"
+
+    /// The nodes that take workers: ready, active, and meeting every configured constraint; each
+    /// with its address and its values of the spread labels.
+    public func nodes() async throws -> [RuntimeNode] {
+        try await swarmNodes().filter(admits).map(runtimeNode)
+    }
+
+    /// `GET /nodes`.
+    func swarmNodes() async throws -> [NodeSummary] {
+        let reply = try await client.send(.get, "/nodes")
+        guard reply.status == 200 else { throw failure(reply, "listing the swarm's nodes") }
+        return try reply.decode([NodeSummary].self, "listing the swarm's nodes")
+    }
+
+    /// Whether whago may place a worker on the node now.
+    func admits(_ node: NodeSummary) -> Bool {
+        node.takesWorkers && configuration.constraints.allSatisfy { $0.admits(node) }
+    }
+
+    func runtimeNode(_ node: NodeSummary) -> RuntimeNode {
+        RuntimeNode(id: node.ID, name: node.Description?.Hostname.map { WorkerText.clean($0, limit: 64) } ?? node.ID,
+                    address: address(of: node), spread: configuration.spread.map { node.attribute($0) })
+    }
+
+    /// Where whago reaches the node's workers: its `whago.address` label, else the address it
+    /// joined with (a manager that advertised 0.0.0.0: ``SwarmConfiguration/host``).
+    func address(of node: NodeSummary) -> String {
+        if let label = node.Spec?.Labels?[Self.addressLabel]?.trimmingCharacters(in: .whitespaces), !label.isEmpty { return label }
+        guard let address = node.Status?.Addr, !address.isEmpty, address != "0.0.0.0" else { return configuration.host }
+        return address
+    }
 
     public var workerPorts: WorkerPorts {
         WorkerPorts(host: configuration.host, range: configuration.ports, setting: "runtime.swarm.ports")
@@ -151,7 +191,21 @@ public final class SwarmRuntime: ContainerRuntime {
         }
         var state = Self.state(task, wanted: service.replicas, restart: configuration.restart, replacement: replacement)
         if state.status == .running, let node = task.NodeID { state.address = try await address(ofNode: node) }
+        if state.status != .running, service.replicas > 0, let pinned = service.Spec.Labels?[WorkerLabel.node] {
+            // Not running, and bound to its node: lost with it when that node takes no workers now.
+            state.nodeLost = try await !isUsable(node: pinned)
+        }
         return state
+    }
+
+    /// Whether the node exists, is ready and active, and meets the constraints.
+    private func isUsable(node id: String) async throws -> Bool {
+        let reply = try await client.send(.get, "/nodes/\(DockerClient.percentEncoded(id))")
+        switch reply.status {
+        case 200: return admits(try reply.decode(NodeSummary.self, "inspecting a node"))
+        case 404: return false
+        default: throw failure(reply, "inspecting node \(id)")
+        }
     }
 
     /// The task that stands for the worker now (the newest one meant to run, else the newest),
@@ -195,17 +249,15 @@ public final class SwarmRuntime: ContainerRuntime {
         }
     }
 
-    /// A node's address (`Status.Addr`), cached.
+    /// A node's address (see ``address(of:)``), cached for a minute (its label may change).
     private func address(ofNode id: String) async throws -> String? {
-        if let known = nodes.withLock({ $0[id] }) { return known }
+        let now = ContinuousClock.now
+        if let known = addresses.withLock({ $0[id] }), now - known.at < .seconds(60) { return known.address }
         let reply = try await client.send(.get, "/nodes/\(DockerClient.percentEncoded(id))")
-        guard reply.status == 200, let address = try reply.decode(NodeSummary.self, "inspecting a node").Status?.Addr, !address.isEmpty else {
-            return nil
-        }
-        // A manager that advertised 0.0.0.0 is reached where whago reaches the others.
-        let usable = address == "0.0.0.0" ? configuration.host : address
-        nodes.withLock { $0[id] = usable }
-        return usable
+        guard reply.status == 200 else { return nil }
+        let address = address(of: try reply.decode(NodeSummary.self, "inspecting a node"))
+        addresses.withLock { $0[id] = (address, now) }
+        return address
     }
 
     public func stop(_ handle: WorkerHandle, grace: Duration) async throws {

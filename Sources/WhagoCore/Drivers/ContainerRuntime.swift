@@ -23,8 +23,13 @@ import Foundation
 public protocol ContainerRuntime: WhagoDriver {
     /// The host ports workers are published on, and the address whago reaches them at.
     var workerPorts: WorkerPorts { get }
-    /// Whether workers run on several hosts, each reached at the address ``inspect(_:)`` reports.
+    /// Whether workers run on several hosts (nodes), each worker on the one its ``WorkerSpec/node``
+    /// names, reached at that node's address.
     var placesWorkersOnSeveralHosts: Bool { get }
+    /// The nodes a new worker may be placed on now (up, taking new workers, and meeting the
+    /// runtime's placement rules), when ``placesWorkersOnSeveralHosts``. whago chooses one, leases
+    /// the worker's port on it and launches the worker there.
+    func nodes() async throws -> [RuntimeNode]
     /// Why workers could not reach whago's webhook receiver at `publicURL` while whago listens
     /// on `listen` (e.g. a loopback address seen from a bridge network), or nil when they can.
     func webhookReachability(publicURL: URL, listen: HostPort) -> String?
@@ -61,9 +66,35 @@ extension ContainerRuntime {
     /// Workers share whago's network (the default): whatever whago can reach, they can.
     public func webhookReachability(publicURL: URL, listen: HostPort) -> String? { nil }
 
-    /// Whether workers run on several hosts, each reached at the address ``inspect(_:)`` reports
-    /// (``WorkerState/address``); false (the default): all at ``WorkerPorts/host``.
+    /// Whether workers run on several hosts, each reached at its node's address; false (the
+    /// default): all at ``WorkerPorts/host``.
     public var placesWorkersOnSeveralHosts: Bool { false }
+
+    /// One node: ``WorkerPorts/host``.
+    public func nodes() async throws -> [RuntimeNode] {
+        [RuntimeNode(id: workerPorts.host, name: workerPorts.host, address: workerPorts.host)]
+    }
+}
+
+/// A host a runtime runs workers on (a swarm node). Each node has its own pool of worker ports:
+/// a port lease's `host` is the node's ``id``.
+public struct RuntimeNode: Sendable, Hashable {
+    /// The runtime's stable id for the node (Swarm's node id).
+    public var id: String
+    /// A name for people (its hostname).
+    public var name: String
+    /// Where whago reaches the workers on the node.
+    public var address: String
+    /// The node's values of the runtime's spread attributes, in order (e.g. its zone): whago
+    /// places a new worker in the least-loaded group first, as Swarm's spread preferences do.
+    public var spread: [String]
+
+    public init(id: String, name: String, address: String, spread: [String] = []) {
+        self.id = id
+        self.name = name
+        self.address = address
+        self.spread = spread
+    }
 }
 
 /// The pool of host ports a runtime publishes workers on (one port per worker, leased in the store).
@@ -91,6 +122,9 @@ public enum WorkerLabel {
     public static let worker = "whago.worker"
     /// The host port the worker was launched on (the reconciler repairs a worker found on another).
     public static let port = "whago.port"
+    /// The node the worker was placed on, when the runtime places workers on several
+    /// (the reconciler repairs a worker found on another).
+    public static let node = "whago.node"
 }
 
 /// Everything a runtime needs to launch one worker.
@@ -111,11 +145,14 @@ public struct WorkerSpec: Sendable, Hashable {
     public var volume: VolumeMount?
     /// The HTTP path the runtime may probe for health (WAHA: `/ping`).
     public var healthPath: String?
+    /// The node the worker must run on (its port is leased there), when the runtime places
+    /// workers on several; nil: wherever the runtime runs workers.
+    public var node: RuntimeNode?
 
     public init(
         name: String, image: String, command: [String]? = nil, environment: [String: String] = [:],
         labels: [String: String] = [:], hostPort: Int, containerPort: Int,
-        volume: VolumeMount? = nil, healthPath: String? = nil
+        volume: VolumeMount? = nil, healthPath: String? = nil, node: RuntimeNode? = nil
     ) {
         self.name = name
         self.image = image
@@ -126,6 +163,7 @@ public struct WorkerSpec: Sendable, Hashable {
         self.containerPort = containerPort
         self.volume = volume
         self.healthPath = healthPath
+        self.node = node
     }
 }
 
@@ -173,13 +211,18 @@ public struct WorkerState: Sendable, Hashable {
     /// The address of the host the worker runs on, when the runtime places workers on several
     /// hosts (swarm: its node's); `nil`: ``WorkerPorts/host``.
     public var address: String?
+    /// The node the worker is bound to is lost (down, drained or gone from the cluster): the
+    /// worker cannot run again until whago places it on another node.
+    public var nodeLost: Bool
 
-    public init(status: Status, health: Health? = nil, exitCode: Int? = nil, startedAt: Date? = nil, address: String? = nil) {
+    public init(status: Status, health: Health? = nil, exitCode: Int? = nil, startedAt: Date? = nil, address: String? = nil,
+                nodeLost: Bool = false) {
         self.status = status
         self.health = health
         self.exitCode = exitCode
         self.startedAt = startedAt
         self.address = address
+        self.nodeLost = nodeLost
     }
 }
 

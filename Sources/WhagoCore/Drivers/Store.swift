@@ -81,6 +81,8 @@ public protocol Store: WhagoDriver {
     /// In one change: deletes the worker and releases its port. Idempotent.
     func removeWorker(_ id: WorkerID) async throws
     func portLeases() async throws -> [PortLease]
+    /// How many ports are leased on each host (node) that holds any: where the next worker goes.
+    func portLeaseCounts() async throws -> [String: Int]
 
     // MARK: Proxy leases
 

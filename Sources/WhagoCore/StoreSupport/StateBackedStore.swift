@@ -82,6 +82,7 @@ extension StateBackedStore {
     public func updateWorker(_ worker: Worker) async throws { try await apply(StoreBatch([.updateWorker(worker)])) }
     public func removeWorker(_ id: WorkerID) async throws { try await commit { state in state.workers[id] == nil ? nil : .removeWorker(id) } }
     public func portLeases() async throws -> [PortLease] { try await read { $0.portLeases } }
+    public func portLeaseCounts() async throws -> [String: Int] { try await read { $0.portLeaseCounts } }
 
     public func insertProxyLease(_ lease: ProxyLease) async throws { try await commit(.insertProxyLease(lease)) }
     public func leaseStickyPort(for chip: ChipID, provider: String, in range: PortRange, startingAt start: Int?,

@@ -39,6 +39,10 @@ public enum StoreOperation: Sendable, Hashable, Codable {
     case deleteChip(ChipID, version: Int? = nil)
     /// Compares ``Worker/version``; a worker's tenant, host and port never change.
     case updateWorker(Worker)
+    /// Moves the worker (compared at `version`) and its port lease to `host`: its port when that
+    /// is free there, else the lowest free port of `ports` (`capacity_exhausted` when none is);
+    /// records `address` (``Worker/address``). Its old port is released.
+    case moveWorker(WorkerID, version: Int, host: String, address: String?, ports: PortRange)
     /// Deletes the worker, releases its port and unplaces its chips. Idempotent.
     case removeWorker(WorkerID)
     case insertProxyLease(ProxyLease)

@@ -15,6 +15,8 @@ public enum StoreMutation: Codable, Sendable, Hashable {
     /// A worker with the port it leased (in `worker.host`/`worker.port`).
     case insertWorker(Worker)
     case updateWorker(Worker)
+    /// A worker moved with its port lease to the host and port it carries.
+    case moveWorker(Worker)
     case removeWorker(WorkerID)
     case insertProxyLease(ProxyLease)
     case releaseProxyLease(ChipID)

@@ -69,6 +69,18 @@ extension StoreState {
             try Self.compare(stored.version, worker.version, "worker \(worker.id)")
             worker.version = stored.version + 1
             try apply(StoreMutation.updateWorker(worker))
+        case .moveWorker(let id, let version, let host, let address, let ports):
+            guard var worker = workers[id] else { throw WhagoError(.notFound, "no worker \(id)") }
+            try Self.compare(worker.version, version, "worker \(id)")
+            let owner = portOwners["\(host):\(worker.port)"]
+            guard let port = owner == nil || owner == id ? worker.port : freePort(in: ports, host: host) else {
+                throw WhagoError(.capacityExhausted, "no free port in \(ports) on \(host)")
+            }
+            worker.host = host
+            worker.port = port
+            worker.address = address
+            worker.version += 1
+            try apply(StoreMutation.moveWorker(worker))
         case .removeWorker(let id):
             try apply(StoreMutation.removeWorker(id))
         case .insertProxyLease(let lease):

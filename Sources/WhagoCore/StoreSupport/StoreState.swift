@@ -19,7 +19,7 @@ public struct StoreState: Codable, Sendable, Equatable {
     var nextSequence: UInt64 = 1
     private var seenRequests: [String: Date] = [:]
     /// "host:port" → worker, the port leases.
-    private var portOwners: [String: WorkerID] = [:]
+    private(set) var portOwners: [String: WorkerID] = [:]
     /// Named leases with fencing tokens (leadership), by name.
     public private(set) var leases: [String: StoreLease] = [:]
     /// Outgoing messages, by id.
@@ -74,6 +74,11 @@ public struct StoreState: Codable, Sendable, Equatable {
 
     public func chips(of tenant: TenantID) -> [Chip] {
         chips.values.filter { $0.tenant == tenant }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    /// How many ports are leased on each host.
+    public var portLeaseCounts: [String: Int] {
+        workers.values.reduce(into: [:]) { $0[$1.host, default: 0] += 1 }
     }
 
     public var portLeases: [PortLease] {
@@ -160,8 +165,17 @@ public struct StoreState: Codable, Sendable, Equatable {
         case .updateWorker(let worker):
             guard let old = workers[worker.id] else { throw WhagoError(.notFound, "no worker \(worker.id)") }
             guard old.host == worker.host, old.port == worker.port, old.tenant == worker.tenant else {
-                throw WhagoError(.conflict, "a worker's tenant, host and port never change; remove it and lease again")
+                throw WhagoError(.conflict, "a worker's tenant never changes, and its host and port only by a move (moveWorker)")
             }
+            workers[worker.id] = worker
+        case .moveWorker(let worker):
+            guard let old = workers[worker.id] else { throw WhagoError(.notFound, "no worker \(worker.id)") }
+            guard old.tenant == worker.tenant else { throw WhagoError(.conflict, "a worker's tenant never changes") }
+            guard (1...65535).contains(worker.port) else { throw WhagoError(.conflict, "port \(worker.port) is not a TCP port") }
+            let key = "\(worker.host):\(worker.port)"
+            if let owner = portOwners[key], owner != worker.id { throw WhagoError(.conflict, "port \(key) is leased to worker \(owner)") }
+            portOwners["\(old.host):\(old.port)"] = nil
+            portOwners[key] = worker.id
             workers[worker.id] = worker
         case .removeWorker(let id):
             guard let worker = workers[id] else { return }
@@ -286,6 +300,13 @@ public struct StoreState: Codable, Sendable, Equatable {
         case .updateWorker(let worker):
             let old = workers[worker.id]
             return { $0.workers[worker.id] = old }
+        case .moveWorker(let id, _, _, _, _):
+            guard let old = workers[id] else { return { _ in } }
+            return { state in
+                if let moved = state.workers[id] { state.portOwners["\(moved.host):\(moved.port)"] = nil }
+                state.workers[id] = old
+                state.portOwners["\(old.host):\(old.port)"] = id
+            }
         case .removeWorker(let id):
             guard let old = workers[id] else { return { _ in } }
             let placed = chips.values.filter { $0.worker == id }.map(\.id)

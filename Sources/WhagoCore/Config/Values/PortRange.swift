@@ -1,5 +1,5 @@
 /// An inclusive range of TCP ports written `3100-3199` (or a single port, `3100`).
-public struct PortRange: Sendable, Hashable, CustomStringConvertible, LosslessStringConvertible, Decodable, Sequence {
+public struct PortRange: Sendable, Hashable, CustomStringConvertible, LosslessStringConvertible, Codable, Sequence {
     /// The first port of the range.
     public let lowerBound: Int
     /// The last port of the range (inclusive).
@@ -39,6 +39,12 @@ public struct PortRange: Sendable, Hashable, CustomStringConvertible, LosslessSt
 
     public init(from decoder: any Decoder) throws {
         try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    /// As text (`3100-3199`), the form it is read from.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 
     /// How many ports the range holds.
