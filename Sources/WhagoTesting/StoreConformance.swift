@@ -34,7 +34,7 @@ public struct StoreConformance: Sendable {
     public enum Check: String, CaseIterable, Sendable {
         case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox, dedupeWindow,
              notFoundPaths, shutdownTwice, versions, batches, racingVersions, racingQuota, racingCapacity, racingClaims, leases,
-             stickyPorts, queries, messages, rollback,
+             stickyPorts, queries, messages, rollback, movingWorkers,
              durability
     }
 
@@ -60,6 +60,7 @@ public struct StoreConformance: Sendable {
         case .queries: try await queries()
         case .messages: try await messages()
         case .rollback: try await rollback()
+        case .movingWorkers: try await movingWorkers()
         case .leases: try await leases()
         case .shutdownTwice: try await shutdownTwice()
         case .durability: try await durability()

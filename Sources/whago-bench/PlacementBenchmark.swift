@@ -7,27 +7,31 @@ import PostgresStore
 import ServiceLifecycle
 import Synchronization
 import WhagoCore
+import WhagoTesting
 
-/// `whago-bench placement --postgres URL [--chips N] [--nodes M] [--per-worker K]`: N chips (default
-/// 10,000) of N/10 tenants placed by the orchestrator on a PostgreSQL store, their workers "run" by
-/// a runtime double that only records and spreads them over M simulated nodes (default 1,000; no
-/// process, no network), their sessions by a provider double that answers at once. Prints placement
-/// decisions per second (the chip creations, each one store batch that places the chip), the time
-/// until every chip is provisioned (SCAN_QR_CODE), PostgreSQL transactions per chip (from
-/// pg_stat_database), and how long a replica takes to lead after the leader died.
+/// `whago-bench placement --postgres URL [--chips N] [--nodes M] [--per-worker K] [--ports-per-node P]`:
+/// N chips (default 10,000) of N/K tenants placed by the orchestrator on a PostgreSQL store, their
+/// workers placed by whago on M simulated nodes (default 1,000) of a runtime double that only
+/// records (no process, no network), each node with its own pool of P worker ports (default 10),
+/// their sessions by a provider double that answers at once. Prints placement decisions per second
+/// (the chip creations: each places the chip, and every K-th leases a port on the least-loaded
+/// node), the time until every chip is provisioned (SCAN_QR_CODE), how evenly workers spread over
+/// the nodes, PostgreSQL transactions per chip (from pg_stat_database), and how long a replica
+/// takes to lead after the leader died.
 enum PlacementBenchmark {
     static func run(_ arguments: [String]) async throws {
         var options = arguments[...]
         var url: String?
-        var chips = 10_000, nodes = 1_000, perWorker = 10, concurrency = 32
+        var chips = 10_000, nodes = 1_000, perWorker = 10, portsPerNode = 10, concurrency = 32
         while let option = options.popFirst() {
             switch option {
             case "--postgres": url = options.popFirst()
             case "--chips": chips = Int(options.popFirst() ?? "") ?? chips
             case "--nodes": nodes = Int(options.popFirst() ?? "") ?? nodes
             case "--per-worker": perWorker = Int(options.popFirst() ?? "") ?? perWorker
+            case "--ports-per-node": portsPerNode = Int(options.popFirst() ?? "") ?? portsPerNode
             case "--concurrency": concurrency = Int(options.popFirst() ?? "") ?? concurrency
-            default: throw BenchError("unknown option \(option); usage: placement --postgres URL [--chips N] [--nodes M] [--per-worker K]")
+            default: throw BenchError("unknown option \(option); usage: placement --postgres URL [--chips N] [--nodes M] [--per-worker K] [--ports-per-node P]")
             }
         }
         guard let url else { throw BenchError("placement needs --postgres URL") }
@@ -36,7 +40,7 @@ enum PlacementBenchmark {
         let schema = "bench_placement_" + UUID().uuidString.prefix(8).lowercased()
         let store = try await PostgresStore(url: url, schema: schema, poolSize: 16, logger: logger)
         let tenants = max(1, chips / perWorker)
-        let runtime = RecordingRuntime(nodes: nodes, ports: try PortRange(20_000, 20_000 + tenants + 99))
+        let runtime = SimulatedNodesRuntime(nodes: nodes, ports: try PortRange(20_000, 20_000 + portsPerNode - 1))
         let orchestrator = Orchestrator(Orchestrator.Configuration(
             runtime: runtime, sessions: InstantSessions(perWorker: perWorker), proxy: NoProxy(), store: store,
             instance: InstanceID("bench-placement"), publicURL: URL(string: "http://127.0.0.1:1")!,
@@ -75,10 +79,14 @@ enum PlacementBenchmark {
         let provisioned = ContinuousClock.now - started
         let after = try await transactions(url)
         let workers = try await store.workers()
-        let usedNodes = Set(workers.compactMap(\.address)).count
+        let perNode = Dictionary(grouping: workers, by: \.host).mapValues(\.count)
+        let launched = runtime.running.values
+        let pinned = launched.filter { launch in workers.contains { $0.name == launch.handle.name && $0.host == launch.node?.id } }.count
 
-        print(String(format: "placement: %d chips of %d tenants on %d workers over %d simulated nodes (%d used), PostgreSQL store",
-                     created.count, tenants, workers.count, nodes, usedNodes))
+        print(String(format: "placement: %d chips of %d tenants on %d workers over %d simulated nodes with %d ports each, PostgreSQL store",
+                     created.count, tenants, workers.count, nodes, portsPerNode))
+        print(String(format: "placement: %d nodes used, %d to %d workers per node; %d distinct ports leased; %d of %d workers launched on the node of their lease",
+                     perNode.count, perNode.values.min() ?? 0, perNode.values.max() ?? 0, Set(workers.map(\.port)).count, pinned, launched.count))
         print(String(format: "placement: %.0f placement decisions/s (%.2f s for all), provisioned in %.2f s (%.0f chips/s)",
                      Double(created.count) / placed.seconds, placed.seconds, provisioned.seconds, Double(created.count) / provisioned.seconds))
         print(String(format: "placement: %.1f PostgreSQL transactions per chip (placement, provisioning, status changes and their events)",
@@ -128,69 +136,4 @@ enum PlacementBenchmark {
         let sorted = values.sorted()
         return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
-}
-
-/// A runtime that runs nothing: it records launches and places each worker on one of `nodes`
-/// simulated nodes (named, never contacted), as a multi-host runtime would report.
-final class RecordingRuntime: ContainerRuntime {
-    let nodes: Int
-    let ports: PortRange
-    private let launched = Mutex<[String: (handle: WorkerHandle, node: Int)]>([:])
-
-    init(nodes: Int, ports: PortRange) {
-        self.nodes = nodes
-        self.ports = ports
-    }
-
-    var workerPorts: WorkerPorts { WorkerPorts(host: "scheduler", range: ports, setting: "bench") }
-    var placesWorkersOnSeveralHosts: Bool { true }
-    func healthCheck() async -> HealthReport { .ok("recording runtime") }
-    func ping() async throws -> RuntimeInfo { RuntimeInfo(driver: "recording", version: "bench") }
-
-    func launch(_ spec: WorkerSpec) async throws -> WorkerHandle {
-        launched.withLock { launched in
-            if let existing = launched[spec.name] { return existing.handle }
-            let handle = WorkerHandle(runtimeID: "svc-\(spec.name)", name: spec.name, labels: spec.labels)
-            launched[spec.name] = (handle, launched.count % nodes)
-            return handle
-        }
-    }
-
-    func inspect(_ handle: WorkerHandle) async throws -> WorkerState? {
-        launched.withLock { $0[handle.name] }.map { WorkerState(status: .running, address: "node-\($0.node).bench.invalid") }
-    }
-
-    func stop(_ handle: WorkerHandle, grace: Duration) async throws {}
-    func remove(_ handle: WorkerHandle) async throws { launched.withLock { _ = $0.removeValue(forKey: handle.name) } }
-    func list(labels: [String: String]) async throws -> [WorkerHandle] {
-        launched.withLock { $0.values.map(\.handle).filter { handle in labels.allSatisfy { handle.labels[$0.key] == $0.value } } }
-    }
-    func events() -> AsyncThrowingStream<RuntimeEvent, any Error> { AsyncThrowingStream { _ in } }
-}
-
-/// Sessions that answer at once: every worker healthy, every session waiting for a scan.
-struct InstantSessions: SessionProvider {
-    let perWorker: Int
-
-    var sessionsPerWorker: Int { perWorker }
-    func healthCheck() async -> HealthReport { .ok("instant sessions") }
-    func workerTemplate(_ context: WorkerContext) -> WorkerTemplate {
-        WorkerTemplate(image: "bench", environment: [:], internalPort: 3000, dataPath: "/data", healthPath: "/ping")
-    }
-    func health(of worker: WorkerEndpoint, version: Bool) async throws -> WorkerHealth { WorkerHealth(reachable: true, version: version ? "bench" : nil) }
-    func ensureSession(_ chip: ChipSpec, on worker: WorkerEndpoint, proxy: ProxyEndpoint?, webhook: WebhookTarget) async throws {}
-    func sessions(on worker: WorkerEndpoint) async throws -> [ChipID] { [] }
-    func status(of chip: ChipID, on worker: WorkerEndpoint) async throws -> SessionStatus? { SessionStatus(status: .scanQRCode) }
-    func qrCode(of chip: ChipID, on worker: WorkerEndpoint, parts: QRCode.Parts) async throws -> QRCode {
-        throw WhagoError(.notImplemented, "the bench's sessions have no QR codes")
-    }
-    func requestPairingCode(for chip: ChipID, phoneNumber: String, on worker: WorkerEndpoint) async throws -> String {
-        throw WhagoError(.notImplemented, "the bench's sessions have no pairing codes")
-    }
-    func restart(_ chip: ChipID, on worker: WorkerEndpoint) async throws {}
-    func stop(_ chip: ChipID, on worker: WorkerEndpoint) async throws {}
-    func logout(_ chip: ChipID, on worker: WorkerEndpoint) async throws {}
-    func delete(_ chip: ChipID, on worker: WorkerEndpoint) async throws {}
-    func sendText(_ message: OutgoingText, from chip: ChipID, on worker: WorkerEndpoint) async throws -> SentMessage { SentMessage(messageID: nil) }
-    func decodeWebhook(body: [UInt8], headers: [String: String], secret: Secret, now: Date) throws -> [ChipEvent] { [] }
 }
