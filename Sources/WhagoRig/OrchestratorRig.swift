@@ -150,11 +150,13 @@ public final class OrchestratorRig: Sendable {
             sessions = WAHAPlusProvider(requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600), sessionsPerWorker: options.sessionsPerWorker,
                                         sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
         case .swarm(let socket):
+            // Each worker listens on its node's address only (127.0.0.1, or a second node's
+            // 127.0.0.2), told by WAHA_SIM_HOST: nodes on one machine share its ports.
             runtime = SwarmRuntime(socket: socket, network: "host", restart: "any", stopGrace: .seconds(5), removeVolumes: true,
-                                   healthCheckCommand: ["/usr/local/bin/whago", "probe", "http://127.0.0.1:{port}{path}"],
+                                   healthCheckCommand: ["/usr/local/bin/whago", "probe", "http://{address}:{port}{path}"],
                                    // Not the node's address (127.0.0.1): workers are seen to be reached where their node is.
-                                   healthCheckInterval: .seconds(2), ports: options.ports, host: "localhost", pollInterval: .milliseconds(500),
-                                   instance: options.instance.rawValue, logger: logger)
+                                   healthCheckInterval: .seconds(2), nodeAddressVariable: "WAHA_SIM_HOST", ports: options.ports, host: "localhost",
+                                   pollInterval: .milliseconds(500), instance: options.instance.rawValue, logger: logger)
             sessions = WAHAPlusProvider(image: TestServices.simulatorImage, requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600),
                                         sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
                                         sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))

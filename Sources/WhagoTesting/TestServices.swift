@@ -66,6 +66,11 @@ public enum TestServices {
     /// `WHAGO_TEST_DOCKER_CTL`: a script taking `stop`, `start` or `restart` for that dockerd.
     public static var dockerControl: String? { environment["WHAGO_TEST_DOCKER_CTL"] }
 
+    /// `WHAGO_TEST_SWARM_NODE_CTL`: a script that gives that dockerd's swarm a second node (another
+    /// dockerd on this machine advertising 127.0.0.2): `start` (prints its node id), `stop` (the
+    /// node is lost), `remove`.
+    public static var swarmNodeControl: String? { environment["WHAGO_TEST_SWARM_NODE_CTL"] }
+
     /// The image of the simulator in that dockerd (`scripts/make-sim-image`).
     public static let simulatorImage = "whago/waha-sim:dev"
 

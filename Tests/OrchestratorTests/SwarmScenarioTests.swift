@@ -76,6 +76,93 @@ extension OrchestratorScenarios {
             await tearDown(rig, directory)
         }
 
+        @Test("ports per node on a two-node swarm: each node's workers on the same port at its own address; the node lost, its worker moves to the other node with a port leased there and its paired chip is WORKING without a scan",
+              .restartsPrivateDockerd)
+        func lostNode() async throws {
+            let socket = try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd (a swarm manager)")))
+            let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+            let nodeControl = try #require(TestServices.swarmNodeControl, Comment(rawValue: TestServices.missing("the second swarm node's script")))
+            let started = try await ChildProcess.run(nodeControl, ["start"], timeout: .seconds(120))
+            #expect(started.status == 0, "the second node joined: \(started.stderr)")
+            let secondNode = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let directory = try TemporaryDirectory("orchestrator-swarm-nodes")
+            let range = try freePortRange(count: 2)
+            var options = OrchestratorRig.Options(directory: directory.path, runtime: .swarm(socket: socket),
+                                                  store: try storeChoice(.postgres, schemaPrefix: "swarm_nodes_"),
+                                                  ports: try PortRange(range.lowerBound, range.upperBound), sessionsPerWorker: 1, settings: testSettings())
+            options.sessionsDatabaseURL = url
+            guard started.status == 0, !secondNode.isEmpty else {
+                _ = try? await ChildProcess.run(nodeControl, ["remove"], timeout: .seconds(120))
+                return
+            }
+            let rig: OrchestratorRig
+            do {
+                rig = try await OrchestratorRig.start(options)
+            } catch {
+                _ = try? await ChildProcess.run(nodeControl, ["remove"], timeout: .seconds(120))
+                throw error
+            }
+            do {
+                let nodes = try await rig.runtime.nodes()
+                #expect(Set(nodes.map(\.address)) == ["127.0.0.1", "127.0.0.2"], "the second node at its whago.address label: \(nodes)")
+                let manager = try #require(nodes.first { $0.address == "127.0.0.1" }).id
+                // Two tenants, one chip each, one session per worker: one worker on each node,
+                // both on the first port of the range — ports are leased per node.
+                var chips: [TenantID: ChipID] = [:]
+                for name in ["a", "b"] {
+                    let tenant = try await makeTenant(rig, name)
+                    chips[tenant] = try await rig.orchestrator.chips.create(ChipService.Request(name: "chip"), for: tenant).id
+                }
+                for chip in chips.values { try await rig.waitForStatus(chip, .scanQRCode, timeout: .seconds(120)) }
+                let workers = try await rig.store.workers()
+                #expect(Set(workers.map(\.host)) == [manager, secondNode], "one worker per node: \(workers.map(\.host))")
+                #expect(workers.allSatisfy { $0.port == range.lowerBound }, "the same port on both nodes: \(workers.map(\.port))")
+                #expect(Set(workers.compactMap(\.address)) == ["127.0.0.1", "127.0.0.2"])
+                let leases = try await rig.store.portLeases()
+                #expect(Set(leases.map { "\($0.host):\($0.port)" }) == ["\(manager):\(range.lowerBound)", "\(secondNode):\(range.lowerBound)"])
+
+                // Pair the chip on the second node, at 127.0.0.2.
+                let away = try #require(workers.first { $0.host == secondNode })
+                let (tenant, chipID) = try #require(chips.first { $0.key == away.tenant })
+                #expect(rig.endpoint(of: away).baseURL.host == "127.0.0.2")
+                try await scan(rig, try await rig.waitForStatus(chipID, .scanQRCode), as: tenant)
+                _ = try await rig.waitForStatus(chipID, .working)
+
+                // The second node is lost (its dockerd stops, its containers with it): whago moves
+                // the worker to the manager's node, on the next free port there.
+                let stopped = try await ChildProcess.run(nodeControl, ["stop"], timeout: .seconds(120))
+                #expect(stopped.status == 0, "\(stopped.stderr)")
+                let deadline = ContinuousClock.now + .seconds(180)
+                var relocated = away
+                while relocated.host != manager {
+                    guard ContinuousClock.now < deadline else {
+                        Issue.record("worker \(away.id) never moved off the lost node (still on \(relocated.host))")
+                        throw WhagoError(.timedOut, "the worker never moved")
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                    relocated = try #require(try await rig.store.worker(away.id))
+                }
+                #expect(relocated.port == range.lowerBound + 1, "the manager's node already leases the first port")
+                #expect(relocated.address == "127.0.0.1" && relocated.name == away.name)
+                #expect(rig.orchestrator.counters[.workersMoved] >= 1)
+                try await waitForSession(rig, chipID, on: relocated, .working, other: nil, socket: socket)
+                _ = try await rig.waitForStatus(chipID, .working, timeout: .seconds(120))
+                #expect(try await statusEvents(rig, chipID, of: tenant).last == .working)
+                let services = try await rig.runtime.list(labels: [WorkerLabel.instance: options.instance.rawValue])
+                #expect(services.count == 2, "no second service for the moved worker")
+                #expect(services.first { $0.name == away.name }?.labels[WorkerLabel.node] == manager)
+                #expect(Set(try await rig.store.portLeases().map { "\($0.host):\($0.port)" })
+                        == ["\(manager):\(range.lowerBound)", "\(manager):\(range.lowerBound + 1)"], "the lost node's lease released")
+            } catch {
+                await tearDown(rig, directory)
+                _ = try? await ChildProcess.run(nodeControl, ["remove"], timeout: .seconds(120))
+                throw error
+            }
+            await tearDown(rig, directory)
+            let removed = try await ChildProcess.run(nodeControl, ["remove"], timeout: .seconds(120))
+            #expect(removed.status == 0, "\(removed.stderr)")
+        }
+
         /// Waits until the worker's own session (not whago's record) has `status` — in a task
         /// other than the one whose container was `other`, when given.
         private func waitForSession(_ rig: OrchestratorRig, _ chip: ChipID, on worker: Worker, _ status: ChipStatus, other: String?,

@@ -63,12 +63,13 @@ extension ContainerCreateBody {
 
 extension DockerConfiguration.HealthCheck {
     /// The health check's test, in Docker's form (`CMD …` or `CMD-SHELL …`): the configured command
-    /// (`{port}`, `{path}` replaced), else a probe of the worker's health path with wget, curl or
-    /// node; `nil` when the worker has no health path and no command is configured.
-    package func test(for spec: WorkerSpec, port: Int) -> [String]? {
+    /// (`{port}`, `{path}` and `{address}` — where the worker is reached, 127.0.0.1 unless its node
+    /// has another — replaced), else a probe of the worker's health path with wget, curl or node;
+    /// `nil` when the worker has no health path and no command is configured.
+    package func test(for spec: WorkerSpec, port: Int, address: String = "127.0.0.1") -> [String]? {
         let path = spec.healthPath ?? "/"
         if let command {
-            return ["CMD"] + command.map { $0.replacingPlaceholders(port: port, path: path) }
+            return ["CMD"] + command.map { $0.replacingPlaceholders(port: port, path: path, address: address) }
         }
         guard spec.healthPath != nil else { return nil }
         let url = "http://127.0.0.1:\(port)\(path)"
@@ -80,9 +81,10 @@ extension DockerConfiguration.HealthCheck {
 }
 
 extension String {
-    fileprivate func replacingPlaceholders(port: Int, path: String) -> String {
+    fileprivate func replacingPlaceholders(port: Int, path: String, address: String) -> String {
         split(separator: "{port}", omittingEmptySubsequences: false).joined(separator: "\(port)")
             .split(separator: "{path}", omittingEmptySubsequences: false).joined(separator: path)
+            .split(separator: "{address}", omittingEmptySubsequences: false).joined(separator: address)
     }
 }
 

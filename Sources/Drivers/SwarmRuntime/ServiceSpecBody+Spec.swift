@@ -23,7 +23,9 @@ extension ServiceSpecBody {
             Labels: ["whago-swarm.worker": spec.name],
             Mounts: spec.volume.map { [MountBody(Type: "volume", Source: $0.name, Target: $0.mountPath)] },
             StopGracePeriod: configuration.stopGrace.nanoseconds,
-            Healthcheck: Self.healthCheck(spec, port: port, configuration.healthCheck),
+            // On the host network a worker told its node's address may listen there only.
+            Healthcheck: Self.healthCheck(spec, port: port, address: host ? spec.node?.address ?? "127.0.0.1" : "127.0.0.1",
+                                          configuration.healthCheck),
             Init: true,
             CapabilityDrop: ["ALL"],
             CapabilityAdd: security.capAdd.isEmpty ? nil : security.capAdd,
@@ -52,8 +54,8 @@ extension ServiceSpecBody {
     }
 
     /// The configured (or default) probe of the worker's health path, as the docker runtime makes it.
-    static func healthCheck(_ spec: WorkerSpec, port: Int, _ settings: DockerConfiguration.HealthCheck) -> HealthConfigBody? {
-        settings.test(for: spec, port: port).map {
+    static func healthCheck(_ spec: WorkerSpec, port: Int, address: String, _ settings: DockerConfiguration.HealthCheck) -> HealthConfigBody? {
+        settings.test(for: spec, port: port, address: address).map {
             HealthConfigBody(Test: $0, Interval: settings.interval.nanoseconds, Timeout: settings.timeout.nanoseconds,
                              Retries: settings.retries, StartPeriod: settings.startPeriod.nanoseconds)
         }
