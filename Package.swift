@@ -237,7 +237,8 @@ let package = Package(
         ),
         .testTarget(
             name: "RuntimeTests",
-            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "CurlHTTP"],
+            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "CurlHTTP",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -257,7 +257,10 @@ public final class OrchestratorRig: Sendable {
 
     /// How a test reaches a worker's API (the simulator's `/_sim/…` controls included).
     public func endpoint(of worker: Worker) -> WorkerEndpoint {
-        WorkerEndpoint(worker: worker.id, baseURL: URL(string: "http://\(worker.host):\(worker.port)")!, apiKey: worker.apiKey)
+        // Where the worker runs (its node's address, on a swarm), as the orchestrator reaches it.
+        let address = worker.address ?? worker.host
+        let host = address.contains(":") ? "[\(address)]" : address
+        return WorkerEndpoint(worker: worker.id, baseURL: URL(string: "http://\(host):\(worker.port)")!, apiKey: worker.apiKey)
     }
 
     /// Waits until the chip satisfies `condition` (`timeout` at most); returns it.

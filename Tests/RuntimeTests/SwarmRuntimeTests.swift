@@ -93,8 +93,10 @@ struct SwarmRuntimeTests {
         let swarm = try runtime(constraints: ["node.labels.whago-test-absent == true"])
         let handle = try await swarm.launch(simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.instance: "swarm-test", WorkerLabel.worker: name]))
         let service = try await docker(.get, "/services/\(handle.runtimeID)").json
-        #expect(service?["Spec"]?["TaskTemplate"]?["Placement"]?["Constraints"]?.arrayValue == ["node.labels.whago-test-absent == true"])
+        #expect(service?["Spec"]?["TaskTemplate"]?["Placement"]?["Constraints"]?.arrayValue == ["node.labels.whago-test-absent==true"])
         #expect(try await swarm.inspect(handle)?.status == .created, "no node satisfies the constraint")
+        #expect(try await swarm.nodes().isEmpty, "and whago would place nothing there")
+        #expect(try await runtime().nodes().map(\.address) == ["127.0.0.1"], "without it, the manager's node")
         #expect(try await swarm.list(labels: [WorkerLabel.worker: name]).map(\.name) == [name])
         try await swarm.remove(handle)
         await #expect(throws: WhagoError.self) {

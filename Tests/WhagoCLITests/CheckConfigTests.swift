@@ -150,6 +150,32 @@ struct CheckConfigTests {
         #expect(result.stderr.hasPrefix("sections.yaml:" + error), "\(result.stderr)")
     }
 
+    @Test("runtime.swarm's placement is checked where it is written: constraints in Swarm's syntax on attributes it knows, spread over labels",
+          arguments: [
+              ("constraints: [node.labels.whago = true]", "5:18: runtime.swarm.constraints: 'node.labels.whago = true' is not a Swarm constraint"),
+              ("constraints: [node.colour == red]", "5:18: runtime.swarm.constraints: 'node.colour == red' is not a Swarm constraint such as node.labels.whago == true (attributes: node.id, node.hostname, node.role,"),
+              ("constraints: [node.labels. == x]", "5:18: runtime.swarm.constraints: 'node.labels. == x' is not a Swarm constraint"),
+              ("spread: [node.role]", "5:13: runtime.swarm.spread: 'node.role' is not a node label to spread over, such as node.labels.zone"),
+              ("nodeAddressVariable: 'A B'", "5:26: runtime.swarm.nodeAddressVariable: 'A B' is not an environment variable name"),
+          ])
+    func swarmPlacement(setting: String, error: String) async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("swarm.yaml", """
+            runtime:
+              driver: swarm
+              swarm:
+                socket: /var/run/docker.sock
+                \(setting)
+            sessions: { driver: waha-plus }
+            proxy: { driver: none }
+            store: { driver: file }
+            """)
+        let result = try await whago("check-config", "swarm.yaml", directory: directory.path)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("swarm.yaml:" + error), "\(result.stderr)")
+    }
+
     @Test("a typo is reported as file:line:column with the valid keys, and the exit status is 1")
     func typo() async throws {
         let directory = try TemporaryDirectory("check")
