@@ -117,7 +117,7 @@ public actor HealthMonitor: Service {
                 return
             } else {
                 if let address = state!.address, address != worker.address {
-                    // Rescheduled on another host (a lost node): reached there now, its sessions checked below.
+                    // Its node is reached at another address now (its whago.address label changed).
                     current = try await launcher.relocate(worker, to: address, fence: fence)
                 }
                 // The version is read once per worker (and again after it was brought back).
