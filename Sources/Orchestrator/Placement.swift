@@ -110,7 +110,9 @@ struct Placement: Sendable {
     }
 
     /// Nodes in the order new workers go to them: the least-loaded group of each spread level
-    /// first (as Swarm's spread preferences), then the node with the fewest leased ports, then by id.
+    /// first (as Swarm's spread preferences), then the node with the fewest leased ports; equally
+    /// loaded nodes in random order, so that placements racing on the same counts (several API
+    /// requests, several replicas) spread rather than all take the same node.
     static func ordered(_ nodes: [RuntimeNode], load: [String: Int]) -> [RuntimeNode] {
         let levels = nodes.map(\.spread.count).max() ?? 0
         var groupLoad: [[String]: Int] = [:]
@@ -120,8 +122,8 @@ struct Placement: Sendable {
         func key(_ node: RuntimeNode) -> [Int] {
             (0..<levels).map { groupLoad[Array(node.spread.prefix($0 + 1))] ?? 0 } + [load[node.id] ?? 0]
         }
-        return nodes.map { (node: $0, key: key($0)) }
-            .sorted { $0.key == $1.key ? $0.node.id < $1.node.id : $0.key.lexicographicallyPrecedes($1.key) }
+        return nodes.map { (node: $0, key: key($0), tie: UInt64.random(in: 0...UInt64.max)) }
+            .sorted { $0.key == $1.key ? $0.tie < $1.tie : $0.key.lexicographicallyPrecedes($1.key) }
             .map(\.node)
     }
 

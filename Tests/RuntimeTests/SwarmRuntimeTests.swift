@@ -64,6 +64,10 @@ struct SwarmRuntimeTests {
     func managerAndAddress() async throws {
         let swarm = try runtime()
         #expect(try await swarm.ping().version.contains("swarm of 1 node"))
+        let report = await swarm.healthCheck()
+        #expect(report.status == .ok && report.detail.contains("1 node taking workers"), "\(report)")
+        let nowhere = await (try runtime(constraints: ["node.labels.whago-test-absent==true"])).healthCheck()
+        #expect(nowhere.status == .error && nowhere.detail.contains("no node of the swarm takes workers"), "\(nowhere)")
         let port = try freePort()
         let name = "addr-\(UUID().uuidString.prefix(8).lowercased())"
         let handle = try await swarm.launch(simulatorSpec(name, port: port, labels: [WorkerLabel.instance: "swarm-test", WorkerLabel.worker: name]))

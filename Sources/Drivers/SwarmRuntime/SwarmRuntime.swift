@@ -120,8 +120,13 @@ public final class SwarmRuntime: ContainerRuntime {
         do {
             let info = try await ping()
             let workers = try await list(labels: instance.map { [WorkerLabel.instance: $0] } ?? [:]).count
-            return .ok("\(info.version) at \(client.endpoint), \(workers) whago worker\(workers == 1 ? "" : "s"), network \(configuration.network), "
-                + "ports \(configuration.ports)")
+            let nodes = try await nodes().count
+            guard nodes > 0 else {
+                return .error("no node of the swarm takes workers (none is ready, active and meeting runtime.swarm.constraints)",
+                              fix: "check `docker node ls` and the nodes' labels against runtime.swarm.constraints")
+            }
+            return .ok("\(info.version) at \(client.endpoint), \(nodes) node\(nodes == 1 ? "" : "s") taking workers, \(workers) whago worker\(workers == 1 ? "" : "s"), "
+                + "network \(configuration.network), ports \(configuration.ports) per node")
         } catch let error as WhagoError {
             return .error(error.message, fix: error.code == .invalidConfig
                 ? "run `docker swarm init` (or point runtime.swarm.socket at a manager of the swarm)"
