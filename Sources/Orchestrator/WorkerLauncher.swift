@@ -36,7 +36,7 @@ actor WorkerLauncher {
         if let running = inFlight[id] { return try await running.value }
         let task = Task { try await self.bringUp(id, recovering: recovering) }
         inFlight[id] = task
-        defer { inFlight[id] = nil }
+        defer { if inFlight[id] == task { inFlight[id] = nil } }
         return try await task.value
     }
 
@@ -97,7 +97,9 @@ actor WorkerLauncher {
         context.counters.increment(.workersMoved)
         context.logger.notice("worker \(worker.id) moved off its lost node \(worker.host) to node \(node.name) (\(node.address):\(moved.port))",
                               metadata: ["worker": "\(worker.id)", "from": "\(worker.host)", "node": "\(node.id)", "port": "\(moved.port)"])
-        // The old service is bound to the lost node: gone with it, or removed now.
+        // An attempt still waiting for it on the lost node is given up (not joined), and the old
+        // service, bound to that node, removed.
+        inFlight.removeValue(forKey: worker.id)?.cancel()
         try await context.runtime.remove(context.handle(of: worker))
         return try await ensureRunning(worker.id, recovering: true)
     }

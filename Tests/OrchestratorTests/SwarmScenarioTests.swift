@@ -20,23 +20,13 @@ extension OrchestratorScenarios {
         @Test("placement per tenant as services; a killed task is restarted by Swarm and a removed service re-created by whago: the paired chip is WORKING without a scan")
         func placementKillRecreate() async throws {
             let socket = try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd (a swarm manager)")))
-            let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
             let directory = try TemporaryDirectory("orchestrator-swarm")
             let range = try freePortRange(count: 4)
-            // On PostgreSQL: a worker's address is a field its store must keep.
-            var options = OrchestratorRig.Options(directory: directory.path, runtime: .swarm(socket: socket),
-                                                  store: try storeChoice(.postgres, schemaPrefix: "swarm_"),
-                                                  ports: try PortRange(range.lowerBound, range.upperBound), sessionsPerWorker: 2, settings: testSettings())
-            options.sessionsDatabaseURL = url
+            let options = try swarmOptions(directory, socket: socket, ports: range, sessionsPerWorker: 2, schemaPrefix: "swarm_")
             let rig = try await OrchestratorRig.start(options)
             do {
                 // Placement: 2 tenants x 1 chip → 2 services, one per tenant, at their node's address.
-                var chips: [TenantID: ChipID] = [:]
-                for name in ["a", "b"] {
-                    let tenant = try await makeTenant(rig, name)
-                    chips[tenant] = try await rig.orchestrator.chips.create(ChipService.Request(name: "chip"), for: tenant).id
-                }
-                for chip in chips.values { try await rig.waitForStatus(chip, .scanQRCode, timeout: .seconds(120)) }
+                let chips = try await oneChipEach(rig, tenants: ["a", "b"])
                 let workers = try await rig.store.workers()
                 #expect(workers.count == 2)
                 #expect(Set(workers.map(\.tenant)) == Set(chips.keys))
@@ -80,17 +70,13 @@ extension OrchestratorScenarios {
               .restartsPrivateDockerd)
         func lostNode() async throws {
             let socket = try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd (a swarm manager)")))
-            let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
             let nodeControl = try #require(TestServices.swarmNodeControl, Comment(rawValue: TestServices.missing("the second swarm node's script")))
             let started = try await ChildProcess.run(nodeControl, ["start"], timeout: .seconds(120))
             #expect(started.status == 0, "the second node joined: \(started.stderr)")
             let secondNode = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let directory = try TemporaryDirectory("orchestrator-swarm-nodes")
             let range = try freePortRange(count: 2)
-            var options = OrchestratorRig.Options(directory: directory.path, runtime: .swarm(socket: socket),
-                                                  store: try storeChoice(.postgres, schemaPrefix: "swarm_nodes_"),
-                                                  ports: try PortRange(range.lowerBound, range.upperBound), sessionsPerWorker: 1, settings: testSettings())
-            options.sessionsDatabaseURL = url
+            let options = try swarmOptions(directory, socket: socket, ports: range, sessionsPerWorker: 1, schemaPrefix: "swarm_nodes_")
             guard started.status == 0, !secondNode.isEmpty else {
                 _ = try? await ChildProcess.run(nodeControl, ["remove"], timeout: .seconds(120))
                 return
@@ -108,12 +94,7 @@ extension OrchestratorScenarios {
                 let manager = try #require(nodes.first { $0.address == "127.0.0.1" }).id
                 // Two tenants, one chip each, one session per worker: one worker on each node,
                 // both on the first port of the range — ports are leased per node.
-                var chips: [TenantID: ChipID] = [:]
-                for name in ["a", "b"] {
-                    let tenant = try await makeTenant(rig, name)
-                    chips[tenant] = try await rig.orchestrator.chips.create(ChipService.Request(name: "chip"), for: tenant).id
-                }
-                for chip in chips.values { try await rig.waitForStatus(chip, .scanQRCode, timeout: .seconds(120)) }
+                let chips = try await oneChipEach(rig, tenants: ["a", "b"])
                 let workers = try await rig.store.workers()
                 #expect(Set(workers.map(\.host)) == [manager, secondNode], "one worker per node: \(workers.map(\.host))")
                 #expect(workers.allSatisfy { $0.port == range.lowerBound }, "the same port on both nodes: \(workers.map(\.port))")
@@ -161,6 +142,30 @@ extension OrchestratorScenarios {
             await tearDown(rig, directory)
             let removed = try await ChildProcess.run(nodeControl, ["remove"], timeout: .seconds(120))
             #expect(removed.status == 0, "\(removed.stderr)")
+        }
+
+        /// A rig on the swarm of the private dockerd with a PostgreSQL store (a worker's node and
+        /// address are fields its store must keep) and the workers' sessions in PostgreSQL.
+        private func swarmOptions(_ directory: TemporaryDirectory, socket: String, ports: ClosedRange<Int>, sessionsPerWorker: Int,
+                                  schemaPrefix: String) throws -> OrchestratorRig.Options {
+            let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+            var options = OrchestratorRig.Options(directory: directory.path, runtime: .swarm(socket: socket),
+                                                  store: try storeChoice(.postgres, schemaPrefix: schemaPrefix),
+                                                  ports: try PortRange(ports.lowerBound, ports.upperBound), sessionsPerWorker: sessionsPerWorker,
+                                                  settings: testSettings())
+            options.sessionsDatabaseURL = url
+            return options
+        }
+
+        /// One chip for each of these new tenants, waiting for its scan.
+        private func oneChipEach(_ rig: OrchestratorRig, tenants: [String]) async throws -> [TenantID: ChipID] {
+            var chips: [TenantID: ChipID] = [:]
+            for name in tenants {
+                let tenant = try await makeTenant(rig, name)
+                chips[tenant] = try await rig.orchestrator.chips.create(ChipService.Request(name: "chip"), for: tenant).id
+            }
+            for chip in chips.values { try await rig.waitForStatus(chip, .scanQRCode, timeout: .seconds(120)) }
+            return chips
         }
 
         /// Waits until the worker's own session (not whago's record) has `status` — in a task

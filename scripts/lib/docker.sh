@@ -1,6 +1,17 @@
 # Shared by scripts/test and scripts/bench/docker. Source it after common.sh; it uses
 # $WHAGO_TEST_DIR and appends to nothing: call stop_dockerd from your cleanup.
 
+# Written into the control scripts: stop_pidfile PIDFILE TENTHS — SIGTERM to the daemon whose pid
+# the file holds, SIGKILL if it still runs after TENTHS tenths of a second.
+# shellcheck disable=SC2016
+STOP_PIDFILE='stop_pidfile() {
+  [ -f "$1" ] || return 0
+  local pid; pid=$(cat "$1")
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 "$2"); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null; return 0
+}'
+
 # start_dockerd — a private Docker daemon on a unix socket in the temp dir, with no bridge and no
 # iptables rules (containers use host networking, so all traffic stays on 127.0.0.1); when
 # $WHAGO_TEST_TLS_DIR holds the tests' certificates (make_test_certs), also on a TCP port of
@@ -41,13 +52,8 @@ start() {
   echo "dockerd started but its swarm did not come back (see $dir/dockerd.log)" >&2
   return 1
 }
-stop() {
-  [ -f "$dir/docker.pid" ] || return 0
-  local pid; pid=\$(cat "$dir/docker.pid")
-  kill "\$pid" 2>/dev/null || return 0
-  for _ in \$(seq 1 300); do kill -0 "\$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "\$pid" 2>/dev/null; return 0
-}
+$STOP_PIDFILE
+stop() { stop_pidfile "$dir/docker.pid" 300; }
 case "\$1" in
   start) start ;;
   stop) stop ;;
@@ -129,13 +135,8 @@ start() {
   echo "the second node never became ready" >&2
   return 1
 }
-stop() {
-  [ -f "$node/docker.pid" ] || return 0
-  local pid; pid=\$(cat "$node/docker.pid")
-  kill "\$pid" 2>/dev/null || return 0
-  for _ in \$(seq 1 600); do kill -0 "\$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "\$pid" 2>/dev/null; return 0
-}
+$STOP_PIDFILE
+stop() { stop_pidfile "$node/docker.pid" 600; }
 remove() {
   local id=""
   [ -S "$node/docker.sock" ] && id=\$(node info --format '{{.Swarm.NodeID}}' 2>/dev/null)
