@@ -70,7 +70,7 @@ struct Placement: Sendable {
             }
         }
         let nodes = try await context.runtime.nodes()
-        for node in Self.ordered(nodes, load: try await context.store.portLeaseCounts()) {
+        for node in Self.candidates(nodes, load: try await context.store.portLeaseCounts(), ports: ports.range) {
             do {
                 return try await lease(on: node, for: tenant)
             } catch let error as WhagoError where error.code == .capacityExhausted {
@@ -96,7 +96,7 @@ struct Placement: Sendable {
     func move(_ worker: Worker, fence: Fence?) async throws -> (worker: Worker, node: RuntimeNode) {
         let ports = context.runtime.workerPorts
         let nodes = try await context.runtime.nodes().filter { $0.id != worker.host }
-        for node in Self.ordered(nodes, load: try await context.store.portLeaseCounts()) {
+        for node in Self.candidates(nodes, load: try await context.store.portLeaseCounts(), ports: ports.range) {
             do {
                 try await context.store.apply(StoreBatch([.moveWorker(worker.id, version: worker.version, host: node.id, address: node.address,
                                                                       ports: ports.range)], fence: fence))
@@ -107,6 +107,12 @@ struct Placement: Sendable {
             return (moved, node)
         }
         throw Self.noRoom(on: nodes, ports)
+    }
+
+    /// The nodes to try, in order, leaving out those whose leases fill the range already (each
+    /// try is a store transaction; on a large, full cluster most nodes need not be asked).
+    static func candidates(_ nodes: [RuntimeNode], load: [String: Int], ports: PortRange) -> [RuntimeNode] {
+        ordered(nodes.filter { load[$0.id, default: 0] < ports.count }, load: load)
     }
 
     /// Nodes in the order new workers go to them: the least-loaded group of each spread level
