@@ -76,9 +76,10 @@ let package = Package(
         .target(
             name: "WAHASimulator",
             dependencies: [
-                "WhagoCore", "CurlHTTP", "CQRencode", "CPNG",
+                // PostgresStore: its PostgreSQL URLs (libpq's sslmode) for WHATSAPP_SESSIONS_POSTGRESQL_URL.
+                "WhagoCore", "CurlHTTP", "CQRencode", "CPNG", "PostgresStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -66,11 +66,12 @@ actor WorkerLauncher {
             context.counters.increment(.workersRecovered)
             context.logger.notice("worker recovered", metadata: ["worker": "\(id)", "restarts": "\(worker.restarts)"])
         }
-        return try await waitUntilHealthy(worker, handle: handle)
+        try await waitUntilHealthy(worker)
+        return worker
     }
 
-    /// The worker record with the ``Worker/address`` it runs at now (its node's, when the runtime
-    /// places workers on several hosts): it is reached there from now on. Its port lease stays.
+    /// The worker record with the ``Worker/address`` its node is reached at now (the node's
+    /// `whago.address` label changed): it is reached there from now on. Its port lease stays.
     func relocate(_ worker: Worker, to address: String, fence: Fence? = nil) async throws -> Worker {
         var moved = worker
         moved.address = address
@@ -104,25 +105,19 @@ actor WorkerLauncher {
         return try await ensureRunning(worker.id, recovering: true)
     }
 
-    /// Polls the worker's health probe until it answers (`workerStartTimeout` at most); follows
-    /// the worker to the host it runs on when the runtime places workers on several.
-    @discardableResult
-    func waitUntilHealthy(_ worker: Worker, handle: WorkerHandle? = nil) async throws -> Worker {
-        var worker = worker
+    /// Polls the worker's health probe until it answers (`workerStartTimeout` at most), where its
+    /// record says it runs (its node's address was recorded when the node was chosen).
+    func waitUntilHealthy(_ worker: Worker) async throws {
+        let endpoint = context.endpoint(of: worker)
         let deadline = ContinuousClock.now + context.settings.workerStartTimeout.duration
         // A short, steady poll: a worker starting is the one thing its chips wait for.
         let delay = Duration.milliseconds(50)
         var last = "no answer yet"
-        var located = !context.runtime.placesWorkersOnSeveralHosts
         while true {
-            if !located, let handle, let state = try? await context.runtime.inspect(handle), let address = state.address {
-                if address != worker.address { worker = try await relocate(worker, to: address) }
-                located = true
-            }
-            if located, let health = try? await context.sessions.health(of: context.endpoint(of: worker)) {
+            if let health = try? await context.sessions.health(of: endpoint) {
                 if health.reachable {
                     noteHealthy(worker.id, version: health.version, detail: health.detail)
-                    return worker
+                    return
                 }
                 last = health.detail ?? "unreachable"
             }

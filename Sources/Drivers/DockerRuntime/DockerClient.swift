@@ -59,10 +59,11 @@ package final class DockerClient: Sendable {
 
         /// Why whago refuses to speak to this endpoint, or nil: the Docker API is root on the
         /// daemon's host, so plain text is only acceptable over a unix socket or on loopback.
-        package func refusal(tls: Bool) -> String? {
+        /// - Parameter section: the configuration section that names it (`runtime.docker`).
+        package func refusal(tls: Bool, section: String = "runtime.docker") -> String? {
             guard case .tcp(let host, _) = self, !tls, !isLoopbackHost(host) else { return nil }
             return "\(self) is not a loopback address: whago speaks to a remote Docker daemon only over TLS "
-                + "(set runtime.docker.tls with ca, cert and key, and start dockerd with --tlsverify)"
+                + "(set \(section).tls with ca, cert and key, and start dockerd with --tlsverify)"
         }
     }
 
@@ -123,6 +124,12 @@ package final class DockerClient: Sendable {
     let tls: TLSFiles?
     let http: HTTPClient
     private let negotiated = Mutex<Negotiated?>(nil)
+
+    /// The daemon a configuration section names: its `socket` (validated when decoded) and `tls`.
+    package convenience init(socket: String, tls: DockerConfiguration.TLS?, http: HTTPClient) {
+        self.init(endpoint: Endpoint(socket) ?? .unixSocket(path: socket),
+                  tls: tls.map { TLSFiles(certificateAuthority: $0.ca, certificate: $0.cert, key: $0.key) }, http: http)
+    }
 
     package init(endpoint: Endpoint, tls: TLSFiles? = nil, http: HTTPClient) {
         self.endpoint = endpoint

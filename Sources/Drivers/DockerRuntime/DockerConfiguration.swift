@@ -24,8 +24,9 @@ package struct DockerConfiguration: DriverConfiguration {
         package var timeout: TimeSpan = .seconds(5)
         package var retries: Int = 3
         package var startPeriod: TimeSpan = .seconds(60)
-        /// Run inside the container (exec form); `{port}` and `{path}` are replaced by the worker's
-        /// port and health path. `nil`: a shell command trying wget, curl, then node.
+        /// Run inside the container (exec form); `{port}`, `{path}` and `{address}` are replaced by
+        /// the worker's port, health path and address (127.0.0.1 unless its node has another).
+        /// `nil`: a shell command trying wget, curl, then node.
         package var command: [String]?
 
         package enum CodingKeys: String, CodingKey, CaseIterable {
@@ -143,10 +144,7 @@ package struct DockerConfiguration: DriverConfiguration {
         network = try container.decodeIfPresent(Network.self, forKey: .network) ?? network
         ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
         memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? memory
-        if let cpus = try container.decodeIfPresent(Double.self, forKey: .cpus) {
-            guard cpus > 0, cpus <= 1024 else { throw ConfigValueError("'cpus' must be a positive number of CPUs, e.g. 1.5") }
-            self.cpus = cpus
-        }
+        cpus = try Self.cpus(in: container, forKey: .cpus)
         restart = try container.decodeIfPresent(RestartPolicy.self, forKey: .restart) ?? restart
         stopGrace = try container.decodeIfPresent(TimeSpan.self, forKey: .stopGrace) ?? stopGrace
         removeVolumes = try container.decodeIfPresent(Bool.self, forKey: .removeVolumes) ?? removeVolumes
@@ -154,6 +152,13 @@ package struct DockerConfiguration: DriverConfiguration {
         initProcess = try container.decodeIfPresent(Bool.self, forKey: .initProcess) ?? initProcess
         healthCheck = try container.decodeIfPresent(HealthCheck.self, forKey: .healthCheck) ?? healthCheck
         security = try container.decodeIfPresent(Security.self, forKey: .security) ?? security
+    }
+
+    /// A CPU limit (`cpus: 1.5`): positive, at most 1024; nil when not written.
+    package static func cpus<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, forKey key: Key) throws -> Double? {
+        guard let cpus = try container.decodeIfPresent(Double.self, forKey: key) else { return nil }
+        guard cpus > 0, cpus <= 1024 else { throw ConfigValueError("'cpus' must be a positive number of CPUs, e.g. 1.5") }
+        return cpus
     }
 
     /// The `socket` and `tls` of a section that speaks to a Docker daemon (`runtime.docker`,
@@ -169,9 +174,9 @@ package struct DockerConfiguration: DriverConfiguration {
             socket = given
         }
         let tls = try container.decodeIfPresent(TLS.self, forKey: tlsKey)
-        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil) {
+        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil, section: section) {
             throw DecodingError.dataCorruptedError(forKey: container.contains(socketKey) ? socketKey : tlsKey, in: container,
-                                                   debugDescription: refusal.replacingOccurrences(of: "runtime.docker", with: section))
+                                                   debugDescription: refusal)
         }
         if let tls {
             for (name, path) in [("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)] where !FileManager.default.isReadableFile(atPath: path) {

@@ -29,9 +29,7 @@ public final class DockerRuntime: ContainerRuntime {
     init(configuration: DockerConfiguration, instance: String?, logger: Logger, http: HTTPClient = .shared) {
         self.configuration = configuration
         // The configuration was validated when decoded.
-        self.client = DockerClient(
-            endpoint: DockerClient.Endpoint(configuration.socket) ?? .unixSocket(path: configuration.socket),
-            tls: configuration.tls.map { TLSFiles(certificateAuthority: $0.ca, certificate: $0.cert, key: $0.key) }, http: http)
+        self.client = DockerClient(socket: configuration.socket, tls: configuration.tls, http: http)
         self.instance = instance
         self.logger = logger
     }

@@ -88,19 +88,10 @@ public final class PostgresStore: Store {
     /// happen before the daemon's service group runs the pool), within the call deadline.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let endpoint = self.endpoint
-        let configuration = try endpoint.connectionConfiguration(timeout: connectTimeout)
-        let logger = self.logger
+        let (timeout, logger) = (connectTimeout, self.logger)
         do {
             return try await withDeadline {
-                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-                do {
-                    let result = try await body(connection)
-                    try? await connection.close()
-                    return result
-                } catch {
-                    try? await connection.close()
-                    throw error
-                }
+                try await endpoint.withConnection(timeout: timeout, logger: logger, body)
             }
         } catch {
             let reason = Self.translate(error)

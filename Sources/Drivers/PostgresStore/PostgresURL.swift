@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
@@ -12,7 +13,7 @@ import WhagoCore
 /// plain text; `require` encrypts; `verify-ca` also checks the server's certificate chain, and
 /// `verify-full` its name too. When `sslrootcert` is given, the certificate is always checked
 /// against it (as libpq does for `require`).
-struct PostgresURL: Sendable {
+package struct PostgresURL: Sendable {
     enum TLSMode: String, Sendable, CaseIterable {
         case disable, allow, prefer, require
         case verifyCA = "verify-ca"
@@ -30,10 +31,11 @@ struct PostgresURL: Sendable {
     var rootCertificate: String?
 
     /// Where it points, without credentials: for errors and logs.
-    var endpoint: String { socketPath ?? "\(host ?? "?"):\(port)" }
+    package var endpoint: String { socketPath ?? "\(host ?? "?"):\(port)" }
 
-    static func parse(_ url: String) throws -> PostgresURL {
-        let invalid = WhagoError(.invalidConfig, "store.postgres.url must look like postgres://user:password@host:5432/database")
+    /// - Parameter setting: where the URL was given (`store.postgres.url`), for errors.
+    package static func parse(_ url: String, setting: String = "store.postgres.url") throws -> PostgresURL {
+        let invalid = WhagoError(.invalidConfig, "\(setting) must look like postgres://user:password@host:5432/database")
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else { throw invalid }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
         guard let user = components.user.flatMap({ $0.removingPercentEncoding }), !user.isEmpty else { throw invalid }
@@ -49,7 +51,7 @@ struct PostgresURL: Sendable {
         }
         if let mode = query["sslmode"] {
             guard let tlsMode = TLSMode(rawValue: mode) else {
-                throw WhagoError(.invalidConfig, "store.postgres.url: sslmode '\(mode)' is not one of "
+                throw WhagoError(.invalidConfig, "\(setting): sslmode '\(mode)' is not one of "
                     + TLSMode.allCases.map(\.rawValue).joined(separator: ", "))
             }
             parsed.tlsMode = tlsMode
@@ -57,7 +59,7 @@ struct PostgresURL: Sendable {
             parsed.tlsMode = parsed.socketPath != nil || isLoopbackHost(parsed.host ?? "") ? .disable : .require
         }
         if let root = parsed.rootCertificate, !FileManager.default.isReadableFile(atPath: root) {
-            throw WhagoError(.invalidConfig, "store.postgres.url: sslrootcert '\(root)' cannot be read")
+            throw WhagoError(.invalidConfig, "\(setting): sslrootcert '\(root)' cannot be read")
         }
         return parsed
     }
@@ -96,7 +98,7 @@ struct PostgresURL: Sendable {
         return PostgresClient.Configuration(host: host ?? "", port: port, username: user, password: password, database: database, tls: tls)
     }
 
-    func connectionConfiguration(timeout: Duration) throws -> PostgresConnection.Configuration {
+    package func connectionConfiguration(timeout: Duration) throws -> PostgresConnection.Configuration {
         var configuration: PostgresConnection.Configuration
         if let socketPath {
             configuration = PostgresConnection.Configuration(unixSocketPath: socketPath, username: user, password: password, database: database)
@@ -113,5 +115,19 @@ struct PostgresURL: Sendable {
         }
         configuration.options.connectTimeout = .milliseconds(Int64(timeout.seconds * 1000))
         return configuration
+    }
+
+    /// Runs `body` on a connection of its own, closed afterwards whatever happens.
+    package func withConnection<T: Sendable>(timeout: Duration, logger: Logger,
+                                             _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await PostgresConnection.connect(configuration: try connectionConfiguration(timeout: timeout), id: 0, logger: logger)
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 }

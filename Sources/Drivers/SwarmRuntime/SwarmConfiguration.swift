@@ -77,10 +77,7 @@ struct SwarmConfiguration: DriverConfiguration {
                                                    debugDescription: "'\(name)' is not an environment variable name")
         }
         memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? memory
-        if let cpus = try container.decodeIfPresent(Double.self, forKey: .cpus) {
-            guard cpus > 0, cpus <= 1024 else { throw ConfigValueError("'cpus' must be a positive number of CPUs, e.g. 1.5") }
-            self.cpus = cpus
-        }
+        cpus = try DockerConfiguration.cpus(in: container, forKey: .cpus)
         restart = try container.decodeIfPresent(RestartCondition.self, forKey: .restart) ?? restart
         restartDelay = try container.decodeIfPresent(TimeSpan.self, forKey: .restartDelay) ?? restartDelay
         stopGrace = try container.decodeIfPresent(TimeSpan.self, forKey: .stopGrace) ?? stopGrace

@@ -38,9 +38,7 @@ public final class SwarmRuntime: ContainerRuntime {
 
     init(configuration: SwarmConfiguration, instance: String?, logger: Logger, http: HTTPClient = .shared) {
         self.configuration = configuration
-        self.client = DockerClient(
-            endpoint: DockerClient.Endpoint(configuration.socket) ?? .unixSocket(path: configuration.socket),
-            tls: configuration.tls.map { TLSFiles(certificateAuthority: $0.ca, certificate: $0.cert, key: $0.key) }, http: http)
+        self.client = DockerClient(socket: configuration.socket, tls: configuration.tls, http: http)
         self.instance = instance
         self.logger = logger
     }
@@ -49,7 +47,8 @@ public final class SwarmRuntime: ContainerRuntime {
     /// `runtime.swarm`'s.
     /// - Parameters:
     ///   - healthCheckCommand: run inside workers that have a health path (`{port}`, `{path}` replaced).
-    ///   - host: where whago reaches a worker until its node's address is known.
+    ///   - host: where whago reaches the workers of a node that advertised 0.0.0.0.
+    ///   - nodeAddressVariable: the environment variable that tells a worker its node's address.
     public convenience init(socket: String, network: String = "host", restart: String = "any", stopGrace: Duration = .seconds(10),
                             removeVolumes: Bool = false, healthCheckCommand: [String]? = nil, healthCheckInterval: Duration = .seconds(30),
                             constraints: [String] = [], nodeAddressVariable: String? = nil, ports: PortRange = PortRange("3100-3199")!, host: String = "127.0.0.1",

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import NIOSSL
 import PostgresNIO
+import PostgresStore
 import Synchronization
 import WhagoCore
 
@@ -15,40 +15,27 @@ import WhagoCore
 final class PostgresSessionStorage: SessionStorage {
     static let table = "waha_sim_sessions"
 
-    let configuration: PostgresConnection.Configuration
+    let url: PostgresURL
     let worker: String
-    let endpoint: String
     let logger: Logger
     private let pending: AsyncStream<[SimulatedSession]>.Continuation
     private let loaded = Atomic<Bool>(false)
+    /// How long connecting may take.
+    static let connectTimeout = Duration.seconds(10)
 
     /// - Parameters:
-    ///   - url: `postgres://user:password@host:port/database[?sslmode=disable|require]`.
+    ///   - url: `postgres://user:password@host:port/database[?sslmode=…]`, read as the `postgres`
+    ///     store reads its own (libpq's `sslmode`; `require` by default off loopback).
     ///   - worker: `WAHA_WORKER_ID` (required when several workers share one database).
     init(url: String, worker: String, logger: Logger) throws {
-        let invalid = WhagoError(.invalidConfig, "WHATSAPP_SESSIONS_POSTGRESQL_URL must look like postgres://user:password@host:5432/database")
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-              let host = components.host, !host.isEmpty, let user = components.user?.removingPercentEncoding, !user.isEmpty else {
-            throw invalid
-        }
-        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? (isLoopbackHost(host) ? "disable" : "require")
-        let tls: PostgresConnection.Configuration.TLS
-        switch mode {
-        case "disable": tls = .disable
-        case "require", "verify-full": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        default: throw WhagoError(.invalidConfig, "WHATSAPP_SESSIONS_POSTGRESQL_URL: sslmode must be disable, require or verify-full")
-        }
-        configuration = PostgresConnection.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: components.password?.removingPercentEncoding,
-            database: components.path.split(separator: "/").first.map(String.init), tls: tls)
+        self.url = try PostgresURL.parse(url, setting: "WHATSAPP_SESSIONS_POSTGRESQL_URL")
         self.worker = worker
-        self.endpoint = "\(host):\(components.port ?? 5432)"
         self.logger = logger
         let (stream, continuation) = AsyncStream.makeStream(of: [SimulatedSession].self, bufferingPolicy: .bufferingNewest(1))
         self.pending = continuation
-        Task { [configuration, worker, logger, endpoint] in
+        Task { [url = self.url, worker, logger] in
             for await snapshot in stream {
-                await Self.write(snapshot, worker: worker, configuration: configuration, endpoint: endpoint, logger: logger)
+                await Self.write(snapshot, worker: worker, url: url, logger: logger)
             }
         }
     }
@@ -60,7 +47,7 @@ final class PostgresSessionStorage: SessionStorage {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
             do {
-                let rows = try await Self.withConnection(configuration, logger: logger) { connection in
+                let rows = try await url.withConnection(timeout: Self.connectTimeout, logger: logger) { [worker, logger] connection in
                     try await connection.query("""
                         CREATE TABLE IF NOT EXISTS \(unescaped: Self.table) (
                             worker text NOT NULL, name text NOT NULL, data jsonb NOT NULL, PRIMARY KEY (worker, name))
@@ -73,13 +60,13 @@ final class PostgresSessionStorage: SessionStorage {
                     return found
                 }
                 loaded.store(true, ordering: .releasing)
-                logger.info("sessions of worker \(worker) read from PostgreSQL at \(endpoint): \(rows.count)")
+                logger.info("sessions of worker \(worker) read from PostgreSQL at \(url.endpoint): \(rows.count)")
                 return rows
             } catch let error as DecodingError {
                 throw error
             } catch {
                 guard ContinuousClock.now < deadline else {
-                    throw WhagoError(.unavailable, "PostgreSQL at \(endpoint) did not answer within 30s: \(String(reflecting: error).prefix(200))")
+                    throw WhagoError(.unavailable, "PostgreSQL at \(url.endpoint) did not answer within 30s: \(String(reflecting: error).prefix(200))")
                 }
                 try await Task.sleep(for: .milliseconds(500))
             }
@@ -95,11 +82,10 @@ final class PostgresSessionStorage: SessionStorage {
     }
 
     /// One snapshot in one transaction: this worker's rows become exactly `sessions`.
-    private static func write(_ sessions: [SimulatedSession], worker: String, configuration: PostgresConnection.Configuration,
-                              endpoint: String, logger: Logger) async {
+    private static func write(_ sessions: [SimulatedSession], worker: String, url: PostgresURL, logger: Logger) async {
         for attempt in 1...5 {
             do {
-                try await withConnection(configuration, logger: logger) { connection in
+                try await url.withConnection(timeout: connectTimeout, logger: logger) { connection in
                     try await connection.query("BEGIN", logger: logger)
                     try await connection.query("DELETE FROM \(unescaped: table) WHERE worker = \(worker)", logger: logger)
                     for session in sessions {
@@ -111,22 +97,9 @@ final class PostgresSessionStorage: SessionStorage {
                 }
                 return
             } catch {
-                if attempt == 5 { logger.error("cannot keep the sessions in PostgreSQL at \(endpoint): \(String(reflecting: error).prefix(200))") }
+                if attempt == 5 { logger.error("cannot keep the sessions in PostgreSQL at \(url.endpoint): \(String(reflecting: error).prefix(200))") }
                 try? await Task.sleep(for: .milliseconds(200 * attempt))
             }
-        }
-    }
-
-    private static func withConnection<T: Sendable>(_ configuration: PostgresConnection.Configuration, logger: Logger,
-                                                    _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        do {
-            let result = try await body(connection)
-            try? await connection.close()
-            return result
-        } catch {
-            try? await connection.close()
-            throw error
         }
     }
 }

@@ -8,10 +8,11 @@ public struct Worker: Sendable, Hashable, Codable, Identifiable {
     public var tenant: TenantID
     /// The runtime's name for the worker (container name), unique per instance: `whago-<worker id>`.
     public var name: String
-    /// The host the worker's port is leased on.
+    /// The host the worker's port is leased on: the runtime's host, or the id of the node it
+    /// was placed on when the runtime places workers on several (``ContainerRuntime/nodes()``).
     public var host: String
-    /// Where the worker runs now, when the runtime places workers on several hosts (its node's
-    /// address, which changes when it is moved); nil: at ``host``.
+    /// Where the worker is reached, when the runtime places workers on several nodes: its node's
+    /// address (it changes when the worker moves); nil: at ``host``.
     public var address: String?
     /// The leased host port the worker's API is reached on.
     public var port: Int

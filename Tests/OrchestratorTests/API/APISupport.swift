@@ -295,3 +295,11 @@ func simulatorScan(_ rig: OrchestratorRig, chip: APIClient.Answer, value: String
         headers: [("Content-Type", "application/json"), ("X-Api-Key", endpoint.apiKey.revealed)],
         body: Array(try JSONEncoder().encode(["qr": value])))).status
 }
+
+/// `whago serve` settings for tests that run it as a process: background loops and webhook
+/// delivery fast enough that tests wait seconds, not minutes, and a rate limit no test reaches.
+func quickServeSettings(apiRequestsPerSecond: Int) -> [String] {
+    ["orchestrator.healthInterval=1s", "orchestrator.reconcileInterval=2s", "orchestrator.leaderLeaseTTL=2s",
+     "webhooks.pollInterval=50ms", "webhooks.initialBackoff=50ms", "webhooks.maxBackoff=300ms", "webhooks.timeout=1s",
+     "limits.apiRequestsPerSecond=\(apiRequestsPerSecond)"].flatMap { ["--set", $0] }
+}

@@ -47,11 +47,7 @@ extension OrchestratorScenarios {
                     "--set", "runtime.local.workDir=\(workDirectory)",
                     "--set", "runtime.local.ports=\(workerPorts.lowerBound)-\(workerPorts.upperBound)",
                     "--set", "sessions.waha-plus.sessionsPerWorker=3",
-                    "--set", "orchestrator.healthInterval=1s", "--set", "orchestrator.reconcileInterval=2s",
-                    "--set", "orchestrator.leaderLeaseTTL=2s",
-                    "--set", "webhooks.pollInterval=50ms", "--set", "webhooks.initialBackoff=50ms",
-                    "--set", "webhooks.maxBackoff=300ms", "--set", "webhooks.timeout=1s", "--set", "limits.apiRequestsPerSecond=500",
-                ])
+                ] + quickServeSettings(apiRequestsPerSecond: 500))
                 try await process.waitForOutput(containing: "listening on 127.0.0.1:\(ports[replica])", timeout: .seconds(60))
                 processes.withLock { $0[replica] = process }
                 alive.withLock { _ = $0.insert(replica) }

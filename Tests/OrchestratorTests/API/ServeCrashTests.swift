@@ -26,11 +26,7 @@ extension OrchestratorScenarios {
                     "serve", "--set", "server.dataDir=\(directory.path)/data", "--set", "server.listen=127.0.0.1:\(port)",
                     "--set", "server.adminToken=file:\(tokenFile)",
                     "--set", "runtime.local.ports=\(workerPorts.lowerBound)-\(workerPorts.upperBound)",
-                    "--set", "orchestrator.healthInterval=1s", "--set", "orchestrator.reconcileInterval=2s",
-                    "--set", "orchestrator.leaderLeaseTTL=2s",
-                    "--set", "webhooks.pollInterval=50ms", "--set", "webhooks.initialBackoff=50ms",
-                    "--set", "webhooks.maxBackoff=300ms", "--set", "webhooks.timeout=1s", "--set", "limits.apiRequestsPerSecond=200",
-                ])
+                ] + quickServeSettings(apiRequestsPerSecond: 200))
                 try await daemon.waitForOutput(containing: "listening on 127.0.0.1:\(port)")
                 return daemon
             }
