@@ -126,9 +126,19 @@ public struct StoreConformance: Sendable {
         try await expectCode(.notFound) { try await store.updateChip(unknownWorker) }
         #expect(try await store.chips(of: "t1").map(\.id) == ["c1"])
         #expect(try await store.allChips().map(\.id) == ["c1", "c3"])
+        var taken = try #require(try await store.chip("c3"))
+        taken.tenant = "t1"
+        try await expectCode(.conflict, "moved into a tenant that has the name") { try await store.updateChip(taken) }
+        var renamed = updated
+        renamed.name = "support"
+        try await store.updateChip(renamed)
+        try await store.createChip(Fixtures.chip("c5", tenant: "t1", name: "sales"))
+        try await expectCode(.conflict, "the new name is taken") { try await store.createChip(Fixtures.chip("c6", tenant: "t1", name: "support")) }
         try await store.deleteChip("c1", event: nil)
         #expect(try await store.chip("c1") == nil)
         try await expectCode(.notFound) { try await store.deleteChip("c1", event: nil) }
+        try await store.createChip(Fixtures.chip("c6", tenant: "t1", name: "support"))
+        #expect(try await store.chips(of: "t1").map(\.name).sorted() == ["sales", "support"], "a deleted chip's name is free again")
     }
 
     public func workersAndPortLeases() async throws {
@@ -315,6 +325,9 @@ public struct StoreConformance: Sendable {
         #expect(try await reopened.seenBefore(requestID: "r1", at: Fixtures.date(1), window: .seconds(60)) == true)
         try await expectCode(.capacityExhausted, "the port lease survived") {
             _ = try await reopened.leasePort(in: try PortRange(3100, 3100), host: "h1") { Fixtures.worker("w2", port: $0) }
+        }
+        try await expectCode(.conflict, "the chip's name is still taken") {
+            try await reopened.createChip(Fixtures.chip("c2", tenant: "t1", name: chip.name))
         }
     }
 

@@ -8,7 +8,18 @@ import WhagoCore
 /// (CurlHTTP ÷ curl); the last line is `ratio sequential=<x> concurrent=<y>`.
 @main
 struct WhagoBench {
-    static func main() async throws {
+    /// An error ends the run with its description on stderr and exit status 1 (thrown out of
+    /// `main`, it would be a crash, and a crash report costs the machine seconds of CPU).
+    static func main() async {
+        do {
+            try await run()
+        } catch {
+            FileHandle.standardError.write(Data("whago-bench: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         var arguments = CommandLine.arguments.dropFirst()
         if arguments.first == "store-crash-writer" {
             try await StoreCrashWriter.run(Array(arguments.dropFirst()))

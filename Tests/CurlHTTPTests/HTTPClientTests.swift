@@ -54,7 +54,7 @@ struct HTTPClientTests {
         let download = try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/bytes/\(size)", timeout: .seconds(300)))
         #expect(download.body.count == size)
         #expect(download.body[size - 1] == UInt8(truncatingIfNeeded: size - 1))
-        let upload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let upload = TestBytes.pattern(size) { UInt8(truncatingIfNeeded: $0 &* 31) }
         let echoed = try await client.execute(HTTPClientRequest(.post, try await TestHTTPServer.baseURL + "/echo", body: upload, timeout: .seconds(300)))
         #expect(echoed.body == upload)
     }

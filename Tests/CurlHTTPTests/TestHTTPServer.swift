@@ -80,10 +80,7 @@ enum TestHTTPServer {
         }
         router.get("bytes/:count") { _, context in
             let count = try context.parameters.require("count", as: Int.self)
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(count)
-            for index in 0..<count { buffer.writeInteger(UInt8(truncatingIfNeeded: index)) }
-            return Response(status: .ok, body: .init(byteBuffer: buffer))
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: TestBytes.pattern(count) { UInt8(truncatingIfNeeded: $0) })))
         }
         // `count` lines "line <i>", written in chunks that cut lines in the middle.
         router.get("lines/:count") { _, context in

@@ -30,6 +30,9 @@ public struct StoreState: Codable, Sendable, Equatable {
     public private(set) var keyCheck: String?
     /// "provider:port" → chip, the sticky proxy ports (rebuilt from the leases when loaded).
     private var stickyOwners: [String: ChipID] = [:]
+    /// The chip names taken in each tenant (rebuilt from the chips when loaded): a new chip's name
+    /// is checked without reading every chip.
+    private var chipNames: [ChipName: ChipID] = [:]
 
     public init() {}
 
@@ -59,6 +62,7 @@ public struct StoreState: Codable, Sendable, Equatable {
         for message in messages.values {
             if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = message.id }
         }
+        for chip in chips.values { chipNames[Self.chipName(chip)] = chip.id }
         // Entries from before the log carried their sequence only as their key.
         for lease in proxyLeases.values {
             if let port = lease.stickyPort { stickyOwners["\(lease.provider):\(port)"] = lease.chip }
@@ -142,15 +146,15 @@ public struct StoreState: Codable, Sendable, Equatable {
         case .createChip(let chip):
             guard chips[chip.id] == nil else { throw WhagoError(.conflict, "chip \(chip.id) already exists") }
             try checkChip(chip)
-            chips[chip.id] = chip
+            setChip(chip.id, chip)
         case .updateChip(let chip):
             guard chips[chip.id] != nil else { throw WhagoError(.notFound, "no chip \(chip.id)") }
             try checkChip(chip)
-            chips[chip.id] = chip
+            setChip(chip.id, chip)
         case .deleteChip(let id, let event):
             guard chips[id] != nil else { throw WhagoError(.notFound, "no chip \(id)") }
             if let event { try checkAppend([event]) }
-            chips[id] = nil
+            setChip(id, nil)
             releaseLease(of: id)
             for message in messages.values where message.chip == id { forget(message) }
             if let event { append([event]) }
@@ -284,16 +288,16 @@ public struct StoreState: Codable, Sendable, Equatable {
             let old = apiKeys[prefix]
             return { $0.apiKeys[prefix] = old }
         case .createChip(let chip, _, _):
-            return { $0.chips[chip.id] = nil }
+            return { $0.setChip(chip.id, nil) }
         case .updateChip(let chip, _):
             let old = chips[chip.id]
-            return { $0.chips[chip.id] = old }
+            return { $0.setChip(chip.id, old) }
         case .deleteChip(let id, _):
             let old = chips[id]
             let lease = proxyLeases[id]
             let sent = messages.values.filter { $0.chip == id }
             return { state in
-                state.chips[id] = old
+                state.setChip(id, old)
                 if let lease { state.restore(lease) }
                 for message in sent { state.restore(message) }
             }
@@ -390,11 +394,25 @@ public struct StoreState: Codable, Sendable, Equatable {
 
     private func checkChip(_ chip: Chip) throws(WhagoError) {
         guard tenants[chip.tenant] != nil else { throw WhagoError(.notFound, "no tenant \(chip.tenant)") }
-        if let other = chips.values.first(where: { $0.tenant == chip.tenant && $0.name == chip.name && $0.id != chip.id }) {
-            throw WhagoError(.conflict, "tenant \(chip.tenant) already has a chip named '\(chip.name)' (\(other.id))")
+        if let other = chipNames[Self.chipName(chip)], other != chip.id {
+            throw WhagoError(.conflict, "tenant \(chip.tenant) already has a chip named '\(chip.name)' (\(other))")
         }
         if let worker = chip.worker, workers[worker] == nil { throw WhagoError(.notFound, "no worker \(worker)") }
     }
+
+    /// Stores (or, with nil, removes) a chip, keeping the index of the names taken.
+    private mutating func setChip(_ id: ChipID, _ chip: Chip?) {
+        if let old = chips[id] { chipNames[Self.chipName(old)] = nil }
+        chips[id] = chip
+        if let chip { chipNames[Self.chipName(chip)] = id }
+    }
+
+    private struct ChipName: Hashable, Sendable {
+        let tenant: TenantID
+        let name: String
+    }
+
+    private static func chipName(_ chip: Chip) -> ChipName { ChipName(tenant: chip.tenant, name: chip.name) }
 
     private func checkAppend(_ entries: [OutboxEntry]) throws(WhagoError) {
         var batch = Set<EventID>()
