@@ -9,9 +9,18 @@ import WhagoCore
 struct EventFeed: Sendable {
     let store: any Store
     /// How often a stream looks for new events.
-    var pollInterval: Duration = .milliseconds(250)
+    let pollInterval: Duration
     /// A comment line after this much silence, so proxies keep the connection.
-    var heartbeat: Duration = .seconds(15)
+    let heartbeat: Duration
+    /// Where the log ends, shared by this feed's streams.
+    let watch: EventLogWatch
+
+    init(store: any Store, pollInterval: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15)) {
+        self.store = store
+        self.pollInterval = pollInterval
+        self.heartbeat = heartbeat
+        self.watch = EventLogWatch(store: store, interval: pollInterval)
+    }
 
     /// The tenant's events after `cursor`, oldest first.
     func page(of tenant: TenantID, after cursor: Int64, limit: Int) async throws -> [OutboxEntry] {
@@ -43,6 +52,9 @@ struct EventFeed: Sendable {
             let feed: EventFeed
             let tenant: TenantID
             var cursor: Int64
+            /// Where the log ended when the tenant's events were last read completely: they are
+            /// read again only once it has grown past this.
+            var readTo: Int64
             var started = false
             var lastWrite = ContinuousClock.now
 
@@ -50,6 +62,7 @@ struct EventFeed: Sendable {
                 self.feed = feed
                 self.tenant = tenant
                 self.cursor = cursor
+                self.readTo = cursor
             }
 
             mutating func next() async throws -> ArraySlice<UInt8>? {
@@ -60,11 +73,18 @@ struct EventFeed: Sendable {
                     return ArraySlice("retry: 2000\nid: \(cursor)\n: whago events after \(cursor)\n\n".utf8)
                 }
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                    let entries = try await feed.page(of: tenant, after: cursor, limit: 100)
-                    if let last = entries.last {
-                        cursor = last.sequence
-                        lastWrite = .now
-                        return ArraySlice(entries.flatMap(EventFeed.frame))
+                    let end = try await feed.watch.latestSequence()
+                    if end > readTo {
+                        let limit = 100
+                        let entries = try await feed.page(of: tenant, after: cursor, limit: limit)
+                        // A full page may not reach `end`: the next turn reads on from its last.
+                        if entries.count < limit { readTo = end }
+                        if let last = entries.last {
+                            cursor = last.sequence
+                            readTo = Swift.max(readTo, cursor)
+                            lastWrite = .now
+                            return ArraySlice(entries.flatMap(EventFeed.frame))
+                        }
                     }
                     if ContinuousClock.now - lastWrite >= feed.heartbeat {
                         lastWrite = .now

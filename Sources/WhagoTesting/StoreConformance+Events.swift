@@ -75,6 +75,9 @@ extension StoreConformance {
         let kept = try await store.events(of: "t1", after: 0, limit: 100)
         #expect(kept.allSatisfy { $0.state == .pending }, "\(kept.map { "\($0.id) \($0.state)" })")
         #expect(Set(kept.map(\.id)) == ["e3", "e4", "e5"])
+        #expect(try await store.events(of: "t1", after: log[1].sequence, limit: 100).map(\.id) == ["e3", "e4", "e5"],
+                "read after a cursor across pruned entries")
+        #expect(try await store.events(of: "t1", after: log[1].sequence, limit: 2).map(\.id) == ["e3", "e4"])
 
         // "From now on": after the newest sequence (pruned ones included), only what is appended later.
         let latest = try await store.latestEventSequence()

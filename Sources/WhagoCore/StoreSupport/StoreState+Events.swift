@@ -25,6 +25,18 @@ extension StoreState {
     /// The tenant's entries after `sequence`, in log order, whatever their delivery state.
     public func events(of tenant: TenantID, after sequence: Int64, limit: Int) -> [OutboxEntry] {
         let start = UInt64(max(0, sequence))
+        guard start + 1 < nextSequence, limit > 0 else { return [] }
+        // Sequences are dense up to `nextSequence`: a cursor near the end (a stream following the
+        // log) looks up only the sequences after it, not every entry kept.
+        if nextSequence - start - 1 <= UInt64(outbox.count + deadLetters.count + delivered.count) {
+            var found: [OutboxEntry] = []
+            var next = start + 1
+            while next < nextSequence, found.count < limit {
+                if let entry = outbox[next] ?? deadLetters[next] ?? delivered[next], entry.tenant == tenant { found.append(entry) }
+                next += 1
+            }
+            return found
+        }
         return Array([outbox, deadLetters, delivered].joined().filter { $0.key > start && $0.value.tenant == tenant }
             .sorted { $0.key < $1.key }.lazy.map(\.value).prefix(limit))
     }
