@@ -77,11 +77,10 @@ struct EventFeed: Sendable {
                     if end > readTo {
                         let limit = 100
                         let entries = try await feed.page(of: tenant, after: cursor, limit: limit)
-                        // A full page may not reach `end`: the next turn reads on from its last.
-                        if entries.count < limit { readTo = end }
-                        if let last = entries.last {
-                            cursor = last.sequence
-                            readTo = Swift.max(readTo, cursor)
+                        cursor = entries.last?.sequence ?? cursor
+                        // A full page may stop short of `end`: the next turn reads on from its last.
+                        readTo = entries.count < limit ? Swift.max(end, cursor) : cursor
+                        if !entries.isEmpty {
                             lastWrite = .now
                             return ArraySlice(entries.flatMap(EventFeed.frame))
                         }
