@@ -490,7 +490,9 @@ enum Templates {
                     // TODO: the provider in front of a real proxy on 127.0.0.1 (e.g. microsocks), with probeURL as its probe.
                     make: { _ in
                         ProxyProviderConformance.Subject(provider: \(target)(configuration: \(target)Configuration()),
-                                                         capacity: nil, exclusive: true, checks: true)
+                                                         capacity: nil, exclusive: true, checks: true,
+                                                         // TODO: the login endpoint(for:) gives with the first lease.
+                                                         credentials: .init(username: "TODO", password: "TODO"))
                     },
                     store: { (InMemoryStore(), {}) }
                 )
@@ -505,8 +507,10 @@ enum Templates {
         case .store:
             return header + """
                 private let suite = StoreConformance {
-                    // TODO: a store on fresh, empty storage; `reopen` opens the same storage again (nil: not durable).
-                    StoreConformance.Subject(store: \(target)(configuration: \(target)Configuration()), reopen: nil)
+                    // TODO: a store on fresh, empty storage; `reopen` closes it and opens the same storage again.
+                    StoreConformance.Subject(store: \(target)(configuration: \(target)Configuration()), reopen: {
+                        throw WhagoError.notImplemented(driver: "\(request.driverName)", "reopening the same storage (test set-up)")
+                    })
                 }
 
                 @Suite("The \(request.driverName) store passes the store conformance suite", .timeLimit(.minutes(10)))

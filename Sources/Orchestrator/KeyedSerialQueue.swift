@@ -2,12 +2,13 @@
 /// operations of different keys run concurrently.
 actor KeyedSerialQueue<Key: Hashable & Sendable> {
     private var tails: [Key: (id: Int, task: Task<Void, Never>)] = [:]
-    private var counter = 0
+    /// How many operations were submitted so far (each takes its place in line as it is counted).
+    private(set) var submitted = 0
 
     /// Runs `body` after every operation submitted earlier for `key` has finished.
     func run<T: Sendable>(_ key: Key, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        counter += 1
-        let id = counter
+        submitted += 1
+        let id = submitted
         let previous = tails[key]?.task
         let task = Task<Result<T, any Error>, Never> {
             await previous?.value

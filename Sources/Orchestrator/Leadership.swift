@@ -56,6 +56,10 @@ public actor Leadership: Service {
         }
     }
 
+    /// How many callers are waiting in ``waitUntilLeader()`` now (for tests that need a wait to
+    /// have begun before they end it).
+    @_spi(Testing) public var waitingCount: Int { waiters.count }
+
     private func release(_ id: UUID) {
         waiters.removeValue(forKey: id)?.resume()
     }

@@ -13,7 +13,7 @@ import ServiceLifecycle
 import WAHAPlusProvider
 public import WhagoCore
 import WhagoTesting
-public import WhagoServer
+@_spi(Testing) public import WhagoServer
 
 /// A whole orchestrator in this process, as `whago serve` runs one: workers are `whago waha-sim`
 /// processes under the `local` runtime (or simulator containers on a dockerd), sessions speak WAHA
@@ -107,6 +107,9 @@ public final class OrchestratorRig: Sendable {
         public var webhooks: WebhooksConfig
         /// The API's port (127.0.0.1); a free one when nil. A restarted rig passes the old one.
         public var port: Int?
+        /// What time it is for the API keys' rate limits (a test may stop it, so that no token
+        /// comes back while it counts requests).
+        public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
 
         public init(adminToken: String = "admin-" + UUID().uuidString, webhooks: WebhooksConfig = WebhooksConfig(), port: Int? = nil) {
             self.adminToken = adminToken
@@ -202,10 +205,11 @@ public final class OrchestratorRig: Sendable {
         box.orchestrator = orchestrator
         var server: WhagoServer?
         if let api = options.api, let apiPort {
-            server = try WhagoServer(
-                WhagoServer.Configuration(listen: HostPort(host: "127.0.0.1", port: apiPort), adminToken: Secret(api.adminToken),
-                                          limits: options.limits, webhooks: api.webhooks, healthInterval: options.settings.healthInterval.duration),
-                orchestrator: orchestrator, store: store, runtime: runtime, logger: logger)
+            var configuration = WhagoServer.Configuration(listen: HostPort(host: "127.0.0.1", port: apiPort), adminToken: Secret(api.adminToken),
+                                                          limits: options.limits, webhooks: api.webhooks,
+                                                          healthInterval: options.settings.healthInterval.duration)
+            configuration.rateLimitClock = api.rateLimitClock
+            server = try WhagoServer(configuration, orchestrator: orchestrator, store: store, runtime: runtime, logger: logger)
         }
         var group: ServiceGroup?
         var running: Task<Void, Never>?

@@ -13,16 +13,25 @@ final class RateLimiter: Sendable {
 
     let rate: Double
     let burst: Double
+    /// What time it is (the clock's, unless a test drives time).
+    let clock: @Sendable () -> ContinuousClock.Instant
     private let buckets = Mutex<[String: Bucket]>([:])
-    private let lastSweep = Mutex<ContinuousClock.Instant>(.now)
+    private let lastSweep: Mutex<ContinuousClock.Instant>
 
-    init(rate: Int, burst: Int) {
+    init(rate: Int, burst: Int, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.rate = Double(max(rate, 1))
         self.burst = Double(max(burst, 1))
+        self.clock = clock
+        lastSweep = Mutex(clock())
     }
 
     /// Takes a token for `key`: nil when allowed, else how long until the next token.
-    func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Duration? {
+    func acquire(_ key: String) -> Duration? {
+        acquire(key, now: clock())
+    }
+
+    /// Takes a token for `key` at `now`.
+    func acquire(_ key: String, now: ContinuousClock.Instant) -> Duration? {
         sweep(now: now)
         return buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)

@@ -24,6 +24,8 @@ public struct WhagoServer: Sendable {
         public var healthInterval: Duration
         /// The largest request body (413 above it).
         public var maxBodySize: Int
+        /// What time it is for the API keys' rate limits: the clock's, unless a test drives time.
+        @_spi(Testing) public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
 
         public init(listen: HostPort, adminToken: Secret, limits: LimitsConfig = LimitsConfig(), webhooks: WebhooksConfig = WebhooksConfig(),
                     healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20) {
@@ -66,7 +68,9 @@ public struct WhagoServer: Sendable {
             healthyWithin: configuration.healthInterval.seconds * 2 + 65, logger: logger)
         let middleware = APIMiddleware(
             adminToken: configuration.adminToken, tenants: orchestrator.tenants,
-            limiter: RateLimiter(rate: configuration.limits.apiRequestsPerSecond, burst: configuration.limits.apiBurst), logger: logger)
+            limiter: RateLimiter(rate: configuration.limits.apiRequestsPerSecond, burst: configuration.limits.apiBurst,
+                                 clock: configuration.rateLimitClock),
+            logger: logger)
         try handler.registerHandlers(on: router, serverURL: URL(string: "/")!,
                                      configuration: OpenAPIRuntime.Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
                                      middlewares: [middleware])

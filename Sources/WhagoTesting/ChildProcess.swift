@@ -71,16 +71,42 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    /// Waits for the process to exit and its output to be read; returns its exit status. After
+    /// How a process ended.
+    public enum Termination: Sendable, Hashable, CustomStringConvertible {
+        /// It exited by itself with this status.
+        case exited(Int32)
+        /// A signal ended it (`SIGKILL` from a test, or a crash: `SIGTRAP`, `SIGSEGV`, `SIGABRT`).
+        case signaled(Int32)
+
+        public var description: String {
+            switch self {
+            case .exited(let code): "exited with status \(code)"
+            case .signaled(let signal): "ended by signal \(signal)"
+            }
+        }
+    }
+
+    /// Waits for the process to exit and its output to be read; returns its exit status (128 +
+    /// the signal's number when a signal ended it). See ``waitForTermination(timeout:drain:)``.
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(60), drain: Duration = .seconds(10)) async throws -> Int32 {
+        switch try await waitForTermination(timeout: timeout, drain: drain) {
+        case .exited(let code): code
+        case .signaled(let signal): 128 + signal
+        }
+    }
+
+    /// Waits for the process to end and its output to be read; says whether it exited or a signal
+    /// ended it, so a test that kills a process can tell its own kill from a crash. After
     /// `timeout` the process is killed and an error thrown. Never blocks a thread of the
     /// cooperative pool (it polls), so many children can be awaited at once.
     /// - Parameter drain: how long to wait, after the exit, for the end of the output; a process
     ///   that leaves a daemon holding its pipes (`pg_ctl start`) wants a short one.
     @discardableResult
-    public func waitForExit(timeout: Duration = .seconds(60), drain: Duration = .seconds(10)) async throws -> Int32 {
+    public func waitForTermination(timeout: Duration = .seconds(60), drain: Duration = .seconds(10)) async throws -> Termination {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
-            if let status = reapIfZombie() { return status }
+            if let termination = reapIfZombie() { return termination }
             guard ContinuousClock.now < deadline else {
                 kill(process.processIdentifier, SIGKILL)
                 throw ChildProcessError("still running after \(timeout); killed. stderr: \(standardError)")
@@ -94,18 +120,18 @@ public final class ChildProcess: @unchecked Sendable {
         while (!stdout.isFinished || !stderr.isFinished) && ContinuousClock.now < drained {
             try await Task.sleep(for: .milliseconds(10))
         }
-        return process.terminationStatus
+        return process.terminationReason == .uncaughtSignal ? .signaled(process.terminationStatus) : .exited(process.terminationStatus)
     }
 
     /// Foundation sometimes never notices the exit of a child that forked a daemon (`runuser pg_ctl
     /// start`): the child stays a zombie. Reap it here and read its status ourselves.
-    private func reapIfZombie() -> Int32? {
+    private func reapIfZombie() -> Termination? {
         let pid = process.processIdentifier
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" else { return nil }
         var status: Int32 = 0
         guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
     }
 
     /// Runs a command to completion: its exit status and output.

@@ -22,14 +22,30 @@ public struct ProxyProviderConformance: Sendable {
         /// Whether ``ProxyProvider/check(_:)`` of the first lease really connects through a proxy
         /// (to the suite's probe); false: it reports ``ProxyCheck/unchecked``.
         public var checks: Bool
+        /// The username and password ``ProxyProvider/endpoint(for:)`` gives with the first chip's
+        /// lease (`chip_0` of tenant `t1`); nil when its endpoint carries none (or there is none).
+        public var credentials: Credentials?
         /// Stops what the subject started (a proxy server).
         public var stop: @Sendable () async -> Void
 
-        public init(provider: any ProxyProvider, capacity: Int?, exclusive: Bool, checks: Bool, stop: @escaping @Sendable () async -> Void = {}) {
+        /// A proxy login.
+        public struct Credentials: Sendable, Hashable {
+            public var username: String
+            public var password: String
+
+            public init(username: String, password: String) {
+                self.username = username
+                self.password = password
+            }
+        }
+
+        public init(provider: any ProxyProvider, capacity: Int?, exclusive: Bool, checks: Bool, credentials: Credentials?,
+                    stop: @escaping @Sendable () async -> Void = {}) {
             self.provider = provider
             self.capacity = capacity
             self.exclusive = exclusive
             self.checks = checks
+            self.credentials = credentials
             self.stop = stop
         }
     }
@@ -83,7 +99,7 @@ public struct ProxyProviderConformance: Sendable {
 
     /// Leasing for a chip that holds a lease returns that lease; the lease is in the store,
     /// keeps no password, and names its provider; ``ProxyProvider/endpoint(for:)`` gives the
-    /// endpoint back with its credentials.
+    /// endpoint back with the subject's credentials.
     func leaseIdempotence(_ subject: Subject, _ store: any Store) async throws {
         let provider = subject.provider
         let lease = try await provider.lease(for: Self.chips[0], hints: ProxyHints(tenant: "t1"), store: store)
@@ -93,7 +109,14 @@ public struct ProxyProviderConformance: Sendable {
         #expect(lease.chip == Self.chips[0] && lease.provider == provider.name)
         #expect(lease.endpoint?.password == nil, "a lease keeps no password")
         let endpoint = provider.endpoint(for: lease)
-        #expect(endpoint?.host == lease.endpoint?.host && endpoint?.port == lease.endpoint?.port)
+        #expect(endpoint?.scheme == lease.endpoint?.scheme && endpoint?.host == lease.endpoint?.host && endpoint?.port == lease.endpoint?.port)
+        #expect(endpoint?.username == lease.endpoint?.username, "the lease keeps the username")
+        if let credentials = subject.credentials {
+            #expect(endpoint?.username == credentials.username, "the endpoint's username")
+            #expect(endpoint?.password?.revealed == credentials.password, "the endpoint's password, given back by endpoint(for:)")
+        } else {
+            #expect(endpoint?.username == nil && endpoint?.password == nil, "no credentials: \(String(describing: endpoint))")
+        }
     }
 
     /// 16 chips lease at once: each gets one lease or `capacity_exhausted`, as many succeed as

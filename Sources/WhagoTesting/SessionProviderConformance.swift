@@ -129,8 +129,9 @@ public struct SessionProviderConformance: Sendable {
         await #expect { try await provider.restart(ghost, on: worker) } throws: { ($0 as? WhagoError)?.code == .notFound }
 
         let chip = Self.chip
+        let nobody = try RefusingPort()
         try await provider.ensureSession(chip, on: worker, proxy: nil,
-                                         webhook: WebhookTarget(url: URL(string: "http://127.0.0.1:9/hook")!, secret: Secret("conformance-secret")))
+                                         webhook: WebhookTarget(url: URL(string: "\(nobody.url)/hook")!, secret: Secret("conformance-secret")))
         try await provider.stop(chip.chip, on: worker)
         try await provider.stop(chip.chip, on: worker)
         #expect(try await provider.status(of: chip.chip, on: worker)?.status == .stopped)
@@ -173,7 +174,7 @@ public struct SessionProviderConformance: Sendable {
         #expect(refusal(delivery.body, delivery.headers, now: Date().addingTimeInterval(7200)) == .unauthorized, "a stale timestamp")
         #expect(refusal(delivery.body, delivery.headers, now: Date().addingTimeInterval(-7200)) == .unauthorized, "a timestamp from the future")
         #expect(refusal(delivery.body, [:]) == .unauthorized, "no signature headers")
-        var generator = SystemRandomNumberGenerator()
+        var generator = TestRandom("the session provider conformance's random webhook bodies")
         for _ in 0..<100 {
             let bytes = (0..<Int.random(in: 0...256, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             #expect(refusal(bytes, delivery.headers) != nil, "random bytes")

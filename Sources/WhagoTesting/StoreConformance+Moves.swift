@@ -6,10 +6,17 @@ import WhagoCore
 extension StoreConformance {
     /// A move keeps the worker's port when it is free on the new host, else takes the lowest free
     /// one; it releases the old port, compares versions, honours a fence, is all or nothing inside
-    /// a batch, survives a reopen, and never hands out a port that a lease holds.
+    /// a batch, and never hands out a port that a lease holds. (That the moves survive a reopen is
+    /// the ``durability()`` check's.)
     public func movingWorkers() async throws {
-        let subject = try await fresh()
-        let store = subject.store
+        let store = try await fresh().store
+        _ = try await moveScenario(store)
+        await store.shutdown()
+    }
+
+    /// The moves of ``movingWorkers()`` on `store`; returns worker `w2` as the last move left it
+    /// (on `n4`, port 3101; `n1` leases 3100 and 3101).
+    func moveScenario(_ store: any Store) async throws -> Worker {
         try await store.createTenant(Fixtures.tenant("t1"))
         let range = try PortRange(3100, 3101)
         let w1 = try await store.leasePort(in: range, host: "n1") { Fixtures.worker("w1", port: $0) }
@@ -94,10 +101,15 @@ extension StoreConformance {
         #expect(onDestination.count == 16 && Set(onDestination.map(\.port)).count == 16, "\(onDestination.map(\.port))")
         #expect(try await store.portLeaseCounts()["src"] == nil)
 
-        guard let reopen = subject.reopen else {
-            await store.shutdown()
-            return
-        }
+        return final
+    }
+
+    /// The moves of ``moveScenario(_:)`` after the store was shut down (twice: harmless) and opened
+    /// again: the moved worker, its lease on the new host, the ports free and taken on the old one.
+    func movesSurviveReopen(_ subject: Subject, reopen: @Sendable () async throws -> any Store) async throws {
+        let final = try await moveScenario(subject.store)
+        await subject.store.shutdown()
+        await subject.store.shutdown()
         let reopened = try await reopen()
         defer { Task { await reopened.shutdown() } }
         #expect(try await reopened.worker("w2") == final, "the move survives a reopen")

@@ -6,9 +6,10 @@ import WhagoCore
 
 /// `whago-bench store-crash-writer DIR` (a file store) or `store-crash-writer --postgres URL SCHEMA`:
 /// writes from 16 tasks until killed, each write one batch — a chip, its sticky proxy lease and its
-/// first event — printing `ack <chip id>` after each batch the store acknowledged. The crash tests
-/// SIGKILL it (and the database server) at random points and check that every acknowledged batch
-/// is there whole, and that no batch is there in part.
+/// first event — printing `ack <chip id>` after each batch the store acknowledged, and `fail <chip
+/// id>` for a batch the store refused (the database server died under it: that writer then stops).
+/// The crash tests SIGKILL it (and the database server) at random points and check that every
+/// acknowledged batch is there whole, and that no batch is there in part.
 enum StoreCrashWriter {
     static func run(_ arguments: [String]) async throws {
         let store: any Store
@@ -35,11 +36,17 @@ enum StoreCrashWriter {
                         // A sticky port per chip: each writer of each run is a provider of its own.
                         let provider = "crash-\(run)-\(writer)"
                         let event = ChipEvent(id: EventID("e-\(id)"), chip: id, kind: .statusChanged, status: .provisioning)
-                        try await store.apply(StoreBatch([
-                            .createChip(Chip(id: id, tenant: tenant, name: id.rawValue), quota: nil),
-                            .insertProxyLease(ProxyLease(chip: id, provider: provider, endpoint: nil, stickyPort: index % 65_535 + 1)),
-                            .enqueue([OutboxEntry(event: event, tenant: tenant)]),
-                        ]))
+                        do {
+                            try await store.apply(StoreBatch([
+                                .createChip(Chip(id: id, tenant: tenant, name: id.rawValue), quota: nil),
+                                .insertProxyLease(ProxyLease(chip: id, provider: provider, endpoint: nil, stickyPort: index % 65_535 + 1)),
+                                .enqueue([OutboxEntry(event: event, tenant: tenant)]),
+                            ]))
+                        } catch {
+                            // Whole or not there at all: the test checks which.
+                            Acks.print("fail \(id)")
+                            return
+                        }
                         Acks.print("ack \(id)")
                     }
                 }

@@ -5,13 +5,16 @@ store), on 127.0.0.1 only.
 
 Run by scripts/test (which installs chromium, chromium-driver and python3-selenium); by hand:
     WHAGO_BIN=$(swift build --show-bin-path)/whago /usr/bin/python3 Tests/Console/test_console.py
-Screenshots of every step go to $WHAGO_CONSOLE_OUTPUT (default .build/console-test/).
+Screenshots of every step go to $WHAGO_CONSOLE_OUTPUT (default .build/console-test/), named after
+their test. The tests run in a random order (its seed printed; WHAGO_TEST_SEED replays it), so
+that none can lean on what another left behind.
 """
 
 import base64
 import http.server
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -39,27 +42,36 @@ OUTPUT = os.path.abspath(os.environ.get("WHAGO_CONSOLE_OUTPUT", ".build/console-
 WAIT = 45  # seconds a step may take on a loaded machine; every wait is for a condition
 
 
+_ports_given = set()
+_port_cursor = [20000 + os.getpid() * 37 % 12000]
+
+
 def free_ports(count):
-    """`count` consecutive free ports on 127.0.0.1."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65535:
+    """`count` consecutive ports on 127.0.0.1 that nothing listens on now, for servers told their
+    port before they start. As the Swift tests' freePort(): from 20000-31999, outside the kernel's
+    ephemeral range (whose ports are also the local ports of outgoing connections, so one could be
+    taken between this call and the server's bind), starting at a place that depends on the pid,
+    and never the same port twice in this process."""
+    for _ in range(12000):
+        base = _port_cursor[0]
+        _port_cursor[0] = 20000 if base + count > 31999 else base + count
+        ports = list(range(base, base + count))
+        if base + count - 1 > 31999 or _ports_given.intersection(ports):
             continue
         sockets = []
         try:
-            for port in range(base, base + count):
+            for port in ports:
                 candidate = socket.socket()
                 sockets.append(candidate)
                 candidate.bind(("127.0.0.1", port))
-            return list(range(base, base + count))
         except OSError:
             continue
         finally:
             for candidate in sockets:
                 candidate.close()
-    raise RuntimeError("no free ports on 127.0.0.1")
+        _ports_given.update(ports)
+        return ports
+    raise RuntimeError("no free ports on 127.0.0.1 in 20000-31999")
 
 
 def await_condition(condition, what, timeout=WAIT, interval=0.2):
@@ -207,16 +219,19 @@ class Receiver:
 
 
 class ConsoleTests(unittest.TestCase):
-    step = 0
+    """Each test makes its own tenants, chips and webhook receiver: they share the whago process
+    and the browser, never records, and run in a random order."""
 
     @classmethod
     def setUpClass(cls):
         shutil.rmtree(OUTPUT, ignore_errors=True)
         os.makedirs(OUTPUT)
         cls.directory = tempfile.mkdtemp(prefix="whago-console.")
-        cls.receiver = Receiver()
-        # One delivery attempt, so a refused webhook event is dead-lettered at once.
-        cls.whago = Whago(cls.directory, extra=["--set", "webhooks.maxAttempts=1"])
+        # API keys shown to any test: none may reach whago's log.
+        cls.secrets = []
+        # One delivery attempt, so a refused webhook event is dead-lettered at once; an hour between
+        # a chip's messages, so the send after the first is paced however slow the machine.
+        cls.whago = Whago(cls.directory, extra=["--set", "webhooks.maxAttempts=1", "--set", "limits.sending.minGap=1h"])
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
         for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000",
@@ -232,7 +247,6 @@ class ConsoleTests(unittest.TestCase):
     def tearDownClass(cls):
         cls.browser.quit()
         status = cls.whago.stop()
-        cls.receiver.stop()
         log = cls.whago.read_log()
         shutil.copy(cls.whago.log_path, os.path.join(OUTPUT, "serve.log"))
         shutil.rmtree(cls.directory, ignore_errors=True)
@@ -241,7 +255,7 @@ class ConsoleTests(unittest.TestCase):
             problems.append(f"whago serve exited with {status} on SIGTERM")
         if cls.whago.admin_token in log:
             problems.append("the admin token appears in whago's log")
-        for key in getattr(cls, "secrets", []):
+        for key in cls.secrets:
             if key in log:
                 problems.append("an API key appears in whago's log")
         errors = [line for line in log.splitlines() if " error " in line]
@@ -253,6 +267,7 @@ class ConsoleTests(unittest.TestCase):
     # Helpers
 
     def setUp(self):
+        self.steps = 0
         self.browser.get(self.whago.base + "/")
         self.browser.execute_script("sessionStorage.clear()")
         self.browser.get(self.whago.base + "/#/login")
@@ -266,9 +281,10 @@ class ConsoleTests(unittest.TestCase):
         self.assertEqual(bad, [], "the browser console reported errors")
 
     def shot(self, name):
-        """A screenshot of the whole page (not only the window), numbered in the order of the steps."""
-        ConsoleTests.step += 1
-        path = os.path.join(OUTPUT, f"{ConsoleTests.step:02d}-{name}.png")
+        """A screenshot of the whole page (not only the window), named after its test and numbered in
+        the order of the test's steps."""
+        self.steps += 1
+        path = os.path.join(OUTPUT, f"{self._testMethodName.removeprefix('test_')}-{self.steps:02d}-{name}.png")
         size = self.browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
         image = self.browser.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
@@ -300,7 +316,7 @@ class ConsoleTests(unittest.TestCase):
     def new_tenant(self, name, **extra):
         status, created = self.whago.api("POST", "/api/v1/tenants", self.whago.admin_token, {"name": name, **extra})
         self.assertEqual(status, 201, created)
-        ConsoleTests.secrets = getattr(ConsoleTests, "secrets", []) + [created["apiKey"]]
+        self.secrets.append(created["apiKey"])
         return created
 
     def scan(self, value):
@@ -328,7 +344,7 @@ class ConsoleTests(unittest.TestCase):
 
     # Tests
 
-    def test_a_wrong_key_is_refused(self):
+    def test_wrong_key_is_refused(self):
         # With the keyboard only: the field has the focus, Enter submits.
         self.assertEqual(self.browser.switch_to.active_element.get_attribute("id"), "credential")
         self.browser.switch_to.active_element.send_keys("whago_live_this-is-not-a-key" + Keys.ENTER)
@@ -339,7 +355,7 @@ class ConsoleTests(unittest.TestCase):
         self.assertIsNone(self.browser.execute_script("return sessionStorage.getItem('whago.credential')"))
         self.assertEqual(self.browser.find_element(By.ID, "credential").get_attribute("aria-invalid"), "true")
 
-    def test_b_tenant_gets_a_chip_scans_it_sends_and_deletes_it(self):
+    def test_tenant_gets_a_chip_scans_it_sends_and_deletes_it(self):
         tenant = self.new_tenant("console-tenant")
         key = tenant["apiKey"]
         self.shot("login")
@@ -454,17 +470,19 @@ class ConsoleTests(unittest.TestCase):
         status, _ = self.whago.api("GET", f"/api/v1/chips/{chip_id}", key)
         self.assertEqual(status, 404)
 
-    def test_c_admin_creates_a_tenant_and_sees_its_key_once(self):
+    def test_admin_creates_a_tenant_and_sees_its_key_once(self):
+        receiver = Receiver()
+        self.addCleanup(receiver.stop)
         self.log_in(self.whago.admin_token)
         self.wait_for(By.ID, "tenant-form")
         self.assertNotIn(self.whago.admin_token, self.browser.current_url)
         self.shot("admin")
         self.wait_for(By.ID, "tenant-name").send_keys("acme")
-        self.browser.find_element(By.ID, "tenant-webhook").send_keys(self.receiver.url)
+        self.browser.find_element(By.ID, "tenant-webhook").send_keys(receiver.url)
         self.browser.find_element(By.ID, "create-tenant").click()
         field = self.wait_for(By.CSS_SELECTOR, "#new-api-key")
         key = field.get_attribute("value")
-        ConsoleTests.secrets = getattr(ConsoleTests, "secrets", []) + [key]
+        self.secrets.append(key)
         self.assertTrue(key)
         self.assertTrue(self.browser.find_elements(By.ID, "new-webhook-secret"), "the generated webhook secret is shown once too")
         self.shot("tenant-created-key-once")
@@ -490,7 +508,7 @@ class ConsoleTests(unittest.TestCase):
         self.browser.find_element(By.XPATH, f"//tr[@data-tenant-id='{tenant_id}']//button[normalize-space()='Rotate key']").click()
         self.wait_until(lambda: self.browser.find_element(By.ID, "new-api-key").get_attribute("value") not in ("", key), "a new key")
         rotated = self.browser.find_element(By.ID, "new-api-key").get_attribute("value")
-        ConsoleTests.secrets.append(rotated)
+        self.secrets.append(rotated)
         self.assertEqual(self.whago.api("GET", "/api/v1/me", key)[0], 401)
         self.assertEqual(self.whago.api("GET", "/api/v1/me", rotated)[0], 200)
         self.shot("tenant-key-rotated")
@@ -498,10 +516,11 @@ class ConsoleTests(unittest.TestCase):
         # Its chip's events hit a refusing webhook: dead-lettered after one attempt (webhooks.maxAttempts=1).
         status, chip = self.whago.api("POST", "/api/v1/chips", rotated, {"name": "acme-1"})
         self.assertEqual(status, 201, chip)
-        letters = await_condition(lambda: self.whago.api("GET", "/api/v1/dead-letters", self.whago.admin_token)[1]["deadLetters"],
-                                  "a dead-lettered event")
+        letters = await_condition(lambda: [letter for letter in self.whago.api("GET", "/api/v1/dead-letters", self.whago.admin_token)[1]["deadLetters"]
+                                           if letter["event"]["chip"] == chip["id"]],
+                                  "a dead-lettered event of the chip")
         event_id = letters[0]["event"]["id"]
-        self.receiver.accept()
+        receiver.accept()
         self.browser.refresh()
         row = self.wait_for(By.CSS_SELECTOR, f"#dead-letters tr[data-event-id='{event_id}']")
         self.assertIn("HTTP 500", row.text)
@@ -510,7 +529,7 @@ class ConsoleTests(unittest.TestCase):
         self.assertIn(int(worker.find_element(By.CSS_SELECTOR, "td[data-label='Port']").text), self.whago.worker_ports)
         self.shot("dead-letters-and-workers")
         row.find_element(By.XPATH, ".//button[normalize-space()='Retry']").click()
-        self.receiver.wait_for(event_id)
+        receiver.wait_for(event_id)
         self.shot("dead-letter-retried")
 
         # Delete a tenant with a confirmation.
@@ -524,6 +543,10 @@ class ConsoleTests(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    result = unittest.main(exit=False, verbosity=2).result
+    seed = int(os.environ.get("WHAGO_TEST_SEED") or random.randrange(2 ** 32))
+    print(f"console tests in a random order, seed {seed} (replay with WHAGO_TEST_SEED={seed})")
+    names = unittest.TestLoader().getTestCaseNames(ConsoleTests)
+    random.Random(seed).shuffle(names)
+    result = unittest.TextTestRunner(verbosity=2).run(unittest.TestSuite(ConsoleTests(name) for name in names))
     print(f"console screenshots: {OUTPUT}")
     sys.exit(0 if result.wasSuccessful() else 1)

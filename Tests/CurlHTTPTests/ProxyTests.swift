@@ -33,7 +33,8 @@ struct ProxyTests {
 
     @Test("a proxy that does not listen fails as proxyFailed")
     func proxyDown() async throws {
-        let proxy = HTTPProxy(.socks5h, host: "127.0.0.1", port: 9, username: "u", password: "p")
+        let nobody = try RefusingPort()
+        let proxy = HTTPProxy(.socks5h, host: "127.0.0.1", port: nobody.port, username: "u", password: "p")
         let error = await #expect(throws: HTTPClientError.self) {
             try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello", proxy: proxy))
         }

@@ -75,7 +75,8 @@ extension OrchestratorScenarios {
             await tearDown(rig, directory)
         }
 
-        @Test("sessions in PostgreSQL: a worker removed with its volume is re-created, and its paired chip is WORKING without a scan")
+        @Test("sessions in PostgreSQL: a worker removed with its volume is re-created, and its paired chip is WORKING without a scan",
+              .enabled(if: TestServices.postgresURL != nil || TestServices.required))
         func sessionsInPostgres() async throws {
             let socket = try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd")))
             let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))

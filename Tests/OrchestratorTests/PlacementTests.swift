@@ -9,7 +9,7 @@ import WhagoTesting
 extension OrchestratorScenarios {
     @Suite("The orchestrator on the local runtime and the simulator", .serialized, .timeLimit(.minutes(10)))
     struct PlacementTests {
-        @Test("3 tenants x 12 chips with 10 per worker: 6 workers, none shared; the 13th chip is over the quota", arguments: StoreKind.allCases)
+        @Test("3 tenants x 12 chips with 10 per worker: 6 workers, none shared; the 13th chip is over the quota", arguments: StoreKind.available)
         func placement(_ kind: StoreKind) async throws {
             try await withRig(kind, ports: 8) { rig in
                 var chips: [TenantID: [Chip]] = [:]

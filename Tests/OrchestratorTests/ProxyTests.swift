@@ -26,18 +26,25 @@ extension OrchestratorScenarios {
                 let tenant = try await makeTenant(rig, "proxied")
                 let chip = try await rig.orchestrator.chips.create(ChipService.Request(name: "behind a proxy", country: "br"), for: tenant)
                 try await rig.waitForStatus(chip.id, .scanQRCode)
-                #expect(try await rig.store.proxyLease(of: chip.id)?.stickyPort == port)
+                let first = try #require(try await rig.store.proxyLease(of: chip.id))
+                #expect(first.stickyPort == port)
 
                 try await socks.stop()
                 try await waitUntil("the failed check is reported") { rig.orchestrator.counters[.proxiesFailed] >= 1 }
                 let reported = try await rig.store.events(of: tenant, after: 0, limit: 100).first { $0.event.kind == .proxyFailed }
                 #expect(reported?.chip == chip.id)
                 #expect(reported?.event.payload["error"]?.stringValue?.isEmpty == false)
+                #expect(reported?.event.payload["replaced"] == .bool(true))
                 #expect(reported?.event.payload["proxy"]?.stringValue?.contains(password) == false, "no password in an event")
+                // Released: while the gateway is down no new lease passes its check, so the chip holds none.
+                try await waitUntil("the failed lease is released") { try await rig.store.proxyLease(of: chip.id) == nil }
 
-                // The gateway comes back: the chip gets its lease again.
+                // The gateway comes back: the chip is leased again, a new lease on the sticky port.
                 socks = try await SOCKS.start(port: port, username: "\(login)__cr.br", password: password)
                 try await waitUntil("the chip holds a lease again") { try await rig.store.proxyLease(of: chip.id) != nil }
+                let again = try #require(try await rig.store.proxyLease(of: chip.id))
+                #expect(again.leasedAt > first.leasedAt, "a new lease, not the failed one kept")
+                #expect(again.stickyPort == port)
                 try await socks.stop()
             } catch {
                 try? await socks.stop()

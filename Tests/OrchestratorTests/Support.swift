@@ -15,6 +15,11 @@ enum OrchestratorScenarios {}
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case file, postgres
     var testDescription: String { rawValue }
+
+    /// The stores a scenario runs on here: PostgreSQL when the test PostgreSQL runs, and always
+    /// under `scripts/test` or CI (where its absence is a failure); by hand without it, the file
+    /// store alone.
+    static var available: [StoreKind] { TestServices.postgresURL != nil || TestServices.required ? allCases : [.file] }
 }
 
 /// Runs `body` with a rig (see ``makeRig``), then stops the rig and removes its workers and

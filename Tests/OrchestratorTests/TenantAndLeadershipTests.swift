@@ -1,7 +1,8 @@
 import FileStore
 import Foundation
 import Logging
-import Orchestrator
+@_spi(Testing) import Orchestrator
+import Synchronization
 import Testing
 import WhagoCore
 import WhagoRig
@@ -81,10 +82,19 @@ extension OrchestratorScenarios {
             let (leader, follower) = Self.twoReplicas(on: store)
             #expect(await leader.attempt())
             #expect(await follower.attempt() == false)
-            let waiting = Task { await follower.waitUntilLeader(); return Task.isCancelled }
+            let returned = Mutex(false)
+            let waiting = Task {
+                await follower.waitUntilLeader()
+                returned.withLock { $0 = true }
+            }
+            // Waiting for real (its continuation registered), not returned at once.
+            try await waitUntil("the follower waits for the leadership") { await follower.waitingCount == 1 }
+            #expect(returned.withLock { $0 } == false, "it does not return while another replica leads")
             waiting.cancel()
-            #expect(await waiting.value, "returned because it was cancelled, not because it leads")
-            #expect(await follower.isLeader == false)
+            await waiting.value
+            #expect(returned.withLock { $0 }, "the wait returned once cancelled")
+            #expect(await follower.waitingCount == 0, "and its continuation is gone")
+            #expect(await follower.isLeader == false, "returned because it was cancelled, not because it leads")
             await store.shutdown()
         }
     }

@@ -49,15 +49,18 @@ struct ProxyConformanceTests {
             let socks = try await SOCKSServer.start(username: "di-user__cr.br", password: "di-pass")
             let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"),
                                             stickyPorts: try PortRange(socks.port, socks.port + 7), probeURL: probeURL, checkOnLease: false)
-            return .init(provider: provider, capacity: 8, exclusive: true, checks: true, stop: { try? await socks.stop() })
+            return .init(provider: provider, capacity: 8, exclusive: true, checks: true,
+                         credentials: .init(username: "di-user__cr.br", password: "di-pass"), stop: { try? await socks.stop() })
         case "static":
             let socks = try await SOCKSServer.start(username: "whago", password: "static-pass")
-            let urls = [Secret("socks5://whago:static-pass@127.0.0.1:\(socks.port)")]
-                + (1...3).map { Secret("socks5://u:p@127.0.0.1:\($0)") }  // never connected to
+            // Three more that refuse connections (never connected to: the first lease takes the first URL).
+            let refusing = try (1...3).map { _ in try RefusingPort() }
+            let urls = [Secret("socks5://whago:static-pass@127.0.0.1:\(socks.port)")] + refusing.map { Secret("socks5://u:p@127.0.0.1:\($0.port)") }
             let provider = try StaticProxy(proxies: urls, probeURL: probeURL)
-            return .init(provider: provider, capacity: 4, exclusive: true, checks: true, stop: { try? await socks.stop() })
+            return .init(provider: provider, capacity: 4, exclusive: true, checks: true, credentials: .init(username: "whago", password: "static-pass"),
+                         stop: { try? await socks.stop(); _ = refusing })
         default:
-            return .init(provider: NoProxy(), capacity: nil, exclusive: false, checks: false)
+            return .init(provider: NoProxy(), capacity: nil, exclusive: false, checks: false, credentials: nil)
         }
     }
 

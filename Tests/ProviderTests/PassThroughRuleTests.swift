@@ -4,7 +4,7 @@ import Testing
 import WhagoCore
 
 /// How the waha-plus driver confines a pass-through request to one chip's session.
-@Suite("The waha-plus pass-through rules")
+@Suite("The waha-plus pass-through rules", .timeLimit(.minutes(3)))
 struct PassThroughRuleTests {
     let session = "chip_1"
 

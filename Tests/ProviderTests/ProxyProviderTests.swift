@@ -160,7 +160,23 @@ struct StaticProxyTests {
     }
 
     @Test("proxy URLs: percent-encoded credentials are decoded; a malformed URL is a clear error")
-    func urls() throws {
+    func urls() async throws {
+        let (store, directory) = try await store(chips: ["c1", "c2"])
+        defer { directory.remove() }
+        let provider = try StaticProxy(proxies: [Secret("socks5h://whago%40user:p%40ss%3Aw%2Frd%2541@127.0.0.1:1080"),
+                                                 Secret("http://plain:pass@proxy.example:3128")])
+        var decoded: [String: (username: String?, password: String?)] = [:]
+        for chip: ChipID in ["c1", "c2"] {
+            let lease = try await provider.lease(for: chip, hints: ProxyHints(), store: store)
+            let endpoint = try #require(provider.endpoint(for: lease))
+            #expect(lease.endpoint?.password == nil, "the lease keeps no password")
+            #expect(lease.endpoint?.username == endpoint.username)
+            decoded[endpoint.host] = (endpoint.username, endpoint.password?.revealed)
+        }
+        #expect(decoded["127.0.0.1"]?.username == "whago@user")
+        #expect(decoded["127.0.0.1"]?.password == "p@ss:w/rd%41", "decoded once: %25 is a percent sign, not an escape")
+        #expect(decoded["proxy.example"]?.username == "plain" && decoded["proxy.example"]?.password == "pass")
+        await store.shutdown()
         #expect(throws: WhagoError.self) { try StaticProxy(proxies: [Secret("gw.example:1080")]) }
         #expect(throws: WhagoError.self) { try StaticProxy(proxies: [Secret("ftp://gw.example:21")]) }
         #expect(throws: WhagoError.self) { try StaticProxy(proxies: [Secret("socks5://u:p@gw.example")]) }

@@ -14,6 +14,8 @@ struct Worker {
     let handle: WorkerHandle
     let endpoint: WorkerEndpoint
     let directory: TemporaryDirectory
+    /// Where the worker's template sends webhooks: a port that refuses them, for as long as the worker runs.
+    let webhookPort: RefusingPort
 
     /// - timeScale: the simulator's; 5 makes the first QR code valid 12 s, so a test that scans
     ///   with a process of its own (slow to start on a busy machine) uses 1 (60 s).
@@ -24,8 +26,9 @@ struct Worker {
         if let probeURL { command += ["--probe-url", probeURL] }
         let runtime = LocalProcessRuntime(command: command, workDirectory: directory.path, restart: "never")
         let port = try freePort()
+        let webhookPort = try RefusingPort()
         let template = provider.workerTemplate(WorkerContext(worker: WorkerID(rawValue: name), tenant: "t1", hostPort: port,
-                                                             apiKey: Secret(apiKey), webhookURL: URL(string: "http://127.0.0.1:1/hook")!))
+                                                             apiKey: Secret(apiKey), webhookURL: URL(string: "\(webhookPort.url)/hook")!))
         let handle = try await runtime.launch(WorkerSpec(name: name, image: template.image, environment: template.environment,
                                                          labels: [WorkerLabel.worker: name], hostPort: port, containerPort: port,
                                                          healthPath: template.healthPath))
@@ -35,7 +38,7 @@ struct Worker {
             guard ContinuousClock.now < deadline else { throw WhagoError(.timedOut, "the worker never answered /ping") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return Worker(runtime: runtime, handle: handle, endpoint: endpoint, directory: directory)
+        return Worker(runtime: runtime, handle: handle, endpoint: endpoint, directory: directory, webhookPort: webhookPort)
     }
 
     func stop() async {

@@ -193,7 +193,8 @@ struct DockerRuntimeTests {
     @Test("with pull: true a missing image is pulled, and a failed pull is a clear error (registry on 127.0.0.1, refusing)")
     func failedPull() async throws {
         let runtime = DockerRuntime(socket: try dockerSocket(), network: "host", restart: "no", pull: true)
-        let image = "127.0.0.1:\(try freePort())/whago/absent:1"
+        let registry = try RefusingPort()
+        let image = "127.0.0.1:\(registry.port)/whago/absent:1"
         let name = "pull-\(UUID().uuidString.prefix(6).lowercased())"
         do {
             _ = try await runtime.launch(WorkerSpec(name: name, image: image, hostPort: try freePort(), containerPort: 3000))

@@ -1,33 +1,42 @@
 import Foundation
 import LocalProcessRuntime
+import Synchronization
 import Testing
 import WhagoCore
 import WhagoTesting
 
-private let workDirectory = try! TemporaryDirectory("local-runtime")
+/// The conformance suite over a work directory of the test's own.
+private func conformance(in workDirectory: TemporaryDirectory) -> RuntimeConformance {
+    RuntimeConformance(
+        make: { LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim", "--time-scale", "50"], workDirectory: workDirectory.path, restart: "never") },
+        spec: { name, port, labels, environment in
+            WorkerSpec(name: name, image: "", environment: environment, labels: labels, hostPort: port, containerPort: port)
+        },
+        killFromOutside: { handle in
+            let identity = try JSONDecoder().decode([String: Double].self,
+                                                    from: Data(contentsOf: URL(fileURLWithPath: "\(workDirectory.path)/\(handle.name)/pid")))
+            kill(Int32(identity["pid"] ?? 0), SIGKILL)
+        },
+        launchInAnotherProcess: { name, port in
+            try ChildProcess(WhagoBinary.bench, ["runtime-launch", "local", workDirectory.path, name, "\(port)"])
+        }
+    )
+}
 
-private let conformance = RuntimeConformance(
-    make: { LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim", "--time-scale", "50"], workDirectory: workDirectory.path, restart: "never") },
-    spec: { name, port, labels, environment in
-        WorkerSpec(name: name, image: "", environment: environment, labels: labels, hostPort: port, containerPort: port)
-    },
-    killFromOutside: { handle in
-        let identity = try JSONDecoder().decode([String: Double].self,
-                                                from: Data(contentsOf: URL(fileURLWithPath: "\(workDirectory.path)/\(handle.name)/pid")))
-        kill(Int32(identity["pid"] ?? 0), SIGKILL)
-    },
-    launchInAnotherProcess: { name, port in
-        try ChildProcess(WhagoBinary.bench, ["runtime-launch", "local", workDirectory.path, name, "\(port)"])
-    }
-)
+/// Runs one conformance check in a work directory that is removed afterwards.
+private func check(_ run: (RuntimeConformance) async throws -> Void) async throws {
+    let directory = try TemporaryDirectory("local-runtime")
+    defer { directory.remove() }
+    try await run(conformance(in: directory))
+}
 
 @Suite("The local runtime passes the runtime conformance suite", .timeLimit(.minutes(10)))
 struct LocalRuntimeTests {
-    @Test func lifecycle() async throws { try await conformance.lifecycle(port: try freePort()) }
-    @Test func idempotentLaunch() async throws { try await conformance.idempotentLaunch(port: try freePort()) }
-    @Test func adoption() async throws { try await conformance.adoption(port: try freePort()) }
-    @Test func killedFromOutside() async throws { try await conformance.killedFromOutside(port: try freePort()) }
-    @Test func survivesCrashOfWhago() async throws { try await conformance.survivesCrashOfWhago(port: try freePort()) }
+    @Test func lifecycle() async throws { try await check { try await $0.lifecycle(port: try freePort()) } }
+    @Test func idempotentLaunch() async throws { try await check { try await $0.idempotentLaunch(port: try freePort()) } }
+    @Test func adoption() async throws { try await check { try await $0.adoption(port: try freePort()) } }
+    @Test func killedFromOutside() async throws { try await check { try await $0.killedFromOutside(port: try freePort()) } }
+    @Test func survivesCrashOfWhago() async throws { try await check { try await $0.survivesCrashOfWhago(port: try freePort()) } }
 
     @Test("a worker whose pid file was never written (whago killed right after starting it) is adopted, not started twice")
     func adoptsWithoutPidFile() async throws {
@@ -52,7 +61,7 @@ struct LocalRuntimeTests {
         #expect(adopted["pid"] == original["pid"], "the running process is adopted")
         #expect(try await second.inspect(handle)?.status == .running)
         try await second.remove(handle)
-        #expect(!isRunning(Int32(original["pid"] ?? 0)), "removing it stops the adopted process")
+        #expect(!processIsAlive(Int32(original["pid"] ?? 0)), "removing it stops the adopted process")
         await second.shutdown()
         kill(Int32(original["pid"] ?? 0), SIGKILL)
     }
@@ -65,32 +74,36 @@ struct LocalRuntimeTests {
         let events = runtime.events()
         let port = try freePort()
         let handle = try await runtime.launch(WorkerSpec(name: "phoenix", image: "", labels: ["whago.worker": "phoenix"], hostPort: port, containerPort: port))
-        // The exit, then a start: the restart (the launch's own start may or may not be seen,
+        // Every event of the worker, as it comes (the launch's own start may or may not be seen,
         // as the subscription and the launch race).
-        let restarted = Task {
-            var exited = false
-            for try await event in events where event.handle.name == "phoenix" {
-                switch event.kind {
-                case .exited: exited = true
-                case .started where exited: return true
-                default: break
-                }
-            }
-            return false
+        let seen = SeenEvents()
+        let collector = Task { for try await event in events where event.handle.name == "phoenix" { seen.append(event.kind) } }
+        defer { collector.cancel() }
+        func startedAfterExit(from index: Int) -> Bool {
+            let kinds = Array(seen.all.dropFirst(index))
+            guard let exit = kinds.firstIndex(where: { if case .exited = $0 { true } else { false } }) else { return false }
+            return kinds[exit...].contains(.started)
         }
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(30))
-            restarted.cancel()
-        }
-        defer { watchdog.cancel() }
         let first = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: directory.file("phoenix/pid"))))
+        let killedAt = ContinuousClock.now
         kill(Int32(first["pid"] ?? 0), SIGKILL)
-        #expect(try await restarted.value)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !startedAfterExit(from: 0) {
+            guard ContinuousClock.now < deadline else { Issue.record("the killed worker was never started again: \(seen.all)"); return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let restartTook = ContinuousClock.now - killedAt
         #expect(try await runtime.inspect(handle)?.status == .running)
         let second = try JSONDecoder().decode([String: Double].self, from: Data(contentsOf: URL(fileURLWithPath: directory.file("phoenix/pid"))))
         #expect(second["pid"] != first["pid"])
+
+        let before = seen.all.count
         try await runtime.stop(handle, grace: .seconds(5))
-        #expect(try await runtime.inspect(handle)?.status == .exited)
+        // Stays stopped: not at once, and not later either — watched for ten times as long as the
+        // restart above took (two seconds at least, twenty passes of the runtime's monitor).
+        try await expectStays("the stopped worker stays stopped", for: max(.seconds(2), restartTook * 10)) {
+            try await runtime.inspect(handle)?.status == .exited && !startedAfterExit(from: before) && !acceptsConnections(port: port)
+        }
         try await runtime.remove(handle)
     }
 
@@ -107,7 +120,7 @@ struct LocalRuntimeTests {
         let handle = WorkerHandle(runtimeID: name, name: name, labels: [:])
         #expect(try await runtime.inspect(handle)?.status == .exited)
         try await runtime.stop(handle, grace: .milliseconds(100))
-        #expect(kill(stranger.pid, 0) == 0, "the stranger is still alive")
+        #expect(processIsAlive(stranger.pid), "the stranger is still alive")
         stranger.signal(SIGKILL)
     }
 
@@ -160,8 +173,8 @@ struct LocalRuntimeTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)))
         try await runtime.stop(handle, grace: .seconds(5))
         let gone = ContinuousClock.now + .seconds(10)
-        while isRunning(grandchild), ContinuousClock.now < gone { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(!isRunning(grandchild), "the worker's own child went with it")
+        while processIsAlive(grandchild), ContinuousClock.now < gone { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!processIsAlive(grandchild), "the worker's own child went with it")
         try await runtime.remove(handle)
     }
 
@@ -185,9 +198,9 @@ struct LocalRuntimeTests {
     }
 }
 
-/// Whether `pid` is a live process (a zombie waiting for its parent counts as gone).
-private func isRunning(_ pid: Int32) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
-    return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+/// The runtime events a test has seen so far.
+private final class SeenEvents: Sendable {
+    private let kinds = Mutex<[RuntimeEvent.Kind]>([])
+    func append(_ kind: RuntimeEvent.Kind) { kinds.withLock { $0.append(kind) } }
+    var all: [RuntimeEvent.Kind] { kinds.withLock { $0 } }
 }
-

@@ -98,6 +98,20 @@ struct SwarmRuntimeTests {
         let handle = try await swarm.launch(simulatorSpec(name, port: try freePort(), labels: [WorkerLabel.instance: "swarm-test", WorkerLabel.worker: name]))
         let service = try await docker(.get, "/services/\(handle.runtimeID)").json
         #expect(service?["Spec"]?["TaskTemplate"]?["Placement"]?["Constraints"]?.arrayValue == ["node.labels.whago-test-absent==true"])
+        // Pending once Swarm's scheduler has looked for a node and found none (the task says so),
+        // not merely because the scheduler has not got to it yet.
+        let filters = #"{"service":["\#(handle.runtimeID)"]}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let deadline = ContinuousClock.now + .seconds(60)
+        var task: JSONValue?
+        while task?["Status"]?["Err"]?.stringValue?.contains("no suitable node") != true {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("Swarm's scheduler never said that no node suits the task: \(String(describing: task?["Status"]))")
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            task = try await docker(.get, "/tasks?filters=" + filters).json?.arrayValue?.first
+        }
+        #expect(task?["Status"]?["State"]?.stringValue == "pending")
         #expect(try await swarm.inspect(handle)?.status == .created, "no node satisfies the constraint")
         #expect(try await swarm.nodes().isEmpty, "and whago would place nothing there")
         #expect(try await runtime().nodes().map(\.address) == ["127.0.0.1"], "without it, the manager's node")

@@ -145,7 +145,7 @@ struct PostgresStoreTests {
         await store.shutdown()
     }
 
-    @Test("a PostgreSQL writer SIGKILLed and the server killed (immediate shutdown) at 5 random points: every acknowledged batch is whole",
+    @Test("the PostgreSQL server killed (immediate shutdown) under a running writer at 5 random points, then the writer SIGKILLed: every acknowledged batch is whole, none of the interrupted ones is there in part",
           .enabled(if: TestServices.postgresCrashControl != nil || TestServices.required))
     func sigkillPostgres() async throws {
         let url = try #require(TestServices.postgresCrashURL, Comment(rawValue: TestServices.missing("the crash tests' PostgreSQL")))
@@ -154,16 +154,24 @@ struct PostgresStoreTests {
         var logger = Logger(label: "crash-test")
         logger.logLevel = .critical
         var acknowledged = Set<String>()
+        var interrupted = Set<String>()
+        var random = TestRandom("the PostgreSQL crash test's kill points")
         for round in 0..<5 {
-            acknowledged.formUnion(try await writeUntilKilled(["--postgres", url, schema], round: round))
-            // The server dies too, mid-whatever it was doing, and comes back with crash recovery.
-            #expect(try await ChildProcess.run(control, ["kill"]).status == 0)
+            // The server dies mid-transaction: the writer's 16 tasks each have a batch in flight.
+            let killed = try await writeUntilKilled(["--postgres", url, schema], round: round, random: &random) {
+                let status = try await ChildProcess.run(control, ["kill"]).status
+                #expect(status == 0, "the server was killed")
+            }
+            acknowledged.formUnion(killed.acknowledged)
+            interrupted.formUnion(killed.failed)
+            // It comes back with crash recovery.
             #expect(try await ChildProcess.run(control, ["start"], drain: .milliseconds(500)).status == 0)
             let store = try await PostgresStore(url: url, schema: schema, connectTimeout: .seconds(10), logger: logger)
             try await checkBatches(store, acknowledged: acknowledged, round: round)
             await store.shutdown()
         }
         #expect(acknowledged.count >= 5)
+        #expect(interrupted.count >= 5, "each kill broke batches in flight: \(interrupted.count)")
     }
 
     @Test("PostgreSQL stopped and started under a running store: no acknowledged write lost, it recovers by itself",
@@ -202,6 +210,29 @@ struct PostgresStoreTests {
         #expect(chips.contains("after"))
         #expect(!chips.contains("during"))
         await store.shutdown()
+    }
+}
+
+@Suite("The postgres store's schema name", .timeLimit(.minutes(3)))
+struct PostgresSchemaNameTests {
+    @Test("a schema name that needs quoting, is too long or is PostgreSQL's own is refused before any connection, naming it")
+    func badNames() async throws {
+        // Nothing listens there: a name that got past the check would fail to connect instead.
+        let nobody = try RefusingPort()
+        let url = "postgres://whago:pw@127.0.0.1:\(nobody.port)/whago"
+        for name in ["Whago", "whago-prod", "a;drop schema public", "", "9lives", "é", String(repeating: "a", count: 64), "pg_whago", "information_schema"] {
+            do {
+                let store = try await PostgresStore(url: url, schema: name, connectTimeout: .seconds(2), logger: quietLogger)
+                await store.shutdown()
+                Issue.record("schema '\(name)' was accepted")
+            } catch let error as WhagoError {
+                #expect(error.code == .invalidConfig, "'\(name)': \(error)")
+                #expect(error.message.contains("schema '\(name)'"), "the name is in the message: \(error.message)")
+            }
+        }
+        for name in ["whago", "_x", "whago_2", String(repeating: "a", count: 63)] {
+            #expect(PostgresStore.schemaProblem(name) == nil, "'\(name)'")
+        }
     }
 }
 

@@ -77,6 +77,7 @@ actor WebhookReceiver {
         var headers: [String: String]
         var body: [UInt8]
         var accepted: Bool
+        var receivedAt = ContinuousClock.now
         var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
     }
 

@@ -246,17 +246,25 @@ struct LifecycleTests {
         #expect(try await simulator.call(.post, "/_sim/sessions/nope/fail").status == 404)
     }
 
-    @Test("a webhook with absurd retry settings is clamped, never a crash")
+    @Test("a webhook with absurd retry settings is clamped, never a crash: a refused delivery is retried an hour later at most, not never and not at once")
     func absurdRetries() async throws {
-        let simulator = try await Simulator.start()
+        // An hour of the simulator's time is a second of the test's.
+        let simulator = try await Simulator.start { $0.timeScale = 3600 }
         defer { simulator.stop() }
-        let nobody = try RefusingPort()
+        let receiver = WebhookReceiver(failFirst: 1)
+        try await receiver.start()
         let retries: JSONValue = .object(["policy": "exponential", "delaySeconds": .number(1e300), "attempts": .number(1_000_000_000)])
-        try await simulator.call(.post, "/api/sessions", json: .object(["name": "absurd", "config": webhookConfig("\(nobody.url)/hook", retries: retries)]))
-        try await simulator.waitForStatus("absurd", "SCAN_QR_CODE")
-        // The first deliveries were refused and their retries are waiting (clamped to an hour);
-        // the simulator is alive and answering.
+        try await simulator.call(.post, "/api/sessions", json: .object(["name": "absurd", "config": webhookConfig(await receiver.url, retries: retries)]))
+        try await receiver.wait(timeout: .seconds(30)) { $0.count >= 2 }
+        let received = await receiver.received
+        #expect(received.first?.accepted == false && received.dropFirst().first?.accepted == true)
+        #expect(received.count >= 2 && received[1].body == received[0].body, "the retry is the refused delivery again")
+        // The delay clamped to an hour, less the jitter's 20 % at most: 0.8 s or more here.
+        if received.count >= 2 {
+            #expect(received[1].receivedAt - received[0].receivedAt >= .milliseconds(800), "retried at once: the delay was not clamped but lost")
+        }
         #expect(try await simulator.call(.get, "/ping", key: nil).status == 200)
+        await receiver.stop()
     }
 
     @Test("faults: injected 5xx answers and latency, outside /_sim")

@@ -3,7 +3,7 @@ import Testing
 import WhagoCore
 @testable import WhagoServer
 
-@Suite("Tenant webhook signatures")
+@Suite("Tenant webhook signatures", .timeLimit(.minutes(3)))
 struct SignatureTests {
     let body = Array(#"{"id":"evt_1","type":"chip.status"}"#.utf8)
     let secret = Secret("a-tenant-secret-of-some-length")
@@ -37,7 +37,7 @@ struct SignatureTests {
     }
 }
 
-@Suite("API building blocks")
+@Suite("API building blocks", .timeLimit(.minutes(3)))
 struct BuildingBlockTests {
     @Test("a token bucket per key: burst, then one per 1/rate seconds; keys are independent")
     func rateLimiter() {

@@ -55,9 +55,7 @@ public final class PostgresStore: Store {
     ///   own) runs before the daemon's service group starts it.
     init(url: String, schema: String, poolSize: Int, connectTimeout: Duration, sealer: SecretSealer?, runsClient: Bool,
          logger: Logger) async throws {
-        guard PostgresStore.isIdentifier(schema) else {
-            throw WhagoError(.invalidConfig, "schema '\(schema)' must be lower-case letters, digits and _")
-        }
+        if let problem = PostgresStore.schemaProblem(schema) { throw WhagoError(.invalidConfig, problem) }
         let endpoint = try PostgresURL.parse(url)
         var configuration = endpoint.clientConfiguration()
         configuration.options.maximumConnections = max(1, poolSize)
@@ -146,6 +144,19 @@ public final class PostgresStore: Store {
         guard let first = text.first, first.isLowercase || first == "_" else { return false }
         return text.count <= 63 && text.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }
     }
+
+    /// Why `name` cannot be whago's schema, or nil when it can: an identifier that needs no
+    /// quoting (63 characters at most), and not one of PostgreSQL's own (`pg_…` names are refused
+    /// by the server itself; `information_schema` is the catalog's).
+    static func schemaProblem(_ name: String) -> String? {
+        guard isIdentifier(name) else {
+            return "schema '\(name)' must be 1 to 63 lower-case letters, digits and _, starting with a letter or _"
+        }
+        if name.hasPrefix("pg_") || name == "information_schema" {
+            return "schema '\(name)' is PostgreSQL's own (pg_… and information_schema are reserved): choose another, e.g. whago"
+        }
+        return nil
+    }
 }
 
 /// `store.postgres`.
@@ -185,9 +196,7 @@ struct SchemaName: Decodable {
 
     init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard PostgresStore.isIdentifier(text) else {
-            throw ConfigValueError("expected a schema name of lower-case letters, digits and _, found '\(text)'")
-        }
+        if let problem = PostgresStore.schemaProblem(text) { throw ConfigValueError(problem) }
         name = text
     }
 }

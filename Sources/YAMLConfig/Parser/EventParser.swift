@@ -50,25 +50,40 @@ final class EventParser {
         case YAML_MEMORY_ERROR:
             return YAMLError("out of memory while parsing YAML", at: nil)
         default:
-            let mark = YAMLMark(source: source, line: Int(state.problem_mark.line) + 1, column: Int(state.problem_mark.column) + 1)
+            let mark = self.mark(state.problem_mark)
             var message = "syntax error: \(problem)"
             if let context = state.context.map({ String(cString: $0) }) {
-                message += " (\(context) started at \(state.context_mark.line + 1):\(state.context_mark.column + 1))"
+                let start = self.mark(state.context_mark)
+                message += " (\(context) started at \(start.line):\(start.column))"
             }
             return YAMLError(message, at: mark)
         }
     }
 
-    /// Line and column of a byte offset of the input, counting Unicode scalars where the bytes are UTF-8.
+    /// libyaml's mark, 1-based. At the end of the input libyaml puts it on a line after the last
+    /// one (as if a final line break were there): it is placed where the input really ends instead.
+    private func mark(_ mark: yaml_mark_t) -> YAMLMark {
+        Int(mark.index) >= input.count
+            ? self.mark(atByteOffset: input.count)
+            : YAMLMark(source: source, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+
+    /// Line and column of a byte offset of the input, counting Unicode scalars where the bytes are
+    /// UTF-8, and line breaks as YAML does (LF, CR LF, or a lone CR).
     private func mark(atByteOffset offset: Int) -> YAMLMark {
         var line = 1
         var column = 1
+        var afterCR = false
         for byte in input.prefix(min(offset, input.count)) {
-            if byte == UInt8(ascii: "\n") {
+            if byte == UInt8(ascii: "\n") && afterCR {
+                afterCR = false
+            } else if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
                 line += 1
                 column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
+                afterCR = byte == UInt8(ascii: "\r")
+            } else {
+                afterCR = false
+                if byte & 0xC0 != 0x80 { column += 1 }
             }
         }
         return YAMLMark(source: source, line: line, column: column)

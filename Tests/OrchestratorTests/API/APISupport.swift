@@ -98,11 +98,13 @@ struct APIClient: Sendable {
 
 /// Runs `body` with a rig that serves the REST API, then tears it down.
 func withAPIRig(_ kind: StoreKind, ports: Int = 6, settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig(),
-                webhooks: WebhooksConfig = testWebhooks(), _ body: (OrchestratorRig, APIClient) async throws -> Void) async throws {
+                webhooks: WebhooksConfig = testWebhooks(), rateLimitClock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+                _ body: (OrchestratorRig, APIClient) async throws -> Void) async throws {
     let directory = try TemporaryDirectory("api")
     let store = try storeChoice(kind, schemaPrefix: "a_")
     let range = try freePortRange(count: ports)
-    let api = OrchestratorRig.APIOptions(webhooks: webhooks)
+    var api = OrchestratorRig.APIOptions(webhooks: webhooks)
+    api.rateLimitClock = rateLimitClock
     let options = OrchestratorRig.Options(directory: directory.path, store: store, ports: try PortRange(range.lowerBound, range.upperBound),
                                           settings: settings, limits: limits, api: api)
     let rig = try await OrchestratorRig.start(options)

@@ -13,7 +13,9 @@ extension OrchestratorScenarios {
     struct PassThroughTests {
         @Test("the session is forced in the path, the query and the body; worker-wide and life-cycle endpoints are refused; sends are paced; tenants are walled")
         func passThrough() async throws {
-            try await withAPIRig(.file) { rig, api in
+            // A gap of an hour between a chip's messages: the send after the first is paced
+            // however long the two requests take on a loaded machine.
+            try await withAPIRig(.file, limits: LimitsConfig(sending: SendingLimits(minGap: .seconds(3600)))) { rig, api in
                 let acme = try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "acme"])
                 let key = try #require(acme.json["apiKey"]?.stringValue)
                 let other = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "other"]).json["apiKey"]?.stringValue)
