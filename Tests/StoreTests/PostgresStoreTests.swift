@@ -46,6 +46,72 @@ struct PostgresStoreTests {
         for store in stores { await store.shutdown() }
     }
 
+    @Test("a schema written by an earlier whago (migration 2: an outbox with a dead flag, plain-text secrets, a lease keeping its password) migrates to today's and reads back whole")
+    func migratesOlderSchema() async throws {
+        let url = try postgresURL()
+        let schema = "old_" + UUID().uuidString.prefix(8).lowercased()
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/postgres-schema-2/dump.sql")
+        let dump = try String(contentsOf: fixture, encoding: .utf8).replacingOccurrences(of: "whago_fixture_v2", with: schema)
+        let directory = try TemporaryDirectory("pg-fixture")
+        defer { directory.remove() }
+        let loaded = try await ChildProcess.run("/usr/bin/psql", [url, "-q", "-v", "ON_ERROR_STOP=1", "-f", try directory.write("dump.sql", dump)])
+        #expect(loaded.status == 0, "the fixture loads: \(loaded.stderr)")
+
+        let sealer = SecretSealer(masterKey: Secret("a-master-key-for-the-old-schema"))
+        let store = try await PostgresStore(url: url, schema: schema, sealer: sealer, logger: quietLogger)
+        #expect(await store.healthCheck().detail.contains("at migration 6"))
+        #expect(try await store.tenants().map(\.id) == ["ten_acme", "ten_beta"])
+        let acme = try #require(try await store.tenant("ten_acme"))
+        #expect(acme.name == "acme" && acme.chipQuota == 5 && acme.webhookURL?.absoluteString == "https://acme.example/hooks")
+        #expect(try await store.apiKey(prefix: "wk_acme1")?.tenant == "ten_acme")
+        #expect(try await store.apiKey(prefix: "wk_beta1")?.revokedAt != nil)
+        let worker = try #require(try await store.worker("wrk_acme1"))
+        #expect(worker.port == 3100 && worker.apiKey == Secret("plain-worker-api-key") && worker.webhookSecret == Secret("plain-worker-hmac-key"),
+                "plain-text secrets of the time are read")
+        let one = try #require(try await store.chip("chip_one"))
+        #expect(one.status == .working && one.phone == "5511999990001" && one.worker == "wrk_acme1" && one.metadata["whago.country"] == "br")
+        #expect(try await store.chip("chip_two")?.status == .scanQRCode)
+        #expect(try await store.chip("chip_three")?.worker == nil)
+        let lease = try #require(try await store.proxyLease(of: "chip_one"))
+        #expect(lease.stickyPort == 10001 && lease.endpoint?.username == "login__cr.br")
+        #expect(lease.endpoint?.password == nil, "the password the old lease kept is dropped on reading")
+
+        // The outbox became the event log: every entry in it, in order, the dead one dead.
+        #expect(try await store.events(of: "ten_acme", after: 0, limit: 10).map(\.id) == ["evt_1", "evt_2"])
+        #expect(try await store.events(of: "ten_beta", after: 0, limit: 10).map(\.id) == ["evt_3"])
+        #expect(try await store.deadLetters(limit: 10).map(\.id) == ["evt_2"])
+        #expect(try await store.deadLetters(limit: 10).first?.lastError == "HTTP 500")
+        #expect(Set(try await store.dueEntries(now: Date(), limit: 10).map(\.id)) == ["evt_1", "evt_3"])
+
+        // Chip counts were taken at the migration: the quota and the worker's capacity hold.
+        try await expectCode(.quotaExceeded) {
+            try await store.apply(StoreBatch([.createChip(Fixtures.chip("chip_four", tenant: "ten_acme"), quota: 2)]))
+        }
+        var placed = Fixtures.chip("chip_five", tenant: "ten_acme")
+        placed.worker = "wrk_acme1"
+        try await expectCode(.capacityExhausted) { try await store.apply(StoreBatch([.createChip(placed, quota: 5, capacity: 2)])) }
+        try await store.apply(StoreBatch([.createChip(placed, quota: 5, capacity: 3)]))
+        // The old leader's lease ran out long ago: a new holder takes it, with a later token.
+        #expect(try await store.acquireLease("leader", holder: "today", ttl: .seconds(30)).map(\.value) ?? 0 > 1)
+        await store.shutdown()
+
+        // Opened again: nothing to migrate, the new chip there.
+        let again = try await PostgresStore(url: url, schema: schema, sealer: sealer, logger: quietLogger)
+        #expect(try await again.chip("chip_five")?.worker == "wrk_acme1")
+        #expect(try await again.allChips().count == 4)
+        await again.shutdown()
+    }
+
+    /// Runs `body` and expects a ``WhagoError`` with `code`.
+    private func expectCode(_ code: WhagoError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+            Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
+        } catch let error as WhagoError {
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+
     @Test("a bad URL or password is a clear error that never shows the password")
     func badCredentials() async throws {
         let url = try postgresURL()
