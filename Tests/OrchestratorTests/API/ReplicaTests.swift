@@ -229,12 +229,14 @@ extension OrchestratorScenarios {
         }
 
         /// Creates chip `name` for the tenant of `key`: first on replica `first`, then, after a 503 or
-        /// an answer lost with a killed replica, on any live one. Returns its id, or nil (with an
+        /// an answer lost with a killed replica, on the live ones in turn. Returns its id, or nil (with an
         /// issue recorded) when it could not be created.
         static func create(_ name: String, key: String, tenant index: Int, first: Int, in cluster: Cluster) async throws -> String? {
             var attempts = 0
             while true {
-                let replica = attempts == 0 ? first : (cluster.alive.withLock { $0.randomElement() } ?? first)
+                // After the first, the live replicas in turn (not at random: a failure can be replayed).
+                let alive = cluster.alive.withLock { $0.sorted() }
+                let replica = attempts == 0 || alive.isEmpty ? first : alive[attempts % alive.count]
                 attempts += 1
                 let answer = try? await cluster.api(replica).call(.post, "/api/v1/chips", key: key, json: ["name": .string(name)])
                 if let answer, answer.status == 201, let id = answer.json["id"]?.stringValue { return id }
@@ -253,7 +255,7 @@ extension OrchestratorScenarios {
                     Issue.record("creating \(name) for tenant \(index) never succeeded")
                     return nil
                 }
-                // Retry-After is a whole second; a failover takes about one.
+                // A client's pause before it tries again (not a synchronisation: any pause works).
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
