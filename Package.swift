@@ -105,6 +105,7 @@ let package = Package(
             dependencies: [
                 "WhagoCore", "Orchestrator", "CurlHTTP", "YAMLConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -283,7 +284,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WhagoCLITests",
-            dependencies: ["whago", "WhagoCore", "YAMLConfig", "WhagoTesting"],
+            dependencies: ["whago", "WhagoCore", "YAMLConfig", "WhagoTesting", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         // new-driver: test targets above this line

@@ -164,7 +164,8 @@ public struct ChipService: Sendable {
     /// Sends a text from the chip. The message is recorded (queued) before the worker is asked;
     /// the worker's answer makes it `sent` or `failed`, and no answer (a timeout, a 5xx after the
     /// request left) makes it `unknown`: never retried blindly, the tenant decides. A request
-    /// repeated with the same idempotency key returns the first message, sending nothing.
+    /// repeated with the same idempotency key returns the first message, sending nothing; the same
+    /// key with another chat or text is `idempotency_conflict`.
     /// Paced by `limits.sending` (a ``PacingError`` says how long to wait); an idempotency key
     /// seen before returns the first message without pacing.
     public func sendText(_ text: OutgoingText, from id: ChipID, of tenant: TenantID, idempotencyKey: String? = nil) async throws -> OutgoingMessage {
@@ -172,7 +173,9 @@ public struct ChipService: Sendable {
         let body = try Validation.messageText(text.text)
         let key = try idempotencyKey.map(Validation.idempotencyKey)
         let chip = try await get(id, of: tenant)
-        if let key, let existing = try await context.store.message(of: id, idempotencyKey: key) { return existing }
+        if let key, let existing = try await context.store.message(of: id, idempotencyKey: key) {
+            return try Self.repeated(existing, chatID: chatID, text: body, key: key)
+        }
         guard chip.status == .working else {
             throw WhagoError(.invalidState, "chip \(id) is \(chip.status.rawValue): messages can be sent only while it is WORKING")
         }
@@ -184,7 +187,9 @@ public struct ChipService: Sendable {
             try await context.store.apply(StoreBatch([.recordMessage(message)]))
         } catch let error as WhagoError where error.code == .conflict {
             pacer.release(id)
-            if let key, let existing = try await context.store.message(of: id, idempotencyKey: key) { return existing }
+            if let key, let existing = try await context.store.message(of: id, idempotencyKey: key) {
+                return try Self.repeated(existing, chatID: chatID, text: body, key: key)
+            }
             throw error
         } catch {
             pacer.release(id)
@@ -205,6 +210,16 @@ public struct ChipService: Sendable {
         try await context.store.apply(StoreBatch([.updateMessage(message)]))
         message.version += 1
         return message
+    }
+
+    /// The message a request repeated with its idempotency key gets back: the first one, when the
+    /// request is the same (its chat and text).
+    static func repeated(_ existing: OutgoingMessage, chatID: String, text: String, key: String) throws -> OutgoingMessage {
+        guard existing.chatID == chatID, existing.text == text else {
+            throw WhagoError(.idempotencyConflict, "the Idempotency-Key '\(key)' was used for \(existing.id) with another chatId or text; "
+                + "use a new key for a new message")
+        }
+        return existing
     }
 
     // MARK: Pass-through

@@ -113,7 +113,8 @@ public struct WebhookIntake: Sendable {
                 return ChipTransitions.Change(chip: next, events: [tenantEvent])
             }
         } else {
-            let tenantEvent = ChipEvent(id: id, chip: chip.id, kind: event.kind, payload: event.payload, occurredAt: event.occurredAt)
+            let tenantEvent = ChipEvent(id: id, chip: chip.id, kind: event.kind, payload: try await messagePayload(event, of: chip.id),
+                                        occurredAt: event.occurredAt, providerMessageID: event.providerMessageID)
             do {
                 try await context.store.enqueue([OutboxEntry(event: tenantEvent, tenant: chip.tenant)])
                 return .applied
@@ -126,6 +127,18 @@ public struct WebhookIntake: Sendable {
         case .duplicate, .unchanged: return .duplicate
         case .missing: return .dropped
         }
+    }
+
+    /// A message event's data as the tenant gets it: the worker's payload, with the message's ids
+    /// beside it — `providerMessageId` (the worker's, as its send answered) and, for a message whago
+    /// sent, `messageId` (whago's `msg_…`, as `POST …/messages` answered), so an ack can be matched.
+    private func messagePayload(_ event: ChipEvent, of chip: ChipID) async throws -> JSONValue {
+        guard let provided = event.providerMessageID, case .object(var members) = event.payload else { return event.payload }
+        members["providerMessageId"] = .string(provided)
+        if let message = try await context.store.message(of: chip, providerMessageID: provided) {
+            members["messageId"] = .string(message.id.rawValue)
+        }
+        return .object(members)
     }
 
     /// The tenant event's id: bound to the worker that signed it, of bounded length.

@@ -132,7 +132,8 @@ public final class OrchestratorRig: Sendable {
     public var apiURL: String? { server == nil ? nil : "http://127.0.0.1:\(receiverPort)" }
     private let receiver: LoopbackServer
     private let group: ServiceGroup?
-    private let running: Task<Void, Never>?
+    /// The service group's run; its error, if it failed.
+    private let running: Task<(any Error)?, Never>?
 
     /// Opens the store, starts the receiver and (by default) the orchestrator's loops.
     public static func start(_ options: Options) async throws -> OrchestratorRig {
@@ -212,20 +213,36 @@ public final class OrchestratorRig: Sendable {
             server = try WhagoServer(configuration, orchestrator: orchestrator, store: store, runtime: runtime, logger: logger)
         }
         var group: ServiceGroup?
-        var running: Task<Void, Never>?
+        var running: Task<(any Error)?, Never>?
         if options.runsServices {
             let services = ServiceGroup(services: orchestrator.services + (server?.services ?? []), gracefulShutdownSignals: [],
                                         cancellationSignals: [], logger: logger)
-            running = Task { try? await services.run() }
+            running = Task {
+                do {
+                    try await services.run()
+                    return nil
+                } catch {
+                    return error
+                }
+            }
             group = services
         }
-        if let server, options.runsServices { _ = await server.waitUntilListening() }
+        if let server, let running {
+            // Listening, or the server failed first (its address was taken: the group stops).
+            if await server.waitUntilListening() == nil {
+                let failure = await running.value
+                await receiver.stop()
+                await runtime.shutdown()
+                await store.shutdown()
+                throw failure ?? WhagoError(.unavailable, "the rig's services stopped before the API listened")
+            }
+        }
         return OrchestratorRig(options: options, orchestrator: orchestrator, store: store, runtime: runtime, sessions: sessions,
                                receiver: receiver, server: server, apiPort: apiPort, group: group, running: running)
     }
 
     private init(options: Options, orchestrator: Orchestrator, store: any Store, runtime: any ContainerRuntime, sessions: WAHAPlusProvider,
-                 receiver: LoopbackServer, server: WhagoServer?, apiPort: Int?, group: ServiceGroup?, running: Task<Void, Never>?) {
+                 receiver: LoopbackServer, server: WhagoServer?, apiPort: Int?, group: ServiceGroup?, running: Task<(any Error)?, Never>?) {
         self.options = options
         self.orchestrator = orchestrator
         self.store = store
@@ -242,7 +259,7 @@ public final class OrchestratorRig: Sendable {
     public func stop() async {
         if let group {
             await group.triggerGracefulShutdown()
-            await running?.value
+            _ = await running?.value
         }
         await orchestrator.leadership.resign()
         await receiver.stop()

@@ -36,6 +36,9 @@ struct APIMiddleware: ServerMiddleware {
         async throws -> (HTTPResponse, HTTPBody?) {
         do {
             let principal = try await admit(request, for: Self.access(operationID))
+            if let problem = QueryRules.document.problem(operationID: operationID, query: request.path?.split(separator: "?", maxSplits: 1).dropFirst().first) {
+                throw ErrorResponse(.badRequest, "invalid_query", problem)
+            }
             return try await Principal.$current.withValue(principal) {
                 try await next(request, body, metadata)
             }

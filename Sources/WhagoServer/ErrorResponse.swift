@@ -23,7 +23,7 @@ struct ErrorResponse: Error, Sendable {
     /// The status of each of whago's error codes.
     init(_ error: WhagoError) {
         let status: HTTPResponse.Status = switch error.code {
-        case .invalidRequest, .invalidConfig: .unprocessableContent
+        case .invalidRequest, .invalidConfig, .idempotencyConflict: .unprocessableContent
         case .unauthorized: .unauthorized
         case .notFound: .notFound
         case .conflict, .invalidState, .quotaExceeded: .conflict

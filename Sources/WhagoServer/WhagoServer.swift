@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Orchestrator
@@ -46,6 +47,7 @@ public struct WhagoServer: Sendable {
     let ingest: WorkerWebhookIngest
     let delivery: TenantWebhookDelivery
     private let listening: Listening
+    private let listen: HostPort
 
     /// Builds the routes; nothing listens before ``services`` run.
     public init(_ configuration: Configuration, orchestrator: Orchestrator, store: any Store, runtime: any ContainerRuntime,
@@ -85,6 +87,7 @@ public struct WhagoServer: Sendable {
         ConsoleRoutes.register(on: router)
         let listening = Listening()
         self.listening = listening
+        self.listen = configuration.listen
         let serverLogger = logger
         self.application = Application(
             router: router,
@@ -99,35 +102,70 @@ public struct WhagoServer: Sendable {
     }
 
     /// The webhook queue, the delivery loop and the HTTP server, in ServiceGroup order.
-    public var services: [any Service] { [ingest, delivery, application] }
+    public var services: [any Service] { [ingest, delivery, HTTPService(application: application, listen: listen, listening: listening)] }
 
-    /// Returns the port once the server listens.
-    public func waitUntilListening() async -> Int {
+    /// Returns the port once the server listens; nil when it could not listen (its service
+    /// failed: the group stops), or when the task is cancelled first.
+    public func waitUntilListening() async -> Int? {
         await listening.value()
     }
 }
 
-/// A value set once, awaited by any number of callers.
+/// Whether the HTTP server listens: settled once (its port, or that it failed), awaited by any number
+/// of callers, each until it is settled or the caller is cancelled.
 final class Listening: Sendable {
-    private let state = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+    private struct State {
+        /// nil: not settled; `.some(nil)`: the server failed before it listened.
+        var outcome: Int??
+        var waiters: [UUID: CheckedContinuation<Int?, Never>] = [:]
+    }
 
-    func resolve(_ port: Int) {
-        let waiters = state.withLock { state in
-            state.port = port
-            defer { state.waiters = [] }
-            return state.waiters
+    private let state = Mutex(State())
+
+    /// Settles it: the port listened on, or nil when the server could not listen.
+    func resolve(_ port: Int?) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Int?, Never>] in
+            guard state.outcome == nil else { return [] }
+            state.outcome = .some(port)
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume(returning: port) }
     }
 
-    func value() async -> Int {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Int? in
-                if let port = state.port { return port }
-                state.waiters.append(continuation)
-                return nil
+    /// The port once the server listens; nil when it failed to, or the calling task is cancelled first.
+    func value() async -> Int? {
+        let id = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int?, Never>) in
+                let ready = state.withLock { state -> Int?? in
+                    if let outcome = state.outcome { return .some(outcome) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            if let ready { continuation.resume(returning: ready) }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: nil)
+        }
+    }
+}
+
+/// The HTTP server as a service of the daemon's group: an address it cannot listen on fails it
+/// with `cannot listen on HOST:PORT: <reason>` (and the group, and the daemon, with it).
+struct HTTPService: Service {
+    let application: Application<RouterResponder<BasicRequestContext>>
+    let listen: HostPort
+    let listening: Listening
+
+    func run() async throws {
+        // Whatever ends the server before it listened settles the wait for it as failed.
+        defer { listening.resolve(nil) }
+        do {
+            try await application.run()
+        } catch let error as IOError {
+            throw WhagoError(.unavailable, "cannot listen on \(listen): \(String(cString: strerror(error.errnoCode)).lowercased())")
         }
     }
 }

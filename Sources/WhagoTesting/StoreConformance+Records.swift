@@ -62,7 +62,24 @@ extension StoreConformance {
         #expect(try await store.message("m1")?.version == 2)
         #expect(try await store.messageCount(of: "c1", since: Fixtures.date(0)) == 2)
         #expect(try await store.messageCount(of: "c1", since: Fixtures.date(15)) == 1)
+        // Found by the id its worker gave it (what a worker's ack names), on its chip only.
+        #expect(try await store.message(of: "c1", providerMessageID: "true_5511@c.us_ABC")?.id == "m1")
+        #expect(try await store.message(of: "c1", providerMessageID: "true_5511@c.us_XYZ") == nil)
+        try await store.createChip(Fixtures.chip("c2", tenant: "t1", name: "second"))
+        #expect(try await store.message(of: "c2", providerMessageID: "true_5511@c.us_ABC") == nil, "another chip's message")
+        // A batch that fails undoes an update, and the id it gave goes with it.
+        var renamed = try #require(try await store.message("m1"))
+        renamed.providerMessageID = "true_5511@c.us_DEF"
+        var tenant = try #require(try await store.tenant("t1"))
+        tenant.version += 7
+        try await expectCode(.conflict) { try await store.apply(StoreBatch([.updateMessage(renamed), .updateTenant(tenant)])) }
+        #expect(try await store.message(of: "c1", providerMessageID: "true_5511@c.us_ABC")?.id == "m1")
+        #expect(try await store.message(of: "c1", providerMessageID: "true_5511@c.us_DEF") == nil)
+        try await store.apply(StoreBatch([.updateMessage(renamed)]))
+        #expect(try await store.message(of: "c1", providerMessageID: "true_5511@c.us_DEF")?.id == "m1")
+        #expect(try await store.message(of: "c1", providerMessageID: "true_5511@c.us_ABC") == nil)
         try await store.deleteChip("c1", event: nil)
         #expect(try await store.message("m1") == nil, "a chip's messages go with it")
+        #expect(try await store.message(of: "c1", providerMessageID: "true_5511@c.us_DEF") == nil)
     }
 }

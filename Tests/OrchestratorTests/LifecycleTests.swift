@@ -187,7 +187,7 @@ extension OrchestratorScenarios {
             }
         }
 
-        @Test("sends are recorded first; a repeated idempotency key sends nothing; a worker answering 5xx makes the send unknown")
+        @Test("sends are recorded first; a repeated idempotency key sends nothing (with another text it is a conflict); a worker answering 5xx makes the send unknown")
         func sendText() async throws {
             // No pacing gap here: this is about what a send records (pacing is the API walkthrough's).
             let unpaced = LimitsConfig(sending: SendingLimits(minGap: .seconds(0), jitter: .seconds(0)))
@@ -200,6 +200,13 @@ extension OrchestratorScenarios {
                 let repeated = try await rig.orchestrator.chips.sendText(text, from: chip.id, of: tenant, idempotencyKey: "order-1")
                 #expect(repeated.id == sent.id)
                 #expect(try await rig.store.messageCount(of: chip.id, since: .distantPast) == 1)
+                for other in [OutgoingText(chatID: text.chatID, text: "another text"), OutgoingText(chatID: "5511911112222@c.us", text: text.text)] {
+                    let error = await #expect(throws: WhagoError.self) {
+                        try await rig.orchestrator.chips.sendText(other, from: chip.id, of: tenant, idempotencyKey: "order-1")
+                    }
+                    #expect(error?.code == .idempotencyConflict && error?.message.contains(sent.id.rawValue) == true, "\(String(describing: error))")
+                }
+                #expect(try await rig.store.messageCount(of: chip.id, since: .distantPast) == 1, "neither was sent")
 
                 let worker = try await workerOf(rig, chip)
                 try await setFaults(rig, worker, errorRate: 1)

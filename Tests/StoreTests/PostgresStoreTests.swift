@@ -42,7 +42,7 @@ struct PostgresStoreTests {
         }
         let report = await stores[0].healthCheck()
         #expect(report.status == .ok)
-        #expect(report.detail.contains("at migration 6"))
+        #expect(report.detail.contains("at migration \(PostgresStore.latestMigration)"))
         for store in stores { await store.shutdown() }
     }
 
@@ -59,7 +59,7 @@ struct PostgresStoreTests {
 
         let sealer = SecretSealer(masterKey: Secret("a-master-key-for-the-old-schema"))
         let store = try await PostgresStore(url: url, schema: schema, sealer: sealer, logger: quietLogger)
-        #expect(await store.healthCheck().detail.contains("at migration 6"))
+        #expect(await store.healthCheck().detail.contains("at migration \(PostgresStore.latestMigration)"))
         #expect(try await store.tenants().map(\.id) == ["ten_acme", "ten_beta"])
         let acme = try #require(try await store.tenant("ten_acme"))
         #expect(acme.name == "acme" && acme.chipQuota == 5 && acme.webhookURL?.absoluteString == "https://acme.example/hooks")

@@ -220,6 +220,31 @@ struct CheckConfigTests {
         ])
     }
 
+    @Test("every problem of a file in one run: an unset variable, a missing secret file and a bad value together, each where it is written")
+    func everyProblemAtOnce() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        try directory.write("all.yaml", """
+            server: { adminToken: file:\(directory.path)/no-such-token, listen: 127.0.0.1:8080 }
+            limits: { chipsPerTenant: 0 }
+            runtime: { driver: local }
+            sessions: { driver: waha-plus }
+            proxy:
+              driver: dataimpulse
+              dataimpulse:
+                login: ${WHAGO_TEST_SURELY_UNSET_LOGIN}
+                password: pw
+            store: { driver: file }
+            """)
+        let result = try await whago("check-config", "all.yaml", directory: directory.path)
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(lines)")
+        #expect(lines.first?.hasPrefix("all.yaml:1:23: server.adminToken: ") == true && lines.first?.contains("no-such-token") == true, "\(lines)")
+        #expect(lines.dropFirst().first?.hasPrefix("all.yaml:2:27: limits.chipsPerTenant: expected a whole number of at least 1") == true, "\(lines)")
+        #expect(lines.last == "all.yaml:8:12: environment variable 'WHAGO_TEST_SURELY_UNSET_LOGIN' is not set (set it, or write ${WHAGO_TEST_SURELY_UNSET_LOGIN:-default} to give a default)", "\(lines)")
+    }
+
     @Test("the secrets of a configuration never appear in its errors")
     func noSecretsInErrors() async throws {
         let directory = try TemporaryDirectory("check")

@@ -1,3 +1,4 @@
+import CurlHTTP
 import Foundation
 import WhagoCore
 import Testing
@@ -6,19 +7,101 @@ import WhagoTesting
 
 @Suite("whago doctor, drivers, version and --help", .timeLimit(.minutes(10)))
 struct CommandTests {
-    @Test("doctor prints one ok line per driver on the embedded default")
+    @Test("doctor prints one ok line per driver on the embedded default, and the listen address and workers' ports")
     func doctorOK() async throws {
         let directory = try TemporaryDirectory("doctor")
         defer { directory.remove() }
-        let result = try await whago("doctor", "--set", "server.dataDir=\(directory.path)")
+        let port = try freePort()
+        let range = try freePortRange(count: 3)
+        let result = try await whago("doctor", "--set", "server.dataDir=\(directory.path)", "--set", "server.listen=127.0.0.1:\(port)",
+                                     "--set", "runtime.local.ports=\(range.lowerBound)-\(range.upperBound)")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.map { String($0.prefix(17)) } == [
             "config    ok     ", "data      ok     ", "key       ok     ", "runtime   ok     ", "sessions  ok     ", "proxy     ok     ",
-            "store     ok     ", "webhooks  ok     ",
+            "store     ok     ", "webhooks  ok     ", "listen    ok     ", "ports     ok     ",
         ])
         #expect(lines[2].contains("none yet: serve generates one into \(directory.path)/master-key"))
-        #expect(lines[6].contains("file: data directory \(directory.path)/store"))
+        #expect(lines[6].contains("file: store directory '\(directory.path)/store' does not exist yet"), "\(lines[6])")
+        #expect(lines[8] == "listen    ok       server.listen: 127.0.0.1:\(port) is free")
+        #expect(lines[9] == "ports     ok       runtime.local.ports: \(range.lowerBound)-\(range.upperBound): 3 free")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("store")), "doctor created no store")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("workers")), "nor the workers' directory")
+    }
+
+    @Test("doctor reads only: with no data directory it creates none; beside a running whago it reports the store, the address and the workers' ports in use by it, as information")
+    func doctorBesideServe() async throws {
+        let directory = try TemporaryDirectory("doctor-beside")
+        defer { directory.remove() }
+        let data = directory.file("data")
+        let port = try freePort()
+        let range = try freePortRange(count: 3)
+        let settings = ["--set", "server.dataDir=\(data)", "--set", "server.listen=127.0.0.1:\(port)",
+                        "--set", "runtime.local.ports=\(range.lowerBound)-\(range.upperBound)"]
+        let fresh = try await ChildProcess.run(WhagoBinary.path, ["doctor"] + settings)
+        #expect(fresh.status == 0, "\(fresh.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: data), "doctor created nothing: \(String(describing: try? FileManager.default.subpathsOfDirectory(atPath: data)))")
+
+        let serve = try ChildProcess(WhagoBinary.path, ["serve"] + settings)
+        defer { Self.killWorkers(under: "\(data)/workers") }
+        try await serve.waitForOutput(containing: "whago is running")
+        // A chip, so that a worker listens on the range's first port.
+        let token = try String(contentsOfFile: "\(data)/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let tenant = try await Self.call(port, "POST", "/api/v1/tenants", token: token, body: #"{"name":"doctor"}"#)
+        let key = try #require(tenant["apiKey"]?.stringValue)
+        _ = try await Self.call(port, "POST", "/api/v1/chips", token: key, body: #"{"name":"one"}"#)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !acceptsConnections(port: range.lowerBound) {
+            guard ContinuousClock.now < deadline else { Issue.record("no worker listened on \(range.lowerBound)"); break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        let beside = try await ChildProcess.run(WhagoBinary.path, ["doctor"] + settings)
+        #expect(beside.status == 0, "\(beside.stdout)")
+        let lines = beside.stdout.split(separator: "\n").map(String.init)
+        let store = lines.first { $0.hasPrefix("store") } ?? ""
+        #expect(store.hasPrefix("store     ok       file: store directory '\(data)/store'") && store.hasSuffix("is in use by the running whago (pid \(serve.pid))"), "\(store)")
+        #expect(lines.contains("listen    ok       server.listen: 127.0.0.1:\(port) is in use by the running whago (pid \(serve.pid))"), "\(lines)")
+        #expect(lines.contains("ports     ok       runtime.local.ports: \(range.lowerBound)-\(range.upperBound): 1 in use by whago's workers, 2 free"), "\(lines)")
+        // The daemon went on undisturbed.
+        #expect(try await Self.call(port, "GET", "/api/v1/chips", token: key)["chips"]?.arrayValue?.count == 1)
+        serve.signal(SIGTERM)
+        #expect(try await serve.waitForExit() == 0)
+    }
+
+    @Test("doctor reports a listen address and workers' ports that another program holds")
+    func doctorBusyPorts() async throws {
+        let directory = try TemporaryDirectory("doctor-busy")
+        defer { directory.remove() }
+        let taken = try SilentPort()
+        let result = try await whago("doctor", "--set", "server.dataDir=\(directory.path)", "--set", "server.listen=127.0.0.1:\(taken.port)",
+                                     "--set", "runtime.local.ports=\(taken.port)-\(taken.port)")
+        #expect(result.status == 1, "a busy listen address is an error")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let listen = lines.first { $0.hasPrefix("listen") } ?? ""
+        #expect(listen.hasPrefix("listen    error    server.listen: cannot listen on 127.0.0.1:\(taken.port): address already in use (by "), "\(listen)")
+        #expect(listen.contains("(pid \(getpid()))") && listen.contains("fix: stop what listens there, or choose another server.listen"))
+        let ports = lines.first { $0.hasPrefix("ports") } ?? ""
+        #expect(ports.hasPrefix("ports     warning  runtime.local.ports: \(taken.port): 1 port in use by other programs: \(taken.port) ("), "\(ports)")
+        #expect(ports.contains("fix: stop those programs, or set runtime.local.ports to a range nothing else uses"))
+    }
+
+    /// A call to a `whago serve` on 127.0.0.1:`port`; its JSON answer.
+    static func call(_ port: Int, _ method: String, _ path: String, token: String, body: String? = nil) async throws -> JSONValue {
+        var request = HTTPClientRequest(HTTPClientRequest.Method(rawValue: method), "http://127.0.0.1:\(port)\(path)",
+                                        headers: [("Authorization", "Bearer \(token)")], body: body.map { Array($0.utf8) }, timeout: .seconds(30))
+        if body != nil { request.addHeader("Content-Type", "application/json") }
+        let response = try await HTTPClient.shared.execute(request)
+        return (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))) ?? .null
+    }
+
+    /// Kills the `local` workers a daemon left running under `directory` (whago leaves them on purpose).
+    static func killWorkers(under directory: String) {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
+                  String(decoding: environ, as: UTF8.self).contains("WHAGO_WORKER_DIR=\(directory)/") else { continue }
+            kill(pid, SIGKILL)
+        }
     }
 
     @Test("doctor warns when the data directory or a file in it is open to other users")
@@ -27,7 +110,7 @@ struct CommandTests {
         defer { directory.remove() }
         let token = try directory.write("admin-token", "not-a-real-token\n")
         #expect(chmod(token, 0o644) == 0)
-        let result = try await whago("doctor", "--set", "server.dataDir=\(directory.path)")
+        let result = try await whago("doctor", "--set", "server.dataDir=\(directory.path)", "--set", "server.listen=127.0.0.1:\(try freePort())")
         #expect(result.status == 0, "a warning does not fail doctor: \(result.stderr)")
         let line = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("data") })
         #expect(line.hasPrefix("data      warning  server.dataDir: other users may read or enter \(token)"), "\(line)")
@@ -39,9 +122,10 @@ struct CommandTests {
     func doctorError() async throws {
         let directory = try TemporaryDirectory("doctor")
         defer { directory.remove() }
-        let result = try await whago("doctor", "--set", "server.dataDir=\(directory.path)", "--set", "runtime.local.command.0=/nonexistent/waha")
-        #expect(result.status == 1)
-        #expect(result.stdout.contains("runtime   error    local: worker command '/nonexistent/waha' not found — fix: set runtime.local.command"))
+        let result = try await whago("doctor", "--set", "server.dataDir=\(directory.path)", "--set", "server.listen=127.0.0.1:\(try freePort())",
+                                     "--set", "runtime.local.command.0=/nonexistent/waha")
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout.contains("runtime   error    local: worker command '/nonexistent/waha' not found — fix: set runtime.local.command"), "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("store     ok"))
     }
 

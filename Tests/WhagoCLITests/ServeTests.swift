@@ -37,6 +37,42 @@ struct ServeTests {
         #expect(doctor.stdout.contains("key       ok       server.masterKey: \(directory.path)/data/master-key (key id"), "\(doctor.stdout)")
     }
 
+    @Test("a listen address already in use: serve stops at once saying so, exits non-zero and leaves the data directory and the store as they were")
+    func busyListenAddress() async throws {
+        let directory = try TemporaryDirectory("serve-busy")
+        defer { directory.remove() }
+        let data = directory.file("data")
+        // A first run makes the data directory and the store.
+        let first = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(data)", "--set", "server.listen=127.0.0.1:\(try freePort())"])
+        try await first.waitForOutput(containing: "whago is running")
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit() == 0)
+        let before = try Self.contents(of: data)
+        #expect(before.keys.contains { $0.hasPrefix("store/") }, "the store exists: \(before.keys.sorted())")
+
+        // Something else listens on the address.
+        let taken = try SilentPort()
+        let second = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(data)", "--set", "server.listen=127.0.0.1:\(taken.port)"])
+        let status = try await second.waitForExit(timeout: .seconds(60))
+        #expect(status != 0, "exits non-zero")
+        let log = second.standardError
+        #expect(log.contains("cannot listen on 127.0.0.1:\(taken.port): address already in use"), "\(log)")
+        #expect(!log.contains("whago is running"))
+        #expect(try Self.contents(of: data) == before, "nothing in the data directory changed")
+    }
+
+    /// Every file under `directory` (relative path → contents).
+    static func contents(of directory: String) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let relative = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: "\(directory)/\(relative)", isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            files[relative] = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(relative)"))
+        }
+        return files
+    }
+
     @Test("SIGINT stops it too, and a configured admin token is used and never logged")
     func sigint() async throws {
         let directory = try TemporaryDirectory("serve")
@@ -72,7 +108,8 @@ struct ServeTests {
         let directory = try TemporaryDirectory("serve")
         defer { directory.remove() }
         let socket = directory.file("no-docker.sock")
-        let result = try await whago("serve", "--set", "server.dataDir=\(directory.path)", "--set", "runtime.driver=docker",
+        let result = try await whago("serve", "--set", "server.dataDir=\(directory.path)", "--set", "server.listen=127.0.0.1:\(try freePort())",
+                                     "--set", "runtime.driver=docker",
                                      "--set", "runtime.docker.socket=\(socket)")
         #expect(result.status == 1)
         #expect(result.stderr.contains("runtime driver 'docker': error: cannot reach the Docker daemon at unix://\(socket)"))

@@ -85,6 +85,19 @@ struct WahaSimTests {
         try await second.stop()
     }
 
+    @Test("`whago waha-sim --help` lists the simulator's options and the scan command; `serve` is the same command")
+    func help() async throws {
+        for arguments in [["waha-sim", "--help"], ["waha-sim", "serve", "--help"]] {
+            let result = try await ChildProcess.run(WhagoBinary.path, arguments)
+            #expect(result.status == 0)
+            for option in ["--port", "--host", "--api-key", "--time-scale", "--data", "--probe-url", "--public-url", "--log-level"] {
+                #expect(result.stdout.contains(option), "\(arguments.joined(separator: " ")) lists \(option): \(result.stdout)")
+            }
+        }
+        let root = try await ChildProcess.run(WhagoBinary.path, ["waha-sim", "--help"])
+        #expect(root.stdout.contains("scan"), "and the virtual phone")
+    }
+
     @Test("`whago waha-sim scan` pairs a session from its QR value, once")
     func scanCommand() async throws {
         let simulator = try await SimulatorProcess.start(["--api-key", "k"], timeScale: 1)

@@ -19,6 +19,8 @@ public actor FileStore: StateBackedStore {
     ) { configuration, context in
         try await FileStore(directory: configuration.path ?? "\(context.dataDirectory)/store", compactEvery: configuration.compactEvery,
                             sealer: context.sealer)
+    } inspect: { configuration, context in
+        inspect(directory: configuration.path ?? "\(context.dataDirectory)/store")
     }
 
     /// The data directory.

@@ -35,7 +35,10 @@ public actor LocalProcessRuntime: ContainerRuntime {
     init(configuration: LocalProcessConfiguration, dataDirectory: String) {
         self.configuration = configuration
         self.command = configuration.command ?? [Self.currentExecutable(), "waha-sim"]
-        self.workDirectory = configuration.workDir ?? "\(dataDirectory)/workers"
+        // Absolute, so that workers' marker (WHAGO_WORKER_DIR) and records name the same place
+        // whatever directory a later whago (or an operator's ps) looks from.
+        let directory = configuration.workDir ?? "\(dataDirectory)/workers"
+        self.workDirectory = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
     }
 
     /// A runtime over `workDirectory` running `command` (tests and embedding).
@@ -63,11 +66,13 @@ public actor LocalProcessRuntime: ContainerRuntime {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             return .error("worker command '\(path)' is not executable", fix: "chmod +x \(path)")
         }
-        do {
-            try PrivateFile.makeDirectory(workDirectory)
-        } catch {
-            return .error("cannot create the workers' directory '\(workDirectory)': \(error.localizedDescription)",
-                          fix: "set runtime.local.workDir to a writable directory")
+        // Checked, not created (`whago doctor` runs this too, and writes nothing): the first launch creates it.
+        var existing = URL(fileURLWithPath: workDirectory)
+        while !FileManager.default.fileExists(atPath: existing.path), existing.path != "/" { existing.deleteLastPathComponent() }
+        guard FileManager.default.isWritableFile(atPath: existing.path) else {
+            let what = existing.path == workDirectory ? "the workers' directory '\(workDirectory)' is not writable"
+                : "the workers' directory '\(workDirectory)' cannot be created: '\(existing.path)' is not writable"
+            return .error(what, fix: "set runtime.local.workDir to a writable directory")
         }
         return .ok("workers run '\(([path] + command.dropFirst()).joined(separator: " "))' on ports \(configuration.ports), data in \(workDirectory)")
     }

@@ -5,7 +5,16 @@ import WhagoCore
 extension PostgresStore {
     /// The schema's versions, in order. A released migration never changes; fixes are new versions.
     func migrations() -> [(version: Int, statements: [String])] {
-        [
+        Self.migrations(schema: schema)
+    }
+
+    /// The version the last migration brings a schema to.
+    static var latestMigration: Int { migrations(schema: "whago").last?.version ?? 0 }
+
+    /// The migrations of `schema`.
+    static func migrations(schema: String) -> [(version: Int, statements: [String])] {
+        func table(_ name: String) -> String { "\"\(schema)\".\(name)" }
+        return [
             (1, [
                 "CREATE TABLE \(table("tenants")) (id text PRIMARY KEY, doc jsonb NOT NULL)",
                 """
@@ -112,6 +121,10 @@ extension PostgresStore {
                     WHEN (OLD.tenant IS DISTINCT FROM NEW.tenant OR OLD.worker IS DISTINCT FROM NEW.worker)
                     EXECUTE FUNCTION \(table("count_chips"))()
                 """,
+            ]),
+            // A worker's ack names a message by the id the worker gave it: found by that id.
+            (7, [
+                "CREATE INDEX ON \(table("messages")) (chip, (doc->>'providerMessageID'))",
             ]),
         ]
     }

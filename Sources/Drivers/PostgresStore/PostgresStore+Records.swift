@@ -313,6 +313,13 @@ extension PostgresStore {
             """).first
     }
 
+    public func message(of chip: ChipID, providerMessageID: String) async throws -> OutgoingMessage? {
+        try await messageRows("""
+            SELECT doc::text, version FROM \(unescaped: t("messages"))
+            WHERE chip = \(chip.rawValue) AND doc->>'providerMessageID' = \(providerMessageID)
+            """).first
+    }
+
     public func messageCount(of chip: ChipID, since date: Date) async throws -> Int {
         try await query("SELECT count(*) FROM \(unescaped: t("messages")) WHERE chip = \(chip.rawValue) AND created_at >= \(date)") {
             try $0.decode(Int.self)

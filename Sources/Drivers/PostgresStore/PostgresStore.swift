@@ -24,6 +24,9 @@ public final class PostgresStore: Store {
         try await PostgresStore(url: configuration.url.revealed, schema: configuration.schema, poolSize: configuration.poolSize,
                                 connectTimeout: configuration.connectTimeout.duration, sealer: context.sealer, runsClient: false,
                                 logger: context.logger)
+    } inspect: { configuration, context in
+        await inspect(url: configuration.url.revealed, schema: configuration.schema, sealer: context.sealer,
+                      timeout: configuration.connectTimeout.duration, logger: context.logger)
     }
 
     let client: PostgresClient

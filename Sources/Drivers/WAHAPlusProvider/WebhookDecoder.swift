@@ -66,7 +66,9 @@ struct WebhookDecoder: Sendable {
         case "message", "message.ack":
             // Passed through to the tenant: the payload is read whole only for these.
             let payload = (try? JSONDecoder().decode(PayloadOnly.self, from: Data(body)))?.payload ?? .null
-            return [ChipEvent(id: id, chip: chip, kind: event == "message" ? .message : .messageAck, payload: payload, occurredAt: occurredAt)]
+            let messageID = WAHAPlusProvider.messageID(payload).map { WorkerText.clean($0, limit: 256) }
+            return [ChipEvent(id: id, chip: chip, kind: event == "message" ? .message : .messageAck, payload: payload, occurredAt: occurredAt,
+                              providerMessageID: messageID)]
         default:
             return []
         }

@@ -50,6 +50,12 @@ public struct DriverSelection<Instance: Sendable>: Decodable, Sendable {
         try await driver.makeInstance(configuration, context)
     }
 
+    /// The driver's read-only report for `whago doctor`, when it has one (see `Driver`'s `inspect`);
+    /// nil: build it and run its health check instead.
+    public func inspect(_ context: DriverContext) async -> HealthReport? {
+        await driver.inspectInstance?(configuration, context)
+    }
+
     /// `name key=value …` with every secret shown as `<redacted>`.
     public var redactedSummary: String {
         var settings = Redacted.fields(of: configuration)

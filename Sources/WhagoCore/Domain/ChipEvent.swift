@@ -27,14 +27,20 @@ public struct ChipEvent: Sendable, Hashable, Codable, Identifiable {
     /// The event's own data, as the tenant receives it.
     public var payload: JSONValue
     public var occurredAt: Date
+    /// For ``Kind/message`` and ``Kind/messageAck``: the id the session software (WAHA) gives the
+    /// message, whatever shape its payload has it in; whago finds its own record of a sent
+    /// message by it.
+    public var providerMessageID: String?
 
-    public init(id: EventID, chip: ChipID, kind: Kind, status: ChipStatus? = nil, payload: JSONValue = .null, occurredAt: Date = Date()) {
+    public init(id: EventID, chip: ChipID, kind: Kind, status: ChipStatus? = nil, payload: JSONValue = .null, occurredAt: Date = Date(),
+                providerMessageID: String? = nil) {
         self.id = id
         self.chip = chip
         self.kind = kind
         self.status = status
         self.payload = payload
         self.occurredAt = occurredAt
+        self.providerMessageID = providerMessageID
     }
 }
 

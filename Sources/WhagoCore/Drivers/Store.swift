@@ -157,6 +157,9 @@ public protocol Store: WhagoDriver {
     func message(_ id: MessageID) async throws -> OutgoingMessage?
     /// The chip's message recorded with an idempotency key.
     func message(of chip: ChipID, idempotencyKey: String) async throws -> OutgoingMessage?
+    /// The chip's message its worker knows by `providerMessageID` (the id the send was answered
+    /// with): how a worker's ack of a message is matched to whago's record of it.
+    func message(of chip: ChipID, providerMessageID: String) async throws -> OutgoingMessage?
     /// How many messages the chip recorded since `date` (for pacing).
     func messageCount(of chip: ChipID, since date: Date) async throws -> Int
 

@@ -49,6 +49,9 @@ extension WhagoError.Code {
     public static let invalidState: Self = "invalid_state"
     /// The request itself is wrong (a bad name, a malformed phone number); the message says what.
     public static let invalidRequest: Self = "invalid_request"
+    /// An idempotency key was used before for a request with another body: it is not the same
+    /// request, and whago neither repeats the first one's answer nor sends the second.
+    public static let idempotencyConflict: Self = "idempotency_conflict"
     /// A timeout expired.
     public static let timedOut: Self = "timed_out"
     /// Data on disk or in the database is damaged; whago refuses to overwrite it.

@@ -47,14 +47,22 @@ public struct Driver<Instance: Sendable>: Sendable, CustomStringConvertible {
     public let sampleConfig: String
     let decodeConfiguration: @Sendable (any Decoder) throws -> any DriverConfiguration
     let makeInstance: @Sendable (any DriverConfiguration, DriverContext) async throws -> Instance
+    let inspectInstance: (@Sendable (any DriverConfiguration, DriverContext) async -> HealthReport)?
 
     /// Declares a driver.
-    /// - Parameter make: builds the driver from its decoded configuration. It may fail (the peer is
-    ///   unreachable, the data directory is locked); it does not run the health check.
+    /// - Parameters:
+    ///   - make: builds the driver from its decoded configuration. It may fail (the peer is
+    ///     unreachable, the data directory is locked); it does not run the health check.
+    ///   - inspect: what `whago doctor` reports instead of building the driver, for a driver whose
+    ///     building writes (a store creates its directory, takes its lock, migrates its schema):
+    ///     it reads only — creates, locks, migrates and starts nothing — and tells a resource in
+    ///     use by a running whago from a fault. Without it, doctor builds the driver and runs its
+    ///     health check, so both must then be free of side effects.
     public init<Configuration: DriverConfiguration>(
         kind: DriverKind, name: String, aliases: [String] = [], summary: String, sampleConfig: String,
         configuration: Configuration.Type,
-        make: @escaping @Sendable (Configuration, DriverContext) async throws -> Instance
+        make: @escaping @Sendable (Configuration, DriverContext) async throws -> Instance,
+        inspect: (@Sendable (Configuration, DriverContext) async -> HealthReport)? = nil
     ) {
         self.kind = kind
         self.name = name
@@ -67,6 +75,16 @@ public struct Driver<Instance: Sendable>: Sendable, CustomStringConvertible {
                 throw WhagoError(.internal, "driver '\(name)' was given the configuration of another driver")
             }
             return try await make(configuration, context)
+        }
+        if let inspect {
+            self.inspectInstance = { (configuration: any DriverConfiguration, context: DriverContext) async -> HealthReport in
+                guard let configuration = configuration as? Configuration else {
+                    return .error("driver '\(name)' was given the configuration of another driver")
+                }
+                return await inspect(configuration, context)
+            }
+        } else {
+            self.inspectInstance = nil
         }
     }
 

@@ -182,6 +182,9 @@ extension StateBackedStore {
     public func message(of chip: ChipID, idempotencyKey: String) async throws -> OutgoingMessage? {
         try await read { $0.message(of: chip, idempotencyKey: idempotencyKey) }
     }
+    public func message(of chip: ChipID, providerMessageID: String) async throws -> OutgoingMessage? {
+        try await read { $0.message(of: chip, providerMessageID: providerMessageID) }
+    }
     public func messageCount(of chip: ChipID, since date: Date) async throws -> Int {
         try await read { $0.messages.values.reduce(0) { $0 + ($1.chip == chip && $1.createdAt >= date ? 1 : 0) } }
     }

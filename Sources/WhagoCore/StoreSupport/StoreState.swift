@@ -26,6 +26,9 @@ public struct StoreState: Codable, Sendable, Equatable {
     public private(set) var messages: [MessageID: OutgoingMessage] = [:]
     /// "chip idempotency-key" → message (rebuilt from the messages when loaded).
     private var messageKeys: [String: MessageID] = [:]
+    /// "chip provider-message-id" → message (rebuilt from the messages when loaded), so that a
+    /// worker's ack of a message finds whago's record of it.
+    private var providerKeys: [String: MessageID] = [:]
     /// A sealed known text when the store's secrets are sealed (see ``SecretSealer/keyCheck()``).
     public private(set) var keyCheck: String?
     /// "provider:port" → chip, the sticky proxy ports (rebuilt from the leases when loaded).
@@ -61,6 +64,7 @@ public struct StoreState: Codable, Sendable, Equatable {
         messages = try container.decodeIfPresent([MessageID: OutgoingMessage].self, forKey: .messages) ?? [:]
         for message in messages.values {
             if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = message.id }
+            if let provided = message.providerMessageID { providerKeys[Self.messageKey(message.chip, provided)] = message.id }
         }
         for chip in chips.values { chipNames[Self.chipName(chip)] = chip.id }
         // Entries from before the log carried their sequence only as their key.
@@ -335,8 +339,8 @@ public struct StoreState: Codable, Sendable, Equatable {
         case .recordMessage(let message):
             return { $0.forget(message) }
         case .updateMessage(let message):
-            let old = messages[message.id]
-            return { $0.messages[message.id] = old }
+            guard let old = messages[message.id] else { return { _ in } }
+            return { $0.replace(message.id, with: old) }
         }
     }
 
@@ -348,6 +352,14 @@ public struct StoreState: Codable, Sendable, Equatable {
     private mutating func restore(_ message: OutgoingMessage) {
         messages[message.id] = message
         if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = message.id }
+        if let provided = message.providerMessageID { providerKeys[Self.messageKey(message.chip, provided)] = message.id }
+    }
+
+    /// Puts `message` in place of the stored one of that id, the provider's id index with it.
+    private mutating func replace(_ id: MessageID, with message: OutgoingMessage) {
+        if let current = messages[id], let provided = current.providerMessageID { providerKeys[Self.messageKey(current.chip, provided)] = nil }
+        messages[id] = message
+        if let provided = message.providerMessageID { providerKeys[Self.messageKey(message.chip, provided)] = id }
     }
 
     static func messageKey(_ chip: ChipID, _ key: String) -> String { "\(chip.rawValue) \(key)" }
@@ -355,6 +367,11 @@ public struct StoreState: Codable, Sendable, Equatable {
     /// The chip's message recorded with that idempotency key.
     public func message(of chip: ChipID, idempotencyKey key: String) -> OutgoingMessage? {
         messageKeys[Self.messageKey(chip, key)].flatMap { messages[$0] }
+    }
+
+    /// The chip's message the worker knows by `providerMessageID` (the id it answered the send with).
+    public func message(of chip: ChipID, providerMessageID: String) -> OutgoingMessage? {
+        providerKeys[Self.messageKey(chip, providerMessageID)].flatMap { messages[$0] }
     }
 
     mutating func record(_ message: OutgoingMessage) throws(WhagoError) {
@@ -365,8 +382,7 @@ public struct StoreState: Codable, Sendable, Equatable {
         }
         var message = message
         message.version = 1
-        messages[message.id] = message
-        if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = message.id }
+        restore(message)
     }
 
     mutating func update(_ message: OutgoingMessage) throws(WhagoError) {
@@ -379,12 +395,13 @@ public struct StoreState: Codable, Sendable, Equatable {
         }
         var message = message
         message.version = stored.version + 1
-        messages[message.id] = message
+        replace(message.id, with: message)
     }
 
     mutating func forget(_ message: OutgoingMessage) {
-        messages[message.id] = nil
-        if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = nil }
+        let stored = messages.removeValue(forKey: message.id) ?? message
+        if let key = stored.idempotencyKey { messageKeys[Self.messageKey(stored.chip, key)] = nil }
+        if let provided = stored.providerMessageID { providerKeys[Self.messageKey(stored.chip, provided)] = nil }
     }
 
     private mutating func releaseLease(of chip: ChipID) {

@@ -38,7 +38,9 @@ public struct YAMLDecoder {
     /// Decodes `type` from `node`.
     public func decode<T: Decodable>(_ type: T.Type, from node: YAMLNode) throws(YAMLErrors) -> T {
         var userInfo = userInfo
-        if let placeholders {
+        // A secret file that does not exist is a placeholder only when placeholders are wanted;
+        // strict checking (unset variables as errors) keeps it an error.
+        if let placeholders, !placeholders.unsetVariablesAreErrors {
             userInfo[YAMLDecoder.placeholderRecorderKey] = { @Sendable (what: String) in placeholders.record(what) }
         }
         let state = DecodingState(userInfo: userInfo, placeholders: placeholders)
@@ -100,6 +102,12 @@ final class DecodingState {
     /// Call it once.
     func reportableErrors(failed: Bool = false) -> [YAMLError] {
         guard let placeholders else { return sortedErrors }
+        if placeholders.unsetVariablesAreErrors {
+            // Strict: each unset variable is an error where it is written; what its stand-in did
+            // to the scalar holding it says nothing more.
+            errors = placeholders.errors + errors.filter { error in error.mark.map { !placeholders.holdsPlaceholder($0) } ?? true }
+            return sortedErrors
+        }
         return sortedErrors.compactMap { error in
             guard let mark = error.mark, placeholders.holdsPlaceholder(mark) else { return error }
             if failed {

@@ -66,27 +66,24 @@ public struct Interpolator: Sendable {
         }
         let value = environment[name]
         if rest.isEmpty {
+            let unset = "environment variable '\(name)' is not set (set it, or write ${\(name):-default} to give a default)"
             if value == nil, let placeholders {
-                placeholders.recordVariable(name, at: mark, inScalarAt: scalar)
+                placeholders.recordVariable(name, at: mark, inScalarAt: scalar, error: unset)
                 return Placeholders.text
             }
-            guard let value else {
-                throw YAMLError("environment variable '\(name)' is not set (set it, or write ${\(name):-default} to give a default)", at: mark)
-            }
+            guard let value else { throw YAMLError(unset, at: mark) }
             return value
         }
         for (operatorText, emptyCounts) in [(":-", true), ("-", false), (":?", true), ("?", false)] where rest.hasPrefix(operatorText) {
             let argument = String(rest.dropFirst(operatorText.count))
             let missing = value == nil || (emptyCounts && value == "")
             if operatorText.hasSuffix("-") { return missing ? argument : value! }
+            let unset = "environment variable '\(name)' is not set: \(argument.isEmpty ? "is required" : argument)"
             if missing, let placeholders {
-                placeholders.recordVariable(name, at: mark, inScalarAt: scalar)
+                placeholders.recordVariable(name, at: mark, inScalarAt: scalar, error: unset)
                 return Placeholders.text
             }
-            if missing {
-                let reason = argument.isEmpty ? "is required" : argument
-                throw YAMLError("environment variable '\(name)' is not set: \(reason)", at: mark)
-            }
+            if missing { throw YAMLError(unset, at: mark) }
             return value!
         }
         throw YAMLError("invalid variable reference '${\(expression)}' (expected ${NAME}, ${NAME:-default} or ${NAME:?message})", at: mark)

@@ -7,6 +7,10 @@ import Synchronization
 /// to ``YAMLDecoder`` (a scalar holding a placeholder decodes as a stand-in value its type
 /// accepts, and errors about that scalar alone are listed here instead of failing). Every other
 /// check stays as strict as without it.
+///
+/// With ``unsetVariablesAreErrors`` it is the strict check's collector instead: an unset variable
+/// is an error (in ``errors``), yet a stand-in takes its place so that decoding goes on and one
+/// run reports every problem of the file — a missing secret file beside an unset variable.
 public final class Placeholders: Sendable {
     /// One placeholder: what stands in for what, and where.
     public struct Entry: Sendable, Hashable, CustomStringConvertible {
@@ -16,9 +20,17 @@ public final class Placeholders: Sendable {
         public var description: String { mark.map { "\($0): \(what)" } ?? what }
     }
 
-    private let state = Mutex<(entries: [Entry], scalars: Set<YAMLMark>)>(([], []))
+    private let state = Mutex<(entries: [Entry], scalars: Set<YAMLMark>, errors: [YAMLError])>(([], [], []))
 
-    public init() {}
+    /// Whether an unset variable is an error (strict checking) rather than a placeholder to list.
+    public let unsetVariablesAreErrors: Bool
+
+    public init(unsetVariablesAreErrors: Bool = false) {
+        self.unsetVariablesAreErrors = unsetVariablesAreErrors
+    }
+
+    /// The unset variables, as errors, when ``unsetVariablesAreErrors``.
+    public var errors: [YAMLError] { state.withLock { $0.errors } }
 
     /// Every placeholder, in source order (then in the order found).
     public var entries: [Entry] {
@@ -35,10 +47,15 @@ public final class Placeholders: Sendable {
         state.withLock { $0.entries.append(Entry(what: what, mark: mark)) }
     }
 
-    /// Records an unset variable in the scalar that starts at `scalar`.
-    func recordVariable(_ name: String, at mark: YAMLMark, inScalarAt scalar: YAMLMark) {
+    /// Records an unset variable in the scalar that starts at `scalar`; `error` is what strict
+    /// checking says of it.
+    func recordVariable(_ name: String, at mark: YAMLMark, inScalarAt scalar: YAMLMark, error: String) {
         state.withLock { state in
-            state.entries.append(Entry(what: "${\(name)} is not set: a placeholder stands in for it", mark: mark))
+            if unsetVariablesAreErrors {
+                state.errors.append(YAMLError(error, at: mark))
+            } else {
+                state.entries.append(Entry(what: "${\(name)} is not set: a placeholder stands in for it", mark: mark))
+            }
             state.scalars.insert(scalar)
         }
     }

@@ -8,7 +8,9 @@ import YAMLConfig
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that every selected driver can work, and say how to fix what cannot.",
-        discussion: "Exits non-zero when any driver reports an error."
+        discussion: """
+            Reads only: it creates, locks and migrates nothing, so it is safe beside a running whago             (whose store, listen address and workers' ports it reports as in use by it). Exits non-zero             when any check reports an error.
+            """
     )
 
     @OptionGroup var configOptions: ConfigOptions
@@ -30,15 +32,57 @@ struct Doctor: AsyncParsableCommand {
         let (sealer, keyReport) = Self.masterKey(config)
         print(Self.line(label: "key", name: "server.masterKey", report: keyReport))
         let context = DriverContext(instance: InstanceID("doctor"), dataDirectory: config.server.dataDir, logger: logger, sealer: sealer)
-        let drivers = await DriverSet.build(config, context: context)
+        let drivers = await DriverSet.build(config, context: context, inspecting: true)
         for check in drivers.checks.sorted(by: { Self.order($0.kind) < Self.order($1.kind) }) {
             print(Self.line(check))
         }
         let webhooks: HealthReport = drivers.runtime?.webhookReachability(publicURL: config.server.publicURL, listen: config.server.listen)
             .map { .warning($0) } ?? .ok("workers reach \(config.server.publicURL.absoluteString)")
         print(Self.line(label: "webhooks", name: "server.publicURL", report: webhooks))
+        let owners = PortOwners()
+        let listen = Self.listenReport(config.server.listen, owners: owners)
+        print(Self.line(label: "listen", name: "server.listen", report: listen))
+        var worst = [drivers.worst, keyReport.status, listen.status].max() ?? .ok
+        if let runtime = drivers.runtime, let ports = Self.portsReport(runtime, owners: owners) {
+            print(Self.line(label: "ports", name: runtime.workerPorts.setting, report: ports))
+            worst = max(worst, ports.status)
+        }
         await drivers.shutdown()
-        if drivers.worst == .error || keyReport.status == .error { throw ExitCode(1) }
+        if worst == .error { throw ExitCode(1) }
+    }
+
+    /// Whether whago can listen on `server.listen`; a running whago there is information.
+    static func listenReport(_ address: HostPort, owners: PortOwners) -> HealthReport {
+        guard let problem = ListenCheck.problem(address) else { return .ok("\(address) is free") }
+        let holders = owners.owners(of: address.port)
+        if let whago = holders.first(where: \.isWhago) {
+            return .ok("\(address) is in use by the running whago" + (whago.pid.map { " (pid \($0))" } ?? ""))
+        }
+        let who = holders.isEmpty ? "" : " (by \(holders.map(\.description).sorted().joined(separator: ", ")))"
+        return .error(problem + who, fix: "stop what listens there, or choose another server.listen")
+    }
+
+    /// The workers' ports on this machine (when the runtime places them here) that something other
+    /// than whago's workers listens on: a worker given one could not start.
+    static func portsReport(_ runtime: any ContainerRuntime, owners: PortOwners) -> HealthReport? {
+        let ports = runtime.workerPorts
+        guard !runtime.placesWorkersOnSeveralHosts, isLoopbackHost(ports.host) || ["0.0.0.0", "::", ""].contains(ports.host) else { return nil }
+        var workers = 0
+        var others: [Int: [PortOwners.Owner]] = [:]
+        for port in ports.range.lowerBound...ports.range.upperBound {
+            let holders = owners.owners(of: port)
+            if holders.isEmpty { continue }
+            if holders.allSatisfy({ $0.isWorker || $0.isWhago }) { workers += 1 } else { others[port] = holders }
+        }
+        let free = ports.range.count - workers - others.count
+        let inUse = workers == 0 ? "" : "\(workers) in use by whago's workers, "
+        guard !others.isEmpty else { return .ok("\(ports.range): \(inUse)\(free) free") }
+        let taken = others.keys.sorted()
+        let listed = taken.prefix(5).map { port in "\(port) (\(others[port]!.map(\.description).joined(separator: ", ")))" }.joined(separator: ", ")
+            + (taken.count > 5 ? " and \(taken.count - 5) more" : "")
+        return .warning("\(ports.range): \(taken.count) port\(taken.count == 1 ? "" : "s") in use by other programs: \(listed); \(inUse)\(free) free. "
+                        + "A worker given one of them could not start",
+                        fix: "stop those programs, or set \(ports.setting) to a range nothing else uses")
     }
 
     /// Which master key seals the store's secrets; doctor never generates one.

@@ -35,6 +35,11 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         logger.info("starting whago \(WhagoVersion.current)", metadata: ["config": "\(configOptions.config ?? ConfigLoader.embeddedSource)"])
+        // Before anything is created, opened or locked: a busy address stops whago with nothing written.
+        if let problem = ListenCheck.problem(config.server.listen) {
+            logger.error("not starting: \(problem); stop what listens there or choose another server.listen")
+            throw ExitCode(1)
+        }
 
         let dataDirectory: DataDirectory
         let context: DriverContext
@@ -123,14 +128,14 @@ struct Serve: AsyncParsableCommand {
         // Stopped first: the HTTP server (no new requests), then tenant webhook delivery, then
         // the queue of workers' webhooks is applied while the orchestrator still runs.
         services.append(contentsOf: server.services)
-        services.append(Daemon(logger: logger, instance: context.instance))
+        services.append(Daemon(logger: logger, instance: context.instance, server: server))
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
         )
         do {
             try await group.run()
         } catch {
-            logger.error("stopped on an error: \(error)")
+            logger.error("stopped on an error: \((error as? WhagoError)?.message ?? "\(error)")")
             await drivers.shutdown()
             throw ExitCode(1)
         }
@@ -139,14 +144,19 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// The daemon's own service: logs that whago runs and, on SIGTERM or SIGINT, that it stops.
+/// The daemon's own service: logs that whago runs once its HTTP server listens and, on SIGTERM
+/// or SIGINT, that it stops. (When a service fails, the group is cancelled: this says nothing more,
+/// the failure is what `serve` logs.)
 struct Daemon: Service {
     let logger: Logger
     let instance: InstanceID
+    let server: WhagoServer
 
     func run() async throws {
+        guard await server.waitUntilListening() != nil else { return }
         logger.info("whago is running; SIGTERM or SIGINT stops it", metadata: ["instance": "\(instance)", "pid": "\(getpid())"])
         try? await gracefulShutdown()
+        guard Task.isShuttingDownGracefully else { return }
         logger.info("shutting down")
     }
 }

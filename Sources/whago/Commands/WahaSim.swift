@@ -5,7 +5,8 @@ import Logging
 import WAHASimulator
 import WhagoCore
 
-/// `whago waha-sim`: a WAHA-compatible server for development and tests.
+/// `whago waha-sim`: a WAHA-compatible server for development and tests. The command itself runs
+/// the server (so `--help` lists the server's options); `scan` is the virtual phone.
 struct WahaSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waha-sim",
@@ -14,17 +15,29 @@ struct WahaSim: AsyncParsableCommand {
             The simulator answers WAHA's HTTP API for everything whago uses, with WAHA's status codes and \
             JSON shapes, so whago can be tried and tested without WhatsApp. It honours WAHA's environment \
             variables (PORT, WAHA_API_KEY, WHATSAPP_DEFAULT_ENGINE, WAHA_API_KEY_EXCLUDE_PATH, WAHA_WORKER_ID, \
-            WAHA_PUBLIC_URL); options override them.
+            WAHA_PUBLIC_URL); options override them. `whago waha-sim serve …` is the same as `whago waha-sim …`.
             """,
-        subcommands: [WahaSimServe.self, WahaSimScan.self],
-        defaultSubcommand: WahaSimServe.self
+        subcommands: [WahaSimServe.self, WahaSimScan.self]
     )
+
+    @OptionGroup var options: SimulatorOptions
+    @OptionGroup var logOptions: LogOptions
+
+    func run() async throws { try await options.serve(logLevel: logOptions.logLevel) }
 }
 
-/// `whago waha-sim [serve]`.
+/// `whago waha-sim serve`: the simulator, as `whago waha-sim` runs it.
 struct WahaSimServe: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the simulator (the default).")
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the simulator (what `whago waha-sim` does).")
 
+    @OptionGroup var options: SimulatorOptions
+    @OptionGroup var logOptions: LogOptions
+
+    func run() async throws { try await options.serve(logLevel: logOptions.logLevel) }
+}
+
+/// The simulator's options.
+struct SimulatorOptions: ParsableArguments {
     @Option(help: "Port to listen on (default: $PORT, $WHATSAPP_API_PORT or 3000; 0 picks a free one).")
     var port: Int?
 
@@ -46,15 +59,14 @@ struct WahaSimServe: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "The address QR values name (default: $WAHA_PUBLIC_URL, else the listening address).")
     var publicURL: String?
 
-    @OptionGroup var logOptions: LogOptions
-
     func validate() throws {
         guard timeScale > 0 else { throw ValidationError("--time-scale must be greater than 0") }
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
     }
 
-    func run() async throws {
-        let logger = LogSetup.bootstrap(level: logOptions.logLevel)
+    /// Runs the simulator until it is stopped.
+    func serve(logLevel: String) async throws {
+        let logger = LogSetup.bootstrap(level: logLevel)
         var configuration = SimulatorConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
         if let port { configuration.port = port }
         if let host { configuration.host = host }

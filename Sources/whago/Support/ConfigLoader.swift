@@ -30,8 +30,10 @@ struct ConfigLoader {
         return try decode(bytes, source: source, overrides: overrides)
     }
 
-    /// Parses and decodes YAML text.
+    /// Parses and decodes YAML text. Without ``placeholders`` an unset variable is an error, yet
+    /// the rest of the file is still checked, so that one run reports every problem.
     func decode(_ bytes: [UInt8], source: String, overrides: [String] = []) throws(YAMLErrors) -> WhagoConfig {
+        let placeholders = self.placeholders ?? Placeholders(unsetVariablesAreErrors: true)
         var root = try YAMLParser(source: source, environment: environment, placeholders: placeholders).parseSingleDocument(bytes)
             ?? YAMLNode(.mapping([]), mark: YAMLMark(source: source, line: 1, column: 1))
         do throws(YAMLError) {

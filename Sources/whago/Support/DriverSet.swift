@@ -25,19 +25,25 @@ struct DriverSet {
 
     /// Builds every selected driver (store first: it fails fast when another daemon holds it) and
     /// runs its health check, each bounded by `timeout`.
-    static func build(_ config: WhagoConfig, context: DriverContext, timeout: Duration = .seconds(10)) async -> DriverSet {
+    /// - Parameter inspecting: for `whago doctor`: a driver with a read-only inspection (a store) is
+    ///   inspected, not built, so that nothing is created, locked or migrated.
+    static func build(_ config: WhagoConfig, context: DriverContext, timeout: Duration = .seconds(10), inspecting: Bool = false) async -> DriverSet {
         var set = DriverSet()
-        set.store = await set.add(.store, config.store, context, timeout)
-        set.proxy = await set.add(.proxy, config.proxy, context, timeout)
-        set.sessions = await set.add(.sessions, config.sessions, context, timeout)
-        set.runtime = await set.add(.runtime, config.runtime, context, timeout)
+        set.store = await set.add(.store, config.store, context, timeout, inspecting: inspecting)
+        set.proxy = await set.add(.proxy, config.proxy, context, timeout, inspecting: inspecting)
+        set.sessions = await set.add(.sessions, config.sessions, context, timeout, inspecting: inspecting)
+        set.runtime = await set.add(.runtime, config.runtime, context, timeout, inspecting: inspecting)
         return set
     }
 
     private mutating func add<Instance: Sendable>(
-        _ kind: DriverKind, _ selection: DriverSelection<Instance>, _ context: DriverContext, _ timeout: Duration
+        _ kind: DriverKind, _ selection: DriverSelection<Instance>, _ context: DriverContext, _ timeout: Duration, inspecting: Bool
     ) async -> Instance? {
         let name = selection.driver.name
+        if inspecting, let report = await selection.inspect(context) {
+            checks.append(Check(kind: kind, name: name, report: report, driver: nil))
+            return nil
+        }
         let instance: Instance
         do {
             instance = try await selection.make(context)

@@ -4,7 +4,8 @@ import ServiceLifecycle
 import WhagoCore
 
 /// Prunes the store's event log (delivered and dead-lettered events, settled messages) older than
-/// `store.eventRetention`, once at start and then every `interval`, until graceful shutdown.
+/// `store.eventRetention`, once at start and then every `interval`, until graceful shutdown (or
+/// cancellation: when another service of the group fails, the group is cancelled).
 struct StoreHousekeeping: Service {
     let store: any Store
     let retention: Duration
@@ -12,7 +13,7 @@ struct StoreHousekeeping: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await store.pruneEvents(before: Date().addingTimeInterval(-retention.seconds))
             } catch {

@@ -293,6 +293,46 @@ extension OrchestratorScenarios {
             try #require(hooks.deliveries.first { $0.headers[TenantWebhookSignature.header] == signature }?.body)
         }
 
+        @Test("a bad query value is 400 invalid_query naming the parameter and what it takes (never invalid_json for a request without a body)")
+        func queryErrors() async throws {
+            try await withAPIRig(.file) { _, api in
+                let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "curious"]).json["apiKey"]?.stringValue)
+                let id = try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "one"]).json["id"]?.stringValue)
+                let cases: [(String, String)] = [
+                    ("/api/v1/chips/\(id)/qr?format=png", "query parameter 'format' must be one of: image, raw (got 'png')"),
+                    ("/api/v1/chips?limit=0", "query parameter 'limit' must be an integer from 1 to 500 (got '0')"),
+                    ("/api/v1/chips?limit=many", "query parameter 'limit' must be an integer from 1 to 500 (got 'many')"),
+                    ("/api/v1/events?after=minus-one", "query parameter 'after' must match ^([0-9]{1,18}|latest)$ (got 'minus-one')"),
+                ]
+                for (path, message) in cases {
+                    let answer = try await api.call(.get, path, key: key)
+                    #expect(answer.status == 400 && answer.code == "invalid_query", "\(path): \(answer.status) \(answer.text)")
+                    #expect(answer.json["error"]?["message"]?.stringValue == message, "\(path): \(answer.text)")
+                }
+                #expect(try await api.call(.get, "/api/v1/chips?limit=2", key: key).status == 200, "a good value passes")
+                let notJSON = try await api.call(.post, "/api/v1/chips", key: key, body: "name=two", headers: [("Content-Type", "text/plain")])
+                #expect(notJSON.status == 415 && notJSON.code == "unsupported_media_type", "\(notJSON.status) \(notJSON.text)")
+            }
+        }
+
+        @Test("the API's address taken while the daemon starts: its service group stops, every loop with it, with the reason")
+        func apiAddressTaken() async throws {
+            let directory = try TemporaryDirectory("api-taken")
+            defer { directory.remove() }
+            let taken = try SilentPort()
+            let range = try freePortRange(count: 2)
+            let options = OrchestratorRig.Options(directory: directory.path, ports: try PortRange(range.lowerBound, range.upperBound),
+                                                  settings: testSettings(), api: OrchestratorRig.APIOptions(port: taken.port))
+            do {
+                let rig = try await OrchestratorRig.start(options)
+                await tearDown(rig, directory)
+                Issue.record("the API listened on a taken address")
+            } catch let error as WhagoError {
+                #expect(error.code == .unavailable)
+                #expect(error.message == "cannot listen on 127.0.0.1:\(taken.port): address already in use", "\(error)")
+            }
+        }
+
         @Test("each API key gets its own token bucket: past the burst, 429 with Retry-After")
         func rateLimit() async throws {
             // The limiter's time stands still: no token comes back however slowly the requests go.

@@ -42,7 +42,7 @@ struct APIClient: Sendable {
             request.addHeader("Content-Type", "application/json")
             request.body = Array(try JSONEncoder().encode(json))
         } else if let body {
-            request.addHeader("Content-Type", "application/json")
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { request.addHeader("Content-Type", "application/json") }
             request.body = Array(body.utf8)
         }
         let response = try await HTTPClient.shared.execute(request)

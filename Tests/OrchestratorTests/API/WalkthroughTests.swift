@@ -83,9 +83,21 @@ extension OrchestratorScenarios {
 
                 // Send: the first goes out, the second at once is paced.
                 let message = try await api.call(.post, "/api/v1/chips/\(id)/messages", key: key,
-                                                  json: ["chatId": "5511999999999@c.us", "text": "hello"])
+                                                  json: ["chatId": "5511999999999@c.us", "text": "hello"], headers: [("Idempotency-Key", "order-1")])
                 #expect(message.status == 201)
                 #expect(message.json["status"] == "sent")
+                // The same request again (its key, its body) is the same message; the key with another text is refused.
+                let again = try await api.call(.post, "/api/v1/chips/\(id)/messages", key: key,
+                                                json: ["chatId": "5511999999999@c.us", "text": "hello"], headers: [("Idempotency-Key", "order-1")])
+                #expect(again.status == 201 && again.json["id"] == message.json["id"], "\(again.text)")
+                let conflict = try await api.call(.post, "/api/v1/chips/\(id)/messages", key: key,
+                                                   json: ["chatId": "5511999999999@c.us", "text": "hello!"], headers: [("Idempotency-Key", "order-1")])
+                #expect(conflict.status == 422 && conflict.code == "idempotency_conflict", "\(conflict.text)")
+                // Its ack reaches the tenant naming whago's id of it, and the worker's beside it.
+                let messageID = try #require(message.json["id"]?.stringValue)
+                let ack = try await hooks.waitFor("the message's ack") { $0.json["type"] == "message.ack" }
+                #expect(ack.json["data"]?["messageId"]?.stringValue == messageID, "\(ack.json)")
+                #expect(ack.json["data"]?["providerMessageId"]?.stringValue?.hasPrefix("true_5511999999999@c.us_") == true, "\(ack.json)")
                 let paced = try await api.call(.post, "/api/v1/chips/\(id)/messages", key: key,
                                                json: ["chatId": "5511999999999@c.us", "text": "hello again"])
                 #expect(paced.status == 429)
