@@ -105,8 +105,13 @@ public final class ChildProcess: @unchecked Sendable {
     @discardableResult
     public func waitForTermination(timeout: Duration = .seconds(60), drain: Duration = .seconds(10)) async throws -> Termination {
         let deadline = ContinuousClock.now + timeout
+        var reaped: Termination?
         while process.isRunning {
-            if let termination = reapIfZombie() { return termination }
+            // Reaped here, the output is still to be read: no early return.
+            if let termination = reapIfZombie() {
+                reaped = termination
+                break
+            }
             guard ContinuousClock.now < deadline else {
                 kill(process.processIdentifier, SIGKILL)
                 throw ChildProcessError("still running after \(timeout); killed. stderr: \(standardError)")
@@ -120,6 +125,7 @@ public final class ChildProcess: @unchecked Sendable {
         while (!stdout.isFinished || !stderr.isFinished) && ContinuousClock.now < drained {
             try await Task.sleep(for: .milliseconds(10))
         }
+        if let reaped { return reaped }
         return process.terminationReason == .uncaughtSignal ? .signaled(process.terminationStatus) : .exited(process.terminationStatus)
     }
 

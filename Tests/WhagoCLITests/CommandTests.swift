@@ -69,6 +69,41 @@ struct CommandTests {
         #expect(try await serve.waitForExit() == 0)
     }
 
+    @Test("doctor on PostgreSQL reads only: a schema that does not exist is reported and still does not exist afterwards; once serve made it, its migration is reported",
+          .enabled(if: TestServices.postgresURL != nil || TestServices.required))
+    func doctorPostgres() async throws {
+        let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+        let directory = try TemporaryDirectory("doctor-pg")
+        defer { directory.remove() }
+        let schema = "doctor_" + UUID().uuidString.prefix(8).lowercased()
+        let range = try freePortRange(count: 2)
+        let settings = ["--set", "server.dataDir=\(directory.path)/data", "--set", "server.listen=127.0.0.1:\(try freePort())",
+                        "--set", "runtime.local.ports=\(range.lowerBound)-\(range.upperBound)",
+                        "--set", "store.driver=postgres", "--set", "store.postgres.url=\(url)", "--set", "store.postgres.schema=\(schema)"]
+        func schemaExists() async throws -> Bool {
+            let answer = try await ChildProcess.run("/usr/bin/psql", [url, "-At", "-c", "SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'"])
+            return answer.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        }
+        let fresh = try await ChildProcess.run(WhagoBinary.path, ["doctor"] + settings)
+        #expect(fresh.status == 0, "\(fresh.stdout)")
+        #expect(fresh.stdout.contains("store     ok       postgres: PostgreSQL reachable; schema \(schema) does not exist yet"), "\(fresh.stdout)")
+        #expect(try await schemaExists() == false, "doctor created no schema")
+
+        let serve = try ChildProcess(WhagoBinary.path, ["serve"] + settings)
+        try await serve.waitForOutput(containing: "whago is running")
+        serve.signal(SIGTERM)
+        #expect(try await serve.waitForExit() == 0)
+        #expect(try await schemaExists())
+        let after = try await ChildProcess.run(WhagoBinary.path, ["doctor"] + settings)
+        #expect(after.status == 0, "\(after.stdout)")
+        #expect(after.stdout.contains("store     ok       postgres: PostgreSQL reachable, schema \(schema) at migration "), "\(after.stdout)")
+        // Another master key than the one that sealed it is an error, found without writing.
+        let other = try directory.write("other-key", "another-master-key-0123456789\n")
+        let wrongKey = try await ChildProcess.run(WhagoBinary.path, ["doctor"] + settings + ["--set", "server.masterKey=file:\(other)"])
+        #expect(wrongKey.status == 1, "\(wrongKey.stdout)")
+        #expect(wrongKey.stdout.contains("store     error    postgres: "), "\(wrongKey.stdout)")
+    }
+
     @Test("doctor reports a listen address and workers' ports that another program holds")
     func doctorBusyPorts() async throws {
         let directory = try TemporaryDirectory("doctor-busy")
