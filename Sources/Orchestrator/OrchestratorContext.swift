@@ -60,7 +60,8 @@ struct OrchestratorContext: Sendable {
 
     /// The proxy hints a chip was created with.
     func hints(of chip: Chip) -> ProxyHints {
-        ProxyHints(country: chip.metadata[ChipMetadata.country], city: chip.metadata[ChipMetadata.city], tenant: chip.tenant)
+        ProxyHints(country: chip.metadata[ChipMetadata.country], city: chip.metadata[ChipMetadata.city], tenant: chip.tenant,
+                   schemes: sessions.proxySchemes)
     }
 }
 

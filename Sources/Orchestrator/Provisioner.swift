@@ -69,7 +69,15 @@ struct Provisioner: Sendable {
 
     /// The chip's proxy lease (leased when it has none) and session, idempotently.
     func ensureSession(_ chip: Chip, on worker: Worker) async throws {
-        let lease = try await context.proxy.lease(for: chip.id, hints: context.hints(of: chip), store: context.store)
+        let hints = context.hints(of: chip)
+        var lease = try await context.proxy.lease(for: chip.id, hints: hints, store: context.store)
+        if let scheme = lease.endpoint?.scheme, !hints.accepts(scheme) {
+            // Leased when the session software took another protocol (a changed engine): a new one.
+            context.logger.notice("the proxy lease of chip \(chip.id) is \(scheme.rawValue), which the session software cannot use; leasing another",
+                                  metadata: ["chip": "\(chip.id)"])
+            try await context.proxy.release(lease, store: context.store)
+            lease = try await context.proxy.lease(for: chip.id, hints: hints, store: context.store)
+        }
         try await context.sessions.ensureSession(ChipSpec(chip: chip.id, tenant: chip.tenant), on: context.endpoint(of: worker),
                                                  proxy: context.proxy.endpoint(for: lease), webhook: context.webhook(of: worker))
     }

@@ -41,6 +41,10 @@ public struct Reconciler: Service {
         let handles = try await context.runtime.list(labels: [WorkerLabel.instance: context.instance.rawValue])
         var byWorker: [String: WorkerHandle] = [:]
         for handle in handles { if let id = handle.labels[WorkerLabel.worker] { byWorker[id] = handle } }
+        // Every chip of the installation but those being deleted: workers sharing one session
+        // database list each other's sessions, and a session of a chip placed elsewhere is not
+        // this worker's to delete.
+        let installation = Set(try await context.store.allChips().filter { $0.status != .deleting }.map(\.id))
         for worker in try await context.store.workers() {
             let chips = try await context.store.chips(on: worker.id)
             let active = chips.filter { !HealthMonitor.resting($0.status) || $0.status == .provisioning }
@@ -66,7 +70,7 @@ public struct Reconciler: Service {
             guard !chips.isEmpty else { continue }
             do {
                 let running = try await launcher.ensureRunning(worker.id, recovering: byWorker[worker.id.rawValue] == nil && worker.runtimeID != nil)
-                try await deleteStraySessions(on: running, known: Set(chips.map(\.id)))
+                try await deleteStraySessions(on: running, known: installation)
             } catch {
                 context.logger.warning("could not reconcile worker \(worker.id): \(Provisioner.reason(error))", metadata: ["worker": "\(worker.id)"])
             }
@@ -84,11 +88,16 @@ public struct Reconciler: Service {
         return nil
     }
 
-    /// Sessions on the worker that no chip placed there knows (a chip deleted while its worker was
-    /// down, a crash between two steps).
+    /// Sessions the worker lists that no chip of the installation has (a chip deleted while its
+    /// worker was down, a crash between two steps). With a session database shared by several
+    /// workers, a worker lists every worker's sessions (WAHA's `GET /api/sessions?all=true` reads the
+    /// whole store) and deletes in the whole store: a session of a chip placed on another worker
+    /// is that chip's, never a stray. `known` may be older than the listing (a chip created since
+    /// has its session already): a session it does not name is looked up again before it goes.
     func deleteStraySessions(on worker: Worker, known: Set<ChipID>) async throws {
         let endpoint = context.endpoint(of: worker)
         for session in try await context.sessions.sessions(on: endpoint) where !known.contains(session) {
+            if let chip = try await context.store.chip(session), chip.status != .deleting { continue }
             context.logger.notice("deleting session \(WorkerText.clean(session.rawValue, limit: 64)) on worker \(worker.id): no chip knows it",
                                   metadata: ["worker": "\(worker.id)"])
             try await context.sessions.delete(session, on: endpoint)

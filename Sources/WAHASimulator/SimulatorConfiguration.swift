@@ -26,6 +26,12 @@ public struct SimulatorConfiguration: Sendable {
     public var probeURL: String?
     /// `WAHA_PUBLIC_URL`: the address QR values name (the worker's published address).
     public var publicURL: String?
+    /// `WHATSAPP_RESTART_ALL_SESSIONS` (default false): at boot, start every session of the store,
+    /// stopped ones included — with a shared database, every worker's.
+    public var restartAllSessions = false
+    /// `WAHA_WORKER_RESTART_SESSIONS` (default true): at boot, start this worker's sessions that
+    /// were running.
+    public var restartWorkerSessions = true
 
     public init() {}
 
@@ -44,7 +50,14 @@ public struct SimulatorConfiguration: Sendable {
         // WAHA's own session directory variable: a worker template that sets it for WAHA sets it here too.
         configuration.dataDirectory = environment["WAHA_LOCAL_STORE_BASE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.sessionsDatabaseURL = environment["WHATSAPP_SESSIONS_POSTGRESQL_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.restartAllSessions = environment["WHATSAPP_RESTART_ALL_SESSIONS"].map(parseBool) ?? false
+        configuration.restartWorkerSessions = environment["WAHA_WORKER_RESTART_SESSIONS"].map(parseBool) ?? true
         return configuration
+    }
+
+    /// WAHA's `parseBool`: `true`, `1`, `yes` and `on` in any case are true.
+    static func parseBool(_ text: String) -> Bool {
+        ["true", "1", "yes", "on"].contains(text.trimmingCharacters(in: .whitespaces).lowercased())
     }
 
     /// `delay` divided by the time scale.

@@ -52,9 +52,10 @@ public final class OrchestratorRig: Sendable {
     public enum ProxyChoice: Sendable, Hashable {
         /// Directly.
         case none
-        /// The `dataimpulse` driver with a SOCKS5 "gateway" on 127.0.0.1 (microsocks) whose
-        /// sticky ports are `ports`; leases are checked through it against the rig's own `/ip`.
-        case dataImpulse(ports: PortRange, login: String, password: String)
+        /// The `dataimpulse` driver with a "gateway" on 127.0.0.1 whose sticky ports are `ports`
+        /// (the test's proxy there: tinyproxy for HTTP, microsocks for SOCKS5); leases are
+        /// checked through it against the rig's own `/ip`. `protocol` nil: what the engine takes.
+        case dataImpulse(ports: PortRange, login: String, password: String, protocol: String? = nil)
     }
 
     /// How to build a rig.
@@ -80,6 +81,8 @@ public final class OrchestratorRig: Sendable {
         /// Workers keep their sessions in this PostgreSQL (`sessions.waha-plus.sessionsDatabaseURL`)
         /// rather than in their volume.
         public var sessionsDatabaseURL: String?
+        /// WAHA's engine the workers run (`sessions.waha-plus.engine`): GOWS, NOWEB or WEBJS.
+        public var engine = "GOWS"
 
         public init(directory: String, runtime: RuntimeChoice = .local, proxy: ProxyChoice = .none, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
                     instance: InstanceID = InstanceID("rig-\(UUID().uuidString.prefix(8).lowercased())"),
@@ -151,7 +154,7 @@ public final class OrchestratorRig: Sendable {
             runtime = LocalProcessRuntime(command: [WhagoBinary.path, "waha-sim", "--time-scale", "\(options.timeScale)"],
                                           workDirectory: options.directory + "/workers", restart: "never", ports: options.ports,
                                           stopGrace: .seconds(5))
-            sessions = WAHAPlusProvider(requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600), sessionsPerWorker: options.sessionsPerWorker,
+            sessions = WAHAPlusProvider(engine: options.engine, requestTimeout: .seconds(20), sessionsPerWorker: options.sessionsPerWorker,
                                         sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
         case .swarm(let socket):
             // Each worker listens on its node's address only (127.0.0.1, or a second node's
@@ -161,7 +164,7 @@ public final class OrchestratorRig: Sendable {
                                    // Not the node's address (127.0.0.1): workers are seen to be reached where their node is.
                                    healthCheckInterval: .seconds(2), nodeAddressVariable: "WAHA_SIM_HOST", ports: options.ports, host: "localhost",
                                    pollInterval: .milliseconds(500), instance: options.instance.rawValue, logger: logger)
-            sessions = WAHAPlusProvider(image: TestServices.simulatorImage, requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600),
+            sessions = WAHAPlusProvider(engine: options.engine, image: TestServices.simulatorImage, requestTimeout: .seconds(20),
                                         sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
                                         sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
         case .docker(let socket):
@@ -170,7 +173,7 @@ public final class OrchestratorRig: Sendable {
                                     healthCheckCommand: ["/usr/local/bin/whago", "probe", "http://127.0.0.1:{port}{path}"],
                                     healthCheckInterval: .seconds(2), ports: options.ports, instance: options.instance.rawValue, logger: logger)
             // Host networking: the simulator listens on the loopback only.
-            sessions = WAHAPlusProvider(image: TestServices.simulatorImage, requestTimeout: .seconds(20), webhookMaxSkew: .seconds(3600),
+            sessions = WAHAPlusProvider(engine: options.engine, image: TestServices.simulatorImage, requestTimeout: .seconds(20),
                                         sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
                                         sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
         }
@@ -195,8 +198,8 @@ public final class OrchestratorRig: Sendable {
         switch options.proxy {
         case .none:
             proxy = NoProxy()
-        case .dataImpulse(let ports, let login, let password):
-            proxy = DataImpulseProxy(gateway: "127.0.0.1", login: login, password: Secret(password), stickyPorts: ports,
+        case .dataImpulse(let ports, let login, let password, let scheme):
+            proxy = DataImpulseProxy(gateway: "127.0.0.1", login: login, password: Secret(password), protocol: scheme, stickyPorts: ports,
                                      probeURL: "http://127.0.0.1:\(receiver.port)/ip")
         }
         let apiPort = try options.api.map { try $0.port ?? freePort() }

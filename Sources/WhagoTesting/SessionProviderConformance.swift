@@ -22,24 +22,42 @@ public struct SessionProviderConformance: Sendable {
         }
     }
 
+    /// A real proxy on 127.0.0.1 that the worker can reach, owned by the test.
+    public struct Proxy: Sendable {
+        /// Where it is and its credentials.
+        public var endpoint: ProxyEndpoint
+        /// Stops it: a proxy that has gone away.
+        public var stop: @Sendable () async -> Void
+
+        public init(endpoint: ProxyEndpoint, stop: @escaping @Sendable () async -> Void) {
+            self.endpoint = endpoint
+            self.stop = stop
+        }
+    }
+
     let provider: any SessionProvider
     let launch: @Sendable () async throws -> Worker
     let pair: @Sendable (_ qrValue: String) async throws -> Void
+    let proxy: @Sendable (_ scheme: ProxyEndpoint.Scheme) async throws -> Proxy?
 
     /// - provider: the driver under test.
     /// - launch: starts a fresh worker from `provider.workerTemplate(_:)` and returns once it
     ///   answers (one per check).
     /// - pair: what a phone does with a QR code's raw value (the simulator: its virtual phone).
+    /// - proxy: starts a real proxy of a protocol (nil where the test has none of it); the
+    ///   `proxies` check needs one of the protocols the provider says it takes.
     public init(provider: any SessionProvider, launch: @escaping @Sendable () async throws -> Worker,
-                pair: @escaping @Sendable (_ qrValue: String) async throws -> Void) {
+                pair: @escaping @Sendable (_ qrValue: String) async throws -> Void,
+                proxy: @escaping @Sendable (_ scheme: ProxyEndpoint.Scheme) async throws -> Proxy? = { _ in nil }) {
         self.provider = provider
         self.launch = launch
         self.pair = pair
+        self.proxy = proxy
     }
 
     /// The checks, by name: a provider's tests run them as one parameterized test.
     public enum Check: String, CaseIterable, Sendable {
-        case idempotentEnsure, qrCodeAndPairing, goneSessions, webhookSignatures
+        case idempotentEnsure, qrCodeAndPairing, goneSessions, webhookSignatures, proxies
     }
 
     /// Runs one check on a fresh worker.
@@ -53,6 +71,7 @@ public struct SessionProviderConformance: Sendable {
             case .qrCodeAndPairing: try await qrCodeAndPairing(worker.endpoint, receiver)
             case .goneSessions: try await goneSessions(worker.endpoint)
             case .webhookSignatures: try await webhookSignatures(worker.endpoint, receiver)
+            case .proxies: try await proxies(worker.endpoint, receiver)
             }
         } catch {
             await receiver.stop()
@@ -171,14 +190,48 @@ public struct SessionProviderConformance: Sendable {
         tampered[tampered.count / 2] ^= 0x01
         #expect(refusal(tampered, delivery.headers) == .unauthorized, "a changed body")
         #expect(refusal(delivery.body, delivery.headers, secret: Secret("another-secret")) == .unauthorized, "another secret")
-        #expect(refusal(delivery.body, delivery.headers, now: Date().addingTimeInterval(7200)) == .unauthorized, "a stale timestamp")
-        #expect(refusal(delivery.body, delivery.headers, now: Date().addingTimeInterval(-7200)) == .unauthorized, "a timestamp from the future")
+        // A day: longer than any retry schedule a provider should accept.
+        #expect(refusal(delivery.body, delivery.headers, now: Date().addingTimeInterval(86_400)) == .unauthorized, "a stale timestamp")
+        #expect(refusal(delivery.body, delivery.headers, now: Date().addingTimeInterval(-86_400)) == .unauthorized, "a timestamp from the future")
         #expect(refusal(delivery.body, [:]) == .unauthorized, "no signature headers")
         var generator = TestRandom("the session provider conformance's random webhook bodies")
         for _ in 0..<100 {
             let bytes = (0..<Int.random(in: 0...256, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             #expect(refusal(bytes, delivery.headers) != nil, "random bytes")
         }
+    }
+
+    /// A session goes through a proxy of each protocol the provider says it takes
+    /// (``SessionProvider/proxySchemes``) and waits for its scan; once that proxy has gone away,
+    /// a restart leaves the session FAILED, not connected around it. A proxy of any other protocol
+    /// is `invalid_config` from `ensureSession`, and the worker is never asked: no session.
+    func proxies(_ worker: WorkerEndpoint, _ receiver: LoopbackPeer) async throws {
+        let webhook = WebhookTarget(url: await receiver.hookURL, secret: Secret("conformance-secret"))
+        var served = 0
+        for (index, scheme) in provider.proxySchemes.enumerated() {
+            guard let proxy = try await proxy(scheme) else { continue }
+            served += 1
+            let chip = ChipSpec(chip: ChipID(rawValue: "chip_proxied_\(index)"), tenant: "t1")
+            do {
+                try await provider.ensureSession(chip, on: worker, proxy: proxy.endpoint, webhook: webhook)
+                try await waitForStatus(chip.chip, on: worker, .scanQRCode)
+                await proxy.stop()
+                try await provider.restart(chip.chip, on: worker)
+                try await waitForStatus(chip.chip, on: worker, .failed)
+            } catch {
+                await proxy.stop()
+                throw error
+            }
+        }
+        #expect(served > 0, "no proxy of \(provider.proxySchemes.map(\.rawValue)) to check with")
+        let refused = ChipSpec(chip: "chip_refused_proxy", tenant: "t1")
+        for scheme in ProxyEndpoint.Scheme.allCases where !provider.proxySchemes.contains(scheme) {
+            let endpoint = ProxyEndpoint(scheme: scheme, host: "127.0.0.1", port: 9, username: "u", password: Secret("p"))
+            await #expect("a \(scheme.rawValue) proxy") {
+                try await provider.ensureSession(refused, on: worker, proxy: endpoint, webhook: webhook)
+            } throws: { ($0 as? WhagoError)?.code == .invalidConfig }
+        }
+        #expect(try await !provider.sessions(on: worker).contains(refused.chip), "the worker was not asked")
     }
 
     @discardableResult

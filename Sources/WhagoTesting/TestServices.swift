@@ -37,6 +37,21 @@ public enum TestServices {
     /// `WHAGO_TEST_POSTGRES_URL`: a PostgreSQL database the tests may create schemas in.
     public static var postgresURL: String? { environment["WHAGO_TEST_POSTGRES_URL"] }
 
+    /// A new, empty database on the test PostgreSQL (its role may create databases), for workers
+    /// that keep their sessions there: workers on one session database see and delete each
+    /// other's sessions (WAHA's shared store), so each test's workers get a database of their own.
+    /// Returns its URL.
+    public static func freshDatabase(_ prefix: String) async throws -> String {
+        guard let url = postgresURL, var components = URLComponents(string: url) else {
+            throw ChildProcessError(missing("PostgreSQL"))
+        }
+        let name = prefix + "_" + UUID().uuidString.prefix(8).lowercased()
+        let created = try await ChildProcess.run("/usr/bin/psql", [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
+        guard created.status == 0 else { throw ChildProcessError("cannot create database \(name): \(created.stderr)") }
+        components.path = "/" + name
+        return components.string ?? url
+    }
+
     /// `WHAGO_TEST_POSTGRES_CTL`: a script taking `stop` or `start` for that server.
     public static var postgresControl: String? { environment["WHAGO_TEST_POSTGRES_CTL"] }
 

@@ -79,7 +79,8 @@ extension OrchestratorScenarios {
               .enabled(if: TestServices.postgresURL != nil || TestServices.required))
         func sessionsInPostgres() async throws {
             let socket = try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd")))
-            let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+            // The workers' session database is this test's alone (workers on one list each other's sessions).
+            let url = try await TestServices.freshDatabase("docker_sessions")
             let directory = try TemporaryDirectory("orchestrator-docker-pg")
             let range = try freePortRange(count: 2)
             var options = OrchestratorRig.Options(directory: directory.path, runtime: .docker(socket: socket), ports: try PortRange(range.lowerBound, range.upperBound),

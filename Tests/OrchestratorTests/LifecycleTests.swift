@@ -247,6 +247,33 @@ extension OrchestratorScenarios {
                 }
             }
         }
+
+        @Test("a webhook WAHA retries 4,500 s after its event (the default schedule's last retry comes up to 4,910 s after) is accepted, once; past webhookMaxSkew it is refused")
+        func lateRetry() async throws {
+            try await withRig(.file, ports: 2) { rig in
+                let (tenant, chip) = try await pairedChip(rig)
+                let worker = try await workerOf(rig, chip)
+                let stamp = Int(Date().timeIntervalSince1970 * 1000)
+                let body = Array(#"""
+                    {"id":"evt_late","timestamp":\#(stamp),"event":"message","session":"\#(chip.id)","metadata":{"whago.chip":"\#(chip.id)"},
+                     "payload":{"id":"false_5511999990000@c.us_LATE","from":"5511999990000@c.us","body":"sent while whago was away"}}
+                    """#.utf8)
+                let signature = Hex.encode(HMAC<SHA512>.authenticationCode(for: body, using: SymmetricKey(data: Array(worker.webhookSecret.revealed.utf8))))
+                let headers = ["X-Webhook-Hmac": signature, "X-Webhook-Hmac-Algorithm": "sha512"]
+                // The clock whago checks with is the test's: 4,500 s after the event.
+                let later = Date(timeIntervalSince1970: Double(stamp) / 1000 + 4_500)
+                let first = try await rig.orchestrator.webhooks.receive(worker: worker.id.rawValue, body: body, headers: headers, now: later)
+                #expect(first.applied == 1)
+                let again = try await rig.orchestrator.webhooks.receive(worker: worker.id.rawValue, body: body, headers: headers, now: later.addingTimeInterval(1))
+                #expect(again.duplicates == 1 && again.applied == 0, "a repeat changes nothing")
+                let messages = try await rig.store.events(of: tenant, after: 0, limit: 100).filter { $0.event.kind == .message }
+                #expect(messages.count == 1, "the message reached the tenant once")
+                await #expect {
+                    try await rig.orchestrator.webhooks.receive(worker: worker.id.rawValue, body: body, headers: headers,
+                                                                now: Date(timeIntervalSince1970: Double(stamp) / 1000 + 7_300))
+                } throws: { ($0 as? WhagoError)?.code == .unauthorized }
+            }
+        }
     }
 }
 

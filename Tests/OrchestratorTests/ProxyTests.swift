@@ -2,19 +2,21 @@ import Foundation
 import Orchestrator
 import Testing
 import WhagoCore
+import WAHAPlusProvider
 import WhagoRig
 import WhagoTesting
 
 extension OrchestratorScenarios {
     @Suite("The orchestrator and chips' proxies", .timeLimit(.minutes(5)),
-           .enabled(if: SOCKS.binary != nil || TestServices.required))
+           .enabled(if: (SOCKS.binary != nil && HTTPProxyServer.binary != nil) || TestServices.required))
     struct ProxyTests {
         @Test("a chip's proxy that fails its check is reported to the tenant (chip.proxy_failed), released, and leased again once it works")
         func failingProxy() async throws {
             let login = "di-user", password = "di-pass-\(UUID().uuidString.prefix(8))"
             let port = try freePort()
-            // DataImpulse logs in as <login>__cr.<country>: microsocks plays its gateway on one sticky port.
-            var socks = try await SOCKS.start(port: port, username: "\(login)__cr.br", password: password)
+            // DataImpulse logs in as <login>__cr.<country>; tinyproxy plays its gateway's HTTP face
+            // (what WAHA's engines take) on one sticky port.
+            var gateway = try await HTTPProxyServer.start(port: port, username: "\(login)__cr.br", password: password)
             let directory = try TemporaryDirectory("orchestrator-proxy")
             let range = try freePortRange(count: 2)
             var settings = testSettings()
@@ -28,8 +30,9 @@ extension OrchestratorScenarios {
                 try await rig.waitForStatus(chip.id, .scanQRCode)
                 let first = try #require(try await rig.store.proxyLease(of: chip.id))
                 #expect(first.stickyPort == port)
+                #expect(first.endpoint?.scheme == .http, "GOWS takes HTTP only: the gateway's HTTP face")
 
-                try await socks.stop()
+                try await gateway.stop()
                 try await waitUntil("the failed check is reported") { rig.orchestrator.counters[.proxiesFailed] >= 1 }
                 let reported = try await rig.store.events(of: tenant, after: 0, limit: 100).first { $0.event.kind == .proxyFailed }
                 #expect(reported?.chip == chip.id)
@@ -40,14 +43,74 @@ extension OrchestratorScenarios {
                 try await waitUntil("the failed lease is released") { try await rig.store.proxyLease(of: chip.id) == nil }
 
                 // The gateway comes back: the chip is leased again, a new lease on the sticky port.
-                socks = try await SOCKS.start(port: port, username: "\(login)__cr.br", password: password)
+                gateway = try await HTTPProxyServer.start(port: port, username: "\(login)__cr.br", password: password)
                 try await waitUntil("the chip holds a lease again") { try await rig.store.proxyLease(of: chip.id) != nil }
                 let again = try #require(try await rig.store.proxyLease(of: chip.id))
                 #expect(again.leasedAt > first.leasedAt, "a new lease, not the failed one kept")
                 #expect(again.stickyPort == port)
-                try await socks.stop()
+                try await gateway.stop()
             } catch {
-                try? await socks.stop()
+                try? await gateway.stop()
+                await tearDown(rig, directory)
+                throw error
+            }
+            await tearDown(rig, directory)
+        }
+
+        @Test("a DataImpulse chip goes through the gateway's HTTP face (tinyproxy, basic auth) to WORKING, on GOWS and on NOWEB",
+              arguments: ["GOWS", "NOWEB"])
+        func httpFace(engine: String) async throws {
+            let login = "di-user", password = "di-pass-\(UUID().uuidString.prefix(8))"
+            let port = try freePort()
+            let gateway = try await HTTPProxyServer.start(port: port, username: "\(login)__cr.br", password: password)
+            defer { Task { try? await gateway.stop() } }
+            let directory = try TemporaryDirectory("orchestrator-http-proxy")
+            let range = try freePortRange(count: 2)
+            var options = OrchestratorRig.Options(directory: directory.path, proxy: .dataImpulse(ports: try PortRange(port, port), login: login, password: password),
+                                                  ports: try PortRange(range.lowerBound, range.upperBound), settings: testSettings())
+            options.engine = engine
+            let rig = try await OrchestratorRig.start(options)
+            do {
+                let tenant = try await makeTenant(rig, "proxied")
+                let created = try await rig.orchestrator.chips.create(ChipService.Request(name: "through http", country: "br"), for: tenant)
+                let waiting = try await rig.waitForStatus(created.id, .scanQRCode)
+                #expect(try await rig.store.proxyLease(of: created.id)?.endpoint?.scheme == .http)
+                // The worker's session really connected through the proxy at start (the simulator
+                // opens a request through it, as WAHA's engine would); now it pairs.
+                try await scan(rig, waiting, as: tenant)
+                _ = try await rig.waitForStatus(created.id, .working)
+                let worker = try await workerOf(rig, waiting)
+                let session = try await rig.sessions.status(of: created.id, on: rig.endpoint(of: worker))
+                #expect(session?.status == .working)
+            } catch {
+                await tearDown(rig, directory)
+                throw error
+            }
+            await tearDown(rig, directory)
+        }
+
+        @Test("a SOCKS5 lease for a GOWS chip is refused before its worker is asked: the chip says why, the worker has no session")
+        func socksRefusedOnGOWS() async throws {
+            let login = "di-user", password = "di-pass"
+            let port = try freePort()
+            let socks = try await SOCKS.start(port: port, username: "\(login)__cr.br", password: password)
+            defer { Task { try? await socks.stop() } }
+            let directory = try TemporaryDirectory("orchestrator-socks-gows")
+            let range = try freePortRange(count: 2)
+            // `protocol: socks5` written (check-config refuses it beside GOWS; the rig builds drivers directly).
+            let rig = try await OrchestratorRig.start(OrchestratorRig.Options(
+                directory: directory.path, proxy: .dataImpulse(ports: try PortRange(port, port), login: login, password: password, protocol: "socks5"),
+                ports: try PortRange(range.lowerBound, range.upperBound), settings: testSettings()))
+            do {
+                let tenant = try await makeTenant(rig, "socks")
+                let created = try await rig.orchestrator.chips.create(ChipService.Request(name: "socks"), for: tenant)
+                let failed = try await rig.waitForChip(created.id, "failed for its proxy") { $0?.status == .failed }
+                let reason = try await rig.store.events(of: tenant, after: 0, limit: 100)
+                    .last { $0.chip == created.id && $0.event.status == .failed }?.event.payload["reason"]?.stringValue
+                #expect(reason?.contains("GOWS engine cannot use a socks5h proxy") == true, "\(String(describing: reason))")
+                let worker = try await workerOf(rig, try #require(failed))
+                #expect(try await rig.sessions.sessions(on: rig.endpoint(of: worker)).isEmpty, "no session was created on the worker")
+            } catch {
                 await tearDown(rig, directory)
                 throw error
             }

@@ -151,3 +151,21 @@ func workerOf(_ rig: OrchestratorRig, _ chip: Chip) async throws -> Worker {
     let id = try #require(chip.worker, "chip \(chip.id) is placed")
     return try #require(try await rig.store.worker(id), "worker \(id) exists")
 }
+
+/// `GET /_sim/starts` of a worker (the simulator): how many times this worker process started each
+/// session. A session started on two workers, or twice on one, shows here.
+func simulatorStarts(_ rig: OrchestratorRig, _ worker: Worker) async throws -> [String: Int] {
+    let endpoint = rig.endpoint(of: try #require(try await rig.store.worker(worker.id)))
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(
+        .get, endpoint.baseURL.absoluteString + "/_sim/starts", headers: [("X-Api-Key", endpoint.apiKey.revealed)]))
+    #expect(response.status == 200, "GET /_sim/starts of worker \(worker.id): \(response.status)")
+    guard case .object(let counts)? = try? JSONDecoder().decode(JSONValue.self, from: Data(response.body)) else { return [:] }
+    return counts.compactMapValues { $0.numberValue.map(Int.init) }
+}
+
+/// The session names a shared session database of simulators keeps (`waha_sim_sessions`).
+func storedSimulatorSessions(_ database: String) async throws -> Set<String> {
+    let rows = try await ChildProcess.run("/usr/bin/psql", [database, "-At", "-c", "SELECT name FROM waha_sim_sessions"])
+    #expect(rows.status == 0, "\(rows.stderr)")
+    return Set(rows.stdout.split(separator: "\n").map(String.init))
+}

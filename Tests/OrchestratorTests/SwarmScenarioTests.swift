@@ -22,7 +22,7 @@ extension OrchestratorScenarios {
             let socket = try #require(TestServices.dockerSocket, Comment(rawValue: TestServices.missing("the private dockerd (a swarm manager)")))
             let directory = try TemporaryDirectory("orchestrator-swarm")
             let range = try freePortRange(count: 4)
-            let options = try swarmOptions(directory, socket: socket, ports: range, sessionsPerWorker: 2, schemaPrefix: "swarm_")
+            let options = try await swarmOptions(directory, socket: socket, ports: range, sessionsPerWorker: 2, schemaPrefix: "swarm_")
             let rig = try await OrchestratorRig.start(options)
             do {
                 // Placement: 2 tenants x 1 chip → 2 services, one per tenant, at their node's address.
@@ -83,7 +83,7 @@ extension OrchestratorScenarios {
             let range = try freePortRange(count: 2)
             let rig: OrchestratorRig
             do {
-                let options = try swarmOptions(directory, socket: socket, ports: range, sessionsPerWorker: 1, schemaPrefix: "swarm_nodes_")
+                let options = try await swarmOptions(directory, socket: socket, ports: range, sessionsPerWorker: 1, schemaPrefix: "swarm_nodes_")
                 rig = try await OrchestratorRig.start(options)
             } catch {
                 directory.remove()
@@ -132,6 +132,14 @@ extension OrchestratorScenarios {
                 try await waitForSession(rig, chipID, on: relocated, .working, other: nil, socket: socket)
                 _ = try await rig.waitForStatus(chipID, .working, timeout: .seconds(120))
                 #expect(try await statusEvents(rig, chipID, of: tenant).last == .working)
+                // One session database for both workers: the moved worker started its own chip once,
+                // the manager's worker never started it (nor restarted its own), and none was deleted.
+                let home = try #require(workers.first { $0.host == manager })
+                let homeChip = try #require(chips.first { $0.key == home.tenant }).value
+                #expect(try await simulatorStarts(rig, relocated) == [chipID.rawValue: 1])
+                #expect(try await simulatorStarts(rig, home) == [homeChip.rawValue: 1])
+                let database = try #require(options.sessionsDatabaseURL)
+                #expect(try await storedSimulatorSessions(database) == [chipID.rawValue, homeChip.rawValue])
                 let services = try await rig.runtime.list(labels: [WorkerLabel.instance: options.instance.rawValue])
                 #expect(services.count == 2, "no second service for the moved worker")
                 #expect(services.first { $0.name == away.name }?.labels[WorkerLabel.node] == manager)
@@ -156,8 +164,9 @@ extension OrchestratorScenarios {
         /// A rig on the swarm of the private dockerd with a PostgreSQL store (a worker's node and
         /// address are fields its store must keep) and the workers' sessions in PostgreSQL.
         private func swarmOptions(_ directory: TemporaryDirectory, socket: String, ports: ClosedRange<Int>, sessionsPerWorker: Int,
-                                  schemaPrefix: String) throws -> OrchestratorRig.Options {
-            let url = try #require(TestServices.postgresURL, Comment(rawValue: TestServices.missing("PostgreSQL")))
+                                  schemaPrefix: String) async throws -> OrchestratorRig.Options {
+            // The workers' session database is this test's alone (workers on one list each other's sessions).
+            let url = try await TestServices.freshDatabase("swarm_sessions")
             var options = OrchestratorRig.Options(directory: directory.path, runtime: .swarm(socket: socket),
                                                   store: try storeChoice(.postgres, schemaPrefix: schemaPrefix),
                                                   ports: try PortRange(ports.lowerBound, ports.upperBound), sessionsPerWorker: sessionsPerWorker,

@@ -10,29 +10,50 @@ import WhagoCore
 import WhagoTesting
 
 /// The shared conformance suites, run for every compiled-in session and proxy provider.
-@Suite("waha-plus conforms to SessionProviderConformance (against whago waha-sim)", .timeLimit(.minutes(10)))
+/// waha-plus on each engine the simulator models (`WHATSAPP_DEFAULT_ENGINE` from the worker's
+/// template), its proxies through real ones: tinyproxy for HTTP, microsocks for SOCKS5.
+@Suite("waha-plus conforms to SessionProviderConformance on every engine (against whago waha-sim)", .timeLimit(.minutes(10)),
+       .enabled(if: (HTTPProxyServer.binary != nil && SOCKSServer.binary != nil) || TestServices.required))
 struct WAHAPlusConformanceTests {
-    static let provider = WAHAPlusProvider(requestTimeout: .seconds(20))
-    let suite = SessionProviderConformance(
-        provider: WAHAPlusConformanceTests.provider,
-        launch: {
-            let worker = try await Worker.launch(WAHAPlusConformanceTests.provider, timeScale: 1)
-            return SessionProviderConformance.Worker(endpoint: worker.endpoint, stop: { await worker.stop() })
-        },
-        pair: { value in
-            // The simulator's virtual phone: the QR value names the worker that showed it.
-            guard value.hasPrefix("waha-sim://"), let authority = value.dropFirst("waha-sim://".count).split(separator: "/").first else {
-                throw WhagoError(.protocolError, "not a simulator QR value: \(value)")
-            }
-            let body = try JSONEncoder().encode(["qr": value])
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(
-                .post, "http://\(authority)/_sim/scan", headers: [("Content-Type", "application/json")], body: Array(body), timeout: .seconds(10)))
-            guard (200..<300).contains(response.status) else { throw WhagoError(.unavailable, "scan refused: \(response.status)") }
-        })
+    static func suite(engine: String) -> SessionProviderConformance {
+        let provider = WAHAPlusProvider(engine: engine, requestTimeout: .seconds(20))
+        return SessionProviderConformance(
+            provider: provider,
+            launch: {
+                let worker = try await Worker.launch(provider, timeScale: 1)
+                return SessionProviderConformance.Worker(endpoint: worker.endpoint, stop: { await worker.stop() })
+            },
+            pair: { value in
+                // The simulator's virtual phone: the QR value names the worker that showed it.
+                guard value.hasPrefix("waha-sim://"), let authority = value.dropFirst("waha-sim://".count).split(separator: "/").first else {
+                    throw WhagoError(.protocolError, "not a simulator QR value: \(value)")
+                }
+                let body = try JSONEncoder().encode(["qr": value])
+                let response = try await HTTPClient.shared.execute(HTTPClientRequest(
+                    .post, "http://\(authority)/_sim/scan", headers: [("Content-Type", "application/json")], body: Array(body), timeout: .seconds(10)))
+                guard (200..<300).contains(response.status) else { throw WhagoError(.unavailable, "scan refused: \(response.status)") }
+            },
+            proxy: { scheme in
+                switch scheme {
+                case .http:
+                    let proxy = try await HTTPProxyServer.start(username: "conformance", password: "proxy-pass")
+                    return .init(endpoint: ProxyEndpoint(scheme: .http, host: "127.0.0.1", port: proxy.port, username: "conformance",
+                                                         password: Secret("proxy-pass")),
+                                 stop: { try? await proxy.stop() })
+                case .socks5, .socks5h:
+                    let socks = try await SOCKSServer.start(username: "conformance", password: "proxy-pass")
+                    return .init(endpoint: ProxyEndpoint(scheme: scheme, host: "127.0.0.1", port: socks.port, username: "conformance",
+                                                         password: Secret("proxy-pass")),
+                                 stop: { try? await socks.stop() })
+                case .https:
+                    return nil
+                }
+            })
+    }
 
-    @Test(arguments: SessionProviderConformance.Check.allCases)
-    func conformance(_ check: SessionProviderConformance.Check) async throws {
-        try await suite.run(check)
+    @Test(arguments: ["GOWS", "NOWEB", "WEBJS"], SessionProviderConformance.Check.allCases)
+    func conformance(_ engine: String, _ check: SessionProviderConformance.Check) async throws {
+        try await Self.suite(engine: engine).run(check)
     }
 }
 
@@ -47,7 +68,7 @@ struct ProxyConformanceTests {
             // The gateway is microsocks; the first sticky port is its port (the only one `check`
             // connects to: the lowest free port goes to the first lease), 8 ports in all.
             let socks = try await SOCKSServer.start(username: "di-user__cr.br", password: "di-pass")
-            let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"),
+            let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"), protocol: "socks5",
                                             stickyPorts: try PortRange(socks.port, socks.port + 7), probeURL: probeURL, checkOnLease: false)
             return .init(provider: provider, capacity: 8, exclusive: true, checks: true,
                          credentials: .init(username: "di-user__cr.br", password: "di-pass"), stop: { try? await socks.stop() })

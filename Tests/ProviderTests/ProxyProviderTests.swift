@@ -62,7 +62,7 @@ struct DataImpulseTests {
             ports[chip] = lease.stickyPort
             #expect(lease.endpoint?.port == lease.stickyPort)
             #expect(lease.endpoint?.username == "di-user__cr.br")
-            #expect(lease.endpoint?.scheme == .socks5h)
+            #expect(lease.endpoint?.scheme == .http, "no protocol set, no preference given: HTTP")
         }
         #expect(Set(ports.values) == [10000, 10001, 10002])
         await #expect { try await provider.lease(for: "c4", hints: ProxyHints(), store: store) } throws: {
@@ -96,6 +96,24 @@ struct DataImpulseTests {
         await store.shutdown()
     }
 
+    @Test("the protocol: the configured one, else the first the session software takes that the gateway speaks (HTTP when it says nothing)")
+    func protocolChoice() async throws {
+        let (store, directory) = try await store(chips: ["c1", "c2", "c3", "c4"])
+        defer { directory.remove() }
+        let preferring = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("pw"), stickyPorts: try PortRange(10000, 10010))
+        #expect(try await preferring.lease(for: "c1", hints: ProxyHints(schemes: [.http, .https]), store: store).endpoint?.scheme == .http)
+        // SOCKS5 through DataImpulse lets the exit resolve names.
+        #expect(try await preferring.lease(for: "c2", hints: ProxyHints(schemes: [.https, .socks5]), store: store).endpoint?.scheme == .socks5h)
+        let socks = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("pw"), protocol: "socks5",
+                                     stickyPorts: try PortRange(10000, 10010))
+        #expect(try await socks.lease(for: "c3", hints: ProxyHints(), store: store).endpoint?.scheme == .socks5h)
+        let http = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("pw"), protocol: "http",
+                                    stickyPorts: try PortRange(10000, 10010))
+        #expect(try await http.lease(for: "c4", hints: ProxyHints(schemes: [.socks5]), store: store).endpoint?.scheme == .http,
+                "a configured protocol wins: the configuration check is where a mismatch is refused")
+        await store.shutdown()
+    }
+
     @Test("check really goes through the SOCKS5 proxy to the probe: latency and exit IP; a wrong password is refused",
           .enabled(if: socksRequired))
     func checkThroughSOCKS5() async throws {
@@ -107,7 +125,7 @@ struct DataImpulseTests {
         let (store, directory) = try await store(chips: ["c1", "c2"])
         defer { directory.remove() }
         let range = try PortRange(socks.port, socks.port)
-        let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"), stickyPorts: range,
+        let provider = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"), protocol: "socks5", stickyPorts: range,
                                         probeURL: await peer.probeURL)
         let lease = try await provider.lease(for: "c1", hints: ProxyHints(), store: store)
         #expect(await peer.probeHits == 1, "the lease was checked through the proxy")
@@ -117,7 +135,7 @@ struct DataImpulseTests {
         #expect(check.latency > .zero)
         #expect(await peer.probeHits == 2)
 
-        let wrong = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("not-it"), stickyPorts: range,
+        let wrong = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("not-it"), protocol: "socks5", stickyPorts: range,
                                      probeURL: await peer.probeURL, checkOnLease: false)
         try await provider.release(lease, store: store)
         let bad = try await wrong.lease(for: "c2", hints: ProxyHints(), store: store)
@@ -201,6 +219,32 @@ struct StaticProxyTests {
         await store.shutdown()
     }
 
+    @Test("only proxies of a protocol the session software takes are leased; none usable is invalid_config naming the protocols")
+    func usableSchemes() async throws {
+        let (store, directory) = try await store(chips: ["c1", "c2", "c3"])
+        defer { directory.remove() }
+        let urls = [Secret("socks5://u:p@127.0.0.1:1080"), Secret("http://u:p@127.0.0.1:8080"), Secret("socks5://u:p@127.0.0.1:1081"),
+                    Secret("http://u:p@127.0.0.1:8081")]
+        let exclusive = try StaticProxy(proxies: urls)
+        let http = ProxyHints(schemes: [.http, .https])
+        let ports = [try await exclusive.lease(for: "c1", hints: http, store: store), try await exclusive.lease(for: "c2", hints: http, store: store)]
+            .compactMap(\.endpoint?.port)
+        #expect(Set(ports) == [8080, 8081], "the HTTP ones, each once, though SOCKS5 ones are free")
+        await #expect { try await exclusive.lease(for: "c3", hints: http, store: store) } throws: {
+            ($0 as? WhagoError)?.code == .capacityExhausted && ($0 as? WhagoError)?.message.contains("all 2 usable proxies") == true
+        }
+        #expect(try await exclusive.lease(for: "c3", hints: ProxyHints(schemes: [.socks5]), store: store).endpoint?.port == 1080)
+        try await store.releaseProxyLease(of: "c3")
+
+        let socksOnly = try StaticProxy(proxies: [urls[0], urls[2]], exclusive: false)
+        await #expect { try await socksOnly.lease(for: "c3", hints: http, store: store) } throws: {
+            let error = $0 as? WhagoError
+            return error?.code == .invalidConfig && error?.message.contains("http or https") == true && error?.message.contains("u:p") == false
+        }
+        #expect(try await store.proxyLease(of: "c3") == nil, "nothing leased")
+        await store.shutdown()
+    }
+
     @Test("none: a lease with no endpoint, nothing to check")
     func none() async throws {
         let (store, directory) = try await store(chips: ["c1"])
@@ -212,29 +256,34 @@ struct StaticProxyTests {
     }
 }
 
-@Suite("A chip's session through its proxy, end to end with the simulator and microsocks", .enabled(if: socksRequired), .timeLimit(.minutes(10)))
+private let httpProxyRequired = HTTPProxyServer.binary != nil || TestServices.required
+
+@Suite("A chip's session through its proxy, end to end with the simulator and a real HTTP proxy", .enabled(if: httpProxyRequired && socksRequired),
+       .timeLimit(.minutes(10)))
 struct ProxiedSessionTests {
-    @Test("the session's probe passes through the leased SOCKS5 proxy; with the proxy stopped the session goes FAILED with the reason")
+    @Test("the session's probe passes through the leased HTTP proxy (DataImpulse's HTTP face, tinyproxy with basic auth); with the proxy stopped the session goes FAILED with the reason")
     func proxiedSession() async throws {
         let peer = LoopbackPeer()
         try await peer.start()
         defer { Task { await peer.stop() } }
-        let socks = try await SOCKSServer.start(username: "di-user__cr.br", password: "di-pass")
+        let proxy = try await HTTPProxyServer.start(username: "di-user__cr.br", password: "di-pass")
         let (store, directory) = try await store(chips: ["chip_proxied", "chip_orphan"])
         defer { directory.remove() }
-        let proxies = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"),
-                                       stickyPorts: try PortRange(socks.port, socks.port), checkOnLease: false)
+        // No protocol configured: WAHA's engine (GOWS) takes HTTP, and that is what the lease is.
         let sessions = WAHAPlusProvider(requestTimeout: .seconds(20))
+        let proxies = DataImpulseProxy(gateway: "127.0.0.1", login: "di-user", password: Secret("di-pass"),
+                                       stickyPorts: try PortRange(proxy.port, proxy.port), checkOnLease: false)
         let worker = try await Worker.launch(sessions, probeURL: await peer.probeURL)
         defer { Task { await worker.stop() } }
         let webhook = WebhookTarget(url: await peer.hookURL, secret: Secret("s"))
 
-        let lease = try await proxies.lease(for: "chip_proxied", hints: ProxyHints(), store: store)
+        let lease = try await proxies.lease(for: "chip_proxied", hints: ProxyHints(schemes: sessions.proxySchemes), store: store)
+        #expect(lease.endpoint?.scheme == .http)
         try await sessions.ensureSession(ChipSpec(chip: "chip_proxied", tenant: "t1"), on: worker.endpoint, proxy: proxies.endpoint(for: lease), webhook: webhook)
         try await waitForStatus(sessions, "chip_proxied", on: worker.endpoint, .scanQRCode)
-        #expect(await peer.probeHits == 1, "the simulator's probe went through microsocks to the probe server")
+        #expect(await peer.probeHits == 1, "the simulator's probe went through tinyproxy to the probe server")
 
-        try await socks.stop()
+        try await proxy.stop()
         try await sessions.restart("chip_proxied", on: worker.endpoint)
         try await waitForStatus(sessions, "chip_proxied", on: worker.endpoint, .failed)
         try await peer.waitForWebhooks("a FAILED status webhook naming the proxy") { webhooks in
@@ -245,5 +294,20 @@ struct ProxiedSessionTests {
         }
         #expect(await peer.probeHits == 1)
         await store.shutdown()
+    }
+
+    @Test("a SOCKS5 lease (microsocks) for GOWS is refused before the worker is asked: no session is created")
+    func socksRefusedOnGOWS() async throws {
+        let socks = try await SOCKSServer.start(username: "di-user__cr.br", password: "di-pass")
+        defer { Task { try await socks.stop() } }
+        let sessions = WAHAPlusProvider(requestTimeout: .seconds(20))
+        let worker = try await Worker.launch(sessions)
+        defer { Task { await worker.stop() } }
+        let endpoint = ProxyEndpoint(scheme: .socks5h, host: "127.0.0.1", port: socks.port, username: "di-user__cr.br", password: Secret("di-pass"))
+        await #expect {
+            try await sessions.ensureSession(ChipSpec(chip: "chip_socks", tenant: "t1"), on: worker.endpoint, proxy: endpoint,
+                                             webhook: WebhookTarget(url: URL(string: "http://127.0.0.1:9/hook")!, secret: Secret("s")))
+        } throws: { ($0 as? WhagoError)?.code == .invalidConfig }
+        #expect(try await sessions.sessions(on: worker.endpoint).isEmpty)
     }
 }

@@ -46,28 +46,3 @@ struct Worker {
         directory.remove()
     }
 }
-
-/// microsocks on 127.0.0.1 with a username and password, owned by the test (so it can be stopped).
-struct SOCKSServer {
-    let process: ChildProcess
-    let port: Int
-
-    static let binary: String? = ["/usr/bin/microsocks", "/usr/local/bin/microsocks"].first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    static func start(username: String, password: String) async throws -> SOCKSServer {
-        let binary = try #require(binary, Comment(rawValue: TestServices.missing("microsocks")))
-        let port = try freePort()
-        let process = try ChildProcess(binary, ["-i", "127.0.0.1", "-p", "\(port)", "-u", username, "-P", password])
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !acceptsConnections(port: port) {
-            guard ContinuousClock.now < deadline else { throw WhagoError(.timedOut, "microsocks did not start") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return SOCKSServer(process: process, port: port)
-    }
-
-    func stop() async throws {
-        process.signal(SIGKILL)
-        _ = try await process.waitForExit()
-    }
-}

@@ -289,16 +289,21 @@ struct WAHARequestContractTests {
         try #require(OpenAPIContract.shared, "waha-openapi.json not found beside the repository (../shared/reference) nor at $WHAGO_WAHA_OPENAPI")
     }
 
-    private let config = SessionConfig.make(
-        ChipSpec(chip: "chip_alpha", tenant: "t1"),
-        proxy: ProxyEndpoint(scheme: .socks5h, host: "gw.example", port: 10001, username: "u__cr.br", password: Secret("p")),
-        webhook: WebhookTarget(url: URL(string: "http://127.0.0.1:8080/hook/w1")!, secret: Secret("s")),
-        WAHAPlusConfiguration()
-    )
+    private func config(engine: WAHAPlusConfiguration.Engine = .gows) throws -> JSONValue {
+        var configuration = WAHAPlusConfiguration()
+        configuration.engine = engine
+        return try SessionConfig.make(
+            ChipSpec(chip: "chip_alpha", tenant: "t1"),
+            proxy: ProxyEndpoint(scheme: .http, host: "gw.example", port: 10001, username: "u__cr.br", password: Secret("p")),
+            webhook: WebhookTarget(url: URL(string: "http://127.0.0.1:8080/hook/w1")!, secret: Secret("s")),
+            configuration
+        )
+    }
 
     @Test("create, update, sendText and request-code bodies conform")
     func bodies() throws {
         let contract = try contract()
+        let config = try config()
         #expect(contract.requestViolations(of: WAHARequests.createSession(name: "chip_alpha", config: config), "POST", "/api/sessions") == [])
         #expect(contract.requestViolations(of: WAHARequests.updateSession(config: config), "PUT", "/api/sessions/{session}") == [])
         #expect(contract.requestViolations(of: WAHARequests.sendText(session: "chip_alpha", OutgoingText(chatID: "1@c.us", text: "hi")),
@@ -308,13 +313,41 @@ struct WAHARequestContractTests {
         #expect(!contract.requestViolations(of: .object(["chatId": "1@c.us"]), "POST", "/api/sendText").isEmpty, "the validator does reject")
     }
 
-    @Test("the proxy is in WAHA's form: socks5://host:port, or host:port for HTTP, with credentials beside it")
-    func proxyForms() {
-        #expect(config["proxy"] == .object(["server": "socks5://gw.example:10001", "username": "u__cr.br", "password": "p"]))
-        let http = SessionConfig.proxyConfig(ProxyEndpoint(scheme: .http, host: "gw.example", port: 10002, username: "u", password: Secret("p")))
-        #expect(http["server"]?.stringValue == "gw.example:10002")
+    @Test("the proxy is in WAHA's form per engine: host:port for HTTP, https://host:port for HTTPS, credentials beside it (percent-encoded for GOWS, which glues them into a URL)")
+    func proxyForms() throws {
+        let config = try config()
+        #expect(config["proxy"] == .object(["server": "gw.example:10001", "username": "u__cr.br", "password": "p"]))
         #expect(config["webhooks"]?.arrayValue?.first?["events"] == .array(["session.status", "message", "message.ack"]))
         #expect(config["webhooks"]?.arrayValue?.first?["retries"]?["policy"]?.stringValue == "exponential")
         #expect(config["metadata"]?["whago.config"]?.stringValue?.count == 16)
+
+        let awkward = ProxyEndpoint(scheme: .http, host: "gw.example", port: 10002, username: "whago@user", password: Secret("p@ss:w/rd%41#?"))
+        // GOWS: getProxyUrl builds http://<username>:<password>@<server> verbatim (WAHA 2026.2,
+        // src/core/engines/gows/session.gows.core.ts); Go's url.Parse decodes the user information.
+        #expect(try SessionConfig.proxyConfig(awkward, engine: .gows)
+                == .object(["server": "gw.example:10002", "username": "whago%40user", "password": "p%40ss%3Aw%2Frd%2541%23%3F"]))
+        // NOWEB sets them on a URL object (its setters encode); WEBJS hands them to Chromium as they are.
+        for engine in [WAHAPlusConfiguration.Engine.noweb, .webjs] {
+            #expect(try SessionConfig.proxyConfig(awkward, engine: engine)
+                    == .object(["server": "gw.example:10002", "username": "whago@user", "password": "p@ss:w/rd%41#?"]))
+        }
+        let https = ProxyEndpoint(scheme: .https, host: "gw.example", port: 10003, username: nil, password: nil)
+        #expect(try SessionConfig.proxyConfig(https, engine: .noweb) == .object(["server": "https://gw.example:10003"]))
+        #expect(try SessionConfig.proxyConfig(ProxyEndpoint(scheme: .http, host: "::1", port: 3128, username: nil, password: nil), engine: .noweb)
+                == .object(["server": "[::1]:3128"]))
+    }
+
+    @Test("a proxy protocol the engine cannot use is refused before any worker is asked, naming the engine and what to give it",
+          arguments: WAHAPlusConfiguration.Engine.allCases)
+    func refusedSchemes(engine: WAHAPlusConfiguration.Engine) {
+        let socks = ProxyEndpoint(scheme: .socks5, host: "gw.example", port: 10001, username: "u", password: Secret("p"))
+        let error = #expect(throws: WhagoError.self) { try SessionConfig.proxyConfig(socks, engine: engine) }
+        #expect(error?.code == .invalidConfig)
+        #expect(error?.message.contains("WAHA's \(engine.rawValue) engine cannot use a socks5 proxy") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("give it http") == true)
+        #expect(error?.message.contains("gw.example") == false, "no endpoint in the message")
+        if engine == .gows {
+            #expect(throws: WhagoError.self) { try SessionConfig.proxyConfig(ProxyEndpoint(scheme: .https, host: "gw", port: 1, username: nil, password: nil), engine: .gows) }
+        }
     }
 }

@@ -279,7 +279,7 @@ struct CheckConfigTests {
         #expect(lines.count == 2, "\(result.stderr)")
         #expect(lines.first?.hasPrefix("unsafe.yaml:4:13: runtime.docker.socket: tcp://10.1.2.3:2375 is not a loopback address") == true, "\(lines)")
         #expect(lines.first?.contains("runtime.docker.tls") == true)
-        #expect(lines.last?.hasPrefix("unsafe.yaml:8:21: sessions.waha-plus.webhookMaxSkew: webhookMaxSkew (10m) must be longer than WAHA's webhook retry schedule (2046s") == true,
+        #expect(lines.last?.hasPrefix("unsafe.yaml:8:21: sessions.waha-plus.webhookMaxSkew: webhookMaxSkew (10m) must be longer than WAHA's webhook retry schedule (4911s") == true,
                 "\(lines)")
     }
 
@@ -299,5 +299,82 @@ struct CheckConfigTests {
         let misplaced = try await whago("check-config", "misplaced.yaml", directory: directory.path)
         #expect(misplaced.status == 1)
         #expect(misplaced.stderr.contains("unknown key 'eventRetention' in runtime"), "\(misplaced.stderr)")
+    }
+
+    @Test("a proxy driver whose proxies the engine cannot use is refused where it is written, saying why and what to choose — at check-config, doctor and serve")
+    func proxyEngineMismatch() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        let base = "runtime: {driver: local}\nstore: {driver: file}\n"
+        try directory.write("static-socks.yaml", base + """
+            sessions: {driver: waha-plus}
+            proxy:
+              driver: static
+              static:
+                proxies: ["socks5://u:static-pa55@127.0.0.1:1080", "socks5h://u:static-pa55@127.0.0.1:1081"]
+
+            """)
+        try directory.write("di-socks.yaml", base + """
+            sessions: {driver: waha-plus, waha-plus: {engine: NOWEB}}
+            proxy:
+              driver: dataimpulse
+              dataimpulse: {login: l, password: di-pa55, protocol: socks5}
+
+            """)
+        try directory.write("di-default.yaml", base + """
+            sessions: {driver: waha-plus, waha-plus: {engine: WEBJS}}
+            proxy:
+              driver: dataimpulse
+              dataimpulse: {login: l, password: di-pa55}
+
+            """)
+        try directory.write("static-mixed.yaml", base + """
+            sessions: {driver: waha-plus}
+            proxy: {driver: static, static: {proxies: ["socks5://u:p@127.0.0.1:1080", "http://u:p@127.0.0.1:3128"]}}
+
+            """)
+        let staticSocks = try await whago("check-config", "static-socks.yaml", directory: directory.path)
+        #expect(staticSocks.status == 1)
+        #expect(staticSocks.stderr.contains("static-socks.yaml:7:14: proxy.static.proxies: its proxies are socks5, socks5h, and sessions driver 'waha-plus' "
+            + "can use only http (GOWS builds http://user:password@server from it: HTTP only): give it http proxies"), "\(staticSocks.stderr)")
+        let diSocks = try await whago("check-config", "di-socks.yaml", directory: directory.path)
+        #expect(diSocks.status == 1)
+        #expect(diSocks.stderr.contains("di-socks.yaml:6:56: proxy.dataimpulse.protocol: its proxies are socks5h, and sessions driver 'waha-plus' "
+            + "can use only http, https (NOWEB connects through an HTTP(S) proxy agent): give it http, https proxies"), "\(diSocks.stderr)")
+        for file in ["static-socks.yaml", "di-socks.yaml"] {
+            let result = try await whago("check-config", file, directory: directory.path)
+            #expect(!result.stderr.contains("pa55"), "no secret in the error")
+        }
+        for file in ["di-default.yaml", "static-mixed.yaml"] {
+            let result = try await whago("check-config", file, directory: directory.path)
+            #expect(result.status == 0, "\(file): \(result.stderr)")
+        }
+        // The same refusal before doctor or serve does anything.
+        for command in ["doctor", "serve"] {
+            let result = try await whago(command, "--config", "static-socks.yaml", "--set", "server.dataDir=\(directory.path)/data-\(command)",
+                                         directory: directory.path)
+            #expect(result.status != 0, "\(command)")
+            #expect(result.stderr.contains("static-socks.yaml:7:14: proxy.static.proxies: its proxies are socks5, socks5h"), "\(command): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/data-\(command)"), "\(command) wrote nothing")
+        }
+    }
+
+    @Test("a publicURL WAHA would refuse as a webhook URL (an underscore in the host, not http) is an error at its line")
+    func publicURLForWAHA() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        let base = "runtime: {driver: local}\nsessions: {driver: waha-plus}\nproxy: {driver: none}\nstore: {driver: file}\n"
+        try directory.write("underscore.yaml", "server: {publicURL: 'http://stack_whago:8080'}\n" + base)
+        try directory.write("ftp.yaml", "server: {publicURL: 'ftp://whago.internal'}\n" + base)
+        try directory.write("fine.yaml", "server: {publicURL: 'http://whago-api.internal:8080'}\n" + base)
+        let underscore = try await whago("check-config", "underscore.yaml", directory: directory.path)
+        #expect(underscore.status == 1)
+        #expect(underscore.stderr.contains("underscore.yaml:1:21: server.publicURL: the host 'stack_whago' is not a host name WAHA accepts in a webhook URL"),
+                "\(underscore.stderr)")
+        let ftp = try await whago("check-config", "ftp.yaml", directory: directory.path)
+        #expect(ftp.status == 1)
+        #expect(ftp.stderr.contains("ftp.yaml:1:21: server.publicURL: 'ftp://whago.internal' must be an http:// or https:// URL"), "\(ftp.stderr)")
+        let fine = try await whago("check-config", "fine.yaml", directory: directory.path)
+        #expect(fine.status == 0, "\(fine.stderr)")
     }
 }

@@ -48,7 +48,7 @@ CTL
   chmod +x "$ctl"
   "$ctl" start >/dev/null || die "PostgreSQL did not start (see $data/server.log)"
   runuser -u postgres -- psql -h "$data" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
-    -c "CREATE ROLE whago LOGIN PASSWORD 'whago-test-pw'" -c "CREATE DATABASE whago OWNER whago" >/dev/null \
+    -c "CREATE ROLE whago LOGIN CREATEDB PASSWORD 'whago-test-pw'" -c "CREATE DATABASE whago OWNER whago" >/dev/null \
     || die "cannot create the test database"
   export "${prefix}_URL=postgres://whago:whago-test-pw@127.0.0.1:$port/whago"
   export "${prefix}_CTL=$ctl"

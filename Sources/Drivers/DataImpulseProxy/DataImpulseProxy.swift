@@ -5,6 +5,9 @@ import ProxyProbe
 
 /// The `dataimpulse` proxy provider: DataImpulse residential proxies, one sticky port per chip.
 ///
+/// DataImpulse's gateway speaks HTTP and SOCKS5 on every sticky port: a chip gets the protocol
+/// `protocol` names, else the one its session software prefers (WAHA's engines take HTTP).
+///
 /// A sticky port is one exit IP: each chip holds one port of `stickyPorts` as its proxy lease in
 /// the store, so it keeps its IP across restarts of whago and of its worker, and gives it back when
 /// it is deleted. The login carries the chip's parameters, `<login>__cr.<country>[;city.<city>][;sessttl.<minutes>]`.
@@ -23,6 +26,8 @@ public struct DataImpulseProxy: ProxyProvider {
         configuration: DataImpulseConfiguration.self
     ) { configuration, _ in
         DataImpulseProxy(configuration: configuration)
+    } proxySchemes: { configuration in
+        ProxySchemes(configuration.protocol.map { [$0.scheme] } ?? [.http, .socks5h], setting: "protocol")
     }
 
     public var name: String { "dataimpulse" }
@@ -37,7 +42,8 @@ public struct DataImpulseProxy: ProxyProvider {
     }
 
     /// A provider for tests and embedding; the other settings are `proxy.dataimpulse`'s defaults.
-    public init(gateway: String, login: String, password: Secret, protocol: String = "socks5", country: String = "br",
+    /// - Parameter protocol: `http` or `socks5`; nil: the one the session software prefers.
+    public init(gateway: String, login: String, password: Secret, protocol: String? = nil, country: String = "br",
                 city: String? = nil, sessionTTL: Duration? = nil, stickyPorts: PortRange, probeURL: String? = nil,
                 checkOnLease: Bool = true, tenantLogins: [TenantID: (login: String, password: Secret)] = [:], http: HTTPClient = .shared) {
         var configuration = DataImpulseConfiguration(login: login, password: password, stickyPorts: stickyPorts)
@@ -45,7 +51,7 @@ public struct DataImpulseProxy: ProxyProvider {
             ($0.key.rawValue, DataImpulseConfiguration.Account(login: $0.value.login, password: $0.value.password))
         })
         configuration.gateway = gateway
-        configuration.protocol = DataImpulseConfiguration.ProxyProtocol(rawValue: `protocol`) ?? .socks5
+        configuration.protocol = `protocol`.flatMap(DataImpulseConfiguration.ProxyProtocol.init(rawValue:))
         configuration.country = country
         configuration.city = city
         configuration.sessionTTL = sessionTTL.map(TimeSpan.init)
@@ -56,7 +62,8 @@ public struct DataImpulseProxy: ProxyProvider {
 
     public func healthCheck() async -> HealthReport {
         let probe = configuration.probeURL.map { "checks through \($0)" } ?? "no probeURL: leases are not checked"
-        return .ok("\(configuration.protocol.rawValue)://\(configuration.gateway), sticky ports \(configuration.stickyPorts), "
+        let scheme = configuration.protocol?.rawValue ?? "http or socks5, as the session software takes,"
+        return .ok("\(scheme) \(configuration.gateway), sticky ports \(configuration.stickyPorts), "
                    + "country \(configuration.country), \(probe)")
     }
 
@@ -67,11 +74,12 @@ public struct DataImpulseProxy: ProxyProvider {
         let username = self.username(login: configuration.account(for: hints.tenant).login, country: hints.country, city: hints.city)
         let name = self.name
         let range = configuration.stickyPorts
+        let scheme = self.scheme(for: hints)
         let lease: ProxyLease
         do {
             // The store picks the lowest free port and records the lease in one change.
             lease = try await store.leaseStickyPort(for: chip, provider: name, in: range, startingAt: nil) { [self] port in
-                ProxyLease(chip: chip, provider: name, endpoint: endpoint(port: port, username: username, password: nil), stickyPort: port)
+                ProxyLease(chip: chip, provider: name, endpoint: endpoint(scheme: scheme, port: port, username: username, password: nil), stickyPort: port)
             }
         } catch let error as WhagoError where error.code == .capacityExhausted {
             throw WhagoError(.capacityExhausted, "all \(range.count) sticky ports of proxy.dataimpulse.stickyPorts (\(range)) are leased; "
@@ -118,10 +126,16 @@ public struct DataImpulseProxy: ProxyProvider {
         return "\(login ?? configuration.login)__\(parameters.joined(separator: ";"))"
     }
 
-    private func endpoint(port: Int, username: String, password: Secret?) -> ProxyEndpoint {
-        // SOCKS5 with the proxy resolving names: the exit, not whago's host, looks WhatsApp up.
-        ProxyEndpoint(scheme: configuration.protocol == .socks5 ? .socks5h : .http, host: configuration.gateway, port: port,
-                      username: username, password: password)
+    /// The protocol of a new lease: the configured one, else the first of the session software's
+    /// that the gateway speaks (HTTP when it says nothing).
+    func scheme(for hints: ProxyHints) -> ProxyEndpoint.Scheme {
+        if let configured = configuration.protocol { return configured.scheme }
+        let spoken: [ProxyEndpoint.Scheme] = [.http, .socks5h, .socks5]
+        return hints.schemes.first(where: spoken.contains).map { $0 == .socks5 ? .socks5h : $0 } ?? .http
+    }
+
+    private func endpoint(scheme: ProxyEndpoint.Scheme, port: Int, username: String, password: Secret?) -> ProxyEndpoint {
+        ProxyEndpoint(scheme: scheme, host: configuration.gateway, port: port, username: username, password: password)
     }
 }
 
@@ -129,10 +143,14 @@ public struct DataImpulseProxy: ProxyProvider {
 struct DataImpulseConfiguration: DriverConfiguration {
     enum ProxyProtocol: String, Decodable, CaseIterable, Sendable {
         case socks5, http
+
+        /// SOCKS5 with the proxy resolving names: the exit, not whago's host, looks WhatsApp up.
+        var scheme: ProxyEndpoint.Scheme { self == .socks5 ? .socks5h : .http }
     }
 
     var gateway: String
-    var `protocol`: ProxyProtocol
+    /// nil: the protocol the session software prefers (the gateway speaks both on every port).
+    var `protocol`: ProxyProtocol?
     var login: String
     var password: Secret
     var country: String
@@ -177,7 +195,7 @@ struct DataImpulseConfiguration: DriverConfiguration {
 
     init(login: String, password: Secret, stickyPorts: PortRange) {
         gateway = "gw.dataimpulse.com"
-        `protocol` = .socks5
+        `protocol` = nil
         self.login = login
         self.password = password
         country = "br"
@@ -192,7 +210,7 @@ struct DataImpulseConfiguration: DriverConfiguration {
                   password: try container.decode(Secret.self, forKey: .password),
                   stickyPorts: try container.decodeIfPresent(PortRange.self, forKey: .stickyPorts) ?? PortRange("10000-20000")!)
         gateway = try container.decodeIfPresent(NonEmptyString.self, forKey: .gateway)?.value ?? gateway
-        `protocol` = try container.decodeIfPresent(ProxyProtocol.self, forKey: .protocol) ?? .socks5
+        `protocol` = try container.decodeIfPresent(ProxyProtocol.self, forKey: .protocol)
         country = try container.decodeIfPresent(CountryCode.self, forKey: .country)?.code ?? country
         city = try container.decodeIfPresent(NonEmptyString.self, forKey: .city)?.value
         if let city, !city.allSatisfy({ $0.isLetter || $0 == "_" }) {
@@ -213,7 +231,7 @@ struct DataImpulseConfiguration: DriverConfiguration {
     static let sample = """
         dataimpulse:
           gateway: gw.dataimpulse.com    # DataImpulse's gateway host
-          protocol: socks5               # socks5 or http
+          # protocol: http               # http or socks5; default: what the session software takes (WAHA: http)
           login: ${DATAIMPULSE_LOGIN}
           password: file:${DATAIMPULSE_PASSWORD_FILE:-/run/secrets/dataimpulse}
           country: br                    # default exit country (ISO 3166 two letters); a chip may ask for another

@@ -35,12 +35,12 @@ struct ProcessIdentity: Codable, Sendable, Equatable {
 
     /// The identity of a running process, read from `/proc`.
     static func current(pid: Int32) -> (startTime: UInt64, arguments: [String])? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = ProcFile.text("/proc/\(pid)/stat"),
               let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // fields[0] is the state (field 3), so field 22 is fields[19].
         guard fields.count > 19, fields[0] != "Z", let start = UInt64(fields[19]) else { return nil }
-        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        guard let cmdline = ProcFile.read("/proc/\(pid)/cmdline") else { return nil }
         let arguments = cmdline.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         return (start, arguments.last == "" ? Array(arguments.dropLast()) : arguments)
     }
@@ -54,7 +54,7 @@ struct ProcessIdentity: Codable, Sendable, Equatable {
         let wanted = Array("\(marker)=\(directory)".utf8)
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), pid != getpid(),
-                  let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
+                  let environ = ProcFile.read("/proc/\(entry)/environ"),
                   environ.split(separator: 0).contains(where: { $0.elementsEqual(wanted) }),
                   let current = current(pid: pid) else { continue }
             let identity = ProcessIdentity(pid: pid, startTime: current.startTime, startedAt: Date())
@@ -68,7 +68,7 @@ struct ProcessIdentity: Codable, Sendable, Equatable {
     /// (its command line reads empty) — before it has closed its files, so while it may still
     /// hold its port.
     var hasEnded: Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = ProcFile.text("/proc/\(pid)/stat"),
               let close = stat.lastIndex(of: ")") else { return true }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, fields[0] != "Z", fields[0] != "X", let start = UInt64(fields[19]) else { return true }

@@ -15,6 +15,8 @@ public struct StaticProxy: ProxyProvider {
         configuration: StaticProxyConfiguration.self
     ) { configuration, _ in
         StaticProxy(configuration: configuration)
+    } proxySchemes: { configuration in
+        ProxySchemes(Array(Set(configuration.endpoints.map(\.scheme))).sorted { $0.rawValue < $1.rawValue }, setting: "proxies")
     }
 
     public var name: String { "static" }
@@ -44,24 +46,35 @@ public struct StaticProxy: ProxyProvider {
     public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
         if let existing = try await store.proxyLease(of: chip) { return existing }
         let endpoints = configuration.endpoints
+        // Only proxies the chip's session software can use.
+        let usable = endpoints.indices.filter { hints.accepts(endpoints[$0].scheme) }
+        guard !usable.isEmpty else {
+            throw WhagoError(.invalidConfig, "none of the \(endpoints.count) proxies of proxy.static.proxies is "
+                + hints.schemes.map(\.rawValue).joined(separator: " or ") + ", the protocols the session software can use")
+        }
         if configuration.exclusive {
             // The URL's position (from 1) is the lease's sticky port, which the store picks and
-            // keeps unique.
-            do {
-                let name = self.name
-                return try await store.leaseStickyPort(for: chip, provider: name, in: try PortRange(1, endpoints.count), startingAt: nil) { port in
-                    ProxyLease(chip: chip, provider: name, endpoint: endpoints[port - 1], stickyPort: port)
+            // keeps unique; the usable positions are tried run by run.
+            let name = self.name
+            for run in Self.runs(usable) {
+                do {
+                    return try await store.leaseStickyPort(for: chip, provider: name, in: try PortRange(run.lowerBound + 1, run.upperBound + 1),
+                                                           startingAt: nil) { port in
+                        ProxyLease(chip: chip, provider: name, endpoint: endpoints[port - 1], stickyPort: port)
+                    }
+                } catch let error as WhagoError where error.code == .capacityExhausted {
+                    continue
                 }
-            } catch let error as WhagoError where error.code == .capacityExhausted {
-                throw WhagoError(.capacityExhausted, "all \(endpoints.count) proxies of proxy.static.proxies are leased (exclusive: true); add proxies or delete chips")
             }
+            throw WhagoError(.capacityExhausted, "all \(usable.count) usable proxies of proxy.static.proxies are leased (exclusive: true); "
+                + "add proxies or delete chips")
         }
         let mine = try await store.proxyLeases().filter { $0.provider == name }
         var uses = [Int](repeating: 0, count: endpoints.count)
         for lease in mine {
             if let index = endpoints.firstIndex(where: { Self.sameProxy($0, lease.endpoint) }) { uses[index] += 1 }
         }
-        let index = uses.indices.min { uses[$0] < uses[$1] } ?? 0
+        let index = usable.min { uses[$0] < uses[$1] } ?? usable[0]
         let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoints[index])
         do {
             try await store.insertProxyLease(lease)
@@ -70,6 +83,19 @@ public struct StaticProxy: ProxyProvider {
             throw error
         }
         return lease
+    }
+
+    /// Consecutive runs of sorted indices: [0, 1, 3] → [0...1, 3...3].
+    static func runs(_ indices: [Int]) -> [ClosedRange<Int>] {
+        var runs: [ClosedRange<Int>] = []
+        for index in indices {
+            if let last = runs.last, last.upperBound + 1 == index {
+                runs[runs.count - 1] = last.lowerBound...index
+            } else {
+                runs.append(index...index)
+            }
+        }
+        return runs
     }
 
     public func release(_ lease: ProxyLease, store: any Store) async throws {

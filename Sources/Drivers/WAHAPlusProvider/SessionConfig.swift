@@ -13,7 +13,7 @@ enum SessionConfig {
     static let events = ["session.status", "message", "message.ack"]
     static let fingerprintKey = "whago.config"
 
-    static func make(_ chip: ChipSpec, proxy: ProxyEndpoint?, webhook: WebhookTarget, _ configuration: WAHAPlusConfiguration) -> JSONValue {
+    static func make(_ chip: ChipSpec, proxy: ProxyEndpoint?, webhook: WebhookTarget, _ configuration: WAHAPlusConfiguration) throws -> JSONValue {
         var config: [String: JSONValue] = [
             "metadata": .object(["whago.tenant": .string(chip.tenant.rawValue), "whago.chip": .string(chip.chip.rawValue)]),
             "webhooks": .array([.object([
@@ -27,27 +27,35 @@ enum SessionConfig {
                 ]),
             ])]),
         ]
-        if let proxy { config["proxy"] = proxyConfig(proxy) }
+        if let proxy { config["proxy"] = try proxyConfig(proxy, engine: configuration.engine) }
         let fingerprint = fingerprint(of: .object(config))
         config["metadata"] = .object(["whago.tenant": .string(chip.tenant.rawValue), "whago.chip": .string(chip.chip.rawValue),
                                       fingerprintKey: .string(fingerprint)])
         return .object(config)
     }
 
-    /// WAHA's `ProxyConfig`: `server` is `host:port` for HTTP (WAHA's form) and `socks5://host:port`
-    /// for SOCKS5; credentials go beside it.
-    static func proxyConfig(_ proxy: ProxyEndpoint) -> JSONValue {
-        let host = proxy.host.contains(":") ? "[\(proxy.host)]" : proxy.host
-        let server: String = switch proxy.scheme {
-        case .http: "\(host):\(proxy.port)"
-        case .https: "https://\(host):\(proxy.port)"
-        case .socks5, .socks5h: "socks5://\(host):\(proxy.port)"
+    /// WAHA's `ProxyConfig` for `engine`: `server` is `host:port` for HTTP (WAHA's documented form)
+    /// and `https://host:port` for HTTPS, the credentials beside it. A protocol the engine cannot
+    /// use (``WAHAPlusConfiguration/Engine/proxySchemes``) is refused here, before any worker is
+    /// asked. GOWS glues `http://<username>:<password>@<server>` together and its Go side
+    /// percent-decodes the user information, so for GOWS the credentials are percent-encoded
+    /// (every byte but letters, digits and `-._~`): `@ / # ? : %` then reach the proxy as written.
+    static func proxyConfig(_ proxy: ProxyEndpoint, engine: WAHAPlusConfiguration.Engine) throws(WhagoError) -> JSONValue {
+        guard engine.proxySchemes.contains(proxy.scheme) else {
+            throw WhagoError(.invalidConfig, "WAHA's \(engine.rawValue) engine cannot use a \(proxy.scheme.rawValue) proxy "
+                + "(\(engine.proxyReason)): give it \(engine.proxySchemes.map(\.rawValue).joined(separator: " or ")) proxies")
         }
+        let host = proxy.host.contains(":") ? "[\(proxy.host)]" : proxy.host
+        let server = proxy.scheme == .https ? "https://\(host):\(proxy.port)" : "\(host):\(proxy.port)"
         var object: [String: JSONValue] = ["server": .string(server)]
-        if let username = proxy.username { object["username"] = .string(username) }
-        if let password = proxy.password { object["password"] = .string(password.revealed) }
+        let encode: (String) -> String = engine == .gows ? { $0.addingPercentEncoding(withAllowedCharacters: unreserved) ?? $0 } : { $0 }
+        if let username = proxy.username { object["username"] = .string(encode(username)) }
+        if let password = proxy.password { object["password"] = .string(encode(password.revealed)) }
         return .object(object)
     }
+
+    /// RFC 3986's unreserved characters.
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// 16 hex digits of SHA-256 over the config's canonical JSON.
     static func fingerprint(of config: JSONValue) -> String {

@@ -6,6 +6,25 @@ struct WAHAPlusConfiguration: DriverConfiguration {
     /// WAHA's engines.
     enum Engine: String, Decodable, CaseIterable, Sendable {
         case gows = "GOWS", noweb = "NOWEB", webjs = "WEBJS"
+
+        /// The proxy protocols the engine can use with credentials (WAHA's source, 2026.2):
+        /// GOWS makes every proxy `http://…` (`getProxyUrl`); NOWEB connects through an HTTP(S)
+        /// proxy agent (`createAgentProxy`); WEBJS's Chromium cannot authenticate to SOCKS.
+        var proxySchemes: [ProxyEndpoint.Scheme] {
+            switch self {
+            case .gows: [.http]
+            case .noweb, .webjs: [.http, .https]
+            }
+        }
+
+        /// Why, in a few words.
+        var proxyReason: String {
+            switch self {
+            case .gows: "GOWS builds http://user:password@server from it: HTTP only"
+            case .noweb: "NOWEB connects through an HTTP(S) proxy agent"
+            case .webjs: "WEBJS's Chromium cannot authenticate to a SOCKS proxy"
+            }
+        }
     }
 
     /// WAHA's webhook retry policies.
@@ -35,18 +54,22 @@ struct WAHAPlusConfiguration: DriverConfiguration {
     /// Variables whago sets itself in every worker.
     static let reservedEnvironment: Set<String> = [
         "WHATSAPP_DEFAULT_ENGINE", "WAHA_API_KEY", "WHATSAPP_API_KEY", "WAHA_API_KEY_EXCLUDE_PATH", "WHATSAPP_API_KEY_EXCLUDE_PATH",
-        "WAHA_PRINT_QR", "WHATSAPP_RESTART_ALL_SESSIONS", "WAHA_WORKER_ID", "PORT", "WHATSAPP_API_PORT",
+        "WAHA_PRINT_QR", "WHATSAPP_RESTART_ALL_SESSIONS", "WAHA_WORKER_RESTART_SESSIONS", "WAHA_WORKER_ID", "PORT", "WHATSAPP_API_PORT",
         "WHATSAPP_SESSIONS_POSTGRESQL_URL",
     ]
 
-    /// How long after its first attempt WAHA sends the last retry of a webhook.
+    /// How long after its first attempt WAHA sends the last retry of a webhook, at the latest:
+    /// WAHA's `WebhookSender` (axios-retry) waits before retry k `delay` (constant), `k · delay`
+    /// (linear) or `2^k · delay` plus up to 20 % (exponential). The retries' envelopes keep the
+    /// event's own signed timestamp, so `webhookMaxSkew` must cover this. Defaults (10, 2 s,
+    /// exponential): 2·1.2·(2¹¹ − 2) = 4,910 s.
     var webhookRetrySchedule: Duration {
         let delay = webhookRetryDelay.duration.seconds
         let retries = Double(webhookRetries)
         switch webhookRetryPolicy {
         case .constant: return .seconds(delay * retries)
         case .linear: return .seconds(delay * retries * (retries + 1) / 2)
-        case .exponential: return .seconds(delay * (pow(2, min(retries, 40)) - 1))
+        case .exponential: return .seconds(delay * 1.2 * (pow(2, min(retries, 40) + 1) - 2))
         }
     }
 
@@ -63,7 +86,8 @@ struct WAHAPlusConfiguration: DriverConfiguration {
         webhookRetries = 10
         webhookRetryDelay = .seconds(2)
         webhookRetryPolicy = .exponential
-        webhookMaxSkew = .seconds(3600)
+        // Longer than the default retry schedule (4,910 s), so WAHA's last retry is accepted.
+        webhookMaxSkew = .seconds(7200)
         environment = [:]
     }
 
@@ -113,14 +137,14 @@ struct WAHAPlusConfiguration: DriverConfiguration {
 
     static let sample = """
         waha-plus:
-          image: devlikeapro/waha:gows   # pin a version tag in production, e.g. devlikeapro/waha:2026.7.1-gows
+          image: devlikeapro/waha:gows   # pin a version tag in production, e.g. devlikeapro/waha:gows-2026.7.1 ({engine}-{version})
           engine: GOWS                   # GOWS, NOWEB or WEBJS
           sessionsPerWorker: 10          # chips per WAHA worker
           requestTimeout: 30s            # per call to a worker's API
           webhookRetries: 10             # WAHA's retries of a webhook whago did not acknowledge
           webhookRetryDelay: 2s
           webhookRetryPolicy: exponential   # constant, linear or exponential
-          webhookMaxSkew: 1h             # webhooks signed further from now are refused; longer than the retry schedule
+          webhookMaxSkew: 2h             # webhooks signed further from now are refused; longer than the retry schedule (4,910 s by default)
           # environment: { TZ: America/Sao_Paulo }   # extra variables for every worker
           # sessionsDatabaseURL: ${WAHA_SESSIONS_DATABASE_URL}   # keep sessions in PostgreSQL (several hosts)
         """

@@ -15,7 +15,12 @@ public struct WAHAPlusProvider: SessionProvider {
         configuration: WAHAPlusConfiguration.self
     ) { configuration, _ in
         WAHAPlusProvider(configuration: configuration)
+    } proxySchemes: { configuration in
+        ProxySchemes(configuration.engine.proxySchemes, setting: "engine", reason: configuration.engine.proxyReason)
     }
+
+    /// What the configured engine can use (``WAHAPlusConfiguration/Engine/proxySchemes``).
+    public var proxySchemes: [ProxyEndpoint.Scheme] { configuration.engine.proxySchemes }
 
     /// The port WAHA listens on inside its container.
     static let internalPort = 3000
@@ -32,7 +37,7 @@ public struct WAHAPlusProvider: SessionProvider {
     /// - Parameters:
     ///   - webhookMaxSkew: the oldest (or most future) signed webhook timestamp accepted.
     public init(engine: String = "GOWS", image: String = "devlikeapro/waha:gows", requestTimeout: Duration = .seconds(30),
-                webhookMaxSkew: Duration = .seconds(3600), sessionsPerWorker: Int = 10,
+                webhookMaxSkew: Duration = .seconds(7200), sessionsPerWorker: Int = 10,
                 environment: [String: String] = [:], sessionsDatabaseURL: Secret? = nil, http: HTTPClient = .shared) {
         var configuration = WAHAPlusConfiguration()
         configuration.environment = environment.filter { !WAHAPlusConfiguration.reservedEnvironment.contains($0.key) }
@@ -66,7 +71,10 @@ public struct WAHAPlusProvider: SessionProvider {
                 "WAHA_API_KEY_EXCLUDE_PATH": "ping,health",
                 "WHATSAPP_API_KEY_EXCLUDE_PATH": "ping,health",
                 "WAHA_PRINT_QR": "False",
-                "WHATSAPP_RESTART_ALL_SESSIONS": "True",
+                // Not every session of the store (with a shared database: every worker's, stopped
+                // ones too); a worker restarts its own running ones (WAHA_WORKER_RESTART_SESSIONS).
+                "WHATSAPP_RESTART_ALL_SESSIONS": "False",
+                "WAHA_WORKER_RESTART_SESSIONS": "True",
                 "WAHA_WORKER_ID": context.worker.rawValue,
             ].merging(configuration.sessionsDatabaseURL.map { ["WHATSAPP_SESSIONS_POSTGRESQL_URL": $0.revealed] } ?? [:]) { $1 }) { _, whagos in whagos },
             internalPort: Self.internalPort,
@@ -104,7 +112,7 @@ public struct WAHAPlusProvider: SessionProvider {
 
     public func ensureSession(_ chip: ChipSpec, on worker: WorkerEndpoint, proxy: ProxyEndpoint?, webhook: WebhookTarget) async throws {
         let name = chip.chip.rawValue
-        let config = SessionConfig.make(chip, proxy: proxy, webhook: webhook, configuration)
+        let config = try SessionConfig.make(chip, proxy: proxy, webhook: webhook, configuration)
         let wanted = config["metadata"]?[SessionConfig.fingerprintKey]?.stringValue
         // Most sessions ensured are new: create first (one call), and look only when it exists.
         let first = try await client.send(.post, "/api/sessions", on: worker, json: WAHARequests.createSession(name: name, config: config))

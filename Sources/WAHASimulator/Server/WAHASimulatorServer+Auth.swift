@@ -87,6 +87,11 @@ extension WAHASimulatorServer {
                 return Reply.json(session.info(engine: configuration.engine, worker: configuration.workerID))
             }
         }
+        // How many times each session was started on this worker (a session started on two
+        // workers, or started again needlessly, shows here).
+        router.get("/_sim/starts") { _, _ in
+            Reply.json(.object(await sessions.starts.mapValues { .number(Double($0)) }))
+        }
         router.post("/_sim/faults") { request, _ in
             await Reply.handle {
                 let body = try await Reply.body(request)

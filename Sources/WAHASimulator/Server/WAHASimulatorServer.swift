@@ -61,13 +61,14 @@ public struct WAHASimulatorServer: Sendable {
             let info: JSONValue = .object(["mediaFiles.space": up, "sessionsFiles.space": up])
             return Reply.json(.object(["status": "ok", "info": info, "error": .object([:]), "details": info]))
         }
-        router.get("/api/server/version") { _, _ in
-            Reply.json(.object([
-                "version": .string(SimulatedWAHA.version), "engine": .string(configuration.engine), "tier": .string(SimulatedWAHA.tier),
-                "browser": "", "platform": "linux/x64",
-                "worker": .object(["id": configuration.workerID.map(JSONValue.string) ?? .null]),
-            ]))
-        }
+        let version: JSONValue = .object([
+            "version": .string(SimulatedWAHA.version), "engine": .string(configuration.engine), "tier": .string(SimulatedWAHA.tier),
+            "browser": "", "platform": "linux/x64",
+            "worker": .object(["id": configuration.workerID.map(JSONValue.string) ?? .null]),
+        ])
+        router.get("/api/server/version") { _, _ in Reply.json(version) }
+        // WAHA's older, deprecated alias (`VersionController`).
+        router.get("/api/version") { _, _ in Reply.json(version) }
         router.get("/api/server/status") { _, _ in
             let start = (startedAt.timeIntervalSince1970 * 1000).rounded()
             return Reply.json(.object([

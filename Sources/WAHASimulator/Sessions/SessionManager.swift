@@ -14,6 +14,11 @@ actor SessionManager {
     private let logger: Logger
     private var sessions: [String: SimulatedSession] = [:]
     private var lifecycles: [String: Task<Void, Never>] = [:]
+    /// Sessions created or taken over here since the last save (see ``SessionStorage``).
+    private var fresh: Set<String> = []
+    /// How many times each session was started here (`GET /_sim/starts`): tests count them across
+    /// workers to see that no session runs on two at once, and that none is started needlessly.
+    private(set) var starts: [String: Int] = [:]
     /// Where this simulator is reached: QR values and the default proxy probe name it.
     private var address = (host: "127.0.0.1", port: 3000)
 
@@ -29,28 +34,94 @@ actor SessionManager {
         }
     }
 
-    /// Loads kept sessions and starts those that were running (WAHA's restart-all-sessions).
+    /// Loads kept sessions and starts them as WAHA's session manager does at boot
+    /// (`manager.plus.ts`, `restartSessions`): with `WHATSAPP_RESTART_ALL_SESSIONS` every session
+    /// of the store — stopped ones, and with a shared database every worker's, too; else, with
+    /// `WAHA_WORKER_RESTART_SESSIONS` (the default), this worker's sessions that were running.
     func start(listeningOn host: String, port: Int) async throws {
         address = (["0.0.0.0", "::"].contains(host) ? "127.0.0.1" : host, port)
         if let publicURL = configuration.publicURL, let url = URL(string: publicURL), let publicHost = url.host {
             address = (publicHost, url.port ?? port)
         }
-        for var session in try await persistence?.load() ?? [] {
+        var kept = try await persistence?.load() ?? []
+        if configuration.restartAllSessions, let persistence {
+            for other in try await persistence.others() {
+                if let taken = try await persistence.take(other.name) { kept.append(taken) }
+            }
+        }
+        for var session in kept {
             session.status = .stopped
             sessions[session.name] = session
-            if session.running { begin(session.name) }
+            if configuration.restartAllSessions || (configuration.restartWorkerSessions && session.running) { begin(session.name) }
         }
     }
 
     // MARK: Queries
 
-    func list(includeStopped: Bool) -> [SimulatedSession] {
-        sessions.values.filter { includeStopped || $0.status != .stopped }.sorted { $0.name < $1.name }
+    /// This worker's sessions; with `includeStopped` (`?all=true`) also those other workers keep in
+    /// a shared store, as STOPPED here (WAHA's `getSessions(all)` lists the whole config store).
+    func list(includeStopped: Bool) async throws(SimulatorError) -> [SimulatedSession] {
+        try await forgetDeletedElsewhere()
+        var found = sessions.values.filter { includeStopped || $0.status != .stopped }
+        if includeStopped { found += try await offline().filter { sessions[$0.name] == nil } }
+        return found.sorted { $0.name < $1.name }
     }
 
     func session(_ name: String) throws(SimulatorError) -> SimulatedSession {
         guard let session = sessions[name] else { throw .sessionNotFound }
         return session
+    }
+
+    /// A session of this worker, or one another worker keeps in a shared store (STOPPED here).
+    func anySession(_ name: String) async throws(SimulatorError) -> SimulatedSession {
+        try await forgetDeletedElsewhere()
+        if let session = sessions[name] { return session }
+        guard let kept = try await offline().first(where: { $0.name == name }) else { throw .sessionNotFound }
+        return kept
+    }
+
+    /// The sessions other workers keep in a shared store, as this worker sees them: STOPPED.
+    private func offline() async throws(SimulatorError) -> [SimulatedSession] {
+        do {
+            return try await (persistence?.others() ?? []).map { session in
+                var session = session
+                session.status = .stopped
+                return session
+            }
+        } catch {
+            throw .unavailable("the sessions database does not answer: \(error)")
+        }
+    }
+
+    /// Drops the stopped sessions another worker deleted from a shared store. (WAHA keeps only
+    /// running sessions in memory and reads the others from the store; a running one stays.)
+    private func forgetDeletedElsewhere() async throws(SimulatorError) {
+        let kept: Set<String>?
+        do {
+            kept = try await persistence?.kept()
+        } catch {
+            throw .unavailable("the sessions database does not answer: \(error)")
+        }
+        guard let kept else { return }
+        for (name, session) in sessions where !session.running && lifecycles[name] == nil && !kept.contains(name) && !fresh.contains(name) {
+            sessions.removeValue(forKey: name)
+            await webhooks.forget(name)
+        }
+    }
+
+    /// Takes over a session another worker keeps, to run it here.
+    private func takeOver(_ name: String) async throws(SimulatorError) -> Bool {
+        let taken: SimulatedSession?
+        do {
+            taken = try await persistence?.take(name)
+        } catch {
+            throw .unavailable("the sessions database does not answer: \(error)")
+        }
+        guard var session = taken else { return false }
+        session.status = .stopped
+        sessions[name] = session
+        fresh.insert(name)
+        return true
     }
 
     /// Waits up to 5 s for one of `expected`, as WAHA's endpoints that need a status do. This is a
@@ -70,16 +141,25 @@ actor SessionManager {
 
     // MARK: WAHA's session endpoints
 
-    func create(name: String?, start: Bool, config: JSONValue?) throws(SimulatorError) -> SimulatedSession {
-        let name = name ?? "session_" + ULID.make().suffix(16)
-        guard Self.isValidName(name) else { throw .badRequest("Session name must be 1-54 characters of letters, digits, '_' and '-'") }
-        guard sessions[name] == nil else { throw .unprocessable("Session '\(name)' already exists. Use PUT to update it.") }
+    func create(name: String?, start: Bool, config: JSONValue?) async throws(SimulatorError) -> SimulatedSession {
+        // WAHA: `request.name || generatePrefixedId('session')`, so an empty name gets one too.
+        let name = name.flatMap { $0.isEmpty ? nil : $0 } ?? "session_" + ULID.make().suffix(16)
+        guard Self.isValidName(name) else {
+            throw .badRequest("Session name can only contain alphanumeric characters, hyphens, and underscores (a-z, A-Z, 0-9, -, _), at most 54")
+        }
+        try Self.checkWebhooks(config)
+        guard sessions[name] == nil, try await !offline().contains(where: { $0.name == name }) else {
+            throw .unprocessable("Session '\(name)' already exists. Use PUT to update it.")
+        }
         sessions[name] = SimulatedSession(name: name, config: config)
+        fresh.insert(name)
         if start { begin(name) } else { save() }
         return sessions[name]!
     }
 
-    func update(_ name: String, config: JSONValue?) throws(SimulatorError) -> SimulatedSession {
+    func update(_ name: String, config: JSONValue?) async throws(SimulatorError) -> SimulatedSession {
+        try Self.checkWebhooks(config)
+        if sessions[name] == nil, try await !takeOver(name) { throw .sessionNotFound }
         var session = try session(name)
         session.config = config
         sessions[name] = session
@@ -87,34 +167,58 @@ actor SessionManager {
         return sessions[name]!
     }
 
+    /// Deletes a session — one another worker keeps in a shared store too, as WAHA's `delete`
+    /// clears the config and the auth in the store whoever runs the session.
     func delete(_ name: String) async throws(SimulatorError) {
-        _ = try session(name)
+        guard sessions[name] != nil else {
+            let removed: Bool
+            do {
+                removed = try await persistence?.remove(name) ?? false
+            } catch {
+                throw .unavailable("the sessions database does not answer: \(error)")
+            }
+            guard removed else { throw .sessionNotFound }
+            return
+        }
         halt(name, to: nil)
         sessions.removeValue(forKey: name)
         await webhooks.forget(name)
         save()
     }
 
-    func start(_ name: String) throws(SimulatorError) -> SimulatedSession {
+    /// Starts a session; one another worker keeps in a shared store is taken over and run here.
+    func start(_ name: String) async throws(SimulatorError) -> SimulatedSession {
+        if sessions[name] == nil, try await !takeOver(name) { throw .sessionNotFound }
         let session = try session(name)
         if !session.running || session.status == .stopped || session.status == .failed { begin(name) }
         return sessions[name]!
     }
 
-    func stop(_ name: String) throws(SimulatorError) -> SimulatedSession {
-        _ = try session(name)
+    /// WAHA refuses a session config whose webhook URL class-validator's `IsUrl` refuses (400).
+    static func checkWebhooks(_ config: JSONValue?) throws(SimulatorError) {
+        for (index, webhook) in (config?["webhooks"]?.arrayValue ?? []).enumerated() {
+            guard let url = webhook["url"]?.stringValue, WebhookURL.isValid(url) else {
+                throw .badRequest("config.webhooks.\(index).url must be a URL address")
+            }
+        }
+    }
+
+    /// Stops a session of this worker; one another worker keeps is not running here: as it is.
+    func stop(_ name: String) async throws(SimulatorError) -> SimulatedSession {
+        guard sessions[name] != nil else { return try await anySession(name) }
         halt(name, to: .stopped)
         return sessions[name]!
     }
 
-    func restart(_ name: String) throws(SimulatorError) -> SimulatedSession {
-        _ = try session(name)
+    func restart(_ name: String) async throws(SimulatorError) -> SimulatedSession {
+        if sessions[name] == nil, try await !takeOver(name) { throw .sessionNotFound }
         begin(name)
         return sessions[name]!
     }
 
     /// Drops the pairing; a running session goes back to the QR flow.
-    func logout(_ name: String) throws(SimulatorError) -> SimulatedSession {
+    func logout(_ name: String) async throws(SimulatorError) -> SimulatedSession {
+        if sessions[name] == nil, try await !takeOver(name) { throw .sessionNotFound }
         let session = try session(name)
         sessions[name]?.me = nil
         if session.running { begin(name) } else { save() }
@@ -221,6 +325,7 @@ actor SessionManager {
 
     /// (Re)starts a session's life cycle from STARTING.
     private func begin(_ name: String) {
+        starts[name, default: 0] += 1
         lifecycles[name]?.cancel()
         sessions[name]?.generation += 1
         sessions[name]?.running = true
@@ -273,27 +378,26 @@ actor SessionManager {
         }
     }
 
-    /// Opens a real request through the session's proxy; returns why it failed, or nil.
-    private func probe(through proxy: SessionConfigView.Proxy) async -> String? {
-        var server = proxy.server
-        var scheme = HTTPProxy.Scheme.http
-        for (prefix, kind) in [("socks5://", HTTPProxy.Scheme.socks5), ("socks5h://", .socks5h), ("http://", .http), ("https://", .https)]
-        where server.hasPrefix(prefix) {
-            scheme = kind
-            server = String(server.dropFirst(prefix.count))
-        }
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-            return "invalid proxy server '\(proxy.server)' (expected host:port)"
-        }
-        let host = String(server[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let target = configuration.probeURL ?? "http://127.0.0.1:\(address.port)/ping"
-        let request = HTTPClientRequest(.get, target, timeout: .seconds(10), connectTimeout: .seconds(5),
-                                        proxy: HTTPProxy(scheme, host: host, port: port, username: proxy.username, password: proxy.password))
+    /// Opens a real request through the session's proxy, as the engine makes it of the config
+    /// (``EngineProxy``); returns why it failed, or nil.
+    private func probe(through config: SessionConfigView.Proxy) async -> String? {
+        let proxy: HTTPProxy
         do {
-            _ = try await client.execute(request)
+            proxy = try EngineProxy.resolve(config, engine: configuration.engine)
+        } catch {
+            return error.description
+        }
+        let target = configuration.probeURL ?? "http://127.0.0.1:\(address.port)/ping"
+        let request = HTTPClientRequest(.get, target, timeout: .seconds(10), connectTimeout: .seconds(5), proxy: proxy)
+        do {
+            let response = try await client.execute(request)
+            // An HTTP proxy that refuses (407, or 401 from some) answers in the target's place.
+            guard (200..<300).contains(response.status) else {
+                return "\(configuration.engine): proxy \(proxy) answered \(response.status) (refused credentials?)"
+            }
             return nil
         } catch {
-            return "proxy \(scheme.rawValue)://\(host):\(port) failed: \(error)"
+            return "\(configuration.engine): proxy \(proxy) failed: \(error)"
         }
     }
 
@@ -315,7 +419,8 @@ actor SessionManager {
     }
 
     private func save() {
-        persistence?.save(Array(sessions.values))
+        persistence?.save(Array(sessions.values), fresh: fresh)
+        fresh = []
     }
 
     /// The current QR code of a session waiting for a scan.

@@ -77,32 +77,52 @@ actor WebhookDispatcher {
     }
 }
 
-/// Posts one delivery, retrying per its policy.
-private struct Sender: Sendable {
+/// Posts one delivery, retrying as WAHA's `WebhookSender` does (axios-retry): one try, then
+/// `retries.attempts` retries (default 15) on any failure, retry k waiting `delaySeconds` (default
+/// 2; `constant`, also when no policy is given), `k · delaySeconds` (`linear`) or
+/// `2^k · delaySeconds` plus 0-20 % (`exponential`) — or the failed answer's `Retry-After`, when
+/// longer. A delay of 0 retries at once.
+struct Sender: Sendable {
     let configuration: SimulatorConfiguration
     let client: HTTPClient
     let logger: Logger
 
-    func deliver(_ delivery: WebhookDispatcher.Delivery) async {
-        let retries = delivery.webhook.retries
-        // A session's config is the caller's input: bounded, so no value can trap or stall forever.
-        let attempts = min(100, max(1, retries?.attempts ?? 15))
-        let delay = (retries?.delaySeconds).map { $0.isFinite ? min(3600, max(0, $0)) : 0 } ?? 2
-        let policy = retries?.policy ?? "constant"
-        for attempt in 1...attempts {
-            if await send(delivery) { return }
-            guard attempt < attempts else { break }
-            let seconds: Double = switch policy {
-            case "linear": delay * Double(attempt)
-            case "exponential": delay * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
-            default: delay
-            }
-            try? await Task.sleep(for: configuration.scaled(.milliseconds(Int64(min(seconds, 3600) * 1000))))
+    /// The wait before retry `retry` (1 for the first) when the failed answer asked for `retryAfter`
+    /// seconds, and a random part `jitter` in 0...1 — WAHA's formula.
+    static func delay(retry: Int, policy: String?, delaySeconds: Double, retryAfter: Double, jitter: Double) -> Double {
+        guard delaySeconds > 0 else { return max(0, retryAfter) }
+        switch policy {
+        case "linear":
+            return max(Double(retry) * delaySeconds, retryAfter)
+        case "exponential":
+            let delay = max(pow(2, Double(retry)) * delaySeconds, retryAfter)
+            return delay + delay * 0.2 * jitter
+        default:
+            return max(delaySeconds, retryAfter)
         }
-        logger.warning("webhook not delivered", metadata: ["url": "\(delivery.webhook.url)", "attempts": "\(attempts)"])
     }
 
-    private func send(_ delivery: WebhookDispatcher.Delivery) async -> Bool {
+    func deliver(_ delivery: WebhookDispatcher.Delivery) async {
+        let retries = delivery.webhook.retries
+        // A session's config is the caller's input: bounded, so no value can trap or stall forever
+        // (WAHA would wait as long as asked; the simulator waits an hour at most).
+        let attempts = min(100, max(0, retries?.attempts ?? 15))
+        let delaySeconds = (retries?.delaySeconds).map { $0.isFinite ? min(3600, max(0, $0)) : 0 } ?? 2
+        var retryAfter = await send(delivery)
+        guard retryAfter != nil else { return }
+        for retry in 0..<attempts {
+            let seconds = Self.delay(retry: retry + 1, policy: retries?.policy, delaySeconds: delaySeconds,
+                                     retryAfter: retryAfter ?? 0, jitter: Double.random(in: 0...1))
+            try? await Task.sleep(for: configuration.scaled(.milliseconds(Int64(min(seconds, 3600) * 1000))))
+            retryAfter = await send(delivery)
+            if retryAfter == nil { return }
+        }
+        logger.warning("webhook not delivered", metadata: ["url": "\(delivery.webhook.url)", "attempts": "\(attempts + 1)"])
+    }
+
+    /// Posts the delivery: nil when it was accepted (2xx), else the seconds its answer's
+    /// `Retry-After` asks for (0 when none).
+    private func send(_ delivery: WebhookDispatcher.Delivery) async -> Double? {
         var request = HTTPClientRequest(.post, delivery.webhook.url, body: delivery.body, timeout: .seconds(10))
         request.addHeader("Content-Type", "application/json")
         request.addHeader("User-Agent", "WAHA/\(SimulatedWAHA.version)")
@@ -115,10 +135,12 @@ private struct Sender: Sendable {
         for header in delivery.webhook.customHeaders ?? [] { request.addHeader(header.name, header.value) }
         do {
             let response = try await client.execute(request)
-            return (200..<300).contains(response.status)
+            if (200..<300).contains(response.status) { return nil }
+            let asked = response.headers.first { $0.name.lowercased() == "retry-after" }.flatMap { Double($0.value) }
+            return asked.map { $0.isFinite ? max(0, $0) : 0 } ?? 0
         } catch {
             logger.debug("webhook attempt failed", metadata: ["url": "\(delivery.webhook.url)", "error": "\(error)"])
-            return false
+            return 0
         }
     }
 }

@@ -50,6 +50,10 @@ public struct DriverSelection<Instance: Sendable>: Decodable, Sendable {
         try await driver.makeInstance(configuration, context)
     }
 
+    /// What the selected driver says of proxy protocols, as configured (see `Driver`'s
+    /// `proxySchemes`); nil when it says nothing (any).
+    public var proxySchemes: ProxySchemes? { driver.proxySchemesOf?(configuration) }
+
     /// The driver's read-only report for `whago doctor`, when it has one (see `Driver`'s `inspect`);
     /// nil: build it and run its health check instead.
     public func inspect(_ context: DriverContext) async -> HealthReport? {

@@ -101,11 +101,36 @@ public struct ServerConfig: Decodable, Sendable {
             masterKey: try container.decodeIfPresent(Secret.self, forKey: .masterKey),
             instance: try container.decodeIfPresent(NonEmptyString.self, forKey: .instance)?.value
         )
+        if container.contains(.publicURL), let problem = Self.publicURLProblem(publicURL) {
+            throw DecodingError.dataCorruptedError(forKey: .publicURL, in: container, debugDescription: problem)
+        }
         if let instance, !(1...63).contains(instance.count)
             || !instance.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }) {
             throw DecodingError.dataCorruptedError(forKey: .instance, in: container,
                                                    debugDescription: "'\(instance)' must be 1 to 63 lower-case letters, digits, '-' and '_' (it labels workers)")
         }
+    }
+
+    /// Why workers could not be given `url` for their webhooks, or nil. WAHA checks a webhook URL
+    /// with class-validator's `IsUrl` (`protocols: [http, https], require_tld: false`): a host name
+    /// of letters, digits and hyphens (an underscore, as in a Swarm stack's `stack_whago`, is
+    /// refused, and every session create would fail with 400), or an IP address.
+    static func publicURLProblem(_ url: URL) -> String? {
+        guard let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme) else {
+            return "'\(url.absoluteString)' must be an http:// or https:// URL (workers send their webhooks to it)"
+        }
+        guard let host = url.host, !host.isEmpty else { return "'\(url.absoluteString)' has no host" }
+        if host.contains(":") || host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy({ UInt8($0) != nil }) { return nil }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        let valid = labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") }
+        }
+        guard valid else {
+            let hint = host.contains("_") ? " (an underscore, as in a Swarm stack's service name: use a network alias without one)" : ""
+            return "the host '\(host)' is not a host name WAHA accepts in a webhook URL: letters, digits and '-' per label\(hint)"
+        }
+        return nil
     }
 
     static func defaultPublicURL(for listen: HostPort) -> URL {

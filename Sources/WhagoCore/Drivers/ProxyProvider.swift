@@ -41,11 +41,36 @@ public struct ProxyHints: Sendable, Hashable {
     /// City the exit IP should be in, when the provider supports it (lower case, e.g. `saopaulo`).
     public var city: String?
     public var tenant: TenantID?
+    /// The protocols the chip's session software can use, most preferred first
+    /// (``SessionProvider/proxySchemes``): a lease is one of them. Empty: any.
+    public var schemes: [ProxyEndpoint.Scheme]
 
-    public init(country: String? = nil, city: String? = nil, tenant: TenantID? = nil) {
+    public init(country: String? = nil, city: String? = nil, tenant: TenantID? = nil, schemes: [ProxyEndpoint.Scheme] = []) {
         self.country = country
         self.city = city
         self.tenant = tenant
+        self.schemes = schemes
+    }
+
+    /// Whether a lease of `scheme` fits.
+    public func accepts(_ scheme: ProxyEndpoint.Scheme) -> Bool { schemes.isEmpty || schemes.contains(scheme) }
+}
+
+/// What a driver says of proxy protocols in its configuration, so that a configuration whose proxy
+/// driver can hand out none that its session software can use is refused where it is written: a
+/// sessions driver, the protocols it can use; a proxy driver, those it can hand out.
+public struct ProxySchemes: Sendable, Hashable {
+    /// The protocols.
+    public var schemes: [ProxyEndpoint.Scheme]
+    /// The key of the driver's section that decides them (e.g. `engine`, `protocol`, `proxies`).
+    public var setting: String
+    /// Why, in a few words (e.g. `GOWS builds http://user:password@server`).
+    public var reason: String?
+
+    public init(_ schemes: [ProxyEndpoint.Scheme], setting: String, reason: String? = nil) {
+        self.schemes = schemes
+        self.setting = setting
+        self.reason = reason
     }
 }
 

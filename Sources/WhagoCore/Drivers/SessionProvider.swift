@@ -25,6 +25,10 @@ public protocol SessionProvider: WhagoDriver {
     /// - Parameter version: also read the software's version (and warnings about it); a caller
     ///   that knows it already probes with fewer calls.
     func health(of worker: WorkerEndpoint, version: Bool) async throws -> WorkerHealth
+    /// The proxy protocols the session software can use, most preferred first: proxy leases are
+    /// asked for one of them. A proxy of another is refused by ``ensureSession(_:on:proxy:webhook:)``
+    /// (`invalid_config`) before any worker is asked.
+    var proxySchemes: [ProxyEndpoint.Scheme] { get }
     /// Creates or updates the chip's session with its proxy and webhook, and starts it.
     func ensureSession(_ chip: ChipSpec, on worker: WorkerEndpoint, proxy: ProxyEndpoint?, webhook: WebhookTarget) async throws
     /// The chips of every session on the worker, running or not (WAHA: `GET /api/sessions?all=true`).
@@ -166,6 +170,9 @@ public struct SessionStatus: Sendable, Hashable {
 }
 
 extension SessionProvider {
+    /// Any protocol, unless the provider says otherwise.
+    public var proxySchemes: [ProxyEndpoint.Scheme] { ProxyEndpoint.Scheme.allCases }
+
     /// Probes a worker's API and reads its version.
     public func health(of worker: WorkerEndpoint) async throws -> WorkerHealth {
         try await health(of: worker, version: true)

@@ -48,6 +48,7 @@ public struct Driver<Instance: Sendable>: Sendable, CustomStringConvertible {
     let decodeConfiguration: @Sendable (any Decoder) throws -> any DriverConfiguration
     let makeInstance: @Sendable (any DriverConfiguration, DriverContext) async throws -> Instance
     let inspectInstance: (@Sendable (any DriverConfiguration, DriverContext) async -> HealthReport)?
+    let proxySchemesOf: (@Sendable (any DriverConfiguration) -> ProxySchemes)?
 
     /// Declares a driver.
     /// - Parameters:
@@ -58,11 +59,15 @@ public struct Driver<Instance: Sendable>: Sendable, CustomStringConvertible {
     ///     it reads only — creates, locks, migrates and starts nothing — and tells a resource in
     ///     use by a running whago from a fault. Without it, doctor builds the driver and runs its
     ///     health check, so both must then be free of side effects.
+    ///   - proxySchemes: for a sessions driver, the proxy protocols its session software can use;
+    ///     for a proxy driver, those it hands out — as its configuration says, so that a
+    ///     configuration pairing two that share none is refused where it is written.
     public init<Configuration: DriverConfiguration>(
         kind: DriverKind, name: String, aliases: [String] = [], summary: String, sampleConfig: String,
         configuration: Configuration.Type,
         make: @escaping @Sendable (Configuration, DriverContext) async throws -> Instance,
-        inspect: (@Sendable (Configuration, DriverContext) async -> HealthReport)? = nil
+        inspect: (@Sendable (Configuration, DriverContext) async -> HealthReport)? = nil,
+        proxySchemes: (@Sendable (Configuration) -> ProxySchemes)? = nil
     ) {
         self.kind = kind
         self.name = name
@@ -85,6 +90,14 @@ public struct Driver<Instance: Sendable>: Sendable, CustomStringConvertible {
             }
         } else {
             self.inspectInstance = nil
+        }
+        if let proxySchemes {
+            self.proxySchemesOf = { (configuration: any DriverConfiguration) -> ProxySchemes in
+                // Decoded by this driver, so always its own configuration type.
+                (configuration as? Configuration).map(proxySchemes) ?? ProxySchemes(ProxyEndpoint.Scheme.allCases, setting: "driver")
+            }
+        } else {
+            self.proxySchemesOf = nil
         }
     }
 

@@ -59,6 +59,13 @@ public struct YAMLNode: Sendable, Hashable {
         if case .mapping(let pairs) = content { pairs } else { nil }
     }
 
+    /// Where the value at `path` (mapping keys, outermost first) is written, or — when it is not
+    /// written — where its nearest written parent is: the place to report a problem with it.
+    public func mark(at path: [String]) -> YAMLMark {
+        guard let key = path.first, let pair = mapping?.last(where: { $0.key.scalar == key }) else { return mark }
+        return path.count == 1 ? pair.value.mark : pair.value.mark(at: Array(path.dropFirst()))
+    }
+
     /// The items of a sequence node.
     public var sequence: [YAMLNode]? {
         if case .sequence(let items) = content { items } else { nil }

@@ -47,6 +47,10 @@ struct ConfigLoader {
         } catch {
             throw YAMLErrors([error])
         }
-        return try YAMLDecoder(userInfo: [.driverRegistry: registry], placeholders: placeholders).decode(WhagoConfig.self, from: root)
+        let config = try YAMLDecoder(userInfo: [.driverRegistry: registry], placeholders: placeholders).decode(WhagoConfig.self, from: root)
+        if let mismatch = config.proxyMismatch {
+            throw YAMLErrors([YAMLError(mismatch.message, at: root.mark(at: mismatch.path))])
+        }
+        return config
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import WhagoCore
 
 /// Who listens on this machine's TCP ports, read from `/proc/net/tcp{,6}` and `/proc/<pid>/fd`
 /// (nothing is bound or connected to): for `whago doctor`'s checks of the listen address and the
@@ -33,9 +34,8 @@ struct PortOwners {
     init() {
         var listening: [Int: Set<UInt64>] = [:]
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            // Read to the end: a /proc file reports a size of 0.
-            guard let data = FileManager.default.contents(atPath: table) else { continue }
-            let text = String(decoding: data, as: UTF8.self)
+            // Read to the end: a /proc file reports a size of 0 and comes a page at a time.
+            guard let text = ProcFile.text(table) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
                 // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
@@ -66,7 +66,7 @@ struct PortOwners {
     private static func owner(_ pid: Int32?) -> Owner {
         guard let pid else { return Owner(pid: nil, name: nil, isWhago: false, isWorker: false) }
         func read(_ file: String) -> String? {
-            FileManager.default.contents(atPath: "/proc/\(pid)/\(file)").map { String(decoding: $0, as: UTF8.self) }
+            ProcFile.text("/proc/\(pid)/\(file)")
         }
         let name = read("comm")?.trimmingCharacters(in: .whitespacesAndNewlines)
         let environment = read("environ") ?? ""
