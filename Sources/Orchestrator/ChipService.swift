@@ -227,23 +227,39 @@ public struct ChipService: Sendable {
     /// Sends a tenant's request to the session software's own API for the chip (the provider
     /// confines it to the chip's session) and returns the worker's answer as it is. A request that
     /// sends a message is paced like ``sendText(_:from:of:idempotencyKey:)`` and needs a WORKING chip.
+    ///
+    /// The answer comes back without whago's secrets (``SecretScrubber``): WAHA echoes the session's
+    /// configuration — the proxy's credentials, the worker's webhook HMAC key — and with that key a
+    /// tenant could forge its worker's webhooks.
     public func passThrough(_ request: PassThroughRequest, to id: ChipID, of tenant: TenantID) async throws -> PassThroughResponse {
         let chip = try await get(id, of: tenant)
         let worker = try await workerForAction(chip, "reach")
         guard try context.sessions.sendsMessage(request, for: id) else {
-            return try await context.sessions.forward(request, for: id, on: context.endpoint(of: worker))
+            return try await scrubbed(try await context.sessions.forward(request, for: id, on: context.endpoint(of: worker)), of: chip, on: worker)
         }
         guard chip.status == .working else {
             throw WhagoError(.invalidState, "chip \(id) is \(chip.status.rawValue): messages can be sent only while it is WORKING")
         }
         try await pacer.reserve(chip)
         do {
-            return try await context.sessions.forward(request, for: id, on: context.endpoint(of: worker))
+            return try await scrubbed(try await context.sessions.forward(request, for: id, on: context.endpoint(of: worker)), of: chip, on: worker)
         } catch let error as WhagoError where error.code == .invalidRequest {
             // Refused before it left: the booking is given back.
             pacer.release(id)
             throw error
         }
+    }
+
+    /// The answer without the secrets whago gave the chip's session: the worker's API key and
+    /// webhook key, the proxy's username and password.
+    private func scrubbed(_ answer: PassThroughResponse, of chip: Chip, on worker: Worker) async throws -> PassThroughResponse {
+        var secrets = [worker.apiKey.revealed, worker.webhookSecret.revealed]
+        if let lease = try await context.store.proxyLease(of: chip.id), let endpoint = context.proxy.endpoint(for: lease) {
+            secrets += [endpoint.username, endpoint.password?.revealed].compactMap { $0 }
+        }
+        var answer = answer
+        answer.body = SecretScrubber(secrets: secrets).scrub(answer.body, contentType: answer.contentType)
+        return answer
     }
 
     // MARK: Helpers

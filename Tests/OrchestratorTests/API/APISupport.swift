@@ -98,15 +98,17 @@ struct APIClient: Sendable {
 
 /// Runs `body` with a rig that serves the REST API, then tears it down.
 func withAPIRig(_ kind: StoreKind, ports: Int = 6, settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig(),
-                webhooks: WebhooksConfig = testWebhooks(), rateLimitClock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+                webhooks: WebhooksConfig = testWebhooks(), proxy: OrchestratorRig.ProxyChoice = .none,
+                rateLimitClock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
                 _ body: (OrchestratorRig, APIClient) async throws -> Void) async throws {
     let directory = try TemporaryDirectory("api")
     let store = try storeChoice(kind, schemaPrefix: "a_")
     let range = try freePortRange(count: ports)
     var api = OrchestratorRig.APIOptions(webhooks: webhooks)
     api.rateLimitClock = rateLimitClock
-    let options = OrchestratorRig.Options(directory: directory.path, store: store, ports: try PortRange(range.lowerBound, range.upperBound),
+    var options = OrchestratorRig.Options(directory: directory.path, store: store, ports: try PortRange(range.lowerBound, range.upperBound),
                                           settings: settings, limits: limits, api: api)
+    options.proxy = proxy
     let rig = try await OrchestratorRig.start(options)
     let client = APIClient(base: try #require(rig.apiURL), admin: api.adminToken)
     do {

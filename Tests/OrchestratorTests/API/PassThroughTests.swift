@@ -90,5 +90,48 @@ extension OrchestratorScenarios {
                 #expect(notJSON.status == 422, "\(notJSON.text)")
             }
         }
+
+        @Test("no secret comes back through the pass-through: every GET of WAHA's spec is read, the proxy's credentials, the webhook HMAC key and the worker's key masked",
+              .enabled(if: (HTTPProxyServer.binary != nil && OpenAPIContract.shared != nil) || TestServices.required))
+        func noSecrets() async throws {
+            let contract = try #require(OpenAPIContract.shared, "waha-openapi.json")
+            // A DataImpulse chip through tinyproxy: its session carries the proxy's login and password.
+            let proxy = try await HTTPProxyServer.start(username: "di-login__cr.br", password: "di-pass-Secret-42")
+            defer { Task { try? await proxy.stop() } }
+            let ports = try PortRange(proxy.port, proxy.port)
+            try await withAPIRig(.file, proxy: .dataImpulse(ports: ports, login: "di-login", password: "di-pass-Secret-42")) { rig, api in
+                let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "curious"]).json["apiKey"]?.stringValue)
+                let id = try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "c"]).json["id"]?.stringValue)
+                try await api.waitForStatus(id, key: key, "SCAN_QR_CODE")
+                let chip = try #require(try await rig.store.chip(ChipID(id)))
+                let worker = try await workerOf(rig, chip)
+                let secrets = ["di-pass-Secret-42", "di-login__cr.br", worker.webhookSecret.revealed, worker.apiKey.revealed]
+
+                // The session as WAHA echoes it: its config, masked.
+                let session = try await api.call(.get, "/api/v1/chips/\(id)/waha/api/sessions/\(id)", key: key)
+                #expect(session.status == 200, "\(session.text)")
+                #expect(session.json["config"]?["proxy"]?["password"] == "***", "\(session.text)")
+                #expect(session.json["config"]?["proxy"]?["username"] == "***")
+                #expect(session.json["config"]?["proxy"]?["server"] == .string("127.0.0.1:\(proxy.port)"), "what is not secret stays")
+                #expect(session.json["config"]?["webhooks"]?.arrayValue?.first?["hmac"]?["key"] == "***")
+                #expect(session.json["config"]?["metadata"]?["whago.chip"] == .string(id))
+
+                // Every GET the spec has, its parameters filled in: whatever answers, no secret in it.
+                guard case .object(let paths)? = contract.spec["paths"] else { Issue.record("no paths in the spec"); return }
+                var read = 0
+                for (path, item) in paths.sorted(by: { $0.key < $1.key }) where item["get"] != nil && path.hasPrefix("/api/") {
+                    let filled = path.split(separator: "/").map { segment in
+                        segment.hasPrefix("{") ? (segment == "{session}" ? "default" : "5511999990000@c.us") : String(segment)
+                    }.joined(separator: "/")
+                    let answer = try await api.call(.get, "/api/v1/chips/\(id)/waha/" + filled + "?session=default", key: key)
+                    read += 1
+                    for secret in secrets {
+                        let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? secret
+                        #expect(!answer.text.contains(secret) && !answer.text.contains(encoded), "GET \(path) (\(answer.status)) shows a secret")
+                    }
+                }
+                #expect(read > 50, "\(read) GET endpoints read")
+            }
+        }
     }
 }
