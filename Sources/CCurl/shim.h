@@ -44,6 +44,14 @@ static inline CURLcode whago_curl_easy_setopt_progress_callback(CURL *handle, CU
     return curl_easy_setopt(handle, option, value);
 }
 
+/// The CURLOPT_OPENSOCKETFUNCTION callback type: sees the address libcurl is about to connect to.
+typedef curl_socket_t (*whago_curl_opensocket_callback)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+
+static inline CURLcode whago_curl_easy_setopt_opensocket_callback(CURL *handle, CURLoption option,
+                                                                  whago_curl_opensocket_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
 static inline CURLcode whago_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -129,6 +129,9 @@ final class CurlLoop: @unchecked Sendable {
             let transfer = Unmanaged<Transfer>.fromOpaque(pointer).takeUnretainedValue()
             if result == CURLE_OK {
                 finish(transfer, .success(()))
+            } else if transfer.refusedAddress && result == CURLE_COULDNT_CONNECT {
+                finish(transfer, .failure(HTTPClientError(.addressNotAllowed, curlCode: Int(result.rawValue),
+                                                          message: "the host's addresses are not ones this request may connect to")))
             } else {
                 let error = HTTPClientError.from(result, detail: transfer.errorDetail, usingProxy: transfer.request.proxy != nil,
                                                  hiding: transfer.secrets)

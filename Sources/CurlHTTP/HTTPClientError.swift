@@ -20,6 +20,9 @@ public struct HTTPClientError: Error, Sendable, Hashable, CustomStringConvertibl
         /// The request was refused before anything was sent: a scheme other than `http`/`https`,
         /// or a header name or value that would split the request (CR, LF, NUL).
         case invalidRequest
+        /// Every address of the host was one the request may not connect to
+        /// (``HTTPClientRequest/allowsAddress``).
+        case addressNotAllowed
         /// Any other libcurl error; ``HTTPClientError/curlCode`` says which.
         case other
     }

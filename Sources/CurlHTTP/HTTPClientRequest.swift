@@ -36,6 +36,12 @@ public struct HTTPClientRequest: Sendable {
     public var maxBodySize: Int?
     /// Certificates for an `https` URL: whom to trust, and who this client is.
     public var tls: TLSFiles?
+    /// Asked for every address libcurl is about to connect to (4 or 16 bytes, network order),
+    /// after it resolved the name and before any packet is sent: false refuses it, and a request
+    /// left with no address it may use fails as ``HTTPClientError/Kind/addressNotAllowed``. The
+    /// address checked is the one connected to, so a name that resolves differently later (DNS
+    /// rebinding) cannot slip past. Called on the client's loop thread: keep it quick.
+    public var allowsAddress: (@Sendable (_ address: [UInt8]) -> Bool)?
 
     public init(
         _ method: Method = .get, _ url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,

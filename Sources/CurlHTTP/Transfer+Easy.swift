@@ -1,4 +1,5 @@
 internal import CCurl
+import Glibc
 
 /// The C callbacks libcurl calls on the loop thread; `userdata` is the unretained ``Transfer``.
 private let writeCallback: whago_curl_data_callback = { buffer, size, count, userdata in
@@ -13,6 +14,32 @@ private let headerCallback: whago_curl_data_callback = { buffer, size, count, us
     let length = size * count
     transfer.receiveHeader(UnsafeBufferPointer(start: UnsafeRawPointer(buffer)?.assumingMemoryBound(to: UInt8.self), count: length))
     return length
+}
+
+/// Opens the socket libcurl asks for, unless the request refuses its address.
+private let openSocketCallback: whago_curl_opensocket_callback = { clientp, _, address in
+    guard let clientp, let address else { return CURL_SOCKET_BAD }
+    let transfer = Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue()
+    if let allows = transfer.request.allowsAddress {
+        let family = address.pointee.family
+        // `addr` is the start of a sockaddr as long as `addrlen` (an IPv6 one is longer than the
+        // member's declared type): read it in place, never through a copy of the member.
+        let start = UnsafeRawPointer(address) + MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+        let length = Int(address.pointee.addrlen)
+        var bytes: [UInt8]?
+        if family == AF_INET, length >= MemoryLayout<sockaddr_in>.size {
+            var raw = start.loadUnaligned(as: sockaddr_in.self).sin_addr
+            bytes = withUnsafeBytes(of: &raw) { Array($0) }
+        } else if family == AF_INET6, length >= MemoryLayout<sockaddr_in6>.size {
+            var raw = start.loadUnaligned(as: sockaddr_in6.self).sin6_addr
+            bytes = withUnsafeBytes(of: &raw) { Array($0) }
+        }
+        guard let bytes, allows(bytes) else {
+            transfer.refusedAddress = true
+            return CURL_SOCKET_BAD
+        }
+    }
+    return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
 }
 
 extension Transfer {
@@ -81,6 +108,10 @@ extension Transfer {
             if let file = tls.key { set(CURLOPT_SSLKEY, whago_curl_easy_setopt_string(easy, CURLOPT_SSLKEY, file)) }
         }
 
+        if request.allowsAddress != nil {
+            set(CURLOPT_OPENSOCKETFUNCTION, whago_curl_easy_setopt_opensocket_callback(easy, CURLOPT_OPENSOCKETFUNCTION, openSocketCallback))
+            set(CURLOPT_OPENSOCKETDATA, whago_curl_easy_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, me))
+        }
         if let path = request.unixSocketPath {
             set(CURLOPT_UNIX_SOCKET_PATH, whago_curl_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, path))
         }

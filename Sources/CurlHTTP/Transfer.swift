@@ -31,6 +31,8 @@ final class Transfer: @unchecked Sendable {
     var body: [UInt8] = []
     var received = 0
     var exceededLimit = false
+    /// An address was refused by ``HTTPClientRequest/allowsAddress`` (set on the loop thread).
+    var refusedAddress = false
 
     init(request: HTTPClientRequest, maxBodySize: Int) {
         self.request = request

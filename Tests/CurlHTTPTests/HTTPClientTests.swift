@@ -1,6 +1,7 @@
 import CCurl
 @testable import CurlHTTP
 import Foundation
+import Synchronization
 import Testing
 import WhagoTesting
 
@@ -235,5 +236,30 @@ struct HTTPClientTests {
             try await client.execute(HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello"))
         }
         #expect(error?.kind == .cancelled)
+    }
+}
+
+@Suite("CurlHTTP's address filter", .timeLimit(.minutes(3)))
+struct AddressFilterTests {
+    @Test("the filter sees the address connected to (a name's too) and refuses it before any packet: addressNotAllowed, not a timeout")
+    func refused() async throws {
+        // A port that accepts and never answers: a connection that got through would time out.
+        let silent = try SilentPort()
+        let seen = Mutex<[[UInt8]]>([])
+        for host in ["127.0.0.1", "localhost"] {
+            var request = HTTPClientRequest(.get, "http://\(host):\(silent.port)/", timeout: .seconds(5))
+            request.allowsAddress = { address in
+                seen.withLock { $0.append(address) }
+                return false
+            }
+            await #expect("\(host)") {
+                try await HTTPClient.shared.execute(request)
+            } throws: { ($0 as? HTTPClientError)?.kind == .addressNotAllowed }
+        }
+        #expect(seen.withLock { $0 }.contains([127, 0, 0, 1]), "the filter saw 127.0.0.1")
+
+        var allowed = HTTPClientRequest(.get, try await TestHTTPServer.baseURL + "/hello")
+        allowed.allowsAddress = { $0 == [127, 0, 0, 1] }
+        #expect(try await HTTPClient.shared.execute(allowed).text == "hello")
     }
 }
