@@ -114,7 +114,9 @@ public final class OrchestratorRig: Sendable {
         /// comes back while it counts requests).
         public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
 
-        public init(adminToken: String = "admin-" + UUID().uuidString, webhooks: WebhooksConfig = WebhooksConfig(), port: Int? = nil) {
+        /// - webhooks: by default, deliveries to 127.0.0.1 allowed (the tests' receivers are there).
+        public init(adminToken: String = "admin-" + UUID().uuidString, webhooks: WebhooksConfig = WebhooksConfig(allowPrivateNetworks: true),
+                    port: Int? = nil) {
             self.adminToken = adminToken
             self.webhooks = webhooks
             self.port = port

@@ -8,8 +8,9 @@ import WhagoCore
 /// Delivers the event log to tenants' webhook URLs, on the leader only (the orchestrator's
 /// leadership seam), from the store's durable outbox.
 ///
-/// Each turn claims the due entries (the earliest pending one of each chip, so a chip's events
-/// go out in order) and POSTs them in parallel, signed (``TenantWebhookSignature``). An entry is
+/// Due entries are claimed (the earliest pending one of each chip, so a chip's events go out in
+/// order) and POSTed in parallel, signed (``TenantWebhookSignature``), as a rolling pipeline with a
+/// cap per tenant (``deliverWhileDue()``), only to addresses ``WebhooksConfig/addressPolicy`` permits. An entry is
 /// acknowledged only after a 2xx: a crash before that delivers it again after the claim expires
 /// (at least once; receivers dedupe by `X-Whago-Event-Id`). A failure is retried with exponential
 /// backoff and jitter up to `webhooks.maxAttempts`, then dead-lettered, which lets the chip's
@@ -40,42 +41,98 @@ public final class TenantWebhookDelivery: Service, Sendable {
 
     public func run() async throws {
         await leadership.whileLeading(every: settings.pollInterval.duration) { _ in
-            // Full batches are followed at once by the next; the loop waits only when caught up.
-            while !Task.isCancelled, await self.deliverDue() == self.batchSize {}
+            await self.deliverWhileDue()
         }
         client.shutdown()
     }
 
-    var batchSize: Int { max(settings.concurrency * 4, 16) }
+    /// What ends a wait of the pipeline: a delivery of a tenant, or the poll interval.
+    private enum Wake: Sendable {
+        case delivered(TenantID)
+        case tick
+    }
 
-    /// One batch: claimed, delivered in parallel (at most `concurrency` at a time), settled.
-    /// Returns how many entries it claimed.
-    @discardableResult
-    func deliverDue(now: Date = Date()) async -> Int {
+    /// Delivers until nothing is due and nothing is in flight (or the leadership ends): at most
+    /// `concurrency` deliveries at once, of which at most `perTenantConcurrency` of one tenant, and a
+    /// freed slot is filled at once — no delivery waits for another's end, so a tenant whose
+    /// endpoint hangs until the timeout holds its own slots only. The outbox is looked at again
+    /// every `pollInterval` while deliveries are in flight.
+    func deliverWhileDue() async {
+        let cap = settings.perTenantConcurrency
+        await withTaskGroup(of: Wake.self) { group in
+            var inFlight: [TenantID: Int] = [:]
+            var running = 0
+            var ticking = false
+            /// Claimed while their tenant was at its cap: started when it has a slot again (within
+            /// one delivery's timeout, well inside the claim).
+            var waiting: [OutboxEntry] = []
+            var tenants: [TenantID: Tenant?] = [:]
+            func start(_ entry: OutboxEntry) {
+                inFlight[entry.tenant, default: 0] += 1
+                running += 1
+                let tenant = tenants[entry.tenant] ?? nil
+                group.addTask {
+                    await self.deliver(entry, to: tenant)
+                    return .delivered(entry.tenant)
+                }
+            }
+            while !Task.isCancelled {
+                // Those that waited for their tenant, first.
+                waiting.removeAll { entry in
+                    guard inFlight[entry.tenant, default: 0] < cap, running < settings.concurrency else { return false }
+                    start(entry)
+                    return true
+                }
+                var claimed = 0
+                // Waiting entries do not take slots: their tenants are left out of the claims
+                // until they have run, so one tenant's backlog never keeps the others' entries out.
+                let free = settings.concurrency - running
+                if free > 0, await leadership.fence() != nil {
+                    let saturated = Set(inFlight.filter { $0.value >= cap }.keys).union(waiting.map(\.tenant))
+                    let entries = await claim(limit: free, excluding: saturated)
+                    claimed = entries.count
+                    for id in Set(entries.map(\.tenant)) where tenants[id] == nil { tenants[id] = try? await store.tenant(id) }
+                    for entry in entries {
+                        if inFlight[entry.tenant, default: 0] < cap { start(entry) } else { waiting.append(entry) }
+                    }
+                }
+                if running == 0 && waiting.isEmpty && claimed == 0 { break }
+                // A full claim is followed at once by the next; otherwise wait for a slot or the interval.
+                if claimed > 0 && claimed == free && running < settings.concurrency { continue }
+                if !ticking {
+                    ticking = true
+                    let interval = settings.pollInterval.duration
+                    group.addTask {
+                        try? await Task.sleep(for: interval)
+                        return .tick
+                    }
+                }
+                switch await group.next() {
+                case .delivered(let tenant)?:
+                    running -= 1
+                    inFlight[tenant, default: 1] -= 1
+                    if inFlight[tenant] == 0 { inFlight[tenant] = nil; tenants[tenant] = nil }
+                case .tick?:
+                    ticking = false
+                case nil:
+                    break
+                }
+            }
+            // Caught up, or cancelled (shutdown, leadership lost): the tick is not waited for; a
+            // delivery cancelled in flight is delivered again once its claim runs out.
+            group.cancelAll()
+        }
+    }
+
+    /// Claims up to `limit` due entries for this process, none of `tenants`.
+    private func claim(limit: Int, excluding tenants: Set<TenantID>) async -> [OutboxEntry] {
         let claim = settings.timeout.duration * 2 + .seconds(5)
-        let entries: [OutboxEntry]
         do {
-            entries = try await store.claimDue(limit: batchSize, owner: leadership.holder, for: claim, now: now)
+            return try await store.claimDue(limit: limit, owner: leadership.holder, for: claim, now: Date(), excluding: tenants)
         } catch {
             logger.warning("cannot read the outbox: \(error)")
-            return 0
+            return []
         }
-        guard !entries.isEmpty else { return 0 }
-        var tenants: [TenantID: Tenant?] = [:]
-        for id in Set(entries.map(\.tenant)) { tenants[id] = try? await store.tenant(id) }
-        let known = tenants
-        await withTaskGroup(of: Void.self) { group in
-            var running = 0
-            for entry in entries {
-                if running >= settings.concurrency {
-                    await group.next()
-                    running -= 1
-                }
-                group.addTask { await self.deliver(entry, to: known[entry.tenant] ?? nil) }
-                running += 1
-            }
-        }
-        return entries.count
     }
 
     private func deliver(_ entry: OutboxEntry, to tenant: Tenant?) async {
@@ -93,6 +150,12 @@ public final class TenantWebhookDelivery: Service, Sendable {
             return
         }
         var request = HTTPClientRequest(.post, url.absoluteString, body: body)
+        // The address connected to must be one webhooks may reach (public, or allowed): checked by
+        // libcurl's socket callback, so a name that resolves elsewhere later gains nothing.
+        let policy = settings.addressPolicy
+        if !policy.allowPrivateNetworks {
+            request.allowsAddress = { bytes in NetworkAddress(bytes: bytes).map(policy.permits) ?? false }
+        }
         request.addHeader("Content-Type", "application/json")
         request.addHeader("User-Agent", "whago/\(WhagoVersion.current)")
         request.addHeader(TenantWebhookSignature.eventIDHeader, entry.id.rawValue)
@@ -110,6 +173,10 @@ public final class TenantWebhookDelivery: Service, Sendable {
                 return
             }
             await settle(entry, failure: "HTTP \(response.status)", final: false, started: started)
+        } catch let error as HTTPClientError where error.kind == .addressNotAllowed {
+            // Final: retrying cannot help, and the reason says nothing of the network behind the name.
+            await settle(entry, failure: "the webhook URL's host is not a public address (webhooks.allowPrivateNetworks, webhooks.allowedNetworks)",
+                         final: true, started: started)
         } catch let error as HTTPClientError {
             // The kind only: curl's message names the URL, which may hold credentials.
             await settle(entry, failure: "\(error.kind)", final: false, started: started)

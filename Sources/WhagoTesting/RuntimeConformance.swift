@@ -141,26 +141,35 @@ public struct RuntimeConformance: Sendable {
         #expect(try await fresh.list(labels: [WorkerLabel.worker: name]).isEmpty)
     }
 
-    /// A worker killed from outside is reported as exited, by inspect and by the events stream.
+    /// A worker killed from outside is reported as exited, by inspect and by the events stream
+    /// (which reported it started first: events are those from the subscription on).
     public func killedFromOutside(port: Int) async throws {
         let runtime = try await make()
         let name = uniqueName("killed")
         let events = runtime.events()
+        let (seen, seenContinuation) = AsyncStream<Bool>.makeStream()
+        let watcher = Task {
+            defer { seenContinuation.finish() }
+            for try await event in events where event.handle.name == name {
+                switch event.kind {
+                case .started: seenContinuation.yield(true)
+                case .exited: seenContinuation.yield(false); return
+                default: continue
+                }
+            }
+        }
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            watcher.cancel()
+            seenContinuation.finish()
+        }
+        defer { watchdog.cancel(); watcher.cancel() }
         let handle = try await runtime.launch(spec(name, port, labels(name), ["WAHA_API_KEY": "conformance-key"]))
         _ = try await waitForWorker(port: port)
-        let exited = Task {
-            for try await event in events where event.handle.name == name {
-                if case .exited = event.kind { return true }
-            }
-            return false
-        }
+        var kinds = seen.makeAsyncIterator()
+        #expect(await kinds.next() == true, "a started event arrived")
         try await killFromOutside(handle)
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(30))
-            exited.cancel()
-        }
-        #expect(try await exited.value, "an exited event arrived")
-        watchdog.cancel()
+        #expect(await kinds.next() == false, "an exited event arrived")
         try await waitForStatus(runtime, handle, .exited)
         try await runtime.remove(handle)
     }

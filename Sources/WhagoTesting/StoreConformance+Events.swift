@@ -56,7 +56,10 @@ extension StoreConformance {
         try await expectCode(.notFound) { try await store.reschedule("ghost", nextAttemptAt: Fixtures.date(1), error: "x") }
         try await expectCode(.notFound) { try await store.retryDeadLetter("e3", at: Fixtures.date(1)) }
 
-        // Claims: one claimer at a time until the claim expires.
+        // Claims: one claimer at a time until the claim expires; a tenant at its delivery cap is left out.
+        let others = try await store.claimDue(limit: 10, owner: "d0", for: .seconds(30), now: Fixtures.date(90), excluding: ["t1"])
+        #expect(others.map(\.id) == ["x1"], "t1's entries are not claimed")
+        try await store.reschedule("x1", nextAttemptAt: Fixtures.date(1), error: "given back")
         let claimed = try await store.claimDue(limit: 10, owner: "d1", for: .seconds(30), now: Fixtures.date(100))
         #expect(claimed.map(\.id) == ["e2", "e3", "x1"])
         #expect(claimed.allSatisfy { $0.claimedBy == "d1" })

@@ -60,7 +60,9 @@ struct CheckConfigTests {
                          "the secret file '/run/secrets/dataimpulse' does not exist", "the secret file '/run/secrets/whago-admin-token' does not exist"] {
             #expect(result.stdout.contains(expected), "\(expected) in \(result.stdout)")
         }
-        #expect(result.stdout.contains("production.example.yaml:67:"), "placeholders are located: \(result.stdout)")
+        let loginLine = try #require(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0.contains("${DATAIMPULSE_LOGIN}") }) + 1
+        #expect(result.stdout.contains("production.example.yaml:\(loginLine):"), "placeholders are located: \(result.stdout)")
 
         // Everything that does not depend on a placeholder is still checked.
         try directory.write("typo.yaml", """
@@ -281,6 +283,26 @@ struct CheckConfigTests {
         #expect(lines.first?.contains("runtime.docker.tls") == true)
         #expect(lines.last?.hasPrefix("unsafe.yaml:8:21: sessions.waha-plus.webhookMaxSkew: webhookMaxSkew (10m) must be longer than WAHA's webhook retry schedule (4911s") == true,
                 "\(lines)")
+    }
+
+    @Test("a guessable admin token is refused (without showing it); a replay window as long as the event log's retention is refused")
+    func weakSettings() async throws {
+        let directory = try TemporaryDirectory("check")
+        defer { directory.remove() }
+        let base = "runtime: {driver: local}\nproxy: {driver: none}\n"
+        try directory.write("token.yaml", base + "server: {adminToken: sh0rt-t0ken}\nsessions: {driver: waha-plus}\nstore: {driver: file}\n")
+        let token = try await whago("check-config", "token.yaml", directory: directory.path)
+        #expect(token.status == 1)
+        #expect(token.stderr.contains("token.yaml:3:22: server.adminToken: the admin token is 11 characters; it must be at least 32"), "\(token.stderr)")
+        #expect(!token.stderr.contains("sh0rt-t0ken"))
+
+        try directory.write("replay.yaml", base + "sessions: {driver: waha-plus, waha-plus: {webhookMaxSkew: 3h}}\nstore: {driver: file, eventRetention: 2h}\n")
+        let replay = try await whago("check-config", "replay.yaml", directory: directory.path)
+        #expect(replay.status == 1)
+        #expect(replay.stderr.contains("store.eventRetention (2h) must be longer than sessions.waha-plus.webhookMaxSkew (3h)"), "\(replay.stderr)")
+        try directory.write("fine.yaml", base + "sessions: {driver: waha-plus, waha-plus: {webhookMaxSkew: 2h}}\nstore: {driver: file, eventRetention: 3h}\n")
+        let fine = try await whago("check-config", "fine.yaml", directory: directory.path)
+        #expect(fine.status == 0, "\(fine.stderr)")
     }
 
     @Test("store.eventRetention: shared by every store, at least 1h, and a key of the store section only")

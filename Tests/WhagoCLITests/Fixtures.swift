@@ -11,7 +11,7 @@ func sampleEnvironment(in directory: TemporaryDirectory) throws -> [String: Stri
     [
         "DATAIMPULSE_LOGIN": "sample-login",
         "DATAIMPULSE_PASSWORD_FILE": try directory.write("dataimpulse", "sample-password\n"),
-        "WHAGO_ADMIN_TOKEN_FILE": try directory.write("admin-token", "sample-admin-token\n"),
+        "WHAGO_ADMIN_TOKEN_FILE": try directory.write("admin-token", "sample-admin-token-0123456789abcdef\n"),
         "WHAGO_DATABASE_URL": "postgres://whago:sample@127.0.0.1:5432/whago",
         "WAHA_SESSIONS_DATABASE_URL": "postgres://waha:sample@127.0.0.1:5432/waha",
         "PROXY_PASSWORD": "sample",

@@ -77,7 +77,7 @@ struct ServeTests {
     func sigint() async throws {
         let directory = try TemporaryDirectory("serve")
         defer { directory.remove() }
-        let tokenFile = try directory.write("token", "configured-t0ken-value\n")
+        let tokenFile = try directory.write("token", "configured-t0ken-value-0123456789abcdef\n")
         let daemon = try ChildProcess(WhagoBinary.path, ["serve", "--set", "server.dataDir=\(directory.path)/data",
                                                          "--set", "server.listen=127.0.0.1:\(try freePort())",
                                                          "--set", "server.adminToken=file:\(tokenFile)"])

@@ -99,7 +99,7 @@ struct RegistrySelectionTests {
     @Test("the redacted summary shows settings but never a secret")
     func redaction() throws {
         let config = try load(minimal.replacingOccurrences(of: "store: {driver: alpha}", with: "store: {driver: alpha, alpha: {token: hunter2, label: x}}")
-            + "\nserver: {adminToken: adm1n-s3cret, publicURL: 'http://u:pw-in-url@h:1'}")
+            + "\nserver: {adminToken: adm1n-s3cret-0123456789abcdef0123456789, publicURL: 'http://u:pw-in-url@h:1'}")
         let lines = config.redactedSummary.map { "\($0.section): \($0.summary)" }.joined(separator: "\n")
         #expect(lines.contains("store: alpha size=1 label=x token=<redacted>"))
         #expect(lines.contains("adminToken=<redacted>"))

@@ -94,7 +94,8 @@ extension PostgresStore {
         try await query("SELECT count(*) FROM \(unescaped: t("outbox")) WHERE state = 'pending'") { try $0.decode(Int.self) }.first ?? 0
     }
 
-    public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry] {
+    public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date, excluding tenants: Set<TenantID>) async throws -> [OutboxEntry] {
+        let excluded = tenants.map(\.rawValue)
         let until = now.addingTimeInterval(duration.seconds)
         // Rows another claimer is claiming right now are skipped, not waited for; an earlier
         // pending entry of the same chip keeps a later one out even while it is locked, and no
@@ -103,6 +104,7 @@ extension PostgresStore {
             WITH due AS (
                 SELECT o.seq FROM \(unescaped: t("outbox")) o
                 WHERE o.state = 'pending' AND o.next_attempt_at <= \(now) AND (o.claimed_until IS NULL OR o.claimed_until <= \(now))
+                    AND NOT (o.tenant = ANY(\(excluded)))
                     AND NOT EXISTS (SELECT 1 FROM \(unescaped: t("outbox")) p WHERE p.chip = o.chip AND p.state = 'pending' AND p.seq < o.seq)
                 ORDER BY o.seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             UPDATE \(unescaped: t("outbox")) AS u SET claimed_by = \(owner), claimed_until = \(until) FROM due WHERE u.seq = due.seq

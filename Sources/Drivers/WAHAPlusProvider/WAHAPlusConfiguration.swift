@@ -43,6 +43,7 @@ struct WAHAPlusConfiguration: DriverConfiguration {
     /// The oldest (or most future) signed envelope `timestamp` accepted; longer than WAHA's whole
     /// retry schedule, so a late retry of a genuine webhook is not refused.
     var webhookMaxSkew: TimeSpan
+    var webhookReplayWindow: TimeSpan? { webhookMaxSkew }
     /// Extra environment of every worker (time zone, WAHA settings whago does not manage); whago's
     /// own variables cannot be overridden.
     var environment: [String: String]

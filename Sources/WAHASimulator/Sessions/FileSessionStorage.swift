@@ -18,6 +18,9 @@ protocol SessionStorage: Sendable {
     func take(_ name: String) async throws -> SimulatedSession?
     /// Deletes a session whatever worker keeps it; whether one was there.
     func remove(_ name: String) async throws -> Bool
+    /// Returns once what was saved before the call is written (or could not be): an engine keeps
+    /// its auth before it reports the session WORKING.
+    func flush() async
     /// In a shared store, the names this worker keeps there (those saved but not written yet
     /// included): a stopped session missing from them was deleted by another worker. nil for a
     /// worker's own volume.
@@ -51,4 +54,6 @@ struct FileSessionStorage: SessionStorage {
     func take(_ name: String) async throws -> SimulatedSession? { nil }
     func remove(_ name: String) async throws -> Bool { false }
     func kept() async throws -> Set<String>? { nil }
+    // Written before save returns.
+    func flush() async {}
 }

@@ -24,7 +24,10 @@ final class PostgresSessionStorage: SessionStorage {
     let url: PostgresURL
     let worker: String
     let logger: Logger
-    private let pending: AsyncStream<[SimulatedSession]>.Continuation
+    private let pending: AsyncStream<(generation: Int, sessions: [SimulatedSession])>.Continuation
+    /// The last snapshot saved, and the last one written (or given up on).
+    private let saved = Atomic<Int>(0)
+    private let written = Counter()
     private let loaded = Atomic<Bool>(false)
     /// Sessions created or taken over here and not written yet: the only ones a write may insert.
     private let fresh = Names()
@@ -39,21 +42,38 @@ final class PostgresSessionStorage: SessionStorage {
         self.url = try PostgresURL.parse(url, setting: "WHATSAPP_SESSIONS_POSTGRESQL_URL")
         self.worker = worker
         self.logger = logger
-        let (stream, continuation) = AsyncStream.makeStream(of: [SimulatedSession].self, bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream.makeStream(of: (generation: Int, sessions: [SimulatedSession]).self,
+                                                            bufferingPolicy: .bufferingNewest(1))
         self.pending = continuation
         let fresh = self.fresh
+        let written = self.written
         Task { [url = self.url, worker, logger] in
             for await snapshot in stream {
                 // Fresh names stay fresh until written: ``kept()`` counts them meanwhile.
                 let inserting = fresh.names.withLock { $0 }
-                if await Self.write(snapshot, inserting: inserting, worker: worker, url: url, logger: logger) {
+                if await Self.write(snapshot.sessions, inserting: inserting, worker: worker, url: url, logger: logger) {
                     fresh.names.withLock { $0.subtract(inserting) }
                 }
+                written.value.store(snapshot.generation, ordering: .releasing)
             }
         }
     }
 
     deinit { pending.finish() }
+
+    /// A generation shared with the writing task.
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    func flush() async {
+        let target = saved.load(ordering: .acquiring)
+        // Bounded: a database that does not answer costs the caller ten seconds at most.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while written.value.load(ordering: .acquiring) < target, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
 
     /// Session names shared with the writing task.
     private final class Names: Sendable {
@@ -140,7 +160,8 @@ final class PostgresSessionStorage: SessionStorage {
             logger.error("the sessions were not read from PostgreSQL at start-up; not writing over them")
             return
         }
-        pending.yield(sessions)
+        let generation = saved.add(1, ordering: .acquiringAndReleasing).newValue
+        pending.yield((generation, sessions))
     }
 
     /// One snapshot in one transaction: this worker's rows become `sessions` — those it deleted

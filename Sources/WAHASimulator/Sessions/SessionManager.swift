@@ -19,6 +19,8 @@ actor SessionManager {
     /// How many times each session was started here (`GET /_sim/starts`): tests count them across
     /// workers to see that no session runs on two at once, and that none is started needlessly.
     private(set) var starts: [String: Int] = [:]
+    /// The last status webhook being emitted: each waits for the one before.
+    private var emissions: Task<Void, Never>?
     /// Where this simulator is reached: QR values and the default proxy probe name it.
     private var address = (host: "127.0.0.1", port: 3000)
 
@@ -414,8 +416,16 @@ actor SessionManager {
             "statuses": .array(session.statuses.map { .object(["status": .string($0.status.rawValue), "timestamp": .number(Double($0.timestamp))]) }),
             "data": data ?? .null,
         ])
+        // After the state is kept (an engine keeps its auth before it reports WORKING: a worker
+        // killed right after could not have lost the pairing), and in order.
         let webhooks = self.webhooks
-        Task { await webhooks.emit("session.status", session: session, payload: payload) }
+        let persistence = self.persistence
+        let previous = emissions
+        emissions = Task {
+            await previous?.value
+            await persistence?.flush()
+            await webhooks.emit("session.status", session: session, payload: payload)
+        }
     }
 
     private func save() {

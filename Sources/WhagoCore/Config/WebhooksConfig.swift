@@ -8,6 +8,9 @@
 ///   timeout: 10s             # one delivery attempt
 ///   pollInterval: 250ms      # how often the outbox is looked at
 ///   concurrency: 16          # deliveries in flight at once (each chip's events stay in order)
+///   perTenantConcurrency: 4  # of which one tenant's at most: a slow endpoint cannot hold the rest
+///   allowPrivateNetworks: false   # deliver only to public addresses …
+///   allowedNetworks: []      # … and to these networks (e.g. [10.20.0.0/16])
 /// ```
 public struct WebhooksConfig: Decodable, Sendable, Hashable {
     public var maxAttempts: Int
@@ -16,19 +19,36 @@ public struct WebhooksConfig: Decodable, Sendable, Hashable {
     public var timeout: TimeSpan
     public var pollInterval: TimeSpan
     public var concurrency: Int
+    /// Deliveries of one tenant in flight at once (at most ``concurrency``).
+    public var perTenantConcurrency: Int
+    /// Whether webhook URLs may reach loopback, private, link-local and other non-public
+    /// addresses (SSRF: off by default; the embedded development config turns it on).
+    public var allowPrivateNetworks: Bool
+    /// Networks webhook URLs may reach besides public addresses.
+    public var allowedNetworks: [NetworkRange]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case maxAttempts, initialBackoff, maxBackoff, timeout, pollInterval, concurrency
+        case maxAttempts, initialBackoff, maxBackoff, timeout, pollInterval, concurrency, perTenantConcurrency, allowPrivateNetworks,
+             allowedNetworks
     }
 
     public init(maxAttempts: Int = 12, initialBackoff: TimeSpan = .seconds(1), maxBackoff: TimeSpan = .seconds(600),
-                timeout: TimeSpan = .seconds(10), pollInterval: TimeSpan = .milliseconds(250), concurrency: Int = 16) {
+                timeout: TimeSpan = .seconds(10), pollInterval: TimeSpan = .milliseconds(250), concurrency: Int = 16,
+                perTenantConcurrency: Int? = nil, allowPrivateNetworks: Bool = false, allowedNetworks: [NetworkRange] = []) {
         self.maxAttempts = maxAttempts
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff
         self.timeout = timeout
         self.pollInterval = pollInterval
         self.concurrency = concurrency
+        self.perTenantConcurrency = min(perTenantConcurrency ?? max(1, concurrency / 4), concurrency)
+        self.allowPrivateNetworks = allowPrivateNetworks
+        self.allowedNetworks = allowedNetworks
+    }
+
+    /// Where webhooks may be sent.
+    public var addressPolicy: AddressPolicy {
+        AddressPolicy(allowPrivateNetworks: allowPrivateNetworks, allowed: allowedNetworks)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -47,6 +67,13 @@ public struct WebhooksConfig: Decodable, Sendable, Hashable {
         timeout = try span(.timeout, defaults.timeout, atLeast: .milliseconds(100))
         pollInterval = try span(.pollInterval, defaults.pollInterval, atLeast: .milliseconds(10))
         concurrency = try container.decodeIfPresent(PositiveInt.self, forKey: .concurrency)?.value ?? defaults.concurrency
+        perTenantConcurrency = try container.decodeIfPresent(PositiveInt.self, forKey: .perTenantConcurrency)?.value ?? max(1, concurrency / 4)
+        guard perTenantConcurrency <= concurrency else {
+            throw DecodingError.dataCorruptedError(forKey: .perTenantConcurrency, in: container,
+                                                   debugDescription: "perTenantConcurrency (\(perTenantConcurrency)) must be at most concurrency (\(concurrency))")
+        }
+        allowPrivateNetworks = try container.decodeIfPresent(Bool.self, forKey: .allowPrivateNetworks) ?? false
+        allowedNetworks = try container.decodeIfPresent([NetworkRange].self, forKey: .allowedNetworks) ?? []
     }
 
     /// The wait before attempt `attempts + 1` after `attempts` failures: doubling from

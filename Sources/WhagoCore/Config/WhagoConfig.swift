@@ -33,6 +33,11 @@ public struct WhagoConfig: Decodable, Sendable {
         guard let server, let limits, let orchestrator, let webhooks, let runtime, let sessions, let proxy, let store else {
             preconditionFailure("SectionDecoder.finish() throws when a section failed")
         }
+        if let window = sessions.configuration.webhookReplayWindow, let retention = store.eventRetention, window.duration >= retention.duration {
+            throw DecodingError.dataCorruptedError(forKey: .store, in: container, debugDescription:
+                "store.eventRetention (\(retention)) must be longer than sessions.\(sessions.driver.name).webhookMaxSkew (\(window)): "
+                + "a worker webhook replayed after its event was pruned from the log would be taken again")
+        }
         (self.server, self.limits, self.orchestrator, self.webhooks) = (server, limits, orchestrator, webhooks)
         (self.runtime, self.sessions, self.proxy, self.store) = (runtime, sessions, proxy, store)
     }
@@ -101,6 +106,12 @@ public struct ServerConfig: Decodable, Sendable {
             masterKey: try container.decodeIfPresent(Secret.self, forKey: .masterKey),
             instance: try container.decodeIfPresent(NonEmptyString.self, forKey: .instance)?.value
         )
+        if let adminToken, adminToken.revealed.count < Self.minimumAdminTokenLength,
+           !(decoder.userInfo[.placeholderRecorder] != nil && adminToken.revealed == "placeholder") {
+            throw DecodingError.dataCorruptedError(forKey: .adminToken, in: container, debugDescription:
+                "the admin token is \(adminToken.revealed.count) characters; it must be at least \(Self.minimumAdminTokenLength) "
+                + "(it guards every tenant: generate one with `openssl rand -hex 32`, or leave it out and whago generates one)")
+        }
         if container.contains(.publicURL), let problem = Self.publicURLProblem(publicURL) {
             throw DecodingError.dataCorruptedError(forKey: .publicURL, in: container, debugDescription: problem)
         }
@@ -110,6 +121,10 @@ public struct ServerConfig: Decodable, Sendable {
                                                    debugDescription: "'\(instance)' must be 1 to 63 lower-case letters, digits, '-' and '_' (it labels workers)")
         }
     }
+
+    /// The shortest admin token accepted: one that cannot be guessed, even by a patient attacker
+    /// whose failed attempts are limited per address.
+    public static let minimumAdminTokenLength = 32
 
     /// Why workers could not be given `url` for their webhooks, or nil. WAHA checks a webhook URL
     /// with class-validator's `IsUrl` (`protocols: [http, https], require_tld: false`): a host name

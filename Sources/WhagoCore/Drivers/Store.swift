@@ -120,10 +120,11 @@ public protocol Store: WhagoDriver {
     /// How many entries are pending delivery, due or not (the `whago_outbox_depth` gauge).
     func outboxDepth() async throws -> Int
 
-    /// Claims what ``dueEntries(now:limit:)`` would return for `owner` until `now + duration`:
-    /// no other claimer gets those entries (nor, by the order rule, later ones of their chips)
-    /// until they are settled or the claim expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
-    func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry]
+    /// Claims what ``dueEntries(now:limit:)`` would return for `owner` until `now + duration`,
+    /// leaving out the entries of `tenants` (those whose deliveries are at their cap): no other
+    /// claimer gets those entries (nor, by the order rule, later ones of their chips) until they
+    /// are settled or the claim expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    func claimDue(limit: Int, owner: String, for duration: Duration, now: Date, excluding tenants: Set<TenantID>) async throws -> [OutboxEntry]
     /// Marks an entry delivered now; it stays in the log. Idempotent.
     func acknowledge(_ id: EventID) async throws
     /// Records a failed attempt and when to try again; the claim is released.
@@ -170,6 +171,11 @@ public protocol Store: WhagoDriver {
 }
 
 extension Store {
+    /// Claims the due entries of every tenant (``claimDue(limit:owner:for:now:excluding:)``).
+    public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry] {
+        try await claimDue(limit: limit, owner: owner, for: duration, now: now, excluding: [])
+    }
+
     /// Everyone's dead-lettered entries, oldest first.
     public func deadLetters(limit: Int) async throws -> [OutboxEntry] {
         try await deadLetters(of: nil, limit: limit)

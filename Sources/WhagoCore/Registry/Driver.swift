@@ -11,7 +11,15 @@ public enum DriverKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
 /// driver's defaults for every key that is absent, rejecting unknown keys.
 ///
 /// Give the type `CodingKeys: CaseIterable` so that an unknown key's error lists the valid ones.
-public protocol DriverConfiguration: Decodable, Sendable {}
+public protocol DriverConfiguration: Decodable, Sendable {
+    /// For a session provider: how old a signed worker webhook may be and still be accepted. A
+    /// replay is caught by the event log, so this must be shorter than `store.eventRetention`.
+    var webhookReplayWindow: TimeSpan? { get }
+}
+
+extension DriverConfiguration {
+    public var webhookReplayWindow: TimeSpan? { nil }
+}
 
 /// What a driver gets when it is built.
 public struct DriverContext: Sendable {

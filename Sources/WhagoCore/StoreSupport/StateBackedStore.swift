@@ -130,11 +130,11 @@ extension StateBackedStore {
     public func dueEntries(now: Date, limit: Int) async throws -> [OutboxEntry] { try await read { $0.dueEntries(now: now, limit: limit) } }
     public func outboxDepth() async throws -> Int { try await read { $0.outbox.count } }
     public func latestEventSequence() async throws -> Int64 { try await read { Int64($0.nextSequence) - 1 } }
-    public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date) async throws -> [OutboxEntry] {
+    public func claimDue(limit: Int, owner: String, for duration: Duration, now: Date, excluding tenants: Set<TenantID>) async throws -> [OutboxEntry] {
         let claimed = CommitResult<[OutboxEntry]>()
         let until = now.addingTimeInterval(duration.seconds)
         try await commit { state in
-            let due = state.dueEntries(now: now, limit: limit)
+            let due = state.dueEntries(now: now, limit: limit, excluding: tenants)
             claimed.value = due.map { entry in
                 var entry = entry
                 entry.claimedBy = owner

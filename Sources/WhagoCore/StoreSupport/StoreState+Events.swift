@@ -4,7 +4,7 @@ extension StoreState {
     /// Pending entries due at `now` that no claim holds, and whose chip has no earlier pending
     /// entry (an event is never handed out before an earlier one of its chip is settled), oldest
     /// first.
-    public func dueEntries(now: Date, limit: Int) -> [OutboxEntry] {
+    public func dueEntries(now: Date, limit: Int, excluding tenants: Set<TenantID> = []) -> [OutboxEntry] {
         // Each chip's earliest pending entry in one pass; only those heads are sorted (the whole
         // outbox was, once per claim: the delivery loop's largest cost under load).
         var heads: [ChipID: (sequence: UInt64, entry: OutboxEntry)] = [:]
@@ -13,7 +13,7 @@ extension StoreState {
             heads[entry.chip] = (sequence, entry)
         }
         return Array(heads.values.sorted { $0.sequence < $1.sequence }.lazy.map(\.entry).filter { entry in
-            entry.nextAttemptAt <= now && !(entry.claimedUntil.map { $0 > now } ?? false)
+            entry.nextAttemptAt <= now && !(entry.claimedUntil.map { $0 > now } ?? false) && !tenants.contains(entry.tenant)
         }.prefix(limit))
     }
 

@@ -122,8 +122,9 @@ func withAPIRig(_ kind: StoreKind, ports: Int = 6, settings: OrchestratorConfig 
 
 /// Tenant webhook delivery fast enough for a test.
 func testWebhooks(maxAttempts: Int = 50) -> WebhooksConfig {
+    // The receivers are on 127.0.0.1.
     WebhooksConfig(maxAttempts: maxAttempts, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(400), timeout: .seconds(5),
-                   pollInterval: .milliseconds(50), concurrency: 8)
+                   pollInterval: .milliseconds(50), concurrency: 8, allowPrivateNetworks: true)
 }
 
 /// A tenant's webhook receiver on 127.0.0.1: keeps every delivery, answers 503 while down.
@@ -136,6 +137,8 @@ final class TenantReceiver: Sendable {
     }
 
     private let state = Mutex<(deliveries: [Delivery], down: Bool, refused: Int)>(([], false, 0))
+    /// While hanging, requests are held unanswered: how many are held now, and the most at once.
+    private let hold = Mutex<(hanging: Bool, now: Int, most: Int)>((false, 0, 0))
     private let server: LoopbackServer
 
     private init(server: LoopbackServer) {
@@ -147,7 +150,9 @@ final class TenantReceiver: Sendable {
         let router = Router()
         router.post("/hook") { request, _ -> Response in
             let received = try await ReceivedRequest(request)
-            return box.receiver?.receive(Delivery(headers: received.headers, body: received.body)) ?? Response(status: .serviceUnavailable)
+            guard let receiver = box.receiver else { return Response(status: .serviceUnavailable) }
+            await receiver.holdWhileHanging()
+            return receiver.receive(Delivery(headers: received.headers, body: received.body))
         }
         let receiver = TenantReceiver(server: try await LoopbackServer.start(router))
         box.receiver = receiver
@@ -165,6 +170,23 @@ final class TenantReceiver: Sendable {
             state.deliveries.append(delivery)
             return Response(status: .noContent)
         }
+    }
+
+    /// A receiver that hangs: each request waits, unanswered, until ``setHanging(_:)`` false.
+    func setHanging(_ hanging: Bool) { hold.withLock { $0.hanging = hanging } }
+    /// Requests held now; the most held at once.
+    var held: (now: Int, most: Int) { hold.withLock { ($0.now, $0.most) } }
+
+    private func holdWhileHanging() async {
+        let held = hold.withLock { state -> Bool in
+            guard state.hanging else { return false }
+            state.now += 1
+            state.most = max(state.most, state.now)
+            return true
+        }
+        guard held else { return }
+        while hold.withLock({ $0.hanging }) { try? await Task.sleep(for: .milliseconds(20)) }
+        hold.withLock { $0.now -= 1 }
     }
 
     /// While down, every delivery is answered 503 (and counted).

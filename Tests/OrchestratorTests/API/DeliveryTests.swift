@@ -90,5 +90,71 @@ extension OrchestratorScenarios {
                 _ = rig
             } }
         }
+
+        @Test("one tenant's endpoint that hangs holds its own deliveries only (webhooks.perTenantConcurrency): another tenant's events keep arriving")
+        func hangingTenant() async throws {
+            // Deliveries wait up to a minute: a pipeline that waited for its slowest member would
+            // hold the other tenant's events that long, past the waits below.
+            var webhooks = testWebhooks()
+            webhooks.timeout = .seconds(60)
+            webhooks.concurrency = 4
+            webhooks.perTenantConcurrency = 2
+            try await withTenantReceiver { slow in try await withTenantReceiver { quick in
+                try await withAPIRig(.file, webhooks: webhooks) { _, api in
+                    slow.setHanging(true)
+                    let stuck = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin,
+                                                                json: ["name": "stuck", "webhook": ["url": .string(slow.url)]]).json["apiKey"]?.stringValue)
+                    // Five chips: five chips' events due at once, more than the whole concurrency.
+                    for index in 0..<5 {
+                        #expect(try await api.call(.post, "/api/v1/chips", key: stuck, json: ["name": .string("s\(index)")]).status == 201)
+                    }
+                    try await waitUntil("the hanging tenant's deliveries fill its share") { slow.held.now == 2 }
+
+                    let lively = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin,
+                                                                 json: ["name": "lively", "webhook": ["url": .string(quick.url)]]).json["apiKey"]?.stringValue)
+                    let id = try #require(try await api.call(.post, "/api/v1/chips", key: lively, json: ["name": "q"]).json["id"]?.stringValue)
+                    try await quick.waitFor("for the lively tenant's chip waiting for its scan", timeout: .seconds(40)) {
+                        $0.json["chip"]?.stringValue == id && $0.json["data"]?["status"]?.stringValue == "SCAN_QR_CODE"
+                    }
+                    #expect(slow.held.now == 2, "the hanging tenant's deliveries were still held meanwhile")
+                    #expect(slow.held.most == 2, "never more than its share at once")
+                    slow.setHanging(false)
+                    try await slow.waitFor("for the hanging tenant's events, once it answers") { $0.json["type"]?.stringValue == "chip.status" }
+                }
+            } }
+        }
+
+        @Test("a webhook URL that reaches a non-public address is dead-lettered at once, nothing sent; allowedNetworks lets it through",
+              arguments: ["127.0.0.1", "localhost"])
+        func privateAddresses(host: String) async throws {
+            try await withTenantReceiver { hooks in
+                let url = hooks.url.replacingOccurrences(of: "127.0.0.1", with: host)
+                var closed = testWebhooks()
+                closed.allowPrivateNetworks = false
+                try await withAPIRig(.file, webhooks: closed) { _, api in
+                    let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin,
+                                                              json: ["name": "prober", "webhook": ["url": .string(url)]]).json["apiKey"]?.stringValue)
+                    #expect(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "c"]).status == 201)
+                    var dead: [JSONValue] = []
+                    try await waitUntil("an event dead-lettered") {
+                        dead = try await api.call(.get, "/api/v1/dead-letters", key: key).json["deadLetters"]?.arrayValue ?? []
+                        return !dead.isEmpty
+                    }
+                    let reason = dead.first?["lastError"]?.stringValue ?? ""
+                    #expect(reason.contains("not a public address"), "\(reason)")
+                    #expect(!reason.contains("127.0.0.1") && !reason.contains(host), "the reason names no address: \(reason)")
+                    #expect(dead.first?["attempts"]?.numberValue == 1, "not retried")
+                    #expect(hooks.deliveries.isEmpty, "nothing reached the receiver")
+                }
+                var allowed = closed
+                allowed.allowedNetworks = [try #require(NetworkRange("127.0.0.0/8")), try #require(NetworkRange("::1"))]
+                try await withAPIRig(.file, webhooks: allowed) { _, api in
+                    let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin,
+                                                              json: ["name": "inside", "webhook": ["url": .string(url)]]).json["apiKey"]?.stringValue)
+                    let id = try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": "c"]).json["id"]?.stringValue)
+                    try await hooks.waitFor("an allowed network's delivery") { $0.json["chip"]?.stringValue == id }
+                }
+            }
+        }
     }
 }
