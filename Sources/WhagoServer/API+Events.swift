@@ -12,7 +12,19 @@ extension APIHandler {
         // A reconnecting EventSource keeps its URL and adds Last-Event-ID: that one wins.
         let cursor = try await self.cursor(wantsStream ? input.headers.lastEventID ?? input.query.after : input.query.after)
         if wantsStream {
-            return .ok(.init(body: .textEventStream(events.stream(of: tenant, after: cursor))))
+            guard case .tenant(_, let key) = Principal.current else { throw ErrorResponse(.unauthorized, "unauthorized", "an event stream needs a tenant's API key") }
+            switch streams.take(key) {
+            case .success(let slot):
+                return .ok(.init(body: .textEventStream(events.stream(of: tenant, after: cursor, slot: slot))))
+            case .failure(.key):
+                throw ErrorResponse(.tooManyRequests, "too_many_streams",
+                                    "this API key has \(streams.perKey) event streams open already (limits.http.eventStreamsPerKey); close one first",
+                                    retryAfter: 5)
+            case .failure(.total):
+                throw ErrorResponse(.tooManyRequests, "too_many_streams",
+                                    "whago serves as many event streams as it may (limits.http.eventStreams); poll GET /api/v1/events or try again later",
+                                    retryAfter: 5)
+            }
         }
         let entries = try await events.page(of: tenant, after: cursor, limit: limit)
         return .ok(.init(body: .json(.init(events: entries.map(Components.Schemas.Event.init),

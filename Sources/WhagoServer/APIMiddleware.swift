@@ -13,6 +13,8 @@ struct APIMiddleware: ServerMiddleware {
     let adminToken: Secret
     let tenants: TenantService
     let limiter: RateLimiter
+    /// Failed authentications per client address.
+    let authFailures: FailureLimiter
     let logger: Logger
 
     /// Who may call an operation.
@@ -54,7 +56,19 @@ struct APIMiddleware: ServerMiddleware {
     /// Who is calling, if `access` lets them in, within their key's rate limit (401, 429 otherwise).
     /// Also the gate of the plain routes that act for a tenant (the WAHA pass-through).
     func admit(_ request: HTTPRequest, for access: Access) async throws -> Principal? {
-        let principal = try await authenticate(request, for: access)
+        let client = ClientAddress.current
+        if access != .open, let client, let wait = authFailures.blocked(client) {
+            throw ErrorResponse(.tooManyRequests, "auth_failures",
+                                "too many failed authentications from this address (at most \(authFailures.perMinute) a minute); try again later",
+                                retryAfter: wait.seconds)
+        }
+        let principal: Principal?
+        do {
+            principal = try await authenticate(request, for: access)
+        } catch let error as ErrorResponse where error.status == .unauthorized {
+            if let client { authFailures.fail(client) }
+            throw error
+        }
         if case .tenant(_, let prefix) = principal, let wait = limiter.acquire(prefix) {
             throw ErrorResponse(.tooManyRequests, "rate_limited",
                                 "this API key makes more than \(Int(limiter.rate)) requests a second (burst \(Int(limiter.burst)))",

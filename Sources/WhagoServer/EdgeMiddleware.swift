@@ -31,7 +31,10 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
             } catch let error as HTTPError where error.status == .contentTooLarge {
                 throw ErrorResponse(.contentTooLarge, "payload_too_large", "a request body is at most \(maxBodySize) bytes")
             }
-            response = try await RequestID.$current.withValue(id) { try await next(request, context) }
+            let client = (context as? any RemoteAddressRequestContext)?.remoteAddress.flatMap { $0.ipAddress ?? $0.pathname }
+            response = try await RequestID.$current.withValue(id) {
+                try await ClientAddress.$current.withValue(client) { try await next(request, context) }
+            }
         } catch {
             var logger = logger
             logger[metadataKey: "request"] = "\(id)"

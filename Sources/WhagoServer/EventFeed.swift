@@ -27,9 +27,10 @@ struct EventFeed: Sendable {
         try await store.events(of: tenant, after: cursor, limit: limit)
     }
 
-    /// An endless SSE body from `cursor` on.
-    func stream(of tenant: TenantID, after cursor: Int64) -> HTTPBody {
-        HTTPBody(Stream(feed: self, tenant: tenant, cursor: cursor), length: .unknown, iterationBehavior: .single)
+    /// An endless SSE body from `cursor` on, holding `slot` (its place among the open streams)
+    /// until it ends or is dropped.
+    func stream(of tenant: TenantID, after cursor: Int64, slot: Slot? = nil) -> HTTPBody {
+        HTTPBody(Stream(feed: self, tenant: tenant, cursor: cursor, slot: slot), length: .unknown, iterationBehavior: .single)
     }
 
     /// `id`, `event` and `data` lines of one event.
@@ -43,9 +44,10 @@ struct EventFeed: Sendable {
         let feed: EventFeed
         let tenant: TenantID
         let cursor: Int64
+        let slot: Slot?
 
         func makeAsyncIterator() -> Iterator {
-            Iterator(feed: feed, tenant: tenant, cursor: cursor)
+            Iterator(feed: feed, tenant: tenant, cursor: cursor, slot: slot)
         }
 
         struct Iterator: AsyncIteratorProtocol {
@@ -57,8 +59,10 @@ struct EventFeed: Sendable {
             var readTo: Int64
             var started = false
             var lastWrite = ContinuousClock.now
+            let slot: Slot?
 
-            init(feed: EventFeed, tenant: TenantID, cursor: Int64) {
+            init(feed: EventFeed, tenant: TenantID, cursor: Int64, slot: Slot?) {
+                self.slot = slot
                 self.feed = feed
                 self.tenant = tenant
                 self.cursor = cursor

@@ -18,8 +18,9 @@ final class RateLimiter: Sendable {
     private let buckets = Mutex<[String: Bucket]>([:])
     private let lastSweep: Mutex<ContinuousClock.Instant>
 
-    init(rate: Int, burst: Int, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
-        self.rate = Double(max(rate, 1))
+    /// - perSecond: a refill rate below one a second, overriding `rate`.
+    init(rate: Int, burst: Int, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }, perSecond: Double? = nil) {
+        self.rate = perSecond ?? Double(max(rate, 1))
         self.burst = Double(max(burst, 1))
         self.clock = clock
         lastSweep = Mutex(clock())
@@ -48,6 +49,18 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// How long until `key` has a token, without taking one; nil when it has one.
+    func peek(_ key: String) -> Duration? {
+        let now = clock()
+        return buckets.withLock { buckets in
+            guard let bucket = buckets[key] else { return nil }
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let tokens = min(burst, bucket.tokens + seconds * rate)
+            return tokens >= 1 ? nil : .seconds((1 - tokens) / rate)
+        }
+    }
+
     private func sweep(now: ContinuousClock.Instant) {
         let due = lastSweep.withLock { last -> Bool in
             guard now - last > .seconds(60) else { return false }
@@ -59,4 +72,23 @@ final class RateLimiter: Sendable {
             buckets = buckets.filter { now - $0.value.updated < .seconds(60) }
         }
     }
+}
+
+/// Failures per key (a client address): at most `perMinute` in any minute, as a token bucket
+/// that only failures drain. Once it is empty the key is blocked until a token comes back, so a
+/// credential cannot be guessed faster than that, whatever else the client does.
+final class FailureLimiter: Sendable {
+    let perMinute: Int
+    private let bucket: RateLimiter
+
+    init(perMinute: Int, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        self.perMinute = max(perMinute, 1)
+        bucket = RateLimiter(rate: 1, burst: self.perMinute, clock: clock, perSecond: Double(self.perMinute) / 60)
+    }
+
+    /// How long `key` stays blocked, or nil when it may try.
+    func blocked(_ key: String) -> Duration? { bucket.peek(key) }
+
+    /// Counts one failure of `key`.
+    func fail(_ key: String) { _ = bucket.acquire(key) }
 }

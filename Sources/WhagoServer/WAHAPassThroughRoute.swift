@@ -18,12 +18,19 @@ enum WAHAPassThroughRoute {
     static let path = "/api/v1/chips/{chipId}/waha/{path}"
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
 
-    static func register<Context: RequestContext>(on router: Router<Context>, gate: APIMiddleware, chips: ChipService, maxBodySize: Int) {
+    /// - calls: pass-through calls in flight per tenant (`limits.http.passThroughPerTenant`; 429 beyond).
+    static func register<Context: RequestContext>(on router: Router<Context>, gate: APIMiddleware, chips: ChipService, maxBodySize: Int, calls: Slots) {
         for method in methods {
             router.on("/api/v1/chips/:chipId/waha/**", method: method) { request, context -> Response in
                 guard case .tenant(let tenant, _) = try await gate.admit(request.head, for: .tenant) else {
                     throw ErrorResponse(.unauthorized, "unauthorized", "the pass-through needs a tenant's API key")
                 }
+                guard case .success(let call) = calls.take(tenant.rawValue) else {
+                    throw ErrorResponse(.tooManyRequests, "too_many_calls",
+                                        "this tenant has \(calls.perKey) pass-through calls in flight already (limits.http.passThroughPerTenant)",
+                                        retryAfter: 1)
+                }
+                defer { call.release() }
                 let chip = ChipID(context.parameters.get("chipId") ?? "")
                 var request = request
                 let body = try await request.collectBody(upTo: maxBodySize)

@@ -43,7 +43,7 @@ public struct WhagoServer: Sendable {
     /// Every API route the router serves, as `METHOD /path/{param}` (what the route-coverage test
     /// holds against openapi.yaml); the console's routes come on top.
     public let routes: [String]
-    let application: Application<RouterResponder<BasicRequestContext>>
+    let application: Application<RouterResponder<WhagoRequestContext>>
     let ingest: WorkerWebhookIngest
     let delivery: TenantWebhookDelivery
     private let listening: Listening
@@ -59,7 +59,7 @@ public struct WhagoServer: Sendable {
         self.ingest = ingest
         self.delivery = TenantWebhookDelivery(store: store, leadership: orchestrator.leadership, settings: configuration.webhooks,
                                               metrics: metrics, logger: logger)
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: WhagoRequestContext.self)
         // The documented operations are the served routes (a test holds the two lists equal).
         let table = RouteTable(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" } + ConsoleRoutes.routes)
         router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, routes: table, logger: logger))
@@ -67,16 +67,19 @@ public struct WhagoServer: Sendable {
         let handler = APIHandler(
             orchestrator: orchestrator, store: store, runtime: runtime,
             metrics: metrics, events: EventFeed(store: store),
+            streams: Slots(perKey: configuration.limits.http.eventStreamsPerKey, total: configuration.limits.http.eventStreams),
             healthyWithin: configuration.healthInterval.seconds * 2 + 65, logger: logger)
         let middleware = APIMiddleware(
             adminToken: configuration.adminToken, tenants: orchestrator.tenants,
             limiter: RateLimiter(rate: configuration.limits.apiRequestsPerSecond, burst: configuration.limits.apiBurst,
                                  clock: configuration.rateLimitClock),
+            authFailures: FailureLimiter(perMinute: configuration.limits.http.authFailuresPerMinute, clock: configuration.rateLimitClock),
             logger: logger)
         try handler.registerHandlers(on: router, serverURL: URL(string: "/")!,
                                      configuration: OpenAPIRuntime.Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
                                      middlewares: [middleware])
-        WAHAPassThroughRoute.register(on: router, gate: middleware, chips: orchestrator.chips, maxBodySize: configuration.maxBodySize)
+        WAHAPassThroughRoute.register(on: router, gate: middleware, chips: orchestrator.chips, maxBodySize: configuration.maxBodySize,
+                                      calls: Slots(perKey: configuration.limits.http.passThroughPerTenant))
         self.routes = router.routes.map { route in
             // `**` (any number of segments) is documented as the pass-through's `{path}`.
             let path = "\(route.path)".split(separator: "/", omittingEmptySubsequences: false).map { segment in
@@ -91,7 +94,9 @@ public struct WhagoServer: Sendable {
         let serverLogger = logger
         self.application = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "whago"),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.limits.http.idleTimeout.duration.seconds * 1e9)))),
+            configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "whago",
+                                 availableConnectionsDelegate: .maximum(configuration.limits.http.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 listening.resolve(channel.localAddress?.port ?? configuration.listen.port)
                 let port = channel.localAddress?.port ?? configuration.listen.port
@@ -155,7 +160,7 @@ final class Listening: Sendable {
 /// The HTTP server as a service of the daemon's group: an address it cannot listen on fails it
 /// with `cannot listen on HOST:PORT: <reason>` (and the group, and the daemon, with it).
 struct HTTPService: Service {
-    let application: Application<RouterResponder<BasicRequestContext>>
+    let application: Application<RouterResponder<WhagoRequestContext>>
     let listen: HostPort
     let listening: Listening
 

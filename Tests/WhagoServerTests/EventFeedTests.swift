@@ -60,7 +60,7 @@ struct EventFeedTests {
     func idleStreams() async throws {
         let store = try await tenants()
         let feed = EventFeed(store: store, pollInterval: .milliseconds(20))
-        let streams = (0..<16).map { index in EventFeed.Stream(feed: feed, tenant: index < 8 ? "t1" : "t2", cursor: 0) }
+        let streams = (0..<16).map { index in EventFeed.Stream(feed: feed, tenant: index < 8 ? "t1" : "t2", cursor: 0, slot: nil) }
         let frames = try await withThrowingTaskGroup(of: String?.self) { group in
             for stream in streams {
                 group.addTask {

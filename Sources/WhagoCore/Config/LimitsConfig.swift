@@ -12,6 +12,8 @@ import Foundation
 ///     jitter: 2s                # … plus a random 0..jitter, drawn for each message
 ///     dailyCap: 1000            # messages per chip in any 24 hours, once warmed up
 ///     warmup: [50, 100, 200, 400, 700]   # the cap on day 1, 2, … after a chip was paired
+///   http:                       # what one client may hold of the HTTP server (see HTTPLimits)
+///     idleTimeout: 60s
 /// ```
 public struct LimitsConfig: Decodable, Sendable, Hashable {
     /// How many chips one tenant may have (the original system's limit was 10).
@@ -22,16 +24,20 @@ public struct LimitsConfig: Decodable, Sendable, Hashable {
     public var apiBurst: Int
     /// How fast a chip may send.
     public var sending: SendingLimits
+    /// What one client, key or tenant may hold of the HTTP server.
+    public var http: HTTPLimits
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case chipsPerTenant, apiRequestsPerSecond, apiBurst, sending
+        case chipsPerTenant, apiRequestsPerSecond, apiBurst, sending, http
     }
 
-    public init(chipsPerTenant: Int = 10, apiRequestsPerSecond: Int = 20, apiBurst: Int? = nil, sending: SendingLimits = SendingLimits()) {
+    public init(chipsPerTenant: Int = 10, apiRequestsPerSecond: Int = 20, apiBurst: Int? = nil, sending: SendingLimits = SendingLimits(),
+                http: HTTPLimits = HTTPLimits()) {
         self.chipsPerTenant = chipsPerTenant
         self.apiRequestsPerSecond = apiRequestsPerSecond
         self.apiBurst = apiBurst ?? apiRequestsPerSecond * 2
         self.sending = sending
+        self.http = http
     }
 
     public init(from decoder: any Decoder) throws {
@@ -40,7 +46,8 @@ public struct LimitsConfig: Decodable, Sendable, Hashable {
             chipsPerTenant: try container.decodeIfPresent(PositiveInt.self, forKey: .chipsPerTenant)?.value ?? 10,
             apiRequestsPerSecond: try container.decodeIfPresent(PositiveInt.self, forKey: .apiRequestsPerSecond)?.value ?? 20,
             apiBurst: try container.decodeIfPresent(PositiveInt.self, forKey: .apiBurst)?.value,
-            sending: try container.decodeIfPresent(SendingLimits.self, forKey: .sending) ?? SendingLimits()
+            sending: try container.decodeIfPresent(SendingLimits.self, forKey: .sending) ?? SendingLimits(),
+            http: try container.decodeIfPresent(HTTPLimits.self, forKey: .http) ?? HTTPLimits()
         )
     }
 }

@@ -1,0 +1,69 @@
+import Foundation
+
+/// A raw TCP connection to 127.0.0.1, for tests that misbehave below HTTP (half a request, then
+/// silence) where an HTTP client would not.
+public final class LoopbackSocket: @unchecked Sendable {
+    private let fd: Int32
+
+    private init(fd: Int32) { self.fd = fd }
+
+    /// Connects to 127.0.0.1:`port`.
+    public static func connect(port: Int) throws -> LoopbackSocket {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            let code = errno
+            Foundation.close(fd)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .ECONNREFUSED)
+        }
+        return LoopbackSocket(fd: fd)
+    }
+
+    /// Writes all of `text`.
+    public func send(_ text: String) throws {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// How a read ended.
+    public enum Ending: Sendable, Equatable {
+        /// The peer closed the connection (or reset it).
+        case closed
+        /// Nothing came and the connection stayed open for the whole timeout.
+        case stillOpen
+    }
+
+    /// Reads (and drops) what comes until the peer closes the connection or `timeout` passes
+    /// without it closing.
+    public func readUntilClosed(timeout: Duration) throws -> Ending {
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return .stillOpen }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(min(left.components.seconds * 1000 + 1, 1000)))
+            if ready < 0, errno != EINTR { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            guard ready > 0 else { continue }
+            let count = read(fd, &buffer, buffer.count)
+            if count == 0 { return .closed }
+            if count < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                return .closed
+            }
+        }
+    }
+
+    public func close() { Foundation.close(fd) }
+}

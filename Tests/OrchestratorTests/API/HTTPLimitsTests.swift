@@ -1,0 +1,60 @@
+import CurlHTTP
+import Foundation
+import Testing
+import WhagoCore
+import WhagoTesting
+
+/// What one client, key or tenant may hold of the HTTP server (`limits.http`), against the rig's
+/// real HTTP server.
+@Suite("HTTP limits: a hostile client holds only its share", .timeLimit(.minutes(5)))
+struct HTTPLimitsTests {
+    @Test("failed authentications are limited per client address: past the limit even a right key is 429 auth_failures")
+    func authFailures() async throws {
+        // The limiter's time stands still: no failure is forgiven while the test counts.
+        let frozen = ContinuousClock.now
+        try await withAPIRig(.file, limits: LimitsConfig(http: HTTPLimits(authFailuresPerMinute: 3)), rateLimitClock: { frozen }) { _, api in
+            let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "guessed"]).json["apiKey"]?.stringValue)
+            var statuses: [Int] = []
+            for attempt in 0..<3 { statuses.append(try await api.call(.get, "/api/v1/chips", key: "wk_guess\(attempt)").status) }
+            statuses.append(try await api.call(.get, "/api/v1/tenants", key: "not-the-admin-token").status)
+            #expect(statuses == [401, 401, 401, 429], "three failures, then the address is blocked")
+            let blocked = try await api.call(.get, "/api/v1/chips", key: key)
+            #expect(blocked.status == 429 && blocked.code == "auth_failures", "\(blocked.status) \(blocked.text)")
+            #expect(Int(blocked.header("Retry-After") ?? "") ?? 0 >= 1)
+            #expect(try await api.call(.get, "/api/v1/tenants", key: api.admin).code == "auth_failures", "the admin token cannot be guessed either")
+            #expect(try await api.call(.get, "/healthz").status == 200, "open operations are not limited")
+        }
+    }
+
+    @Test("event streams: at most eventStreamsPerKey per API key and eventStreams in all, 429 too_many_streams beyond")
+    func eventStreams() async throws {
+        try await withAPIRig(.file, limits: LimitsConfig(http: HTTPLimits(eventStreamsPerKey: 2, eventStreams: 3))) { _, api in
+            let first = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "streamer"]).json["apiKey"]?.stringValue)
+            let second = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "other"]).json["apiKey"]?.stringValue)
+            let streams = [try await EventStreamClient.open(api, key: first), try await EventStreamClient.open(api, key: first)]
+            let stream = [("Accept", "text/event-stream")]
+            let third = try await api.call(.get, "/api/v1/events", key: first, headers: stream)
+            #expect(third.status == 429 && third.code == "too_many_streams", "\(third.status) \(third.text)")
+            #expect(third.text.contains("eventStreamsPerKey"))
+            #expect(try await api.call(.get, "/api/v1/events", key: first).status == 200, "polling is not a stream")
+            let other = try await EventStreamClient.open(api, key: second)
+            let full = try await api.call(.get, "/api/v1/events", key: second, headers: stream)
+            #expect(full.status == 429 && full.code == "too_many_streams" && full.text.contains("limits.http.eventStreams"), "\(full.status) \(full.text)")
+            #expect(try await api.call(.get, "/api/v1/chips", key: second).status == 200, "the other tenant's calls still answer")
+            for open in streams + [other] { await open.close() }
+        }
+    }
+
+    @Test("a connection that sends half a request and stays silent is closed after idleTimeout")
+    func slowHeaders() async throws {
+        try await withAPIRig(.file, limits: LimitsConfig(http: HTTPLimits(idleTimeout: .seconds(1)))) { rig, api in
+            let port = try #require(URL(string: api.base)?.port)
+            let socket = try LoopbackSocket.connect(port: port)
+            defer { socket.close() }
+            try socket.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            // The server closes it: the read ends (0 bytes) instead of waiting for its 30 s guard.
+            #expect(try socket.readUntilClosed(timeout: .seconds(30)) == .closed, "the half request's connection was closed")
+            #expect(try await api.call(.get, "/healthz").status == 200, "the server still answers")
+        }
+    }
+}
