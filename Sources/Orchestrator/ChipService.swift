@@ -96,8 +96,8 @@ public struct ChipService: Sendable {
     /// Idempotent: deleting a chip that is gone succeeds. When the worker cannot be reached now
     /// the chip stays DELETING and the reconciler finishes it.
     public func delete(_ id: ChipID, of tenant: TenantID) async throws {
-        guard let chip = try await context.store.chip(id) else { return }
-        guard chip.tenant == tenant else { throw WhagoError(.notFound, "chip \(id) does not exist") }
+        // Another tenant's chip and one that does not exist (or no longer does) answer alike.
+        guard let chip = try await context.store.chip(id), chip.tenant == tenant else { throw WhagoError(.notFound, "chip \(id) does not exist") }
         try await transitions.move(id, to: .deleting) { $0.status != .deleting }
         do {
             try await provisioner.finishDelete(id)

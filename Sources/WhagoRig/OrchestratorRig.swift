@@ -213,7 +213,9 @@ public final class OrchestratorRig: Sendable {
         if let api = options.api, let apiPort {
             var configuration = WhagoServer.Configuration(listen: HostPort(host: "127.0.0.1", port: apiPort), adminToken: Secret(api.adminToken),
                                                           limits: options.limits, webhooks: api.webhooks,
-                                                          healthInterval: options.settings.healthInterval.duration)
+                                                          healthInterval: options.settings.healthInterval.duration,
+                                                          // Shared by every rig, as replicas share their master key.
+                                                          cursorKey: Secret("whago-rig-event-cursors"))
             configuration.rateLimitClock = api.rateLimitClock
             server = try WhagoServer(configuration, orchestrator: orchestrator, store: store, runtime: runtime, logger: logger)
         }

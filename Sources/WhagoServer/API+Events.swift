@@ -27,14 +27,14 @@ extension APIHandler {
             }
         }
         let entries = try await events.page(of: tenant, after: cursor, limit: limit)
-        return .ok(.init(body: .json(.init(events: entries.map(Components.Schemas.Event.init),
-                                           next: String(entries.last?.sequence ?? cursor)))))
+        return .ok(.init(body: .json(.init(events: entries.map { Components.Schemas.Event($0, cursors: events.cursors) },
+                                           next: events.cursors.token(entries.last?.sequence ?? cursor)))))
     }
 
     func listDeadLetters(_ input: Operations.ListDeadLetters.Input) async throws -> Operations.ListDeadLetters.Output {
         let entries = try await store.deadLetters(of: try Principal.tenantOrAll(), limit: try Self.pageSize(input.query.limit))
         return .ok(.init(body: .json(.init(deadLetters: entries.map {
-            .init(event: .init($0), attempts: $0.attempts, lastError: $0.lastError)
+            .init(event: .init($0, cursors: events.cursors), attempts: $0.attempts, lastError: $0.lastError)
         }))))
     }
 
@@ -53,8 +53,8 @@ extension APIHandler {
     func cursor(_ text: String?) async throws -> Int64 {
         guard let text else { return 0 }
         if text == "latest" { return try await store.latestEventSequence() }
-        guard let value = Int64(text), value >= 0 else {
-            throw ErrorResponse(.badRequest, "invalid_request", "a cursor is the number of an event's place in the log, such as 42, or latest")
+        guard let value = events.cursors.sequence(text) else {
+            throw ErrorResponse(.badRequest, "invalid_request", "a cursor is an event's cursor (as in its `cursor`, or the `next` of a page), 0 or latest")
         }
         return value
     }

@@ -34,7 +34,19 @@ struct ErrorResponse: Error, Sendable {
         default: .internalServerError
         }
         let retry: TimeInterval? = [HTTPResponse.Status.serviceUnavailable, .gatewayTimeout].contains(status) ? 5 : nil
-        self.init(status, error.code.rawValue, error.message, retryAfter: retry)
+        self.init(status, error.code.rawValue, status.code >= 500 ? Self.withoutAddresses(error.message) : error.message, retryAfter: retry)
+    }
+
+    /// `message` with every URL and network address (a worker's, a node's) replaced by a
+    /// placeholder: a failure's text tells the client what failed, not where whago's workers are
+    /// (the full text is in the log, under the request id).
+    static func withoutAddresses(_ message: String) -> String {
+        var text = message.replacing(/[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s,;)'"]+/, with: "<url>")
+        text = text.replacing(/\[[0-9a-fA-F:.]+\](:\d+)?/, with: "<address>")
+        text = text.replacing(/\b[0-9a-fA-F]*::[0-9a-fA-F:.]*/, with: "<address>")
+        text = text.replacing(/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/, with: "<address>")
+        text = text.replacing(/\bport \d{1,5}\b/, with: "port <port>")
+        return text
     }
 
     /// What any error thrown while handling a request becomes. Unexpected ones are 500 with a

@@ -14,9 +14,12 @@ struct EventFeed: Sendable {
     let heartbeat: Duration
     /// Where the log ends, shared by this feed's streams.
     let watch: EventLogWatch
+    /// The cursors clients are given.
+    let cursors: EventCursors
 
-    init(store: any Store, pollInterval: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15)) {
+    init(store: any Store, cursors: EventCursors, pollInterval: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15)) {
         self.store = store
+        self.cursors = cursors
         self.pollInterval = pollInterval
         self.heartbeat = heartbeat
         self.watch = EventLogWatch(store: store, interval: pollInterval)
@@ -34,9 +37,9 @@ struct EventFeed: Sendable {
     }
 
     /// `id`, `event` and `data` lines of one event.
-    static func frame(_ entry: OutboxEntry) -> [UInt8] {
-        let data = (try? RFC3339Transcoder.jsonEncoder.encode(Components.Schemas.Event(entry))) ?? Data("{}".utf8)
-        return Array("id: \(entry.sequence)\nevent: \(entry.event.kind.rawValue)\ndata: ".utf8) + Array(data) + Array("\n\n".utf8)
+    func frame(_ entry: OutboxEntry) -> [UInt8] {
+        let data = (try? RFC3339Transcoder.jsonEncoder.encode(Components.Schemas.Event(entry, cursors: cursors))) ?? Data("{}".utf8)
+        return Array("id: \(cursors.token(entry.sequence))\nevent: \(entry.event.kind.rawValue)\ndata: ".utf8) + Array(data) + Array("\n\n".utf8)
     }
 
     struct Stream: AsyncSequence, Sendable {
@@ -74,7 +77,8 @@ struct EventFeed: Sendable {
                     started = true
                     // The starting cursor as the first block's id: a client that reconnects before
                     // any event arrives resumes from here (a block without data dispatches nothing).
-                    return ArraySlice("retry: 2000\nid: \(cursor)\n: whago events after \(cursor)\n\n".utf8)
+                    let token = feed.cursors.token(cursor)
+                    return ArraySlice("retry: 2000\nid: \(token)\n: whago events after \(token)\n\n".utf8)
                 }
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
                     let end = try await feed.watch.latestSequence()
@@ -86,7 +90,7 @@ struct EventFeed: Sendable {
                         readTo = entries.count < limit ? Swift.max(end, cursor) : cursor
                         if !entries.isEmpty {
                             lastWrite = .now
-                            return ArraySlice(entries.flatMap(EventFeed.frame))
+                            return ArraySlice(entries.flatMap(feed.frame))
                         }
                     }
                     if ContinuousClock.now - lastWrite >= feed.heartbeat {

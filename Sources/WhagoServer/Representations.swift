@@ -39,9 +39,9 @@ extension Components.Schemas.ChipStatus {
 }
 
 extension Components.Schemas.Event {
-    init(_ entry: OutboxEntry) {
+    init(_ entry: OutboxEntry, cursors: EventCursors) {
         self.init(id: entry.id.rawValue, _type: entry.event.kind.rawValue, chip: entry.chip.rawValue, tenant: entry.tenant.rawValue,
-                  occurredAt: entry.event.occurredAt, data: OpenAPIValueContainer(entry.event.payload), cursor: String(entry.sequence))
+                  occurredAt: entry.event.occurredAt, data: OpenAPIValueContainer(entry.event.payload), cursor: cursors.token(entry.sequence))
     }
 }
 

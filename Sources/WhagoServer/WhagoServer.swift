@@ -25,11 +25,15 @@ public struct WhagoServer: Sendable {
         public var healthInterval: Duration
         /// The largest request body (413 above it).
         public var maxBodySize: Int
+        /// The key of the event cursors clients are given (``EventCursors``): the master key, so
+        /// that every replica reads the others' cursors.
+        public var cursorKey: Secret
         /// What time it is for the API keys' rate limits: the clock's, unless a test drives time.
         @_spi(Testing) public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
 
         public init(listen: HostPort, adminToken: Secret, limits: LimitsConfig = LimitsConfig(), webhooks: WebhooksConfig = WebhooksConfig(),
-                    healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20) {
+                    healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20, cursorKey: Secret) {
+            self.cursorKey = cursorKey
             self.listen = listen
             self.adminToken = adminToken
             self.limits = limits
@@ -66,7 +70,7 @@ public struct WhagoServer: Sendable {
         WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest, metrics: metrics)
         let handler = APIHandler(
             orchestrator: orchestrator, store: store, runtime: runtime,
-            metrics: metrics, events: EventFeed(store: store),
+            metrics: metrics, events: EventFeed(store: store, cursors: EventCursors(key: configuration.cursorKey)),
             streams: Slots(perKey: configuration.limits.http.eventStreamsPerKey, total: configuration.limits.http.eventStreams),
             healthyWithin: configuration.healthInterval.seconds * 2 + 65, logger: logger)
         let middleware = APIMiddleware(

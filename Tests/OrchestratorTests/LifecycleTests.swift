@@ -130,7 +130,8 @@ extension OrchestratorScenarios {
                 let events = try await rig.store.events(of: tenant, after: 0, limit: 100).filter { $0.chip == chip.id }
                 #expect(events.last?.event.kind == .deleted)
                 #expect(events.contains { $0.event.status == .deleting })
-                try await rig.orchestrator.chips.delete(chip.id, of: tenant)  // idempotent
+                // Gone: not found, as another tenant's chip would be.
+                await #expect { try await rig.orchestrator.chips.delete(chip.id, of: tenant) } throws: { ($0 as? WhagoError)?.code == .notFound }
                 try await waitUntil("the idle worker is reaped") { rig.orchestrator.counters[.workersReaped] == 1 }
                 #expect(try await rig.store.workers().isEmpty)
                 #expect(try await rig.runtime.list(labels: [WorkerLabel.instance: rig.options.instance.rawValue]).isEmpty)

@@ -47,7 +47,7 @@ struct EventFeedTests {
     @Test("where the log ends is read once per interval, however many streams ask at once")
     func sharedEnd() async throws {
         let store = try await tenants()
-        let feed = EventFeed(store: store, pollInterval: .seconds(60))
+        let feed = EventFeed(store: store, cursors: EventCursors(key: Secret("test")), pollInterval: .seconds(60))
         let ends = try await withThrowingTaskGroup(of: Int64.self) { group in
             for _ in 0..<16 { group.addTask { try await feed.watch.latestSequence() } }
             return try await group.reduce(into: [Int64]()) { $0.append($1) }
@@ -59,7 +59,7 @@ struct EventFeedTests {
     @Test("an idle stream never reads its tenant's events; a new event is read once by each stream, and sent by its tenant's")
     func idleStreams() async throws {
         let store = try await tenants()
-        let feed = EventFeed(store: store, pollInterval: .milliseconds(20))
+        let feed = EventFeed(store: store, cursors: EventCursors(key: Secret("test")), pollInterval: .milliseconds(20))
         let streams = (0..<16).map { index in EventFeed.Stream(feed: feed, tenant: index < 8 ? "t1" : "t2", cursor: 0, slot: nil) }
         let frames = try await withThrowingTaskGroup(of: String?.self) { group in
             for stream in streams {
@@ -86,6 +86,7 @@ struct EventFeedTests {
             return sent
         }
         #expect(frames.count == 8)
-        #expect(frames.allSatisfy { $0.hasPrefix("id: 1\nevent: chip.status\ndata: ") }, "\(frames)")
+        let first = EventCursors(key: Secret("test")).token(1)
+        #expect(frames.allSatisfy { $0.hasPrefix("id: \(first)\nevent: chip.status\ndata: ") }, "\(frames)")
     }
 }

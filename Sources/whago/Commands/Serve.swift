@@ -44,9 +44,9 @@ struct Serve: AsyncParsableCommand {
         let dataDirectory: DataDirectory
         let context: DriverContext
         let adminToken: Secret
+        let masterKey: Secret
         do {
             dataDirectory = try DataDirectory(path: config.server.dataDir)
-            let masterKey: Secret
             if let configured = config.server.masterKey {
                 masterKey = configured
             } else {
@@ -110,7 +110,8 @@ struct Serve: AsyncParsableCommand {
             MetricsSystem.bootstrap(metrics.factory)
             server = try WhagoServer(
                 WhagoServer.Configuration(listen: config.server.listen, adminToken: adminToken, limits: config.limits,
-                                          webhooks: config.webhooks, healthInterval: config.orchestrator.healthInterval.duration),
+                                          webhooks: config.webhooks, healthInterval: config.orchestrator.healthInterval.duration,
+                                          cursorKey: masterKey),
                 orchestrator: orchestrator, store: store, runtime: runtime, metrics: metrics, logger: logger)
         } catch {
             logger.error("not starting: the API cannot be set up: \(error)")
