@@ -29,6 +29,44 @@ public enum OpenAPIDocument {
         }
     }()
 
+    /// Who may call each operation, by operationId: its `x-whago-access` as written (nil when
+    /// it has none; ``undeclaredAccess`` lists those).
+    public static let access: [String: String] = {
+        var access: [String: String] = [:]
+        for (_, operation) in rawOperations(json) {
+            guard let id = operation["operationId"] as? String else { continue }
+            access[id] = operation["x-whago-access"] as? String
+        }
+        return access
+    }()
+
+    /// The values `x-whago-access` may take.
+    public static let accessValues: Set<String> = ["admin", "tenant", "admin-or-tenant", "open", "worker"]
+
+    /// Operations that do not say who may call them, or say it in a way whago does not know, as
+    /// `METHOD path (operationId)`: whago refuses to start with any (an operation left out of a
+    /// list would otherwise become callable by whoever the default lets in).
+    public static var undeclaredAccess: [String] { undeclaredAccess(in: json) }
+
+    /// ``undeclaredAccess`` of a document given as JSON.
+    static func undeclaredAccess(in json: [UInt8]) -> [String] {
+        rawOperations(json).compactMap { key, operation in
+            let id = operation["operationId"] as? String
+            if let id, let value = operation["x-whago-access"] as? String, accessValues.contains(value) { return nil }
+            return "\(key) (\(id ?? "no operationId"))"
+        }.sorted()
+    }
+
+    /// Every operation's object, by `METHOD path`.
+    private static func rawOperations(_ json: [UInt8]) -> [(key: String, operation: [String: Any])] {
+        guard let document = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
+              let paths = document["paths"] as? [String: [String: Any]] else { return [] }
+        let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
+        return paths.keys.sorted().flatMap { path in
+            methods.compactMap { method in (paths[path]?[method] as? [String: Any]).map { (key: "\(method.uppercased()) \(path)", operation: $0) } }
+        }
+    }
+
     /// YAML as JSON: plain scalars that read as booleans, null or numbers become those; every
     /// quoted scalar and every key stays a string.
     static func jsonObject(_ node: YAMLNode) -> Any {

@@ -22,7 +22,7 @@ enum WAHAPassThroughRoute {
     static func register<Context: RequestContext>(on router: Router<Context>, gate: APIMiddleware, chips: ChipService, maxBodySize: Int, calls: Slots) {
         for method in methods {
             router.on("/api/v1/chips/:chipId/waha/**", method: method) { request, context -> Response in
-                guard case .tenant(let tenant, _) = try await gate.admit(request.head, for: .tenant) else {
+                guard case .tenant(let tenant, _) = try await gate.admit(request.head, for: APIMiddleware.access(operationID(method))) else {
                     throw ErrorResponse(.unauthorized, "unauthorized", "the pass-through needs a tenant's API key")
                 }
                 guard case .success(let call) = calls.take(tenant.rawValue) else {
@@ -47,6 +47,11 @@ enum WAHAPassThroughRoute {
                                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
             }
         }
+    }
+
+    /// The pass-through's operationId for `method`, as documented.
+    static func operationID(_ method: HTTPRequest.Method) -> String {
+        "wahaPassThrough" + method.rawValue.prefix(1) + method.rawValue.dropFirst().lowercased()
     }
 
     /// The decoded segments after `/api/v1/chips/{id}/waha/` (empty ones kept, so that the

@@ -56,6 +56,11 @@ public struct WhagoServer: Sendable {
     /// Builds the routes; nothing listens before ``services`` run.
     public init(_ configuration: Configuration, orchestrator: Orchestrator, store: any Store, runtime: any ContainerRuntime,
                 metrics: ServerMetrics = ServerMetrics(), logger: Logger) throws {
+        let undeclared = OpenAPIDocument.undeclaredAccess
+        guard undeclared.isEmpty else {
+            throw WhagoError(.invalidConfig, "openapi.yaml does not say who may call \(undeclared.joined(separator: ", ")): "
+                + "give each operation an x-whago-access (\(OpenAPIDocument.accessValues.sorted().joined(separator: ", ")))")
+        }
         var logger = logger
         logger[metadataKey: "component"] = "api"
         self.metrics = metrics
