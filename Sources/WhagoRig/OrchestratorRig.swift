@@ -113,6 +113,8 @@ public final class OrchestratorRig: Sendable {
         /// What time it is for the API keys' rate limits (a test may stop it, so that no token
         /// comes back while it counts requests).
         public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
+        /// The token `/metrics` asks for (nil: open).
+        public var metricsToken: String?
 
         /// - webhooks: by default, deliveries to 127.0.0.1 allowed (the tests' receivers are there).
         public init(adminToken: String = "admin-" + UUID().uuidString, webhooks: WebhooksConfig = WebhooksConfig(allowPrivateNetworks: true),
@@ -215,7 +217,7 @@ public final class OrchestratorRig: Sendable {
                                                           limits: options.limits, webhooks: api.webhooks,
                                                           healthInterval: options.settings.healthInterval.duration,
                                                           // Shared by every rig, as replicas share their master key.
-                                                          cursorKey: Secret("whago-rig-event-cursors"))
+                                                          cursorKey: Secret("whago-rig-event-cursors"), metricsToken: api.metricsToken.map(Secret.init))
             configuration.rateLimitClock = api.rateLimitClock
             server = try WhagoServer(configuration, orchestrator: orchestrator, store: store, runtime: runtime, logger: logger)
         }

@@ -10,9 +10,12 @@ extension APIHandler {
 
     /// Ready when the store answers a read and the runtime a ping, each within 5 seconds.
     func readyz(_ input: Operations.Readyz.Input) async throws -> Operations.Readyz.Output {
-        async let storeCheck = Self.check { _ = try await store.tenants(after: nil, limit: 1) }
-        async let runtimeCheck = Self.check { _ = try await runtime.ping() }
-        let checks = ["store": await storeCheck, "runtime": await runtimeCheck]
+        let (store, runtime) = (self.store, self.runtime)
+        let checks = await readiness.get {
+            async let storeCheck = Self.check { _ = try await store.tenants(after: nil, limit: 1) }
+            async let runtimeCheck = Self.check { _ = try await runtime.ping() }
+            return ["store": await storeCheck, "runtime": await runtimeCheck]
+        }
         let body = Components.Schemas.Readiness(status: checks.values.allSatisfy { $0 == "ok" } ? .ready : .notReady,
                                                 leader: await orchestrator.leadership.isLeader,
                                                 checks: .init(additionalProperties: checks))

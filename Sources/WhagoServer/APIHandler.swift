@@ -15,6 +15,8 @@ struct APIHandler: APIProtocol {
     let runtime: any ContainerRuntime
     let metrics: ServerMetrics
     let events: EventFeed
+    /// The last `/readyz` checks, for a second.
+    let readiness = Recent<[String: String]>(lifetime: .seconds(1))
     /// Open event streams, per API key and in all (`limits.http.eventStreamsPerKey`, `eventStreams`).
     let streams: Slots
     /// Within this a worker's last passed probe counts as healthy: the monitor records a passed probe

@@ -11,6 +11,8 @@ import WhagoCore
 /// API's JSON error. The caller is handed to the handler as ``Principal/current``.
 struct APIMiddleware: ServerMiddleware {
     let adminToken: Secret
+    /// The token `/metrics` asks for, when set (`server.metricsToken`); the admin token works too.
+    let metricsToken: Secret?
     let tenants: TenantService
     let limiter: RateLimiter
     /// Failed authentications per client address.
@@ -18,7 +20,7 @@ struct APIMiddleware: ServerMiddleware {
     let logger: Logger
 
     /// Who may call an operation.
-    enum Access { case open, admin, tenant, adminOrTenant }
+    enum Access { case open, admin, tenant, adminOrTenant, metrics }
 
     /// An operation's access as its `x-whago-access` in openapi.yaml declares it. whago does not
     /// start when one is missing (``WhagoServer`` checks ``OpenAPIDocument/undeclaredAccess``);
@@ -26,6 +28,7 @@ struct APIMiddleware: ServerMiddleware {
     static func access(_ operationID: String) -> Access {
         switch OpenAPIDocument.access[operationID] {
         case "open": .open
+        case "metrics": .metrics
         case "tenant": .tenant
         case "admin-or-tenant": .adminOrTenant
         default: .admin
@@ -56,7 +59,7 @@ struct APIMiddleware: ServerMiddleware {
     /// Also the gate of the plain routes that act for a tenant (the WAHA pass-through).
     func admit(_ request: HTTPRequest, for access: Access) async throws -> Principal? {
         let client = ClientAddress.current
-        if access != .open, let client, let wait = authFailures.blocked(client) {
+        if access != .open, access != .metrics || metricsToken != nil, let client, let wait = authFailures.blocked(client) {
             throw ErrorResponse(.tooManyRequests, "auth_failures",
                                 "too many failed authentications from this address (at most \(authFailures.perMinute) a minute); try again later",
                                 retryAfter: wait.seconds)
@@ -77,14 +80,21 @@ struct APIMiddleware: ServerMiddleware {
     }
 
     private func authenticate(_ request: HTTPRequest, for access: Access) async throws -> Principal? {
-        if access == .open { return nil }
+        if access == .open || (access == .metrics && metricsToken == nil) { return nil }
         guard let presented = Self.credential(in: request) else {
-            throw ErrorResponse(.unauthorized, "unauthorized", access == .admin
+            throw ErrorResponse(.unauthorized, "unauthorized", access == .metrics
+                ? "send the metrics token (server.metricsToken) as Authorization: Bearer <token>"
+                : access == .admin
                 ? "send the admin token as Authorization: Bearer <token>"
                 : "send an API key as Authorization: Bearer <key> or X-Api-Key: <key>")
         }
         switch access {
         case .open:
+            return nil
+        case .metrics:
+            guard metricsToken?.matches(presented) == true || adminToken.matches(presented) else {
+                throw ErrorResponse(.unauthorized, "unauthorized", "wrong metrics token")
+            }
             return nil
         case .adminOrTenant where adminToken.matches(presented):
             return .admin

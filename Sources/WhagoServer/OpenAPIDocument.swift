@@ -41,7 +41,7 @@ public enum OpenAPIDocument {
     }()
 
     /// The values `x-whago-access` may take.
-    public static let accessValues: Set<String> = ["admin", "tenant", "admin-or-tenant", "open", "worker"]
+    public static let accessValues: Set<String> = ["admin", "tenant", "admin-or-tenant", "open", "metrics", "worker"]
 
     /// Operations that do not say who may call them, or say it in a way whago does not know, as
     /// `METHOD path (operationId)`: whago refuses to start with any (an operation left out of a

@@ -19,6 +19,11 @@ public final class ServerMetrics: Sendable {
     private let timers = Mutex<[RequestKey: Metrics.Timer]>([:])
     /// The orchestrator's counts as last exported.
     private let exported = Mutex<[OrchestratorCounters.Name: Int]>([:])
+    /// When the store's gauges (chips, workers, outbox) were last read.
+    private let gaugesReadAt = Mutex<ContinuousClock.Instant?>(nil)
+    /// The store's gauges are read at most once in this, however often /metrics is scraped (a
+    /// scrape in between shows the last reading).
+    public let gaugeInterval: Duration
 
     /// Seconds: from 1 ms to 10 s.
     static let durationBuckets: [Duration] = [
@@ -26,8 +31,9 @@ public final class ServerMetrics: Sendable {
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(10),
     ]
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gaugeInterval: Duration = .seconds(10)) {
         self.registry = registry
+        self.gaugeInterval = gaugeInterval
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["whago_http_request_duration_seconds"] = Self.durationBuckets
         factory.durationHistogramBuckets["whago_webhook_delivery_duration_seconds"] = Self.durationBuckets
@@ -66,6 +72,30 @@ public final class ServerMetrics: Sendable {
 
     /// The gauges read from the store, then the whole registry as text.
     func render(store: any Store, counters: OrchestratorCounters, healthyWithin: TimeInterval) async -> [UInt8] {
+        let interval = gaugeInterval
+        let due = gaugesReadAt.withLock { readAt in
+            let now = ContinuousClock.now
+            guard readAt.map({ now - $0 >= interval }) ?? true else { return false }
+            readAt = now
+            return true
+        }
+        if due { await readGauges(store: store, healthyWithin: healthyWithin) }
+        // The orchestrator's counts only grow: exported as counters, advanced by what is new.
+        let fresh = OrchestratorCounters.Name.allCases.map { ($0, counters[$0]) }
+        let deltas = exported.withLock { exported in
+            fresh.map { name, value in
+                defer { exported[name] = value }
+                return (name, value - exported[name, default: 0])
+            }
+        }
+        for (name, delta) in deltas where delta > 0 {
+            Counter(label: "whago_orchestrator_\(name.rawValue)_total", dimensions: [], factory: factory).increment(by: delta)
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// The gauges that cost a store read.
+    private func readGauges(store: any Store, healthyWithin: TimeInterval) async {
         if let chips = try? await store.allChips() {
             var byStatus = Dictionary(uniqueKeysWithValues: ChipStatus.allCases.map { ($0, 0) })
             for chip in chips { byStatus[chip.status, default: 0] += 1 }
@@ -84,18 +114,6 @@ public final class ServerMetrics: Sendable {
         if let depth = try? await store.outboxDepth() {
             Gauge(label: "whago_outbox_depth", dimensions: [], factory: factory).record(depth)
         }
-        // The orchestrator's counts only grow: exported as counters, advanced by what is new.
-        let fresh = OrchestratorCounters.Name.allCases.map { ($0, counters[$0]) }
-        let deltas = exported.withLock { exported in
-            fresh.map { name, value in
-                defer { exported[name] = value }
-                return (name, value - exported[name, default: 0])
-            }
-        }
-        for (name, delta) in deltas where delta > 0 {
-            Counter(label: "whago_orchestrator_\(name.rawValue)_total", dimensions: [], factory: factory).increment(by: delta)
-        }
-        return registry.emitToBuffer()
     }
 }
 

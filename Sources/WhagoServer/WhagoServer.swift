@@ -19,6 +19,8 @@ public struct WhagoServer: Sendable {
         public var listen: HostPort
         /// The admin API's token.
         public var adminToken: Secret
+        /// The token `/metrics` asks for (nil: open).
+        public var metricsToken: Secret?
         public var limits: LimitsConfig
         public var webhooks: WebhooksConfig
         /// The orchestrator's health interval: a worker probed within two of them is healthy.
@@ -32,7 +34,8 @@ public struct WhagoServer: Sendable {
         @_spi(Testing) public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
 
         public init(listen: HostPort, adminToken: Secret, limits: LimitsConfig = LimitsConfig(), webhooks: WebhooksConfig = WebhooksConfig(),
-                    healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20, cursorKey: Secret) {
+                    healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20, cursorKey: Secret, metricsToken: Secret? = nil) {
+            self.metricsToken = metricsToken
             self.cursorKey = cursorKey
             self.listen = listen
             self.adminToken = adminToken
@@ -79,7 +82,7 @@ public struct WhagoServer: Sendable {
             streams: Slots(perKey: configuration.limits.http.eventStreamsPerKey, total: configuration.limits.http.eventStreams),
             healthyWithin: configuration.healthInterval.seconds * 2 + 65, logger: logger)
         let middleware = APIMiddleware(
-            adminToken: configuration.adminToken, tenants: orchestrator.tenants,
+            adminToken: configuration.adminToken, metricsToken: configuration.metricsToken, tenants: orchestrator.tenants,
             limiter: RateLimiter(rate: configuration.limits.apiRequestsPerSecond, burst: configuration.limits.apiBurst,
                                  clock: configuration.rateLimitClock),
             authFailures: FailureLimiter(perMinute: configuration.limits.http.authFailuresPerMinute, clock: configuration.rateLimitClock),

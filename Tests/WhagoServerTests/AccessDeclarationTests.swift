@@ -12,7 +12,8 @@ struct AccessDeclarationTests {
         for id in ["createTenant", "listTenants", "getTenant", "updateTenant", "deleteTenant", "rotateTenantKey", "listWorkers"] {
             #expect(APIMiddleware.access(id) == .admin, "\(id)")
         }
-        for id in ["healthz", "readyz", "metrics", "openAPIDocument"] { #expect(APIMiddleware.access(id) == .open, "\(id)") }
+        for id in ["healthz", "readyz", "openAPIDocument"] { #expect(APIMiddleware.access(id) == .open, "\(id)") }
+        #expect(APIMiddleware.access("metrics") == .metrics, "open unless server.metricsToken is set")
         for id in ["getAccount", "listDeadLetters", "retryDeadLetter"] { #expect(APIMiddleware.access(id) == .adminOrTenant, "\(id)") }
         for id in ["createChip", "listChips", "getChip", "deleteChip", "sendMessage", "listEvents", "wahaPassThroughGet", "wahaPassThroughDelete"] {
             #expect(APIMiddleware.access(id) == .tenant, "\(id)")

@@ -47,7 +47,8 @@ public struct WhagoConfig: Decodable, Sendable {
         [
             ("server", "listen=\(server.listen) publicURL=\(Redacted.redact(server.publicURL)) dataDir=\(server.dataDir) "
                 + "adminToken=\(server.adminToken == nil ? "<generated>" : "<redacted>") "
-                + "masterKey=\(server.masterKey == nil ? "<generated>" : "<redacted>")"),
+                + "masterKey=\(server.masterKey == nil ? "<generated>" : "<redacted>")"
+                + (server.metricsToken == nil ? "" : " metricsToken=<redacted>")),
             ("limits", Redacted.fields(of: limits)),
             ("orchestrator", Redacted.fields(of: orchestrator)),
             ("webhooks", Redacted.fields(of: webhooks)),
@@ -80,9 +81,11 @@ public struct ServerConfig: Decodable, Sendable {
     /// The installation's id: the `whago.instance` label of every worker. When absent, one is
     /// generated into `<dataDir>/instance-id`. Replicas sharing one store must share it: set it.
     public var instance: String?
+    /// The token `/metrics` asks for (`Authorization: Bearer`); absent: /metrics is open.
+    public var metricsToken: Secret?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, publicURL, adminToken, dataDir, masterKey, instance
+        case listen, publicURL, adminToken, dataDir, masterKey, instance, metricsToken
     }
 
     public init(listen: HostPort = HostPort(host: "127.0.0.1", port: 8080), publicURL: URL? = nil, adminToken: Secret? = nil,
@@ -106,6 +109,7 @@ public struct ServerConfig: Decodable, Sendable {
             masterKey: try container.decodeIfPresent(Secret.self, forKey: .masterKey),
             instance: try container.decodeIfPresent(NonEmptyString.self, forKey: .instance)?.value
         )
+        metricsToken = try container.decodeIfPresent(Secret.self, forKey: .metricsToken)
         if let adminToken, adminToken.revealed.count < Self.minimumAdminTokenLength,
            !(decoder.userInfo[.placeholderRecorder] != nil && adminToken.revealed == "placeholder") {
             throw DecodingError.dataCorruptedError(forKey: .adminToken, in: container, debugDescription:

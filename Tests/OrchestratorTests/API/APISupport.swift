@@ -99,13 +99,14 @@ struct APIClient: Sendable {
 /// Runs `body` with a rig that serves the REST API, then tears it down.
 func withAPIRig(_ kind: StoreKind, ports: Int = 6, settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig(),
                 webhooks: WebhooksConfig = testWebhooks(), proxy: OrchestratorRig.ProxyChoice = .none,
-                rateLimitClock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+                rateLimitClock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }, metricsToken: String? = nil,
                 _ body: (OrchestratorRig, APIClient) async throws -> Void) async throws {
     let directory = try TemporaryDirectory("api")
     let store = try storeChoice(kind, schemaPrefix: "a_")
     let range = try freePortRange(count: ports)
     var api = OrchestratorRig.APIOptions(webhooks: webhooks)
     api.rateLimitClock = rateLimitClock
+    api.metricsToken = metricsToken
     var options = OrchestratorRig.Options(directory: directory.path, store: store, ports: try PortRange(range.lowerBound, range.upperBound),
                                           settings: settings, limits: limits, api: api)
     options.proxy = proxy

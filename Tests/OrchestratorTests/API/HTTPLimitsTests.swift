@@ -45,6 +45,26 @@ struct HTTPLimitsTests {
         }
     }
 
+    @Test("with server.metricsToken, /metrics wants it (or the admin token); /healthz and /readyz stay open")
+    func metricsToken() async throws {
+        let token = "metrics-" + UUID().uuidString
+        try await withAPIRig(.file, metricsToken: token) { _, api in
+            let anonymous = try await api.call(.get, "/metrics")
+            #expect(anonymous.status == 401 && anonymous.code == "unauthorized" && anonymous.text.contains("server.metricsToken"), "\(anonymous.text)")
+            #expect(try await api.call(.get, "/metrics", key: "wrong").status == 401)
+            let scraped = try await api.call(.get, "/metrics", key: token)
+            #expect(scraped.status == 200 && scraped.text.contains("whago_chips{"), "\(scraped.status)")
+            #expect(!scraped.text.contains(token))
+            #expect(try await api.call(.get, "/metrics", key: api.admin).status == 200)
+            #expect(try await api.call(.get, "/healthz").status == 200)
+            #expect(try await api.call(.get, "/readyz").status == 200)
+        }
+        try await withAPIRig(.file) { _, api in
+            let open = try await api.call(.get, "/metrics")
+            #expect(open.status == 200, "without a token /metrics is open")
+        }
+    }
+
     @Test("a connection that sends half a request and stays silent is closed after idleTimeout")
     func slowHeaders() async throws {
         try await withAPIRig(.file, limits: LimitsConfig(http: HTTPLimits(idleTimeout: .seconds(1)))) { rig, api in
