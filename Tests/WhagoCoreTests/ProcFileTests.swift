@@ -17,6 +17,12 @@ struct ProcFileTests {
         }
 
         let child = try ChildProcess("/bin/sleep", ["30"], environment: ["WHAGO_TEST_BIG": String(repeating: "x", count: 20_000), "WHAGO_TEST_Z_LAST": "end"])
+        // posix_spawn returns before the child has exec'd; until then /proc shows the parent's
+        // image. Await the exec (its command line is sleep's).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ProcFile.text("/proc/\(child.pid)/cmdline")?.hasPrefix("/bin/sleep") != true, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let environment = ProcFile.read("/proc/\(child.pid)/environ") ?? []
         child.signal(SIGKILL)
         _ = try await child.waitForTermination()
