@@ -83,6 +83,8 @@ public final class OrchestratorRig: Sendable {
         public var sessionsDatabaseURL: String?
         /// WAHA's engine the workers run (`sessions.waha-plus.engine`): GOWS, NOWEB or WEBJS.
         public var engine = "GOWS"
+        /// The URLs tenants may make workers fetch (default: https to public addresses only).
+        public var mediaURLs = MediaURLPolicy()
 
         public init(directory: String, runtime: RuntimeChoice = .local, proxy: ProxyChoice = .none, store: StoreChoice = .file, ports: PortRange, sessionsPerWorker: Int = 10, timeScale: Int = 1,
                     instance: InstanceID = InstanceID("rig-\(UUID().uuidString.prefix(8).lowercased())"),
@@ -159,7 +161,7 @@ public final class OrchestratorRig: Sendable {
                                           workDirectory: options.directory + "/workers", restart: "never", ports: options.ports,
                                           stopGrace: .seconds(5))
             sessions = WAHAPlusProvider(engine: options.engine, requestTimeout: .seconds(20), sessionsPerWorker: options.sessionsPerWorker,
-                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
+                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init), mediaURLs: options.mediaURLs)
         case .swarm(let socket):
             // Each worker listens on its node's address only (127.0.0.1, or a second node's
             // 127.0.0.2), told by WAHA_SIM_HOST: nodes on one machine share its ports.
@@ -170,7 +172,7 @@ public final class OrchestratorRig: Sendable {
                                    pollInterval: .milliseconds(500), instance: options.instance.rawValue, logger: logger)
             sessions = WAHAPlusProvider(engine: options.engine, image: TestServices.simulatorImage, requestTimeout: .seconds(20),
                                         sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
-                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
+                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init), mediaURLs: options.mediaURLs)
         case .docker(let socket):
             // The simulator image has no curl: its health check is whago's own probe.
             runtime = DockerRuntime(socket: socket, network: "host", restart: "no", stopGrace: .seconds(5), removeVolumes: true,
@@ -179,7 +181,7 @@ public final class OrchestratorRig: Sendable {
             // Host networking: the simulator listens on the loopback only.
             sessions = WAHAPlusProvider(engine: options.engine, image: TestServices.simulatorImage, requestTimeout: .seconds(20),
                                         sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
-                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init))
+                                        sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init), mediaURLs: options.mediaURLs)
         }
         let box = OrchestratorBox()
         let router = Router()

@@ -64,17 +64,35 @@ struct PassThroughRuleTests {
         #expect(form.body == Array("a=b".utf8), "a non-JSON body passes where the path names the session")
     }
 
-    @Test("what sends a message is paced; reading is not")
+    @Test("every call that changes what others see is paced, not only send*; quiet calls and reading are not; an unknown call is")
     func sends() throws {
         let provider = WAHAPlusProvider()
         let chip = ChipID(session)
         func request(_ method: String, _ path: String) -> PassThroughRequest {
             PassThroughRequest(method: method, path: path.split(separator: "/").map(String.init), contentType: "application/json", body: Array("{}".utf8))
         }
-        for path in ["api/sendText", "api/sendImage", "api/send/link-custom-preview", "api/reply", "api/forwardMessage"] {
-            #expect(try provider.sendsMessage(request("POST", path), for: chip), "\(path)")
+        let paced = [
+            ("POST", "api/sendText"), ("POST", "api/sendImage"), ("POST", "api/send/link-custom-preview"), ("POST", "api/reply"),
+            ("POST", "api/forwardMessage"), ("PUT", "api/reaction"), ("POST", "api/sendPollVote"),
+            ("PUT", "api/default/chats/123@c.us/messages/true_123@c.us_AAA"), ("DELETE", "api/default/chats/123@c.us/messages/true_123@c.us_AAA"),
+            ("POST", "api/default/chats/123@c.us/messages/true_123@c.us_AAA/pin"), ("POST", "api/default/events"),
+            ("POST", "api/default/groups"), ("POST", "api/default/groups/join"), ("POST", "api/default/groups/1@g.us/participants/add"),
+            ("PUT", "api/default/groups/1@g.us/subject"), ("PUT", "api/default/profile/name"), ("PUT", "api/default/profile/picture"),
+            ("POST", "api/default/status/text"), ("POST", "api/default/status/image"), ("POST", "api/default/channels"),
+            ("POST", "api/default/something-new"),
+        ]
+        for (method, path) in paced {
+            #expect(try provider.sendsMessage(request(method, path), for: chip), "\(method) \(path)")
         }
-        for (method, path) in [("POST", "api/sendSeen"), ("GET", "api/messages"), ("POST", "api/default/groups"), ("POST", "api/startTyping")] {
+        let quiet = [
+            ("POST", "api/sendSeen"), ("POST", "api/startTyping"), ("POST", "api/stopTyping"), ("PUT", "api/star"), ("POST", "api/contacts/block"),
+            ("GET", "api/messages"), ("GET", "api/default/groups"), ("POST", "api/default/chats/123@c.us/messages/read"),
+            ("POST", "api/default/chats/123@c.us/archive"), ("POST", "api/default/chats/overview"), ("DELETE", "api/default/chats/123@c.us"),
+            ("POST", "api/default/presence"), ("POST", "api/default/labels"), ("POST", "api/default/media/convert/voice"),
+            ("POST", "api/default/auth/request-code"), ("POST", "api/default/channels/search/by-text"), ("POST", "api/default/channels/1@newsletter/follow"),
+            ("POST", "api/default/calls/reject"), ("POST", "api/default/groups/refresh"), ("PUT", "api/default/contacts/123@c.us"),
+        ]
+        for (method, path) in quiet {
             #expect(try !provider.sendsMessage(request(method, path), for: chip), "\(method) \(path)")
         }
     }

@@ -51,6 +51,8 @@ struct WAHAPlusConfiguration: DriverConfiguration {
     /// under its `WAHA_WORKER_ID`) instead of their volume, so a worker re-created on another host
     /// keeps its paired chips. Needed past one host (the `swarm` runtime).
     var sessionsDatabaseURL: Secret?
+    /// Which URLs a tenant may make a worker fetch (media, link previews).
+    var mediaURLs = MediaURLPolicy()
 
     /// Variables whago sets itself in every worker.
     static let reservedEnvironment: Set<String> = [
@@ -76,7 +78,7 @@ struct WAHAPlusConfiguration: DriverConfiguration {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case image, engine, sessionsPerWorker, requestTimeout, webhookRetries, webhookRetryDelay, webhookRetryPolicy, webhookMaxSkew
-        case environment, sessionsDatabaseURL
+        case environment, sessionsDatabaseURL, mediaURLs
     }
 
     init() {
@@ -105,6 +107,7 @@ struct WAHAPlusConfiguration: DriverConfiguration {
         webhookMaxSkew = try container.decodeIfPresent(TimeSpan.self, forKey: .webhookMaxSkew) ?? webhookMaxSkew
         environment = try container.decodeIfPresent([String: String].self, forKey: .environment) ?? [:]
         sessionsDatabaseURL = try container.decodeIfPresent(DatabaseURL.self, forKey: .sessionsDatabaseURL)?.secret
+        mediaURLs = try container.decodeIfPresent(MediaURLPolicy.self, forKey: .mediaURLs) ?? mediaURLs
         if let reserved = environment.keys.sorted().first(where: { Self.reservedEnvironment.contains($0) }) {
             throw DecodingError.dataCorruptedError(forKey: .environment, in: container,
                                                    debugDescription: "\(reserved) is set by whago itself and cannot be overridden")
@@ -148,5 +151,9 @@ struct WAHAPlusConfiguration: DriverConfiguration {
           webhookMaxSkew: 2h             # webhooks signed further from now are refused; longer than the retry schedule (4,910 s by default)
           # environment: { TZ: America/Sao_Paulo }   # extra variables for every worker
           # sessionsDatabaseURL: ${WAHA_SESSIONS_DATABASE_URL}   # keep sessions in PostgreSQL (several hosts)
+          # mediaURLs:                   # URLs a tenant may make a worker fetch (media, link previews): https to public addresses
+          #   allowHTTP: false
+          #   allowPrivateNetworks: false
+          #   allowedNetworks: [10.20.0.0/16]
         """
 }

@@ -25,7 +25,10 @@ extension WAHAPlusProvider {
     static let passThroughMaxAnswer = 16 << 20
 
     public func forward(_ request: PassThroughRequest, for chip: ChipID, on worker: WorkerEndpoint) async throws -> PassThroughResponse {
-        let prepared = try Self.confine(request, to: chip.rawValue)
+        var prepared = try Self.confine(request, to: chip.rawValue)
+        if prepared.method != "GET", prepared.contentType == "application/json" {
+            prepared.body = try await FetchedURLs(policy: configuration.mediaURLs).check(prepared.body, path: prepared.path)
+        }
         var query = ""
         if !prepared.query.isEmpty {
             query = "?" + prepared.query.map { Self.queryEscaped($0.name) + "=" + Self.queryEscaped($0.value) }.joined(separator: "&")
@@ -52,12 +55,45 @@ extension WAHAPlusProvider {
         }
     }
 
+    /// Every call that changes something is paced like a message (a reaction, an edit, a revoke,
+    /// a status post, a group created or joined, participants added, the profile changed: each
+    /// is seen by other accounts, and a burst of any of them is what gets a number banned),
+    /// except the quiet ones of ``isQuiet(_:)``; reading is never paced. An endpoint whago does not
+    /// know is paced.
     public func sendsMessage(_ request: PassThroughRequest, for chip: ChipID) throws -> Bool {
-        _ = try Self.confine(request, to: chip.rawValue)
-        guard request.method == "POST", request.path.count >= 2, request.path[0] == "api" else { return false }
-        let root = request.path[1]
-        if root == "send" || root == "reply" || root == "forwardMessage" { return true }
-        return root.hasPrefix("send") && !["sendSeen"].contains(root)
+        let confined = try Self.confine(request, to: chip.rawValue)
+        return confined.method != "GET" && !Self.isQuiet(confined)
+    }
+
+    /// Calls that change nothing another account sees as a message, and that clients make often:
+    /// read receipts, typing and presence, starring, blocking, archiving, labels, pairing, local
+    /// chat clean-up, channel search and follow, media conversion, rejecting a call.
+    static func isQuiet(_ request: PassThroughRequest) -> Bool {
+        let path = request.path
+        guard path.count >= 2 else { return false }
+        let root = path[1]
+        if sessionlessRoots.contains(root) {
+            return ["sendSeen", "startTyping", "stopTyping", "star"].contains(root)
+                || path == ["api", "contacts", "block"] || path == ["api", "contacts", "unblock"]
+        }
+        let rest = Array(path.dropFirst(2))
+        guard let first = rest.first else { return false }
+        switch first {
+        case "auth", "labels", "presence": return true
+        case "media": return rest.count >= 2 && rest[1] == "convert"
+        case "calls": return rest == ["calls", "reject"]
+        case "groups": return rest == ["groups", "refresh"]
+        case "contacts": return rest.count == 2 && request.method == "PUT"
+        case "channels":
+            return (rest.count >= 2 && rest[1] == "search") || (rest.count == 3 && ["follow", "unfollow", "mute", "unmute"].contains(rest[2]))
+        case "chats":
+            if rest == ["chats", "overview"] { return true }
+            if rest.count == 3, ["archive", "unarchive", "unread"].contains(rest[2]) { return true }
+            if rest.count == 4, rest[2] == "messages", rest[3] == "read" { return true }
+            // Deleting a chat, or clearing its messages, is this account's own clean-up.
+            return request.method == "DELETE" && (rest.count == 2 || (rest.count == 3 && rest[2] == "messages"))
+        default: return false
+        }
     }
 
     /// The request confined to `session`, or `invalid_request` saying why it cannot be.

@@ -38,7 +38,8 @@ public struct WAHAPlusProvider: SessionProvider {
     ///   - webhookMaxSkew: the oldest (or most future) signed webhook timestamp accepted.
     public init(engine: String = "GOWS", image: String = "devlikeapro/waha:gows", requestTimeout: Duration = .seconds(30),
                 webhookMaxSkew: Duration = .seconds(7200), sessionsPerWorker: Int = 10,
-                environment: [String: String] = [:], sessionsDatabaseURL: Secret? = nil, http: HTTPClient = .shared) {
+                environment: [String: String] = [:], sessionsDatabaseURL: Secret? = nil, mediaURLs: MediaURLPolicy = MediaURLPolicy(),
+                http: HTTPClient = .shared) {
         var configuration = WAHAPlusConfiguration()
         configuration.environment = environment.filter { !WAHAPlusConfiguration.reservedEnvironment.contains($0.key) }
         configuration.sessionsPerWorker = max(1, sessionsPerWorker)
@@ -47,6 +48,7 @@ public struct WAHAPlusProvider: SessionProvider {
         configuration.requestTimeout = TimeSpan(requestTimeout)
         configuration.webhookMaxSkew = TimeSpan(webhookMaxSkew)
         configuration.sessionsDatabaseURL = sessionsDatabaseURL
+        configuration.mediaURLs = mediaURLs
         self.init(configuration: configuration, http: http)
     }
 
@@ -271,7 +273,9 @@ public struct WAHAPlusProvider: SessionProvider {
     }
 
     public func sendText(_ message: OutgoingText, from chip: ChipID, on worker: WorkerEndpoint) async throws -> SentMessage {
-        let reply = try await client.send(.post, "/api/sendText", on: worker, json: WAHARequests.sendText(session: chip.rawValue, message))
+        let preview = await FetchedURLs(policy: configuration.mediaURLs).previewAllowed(message.text)
+        let reply = try await client.send(.post, "/api/sendText", on: worker,
+                                          json: WAHARequests.sendText(session: chip.rawValue, message, linkPreview: preview))
         guard (200...299).contains(reply.status) else {
             if reply.status == 422 {
                 let status = reply.json?["status"]?.stringValue.map { WorkerText.clean($0, limit: 32) } ?? "unknown"

@@ -14,9 +14,12 @@ enum WAHARequests {
         .object(["config": config])
     }
 
-    /// `POST /api/sendText`.
-    static func sendText(session: String, _ message: OutgoingText) -> JSONValue {
-        .object(["session": .string(session), "chatId": .string(message.chatID), "text": .string(message.text)])
+    /// `POST /api/sendText`; without a link preview (which the worker would fetch) when a link
+    /// of the text is not one it may fetch.
+    static func sendText(session: String, _ message: OutgoingText, linkPreview: Bool = true) -> JSONValue {
+        var body: [String: JSONValue] = ["session": .string(session), "chatId": .string(message.chatID), "text": .string(message.text)]
+        if !linkPreview { body["linkPreview"] = .bool(false) }
+        return .object(body)
     }
 
     /// `POST /api/{session}/auth/request-code`.

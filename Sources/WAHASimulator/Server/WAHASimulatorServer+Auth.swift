@@ -41,16 +41,6 @@ extension WAHASimulatorServer {
                 return Reply.json(try await sessions.checkExists(session, phone: phone))
             }
         }
-        router.post("/api/sendText") { request, _ in
-            await Reply.handle {
-                let body = try await Reply.body(request)
-                guard let session = body["session"]?.stringValue, let chatID = body["chatId"]?.stringValue,
-                      let text = body["text"]?.stringValue else {
-                    throw SimulatorError.badRequest("session, chatId and text are required strings")
-                }
-                return Reply.json(try await sessions.sendText(session, chatID: chatID, text: text), status: 201)
-            }
-        }
     }
 
     /// `/_sim/…`: controls for tests and demos (outside WAHA's namespace).

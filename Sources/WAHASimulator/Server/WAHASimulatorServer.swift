@@ -33,6 +33,7 @@ public struct WAHASimulatorServer: Sendable {
         addSessionRoutes(to: router)
         addAuthRoutes(to: router)
         addMessageRoutes(to: router)
+        addMediaRoutes(to: router)
         addControlRoutes(to: router)
         let sessions = self.sessions
         let host = configuration.host

@@ -15,6 +15,7 @@ struct SimulatorError: Error, Sendable {
     static func unprocessable(_ message: String) -> SimulatorError { nest(422, "Unprocessable Entity", message) }
     static func gone(_ message: String) -> SimulatorError { nest(410, "Gone", message) }
     static func unavailable(_ message: String) -> SimulatorError { nest(503, "Service Unavailable", message) }
+    static func internalError(_ message: String) -> SimulatorError { nest(500, "Internal Server Error", message) }
     static let injectedFault = nest(500, "Internal Server Error", "Injected fault (POST /_sim/faults)")
 
     /// WAHA's answer when a session is not in the status an endpoint needs (after waiting for it).

@@ -4,6 +4,7 @@ import Hummingbird
 import Orchestrator
 import Synchronization
 import Testing
+import WAHAPlusProvider
 import WhagoCore
 import WhagoRig
 import WhagoServer
@@ -100,6 +101,7 @@ struct APIClient: Sendable {
 func withAPIRig(_ kind: StoreKind, ports: Int = 6, settings: OrchestratorConfig = testSettings(), limits: LimitsConfig = LimitsConfig(),
                 webhooks: WebhooksConfig = testWebhooks(), proxy: OrchestratorRig.ProxyChoice = .none,
                 rateLimitClock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }, metricsToken: String? = nil,
+                mediaURLs: MediaURLPolicy = MediaURLPolicy(),
                 _ body: (OrchestratorRig, APIClient) async throws -> Void) async throws {
     let directory = try TemporaryDirectory("api")
     let store = try storeChoice(kind, schemaPrefix: "a_")
@@ -110,6 +112,7 @@ func withAPIRig(_ kind: StoreKind, ports: Int = 6, settings: OrchestratorConfig 
     var options = OrchestratorRig.Options(directory: directory.path, store: store, ports: try PortRange(range.lowerBound, range.upperBound),
                                           settings: settings, limits: limits, api: api)
     options.proxy = proxy
+    options.mediaURLs = mediaURLs
     let rig = try await OrchestratorRig.start(options)
     let client = APIClient(base: try #require(rig.apiURL), admin: api.adminToken)
     do {

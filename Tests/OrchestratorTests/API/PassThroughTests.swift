@@ -1,7 +1,10 @@
 import CurlHTTP
 import Foundation
+import Hummingbird
 import Orchestrator
+import Synchronization
 import Testing
+import WAHAPlusProvider
 import WhagoCore
 import WhagoRig
 import WhagoServer
@@ -89,6 +92,68 @@ extension OrchestratorScenarios {
                 let notJSON = try await api.call(.post, waha + "/api/sendText", key: key, body: "[1, 2]")
                 #expect(notJSON.status == 422, "\(notJSON.text)")
             }
+        }
+
+        @Test("a worker fetches no URL a tenant names on an internal address: media URLs refused, link previews turned off; allowed, the worker fetches them (as WAHA's fetchBuffer does)")
+        func mediaURLs() async throws {
+            let hits = Mutex<[String]>([])
+            let router = Router()
+            router.get("/**") { request, _ -> Response in
+                hits.withLock { $0.append(request.uri.path) }
+                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "internal")))
+            }
+            let insideServer = try await LoopbackServer.start(router)
+            defer { Task { await insideServer.stop() } }
+            let inside = "http://127.0.0.1:\(insideServer.port)"
+            let quick = LimitsConfig(sending: SendingLimits(minGap: .milliseconds(1), jitter: .milliseconds(0)))
+
+            func pairedChip(_ rig: OrchestratorRig, _ api: APIClient, _ tenant: String) async throws -> (key: String, id: String) {
+                let (key, id) = try await api.tenantWithWaitingChip(tenant, chip: "media")
+                let chip = try await api.call(.get, "/api/v1/chips/\(id)", key: key)
+                let value = try #require(try await api.call(.get, "/api/v1/chips/\(id)/qr?format=raw", key: key).json["value"]?.stringValue)
+                #expect(try await simulatorScan(rig, chip: chip, value: value) == 200)
+                try await api.waitForStatus(id, key: key, "WORKING")
+                return (key, id)
+            }
+
+            try await withAPIRig(.file, limits: quick) { rig, api in
+                let (key, id) = try await pairedChip(rig, api, "curious")
+                let waha = "/api/v1/chips/\(id)/waha"
+                for url in ["\(inside)/metadata", "https://127.0.0.1:\(insideServer.port)/metadata", "https://localhost:\(insideServer.port)/x",
+                            "https://[::1]:\(insideServer.port)/x", "https://169.254.169.254/latest/meta-data/", "file:///etc/passwd"] {
+                    let refused = try await api.call(.post, waha + "/api/sendImage", key: key,
+                                                     json: ["chatId": "5511999990000@c.us", "file": ["url": .string(url), "mimetype": "image/png"]])
+                    #expect(refused.status == 422 && refused.code == "invalid_request", "\(url): \(refused.status) \(refused.text)")
+                    #expect(refused.text.contains("file.url"), "\(refused.text)")
+                }
+                let preview = try await api.call(.post, waha + "/api/sendLinkPreview", key: key,
+                                                 json: ["chatId": "5511999990000@c.us", "url": .string("\(inside)/docker"), "title": "t"])
+                #expect(preview.status == 422, "\(preview.text)")
+                let inline = try await api.call(.post, waha + "/api/sendImage", key: key,
+                                                json: ["chatId": "5511999990000@c.us", "file": ["data": "aGVsbG8=", "mimetype": "image/png"]])
+                #expect(inline.status == 201, "base64 media is not a URL: \(inline.text)")
+                // A link to an internal address in a text: sent, without the preview a worker would fetch.
+                let text = try await api.call(.post, waha + "/api/sendText", key: key,
+                                              json: ["chatId": "5511999990000@c.us", "text": .string("see \(inside)/preview-pass-through")])
+                #expect(text.status == 201, "\(text.text)")
+                let own = try await api.call(.post, "/api/v1/chips/\(id)/messages", key: key,
+                                             json: ["chatId": "5511999990000@c.us", "text": .string("see \(inside)/preview-own-api")])
+                #expect(own.status == 201 && own.json["status"] == "sent", "\(own.text)")
+            }
+            #expect(hits.withLock { $0 }.isEmpty, "nothing reached the internal server: \(hits.withLock { $0 })")
+
+            // Allowed by the deployer: the worker fetches them, so the refusals above were whago's.
+            try await withAPIRig(.file, limits: quick, mediaURLs: MediaURLPolicy(allowHTTP: true, addresses: AddressPolicy(allowed: [try #require(NetworkRange("127.0.0.0/8"))]))) { rig, api in
+                let (key, id) = try await pairedChip(rig, api, "allowed")
+                let waha = "/api/v1/chips/\(id)/waha"
+                let image = try await api.call(.post, waha + "/api/sendImage", key: key,
+                                               json: ["chatId": "5511999990000@c.us", "file": ["url": .string("\(inside)/image.png"), "mimetype": "image/png"]])
+                #expect(image.status == 201, "\(image.text)")
+                let text = try await api.call(.post, waha + "/api/sendText", key: key,
+                                              json: ["chatId": "5511999990000@c.us", "text": .string("see \(inside)/previewed")])
+                #expect(text.status == 201, "\(text.text)")
+            }
+            #expect(hits.withLock { $0 } == ["/image.png", "/previewed"], "\(hits.withLock { $0 })")
         }
 
         @Test("no secret comes back through the pass-through: every GET of WAHA's spec is read, the proxy's credentials, the webhook HMAC key and the worker's key masked",
