@@ -36,6 +36,10 @@ public struct WebhookIntake: Sendable {
     public struct VerifiedDelivery: Sendable {
         let worker: Worker
         let events: [ChipEvent]
+        /// The size of the body it came in.
+        public let bytes: Int
+        /// The worker that signed it.
+        public var workerID: String { worker.id.rawValue }
         /// How many events it carries.
         public var count: Int { events.count }
         /// The chip of its first event (WAHA sends one event per webhook): what orders deliveries.
@@ -59,7 +63,7 @@ public struct WebhookIntake: Sendable {
             throw WhagoError(.unauthorized, "no worker \(WorkerText.clean(workerID, limit: 64)) signs webhooks here")
         }
         let events = try context.sessions.decodeWebhook(body: body, headers: headers, secret: worker.webhookSecret, now: now)
-        return VerifiedDelivery(worker: worker, events: Array(events.prefix(100)))
+        return VerifiedDelivery(worker: worker, events: Array(events.prefix(100)), bytes: body.count)
     }
 
     /// The second half: each event applied to its chip when that chip is placed on the signing worker.
@@ -133,7 +137,8 @@ public struct WebhookIntake: Sendable {
     /// beside it — `providerMessageId` (the worker's, as its send answered) and, for a message whago
     /// sent, `messageId` (whago's `msg_…`, as `POST …/messages` answered), so an ack can be matched.
     private func messagePayload(_ event: ChipEvent, of chip: ChipID) async throws -> JSONValue {
-        guard let provided = event.providerMessageID, case .object(var members) = event.payload else { return event.payload }
+        let payload = StoredPayload.trim(event.payload)
+        guard let provided = event.providerMessageID, case .object(var members) = payload else { return payload }
         members["providerMessageId"] = .string(provided)
         if let message = try await context.store.message(of: chip, providerMessageID: provided) {
             members["messageId"] = .string(message.id.rawValue)

@@ -31,8 +31,9 @@ final class RateLimiter: Sendable {
         acquire(key, now: clock())
     }
 
-    /// Takes a token for `key` at `now`.
-    func acquire(_ key: String, now: ContinuousClock.Instant) -> Duration? {
+    /// Takes `cost` tokens for `key` at `now`: nil when allowed, else how long until there are
+    /// that many (nothing is taken then).
+    func acquire(_ key: String, cost: Double = 1, now: ContinuousClock.Instant) -> Duration? {
         sweep(now: now)
         return buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
@@ -41,10 +42,10 @@ final class RateLimiter: Sendable {
             bucket.tokens = min(burst, bucket.tokens + seconds * rate)
             bucket.updated = now
             defer { buckets[key] = bucket }
-            guard bucket.tokens >= 1 else {
-                return .seconds((1 - bucket.tokens) / rate)
+            guard bucket.tokens >= cost else {
+                return .seconds((cost - bucket.tokens) / rate)
             }
-            bucket.tokens -= 1
+            bucket.tokens -= cost
             return nil
         }
     }

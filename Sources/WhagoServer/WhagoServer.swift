@@ -67,7 +67,7 @@ public struct WhagoServer: Sendable {
         var logger = logger
         logger[metadataKey: "component"] = "api"
         self.metrics = metrics
-        let ingest = WorkerWebhookIngest(intake: orchestrator.webhooks, logger: logger)
+        let ingest = WorkerWebhookIngest(intake: orchestrator.webhooks, capacity: Int(configuration.limits.workerWebhooks.queueBytes.bytes), logger: logger)
         self.ingest = ingest
         self.delivery = TenantWebhookDelivery(store: store, leadership: orchestrator.leadership, settings: configuration.webhooks,
                                               metrics: metrics, logger: logger)
@@ -75,7 +75,8 @@ public struct WhagoServer: Sendable {
         // The documented operations are the served routes (a test holds the two lists equal).
         let table = RouteTable(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" } + ConsoleRoutes.routes)
         router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, routes: table, logger: logger))
-        WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest, metrics: metrics)
+        WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest,
+                                    budget: WorkerWebhookBudget(configuration.limits.workerWebhooks, clock: configuration.rateLimitClock), metrics: metrics)
         let handler = APIHandler(
             orchestrator: orchestrator, store: store, runtime: runtime,
             metrics: metrics, events: EventFeed(store: store, cursors: EventCursors(key: configuration.cursorKey)),

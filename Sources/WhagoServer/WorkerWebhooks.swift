@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Orchestrator
 import ServiceLifecycle
+import Synchronization
 import WhagoCore
 
 /// `POST /hooks/waha/{worker}`: a plain Hummingbird route (the HMAC needs the raw body and every
@@ -11,14 +12,16 @@ import WhagoCore
 ///
 /// The signature is checked before anything else (401 otherwise); the verified events are then
 /// queued and the worker answered 202 at once, so a slow store never holds a worker's webhook
-/// thread. A full queue is 503 with `Retry-After` (WAHA retries). Events queued when whago dies
+/// thread. Each worker has a budget of webhooks and bytes a second, counted once its signature
+/// says which worker it is (429 with `Retry-After` beyond: WAHA retries), so a worker that floods
+/// spends only its own; the queue is bounded in bytes for all (503 beyond). Events queued when whago dies
 /// are not lost for good: status changes are read again by the health monitor's polls, and a
 /// worker's retries bring the rest.
 enum WorkerWebhookRoute {
     static let path = "/hooks/waha/{worker}"
 
     static func register<Context: RequestContext>(on router: Router<Context>, intake: WebhookIntake, ingest: WorkerWebhookIngest,
-                                                  metrics: ServerMetrics) {
+                                                  budget: WorkerWebhookBudget, metrics: ServerMetrics) {
         router.post(RouterPath(path)) { request, context -> Response in
             let worker = context.parameters.get("worker") ?? ""
             var request = request
@@ -40,6 +43,12 @@ enum WorkerWebhookRoute {
                     throw error
                 }
             }
+            if let wait = budget.spend(worker: delivery.workerID, bytes: delivery.bytes) {
+                metrics.workerWebhook("limited")
+                throw ErrorResponse(.tooManyRequests, "rate_limited",
+                                    "this worker sends more webhooks than whago takes from one worker (limits.workerWebhooks); retry",
+                                    retryAfter: max(1, wait.seconds.rounded(.up)))
+            }
             guard ingest.submit(delivery) else {
                 metrics.workerWebhook("overloaded")
                 throw ErrorResponse(.serviceUnavailable, "unavailable", "whago's webhook queue is full; retry", retryAfter: 1)
@@ -53,31 +62,66 @@ enum WorkerWebhookRoute {
     }
 }
 
+/// Each worker's budget of webhooks: requests and bytes a second, as two token buckets keyed by
+/// the worker that signed (never by what a body says).
+final class WorkerWebhookBudget: Sendable {
+    private let requests: RateLimiter
+    private let bytes: RateLimiter
+
+    init(_ limits: WorkerWebhookLimits, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        requests = RateLimiter(rate: limits.requestsPerSecond, burst: limits.requestsPerSecond * 4, clock: clock)
+        let perSecond = Double(limits.bytesPerSecond.bytes)
+        bytes = RateLimiter(rate: 1, burst: Int(perSecond * 4), clock: clock, perSecond: perSecond)
+    }
+
+    /// Spends one webhook of `bytes` from the worker's budget: nil when it had them, else how
+    /// long until it has (nothing is spent then).
+    func spend(worker: String, bytes count: Int) -> Duration? {
+        let now = requests.clock()
+        if let wait = bytes.acquire(worker, cost: Double(count), now: now) { return wait }
+        return requests.acquire(worker, now: now)
+    }
+}
+
 /// The queue between the webhook route and the orchestrator: verified deliveries applied in the
-/// background, each chip's in the order they came (one lane per chip, by hash), lanes in parallel
-/// (their store writes share the file store's fsyncs). On graceful shutdown (after the HTTP server
-/// stopped) what is queued is applied.
+/// background, each worker's in the order they came (one lane per worker, by hash, so each chip's
+/// too: a chip's events come from its worker), lanes in parallel (their store writes share the
+/// file store's fsyncs), at most `capacity` bytes queued in all. On graceful shutdown (after the
+/// HTTP server stopped) what is queued is applied.
 public final class WorkerWebhookIngest: Service, Sendable {
     typealias Lane = (stream: AsyncStream<WebhookIntake.VerifiedDelivery>, continuation: AsyncStream<WebhookIntake.VerifiedDelivery>.Continuation)
 
     let intake: WebhookIntake
     let logger: Logger
     private let lanes: [Lane]
+    /// The most bytes queued at once, and those queued now.
+    let capacity: Int
+    private let queued = Atomic<Int>(0)
 
-    init(intake: WebhookIntake, lanes count: Int = 32, capacity: Int = 512, logger: Logger) {
+    init(intake: WebhookIntake, lanes count: Int = 32, capacity: Int = 64 << 20, logger: Logger) {
         self.intake = intake
         self.logger = logger
+        self.capacity = capacity
         self.lanes = (0..<max(count, 1)).map { _ in
-            AsyncStream.makeStream(of: WebhookIntake.VerifiedDelivery.self, bufferingPolicy: .bufferingOldest(capacity))
+            AsyncStream.makeStream(of: WebhookIntake.VerifiedDelivery.self, bufferingPolicy: .unbounded)
         }
     }
 
-    /// Queues a delivery; false when its lane is full (or whago is stopping).
+    /// Bytes queued now.
+    var queuedBytes: Int { queued.load(ordering: .relaxed) }
+
+    /// Queues a delivery; false when the queue holds too many bytes (or whago is stopping).
     func submit(_ delivery: WebhookIntake.VerifiedDelivery) -> Bool {
+        let size = max(delivery.bytes, 1)
+        guard queued.add(size, ordering: .acquiringAndReleasing).newValue <= capacity else {
+            queued.subtract(size, ordering: .acquiringAndReleasing)
+            return false
+        }
         var hasher = Hasher()
-        hasher.combine(delivery.chip)
+        hasher.combine(delivery.workerID)
         let lane = lanes[Int(UInt(bitPattern: hasher.finalize()) % UInt(lanes.count))]
         if case .enqueued = lane.continuation.yield(delivery) { return true }
+        queued.subtract(size, ordering: .acquiringAndReleasing)
         return false
     }
 
@@ -87,6 +131,7 @@ public final class WorkerWebhookIngest: Service, Sendable {
                 group.addTask { [intake, logger] in
                     for await delivery in lane.stream {
                         await Self.apply(delivery, intake: intake, logger: logger)
+                        self.queued.subtract(max(delivery.bytes, 1), ordering: .acquiringAndReleasing)
                     }
                 }
             }

@@ -14,6 +14,8 @@ import Foundation
 ///     warmup: [50, 100, 200, 400, 700]   # the cap on day 1, 2, … after a chip was paired
 ///   http:                       # what one client may hold of the HTTP server (see HTTPLimits)
 ///     idleTimeout: 60s
+///   workerWebhooks:             # what one worker's webhooks may cost (see WorkerWebhookLimits)
+///     requestsPerSecond: 50
 /// ```
 public struct LimitsConfig: Decodable, Sendable, Hashable {
     /// How many chips one tenant may have (the original system's limit was 10).
@@ -26,13 +28,16 @@ public struct LimitsConfig: Decodable, Sendable, Hashable {
     public var sending: SendingLimits
     /// What one client, key or tenant may hold of the HTTP server.
     public var http: HTTPLimits
+    /// What one worker's webhooks may cost.
+    public var workerWebhooks: WorkerWebhookLimits
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case chipsPerTenant, apiRequestsPerSecond, apiBurst, sending, http
+        case chipsPerTenant, apiRequestsPerSecond, apiBurst, sending, http, workerWebhooks
     }
 
     public init(chipsPerTenant: Int = 10, apiRequestsPerSecond: Int = 20, apiBurst: Int? = nil, sending: SendingLimits = SendingLimits(),
-                http: HTTPLimits = HTTPLimits()) {
+                http: HTTPLimits = HTTPLimits(), workerWebhooks: WorkerWebhookLimits = WorkerWebhookLimits()) {
+        self.workerWebhooks = workerWebhooks
         self.chipsPerTenant = chipsPerTenant
         self.apiRequestsPerSecond = apiRequestsPerSecond
         self.apiBurst = apiBurst ?? apiRequestsPerSecond * 2
@@ -47,7 +52,8 @@ public struct LimitsConfig: Decodable, Sendable, Hashable {
             apiRequestsPerSecond: try container.decodeIfPresent(PositiveInt.self, forKey: .apiRequestsPerSecond)?.value ?? 20,
             apiBurst: try container.decodeIfPresent(PositiveInt.self, forKey: .apiBurst)?.value,
             sending: try container.decodeIfPresent(SendingLimits.self, forKey: .sending) ?? SendingLimits(),
-            http: try container.decodeIfPresent(HTTPLimits.self, forKey: .http) ?? HTTPLimits()
+            http: try container.decodeIfPresent(HTTPLimits.self, forKey: .http) ?? HTTPLimits(),
+            workerWebhooks: try container.decodeIfPresent(WorkerWebhookLimits.self, forKey: .workerWebhooks) ?? WorkerWebhookLimits()
         )
     }
 }
