@@ -95,7 +95,7 @@ class Whago:
         self.worker_ports = free_ports(3)
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(directory, "serve.log")
-        self.admin_token = "console-admin-" + base64.b32encode(os.urandom(10)).decode().lower()
+        self.admin_token = "console-admin-" + base64.b32encode(os.urandom(20)).decode().lower()
         token_file = os.path.join(directory, "admin-token")
         with open(token_file, "w") as handle:
             handle.write(self.admin_token + "\n")

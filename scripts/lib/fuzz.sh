@@ -23,11 +23,11 @@ fuzz_api() {
   mkdir -p "$dir"
   port=$(free_port)
   worker_port=$(free_port)
-  token="fuzz-admin-$RANDOM$RANDOM$RANDOM"
+  token="fuzz-admin-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d " \n")"
   printf '%s\n' "$token" >"$dir/admin-token" && chmod 600 "$dir/admin-token"
   "$(swift build --show-bin-path)/whago" serve --set "server.dataDir=$dir/data" --set "server.listen=127.0.0.1:$port" \
     --set "server.adminToken=file:$dir/admin-token" --set "runtime.local.ports=$worker_port-$worker_port" \
-    --set limits.apiRequestsPerSecond=100000 --set limits.apiBurst=100000 --log-level warning >"$dir/serve.log" 2>&1 &
+    --set limits.apiRequestsPerSecond=100000 --set limits.apiBurst=100000 --set limits.http.authFailuresPerMinute=100000 --log-level warning >"$dir/serve.log" 2>&1 &
   pid=$!
   wait_for_port "$port" 30 || { cat "$dir/serve.log" >&2; die "whago serve did not start for the fuzz run"; }
   local common=(--checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance

@@ -29,7 +29,8 @@ extension ServiceSpecBody {
             Init: true,
             CapabilityDrop: ["ALL"],
             CapabilityAdd: security.capAdd.isEmpty ? nil : security.capAdd,
-            ReadOnly: security.readOnlyRootfs ? true : nil)
+            ReadOnly: security.readOnlyRootfs ? true : nil,
+            Privileges: security.noNewPrivileges ? PrivilegesBody(NoNewPrivileges: true) : nil)
         // Pinned to the node whago chose (its port is leased there); else wherever Swarm places it.
         let constraints = configuration.constraints + (spec.node.map { [SwarmConstraint.node($0.id)] } ?? [])
         let placement = PlacementBody(

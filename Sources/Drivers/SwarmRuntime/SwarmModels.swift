@@ -31,6 +31,12 @@ struct ServiceSpecBody: Encodable, Sendable {
         var CapabilityDrop: [String]
         var CapabilityAdd: [String]?
         var ReadOnly: Bool?
+        /// `no-new-privileges` (Engine API 1.44, Docker 25, and later keep it (moby#46386); older daemons drop it).
+        var Privileges: PrivilegesBody?
+    }
+
+    struct PrivilegesBody: Codable, Sendable {
+        var NoNewPrivileges: Bool?
     }
 
     struct MountBody: Encodable, Sendable {
@@ -128,6 +134,8 @@ struct ServiceSummary: Decodable, Sendable {
 
     struct ContainerSpecBody: Decodable, Sendable {
         var Mounts: [MountBody]?
+        var Privileges: ServiceSpecBody.PrivilegesBody?
+        var CapabilityDrop: [String]?
     }
 
     struct MountBody: Decodable, Sendable {

@@ -9,7 +9,7 @@ import Foundation
 ///     idleTimeout: 60s            # a connection that sends nothing (or a request too slowly) this long is closed
 ///     maxConnections: 2048        # connections open at once; more wait in the listen backlog
 ///     authFailuresPerMinute: 20   # failed authentications of one client address (429 beyond)
-///     eventStreamsPerKey: 8       # event streams (SSE) one API key holds open (429 beyond)
+///     eventStreamsPerKey: 32      # event streams (SSE) one API key holds open (429 beyond)
 ///     eventStreams: 1024          # event streams open in the whole process (429 beyond)
 ///     passThroughPerTenant: 8     # WAHA pass-through calls of one tenant in flight (429 beyond)
 /// ```
@@ -34,7 +34,7 @@ public struct HTTPLimits: Decodable, Sendable, Hashable {
     }
 
     public init(idleTimeout: TimeSpan = .seconds(60), maxConnections: Int = 2048, authFailuresPerMinute: Int = 20,
-                eventStreamsPerKey: Int = 8, eventStreams: Int = 1024, passThroughPerTenant: Int = 8) {
+                eventStreamsPerKey: Int = 32, eventStreams: Int = 1024, passThroughPerTenant: Int = 8) {
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
         self.authFailuresPerMinute = authFailuresPerMinute
