@@ -16,6 +16,8 @@ struct EventFeed: Sendable {
     let watch: EventLogWatch
     /// The cursors clients are given.
     let cursors: EventCursors
+    /// The streams' reads, shared: one read of a tenant's events per new end of the log.
+    let pages = SharedPages()
 
     init(store: any Store, cursors: EventCursors, pollInterval: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15)) {
         self.store = store
@@ -84,7 +86,12 @@ struct EventFeed: Sendable {
                     let end = try await feed.watch.latestSequence()
                     if end > readTo {
                         let limit = 100
-                        let entries = try await feed.page(of: tenant, after: cursor, limit: limit)
+                        // Every stream of the tenant at this cursor when the log ended at `end`
+                        // gets the same page: one store read for all of them.
+                        let (feed, tenant, after) = (feed, tenant, cursor)
+                        let entries = try await feed.pages.page(SharedPages.Key(tenant: tenant, after: after, end: end, limit: limit)) {
+                            try await feed.page(of: tenant, after: after, limit: limit)
+                        }
                         cursor = entries.last?.sequence ?? cursor
                         // A full page may stop short of `end`: the next turn reads on from its last.
                         readTo = entries.count < limit ? Swift.max(end, cursor) : cursor
@@ -101,6 +108,34 @@ struct EventFeed: Sendable {
                 }
                 return nil
             }
+        }
+    }
+}
+
+/// The event streams' reads of the store, shared: the streams of one tenant at one cursor, when the
+/// log ended at one place, need the same page, and the first one to ask reads it for all (500
+/// streams of a tenant cost one store read per new event, not 500). Only the pages read at the
+/// newest end of the log are kept for each tenant.
+actor SharedPages {
+    struct Key: Hashable, Sendable {
+        var tenant: TenantID
+        var after: Int64
+        var end: Int64
+        var limit: Int
+    }
+
+    private var pages: [Key: Task<[OutboxEntry], any Error>] = [:]
+
+    func page(_ key: Key, read: @escaping @Sendable () async throws -> [OutboxEntry]) async throws -> [OutboxEntry] {
+        if let shared = pages[key] { return try await shared.value }
+        pages = pages.filter { $0.key.tenant != key.tenant || $0.key.end >= key.end }
+        let task = Task { try await read() }
+        pages[key] = task
+        do {
+            return try await task.value
+        } catch {
+            if pages[key] == task { pages[key] = nil }
+            throw error
         }
     }
 }

@@ -65,6 +65,29 @@ struct HTTPLimitsTests {
         }
     }
 
+    @Test("500 event streams of one tenant: another tenant's calls still answer, and a new event reaches all 500 (read once for them)")
+    func manyStreams() async throws {
+        try await withAPIRig(.file, limits: LimitsConfig(apiRequestsPerSecond: 1000, http: HTTPLimits(eventStreamsPerKey: 500, eventStreams: 600))) { _, api in
+            let busy = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "busy"]).json["apiKey"]?.stringValue)
+            let other = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "other"]).json["apiKey"]?.stringValue)
+            let streams = try await withThrowingTaskGroup(of: EventStreamClient.self) { group in
+                for _ in 0..<500 { group.addTask { try await EventStreamClient.open(api, key: busy, after: "latest") } }
+                return try await group.reduce(into: [EventStreamClient]()) { $0.append($1) }
+            }
+            #expect(streams.count == 500)
+            let listed = try await api.call(.get, "/api/v1/chips", key: other)
+            #expect(listed.status == 200, "another tenant's call completes while 500 streams are open")
+            let chip = try #require(try await api.call(.post, "/api/v1/chips", key: busy, json: ["name": "watched"]).json["id"]?.stringValue)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for stream in streams {
+                    group.addTask { try await stream.waitFor("of the new chip", timeout: .seconds(120)) { $0.data["chip"]?.stringValue == chip } }
+                }
+                try await group.waitForAll()
+            }
+            for stream in streams { await stream.close() }
+        }
+    }
+
     @Test("a connection that sends half a request and stays silent is closed after idleTimeout")
     func slowHeaders() async throws {
         try await withAPIRig(.file, limits: LimitsConfig(http: HTTPLimits(idleTimeout: .seconds(1)))) { rig, api in
