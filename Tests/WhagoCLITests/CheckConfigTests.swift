@@ -303,6 +303,20 @@ struct CheckConfigTests {
         try directory.write("fine.yaml", base + "sessions: {driver: waha-plus, waha-plus: {webhookMaxSkew: 2h}}\nstore: {driver: file, eventRetention: 3h}\n")
         let fine = try await whago("check-config", "fine.yaml", directory: directory.path)
         #expect(fine.status == 0, "\(fine.stderr)")
+
+        // A dockerd on plain TCP, even on loopback, is root for every local process (a worker on
+        // the host network too): refused unless accepted in writing.
+        let rest = "sessions: {driver: waha-plus}\nproxy: {driver: none}\nstore: {driver: file}\n"
+        try directory.write("tcp.yaml", "runtime: {driver: docker, docker: {socket: 'tcp://127.0.0.1:2375'}}\n" + rest)
+        let tcp = try await whago("check-config", "tcp.yaml", directory: directory.path)
+        #expect(tcp.status == 1)
+        #expect(tcp.stderr.contains("runtime.docker.socket: tcp://127.0.0.1:2375 is a Docker daemon on plain TCP") && tcp.stderr.contains("plainTCP: true"),
+                "\(tcp.stderr)")
+        try directory.write("swarm-tcp.yaml", "runtime: {driver: swarm, swarm: {socket: 'tcp://localhost:2375'}}\n" + rest)
+        #expect(try await whago("check-config", "swarm-tcp.yaml", directory: directory.path).stderr.contains("runtime.swarm.plainTCP: true"))
+        try directory.write("accepted.yaml", "runtime: {driver: docker, docker: {socket: 'tcp://127.0.0.1:2375', plainTCP: true}}\n" + rest)
+        let accepted = try await whago("check-config", "accepted.yaml", directory: directory.path)
+        #expect(accepted.status == 0, "\(accepted.stderr)")
     }
 
     @Test("store.eventRetention: shared by every store, at least 1h, and a key of the store section only")

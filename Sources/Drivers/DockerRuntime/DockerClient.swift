@@ -60,10 +60,18 @@ package final class DockerClient: Sendable {
         /// Why whago refuses to speak to this endpoint, or nil: the Docker API is root on the
         /// daemon's host, so plain text is only acceptable over a unix socket or on loopback.
         /// - Parameter section: the configuration section that names it (`runtime.docker`).
-        package func refusal(tls: Bool, section: String = "runtime.docker") -> String? {
-            guard case .tcp(let host, _) = self, !tls, !isLoopbackHost(host) else { return nil }
-            return "\(self) is not a loopback address: whago speaks to a remote Docker daemon only over TLS "
-                + "(set \(section).tls with ca, cert and key, and start dockerd with --tlsverify)"
+        package func refusal(tls: Bool, plainTCP: Bool = false, section: String = "runtime.docker") -> String? {
+            guard case .tcp(let host, _) = self, !tls else { return nil }
+            guard isLoopbackHost(host) else {
+                return "\(self) is not a loopback address: whago speaks to a remote Docker daemon only over TLS "
+                    + "(set \(section).tls with ca, cert and key, and start dockerd with --tlsverify)"
+            }
+            guard plainTCP else {
+                return "\(self) is a Docker daemon on plain TCP: every process of this host can drive it (root on the host), "
+                    + "a worker on the host network included; use its unix socket, or set \(section).tls, or accept it by writing "
+                    + "\(section).plainTCP: true"
+            }
+            return nil
         }
     }
 
@@ -122,17 +130,20 @@ package final class DockerClient: Sendable {
     package let endpoint: Endpoint
     /// Mutual TLS to a `tcp://` endpoint: requests go to `https://`.
     let tls: TLSFiles?
+    /// A plain-TCP daemon on loopback accepted (`plainTCP: true`).
+    let plainTCP: Bool
     let http: HTTPClient
     private let negotiated = Mutex<Negotiated?>(nil)
 
     /// The daemon a configuration section names: its `socket` (validated when decoded) and `tls`.
-    package convenience init(socket: String, tls: DockerConfiguration.TLS?, http: HTTPClient) {
+    package convenience init(socket: String, tls: DockerConfiguration.TLS?, plainTCP: Bool = false, http: HTTPClient) {
         self.init(endpoint: Endpoint(socket) ?? .unixSocket(path: socket),
-                  tls: tls.map { TLSFiles(certificateAuthority: $0.ca, certificate: $0.cert, key: $0.key) }, http: http)
+                  tls: tls.map { TLSFiles(certificateAuthority: $0.ca, certificate: $0.cert, key: $0.key) }, plainTCP: plainTCP, http: http)
     }
 
-    package init(endpoint: Endpoint, tls: TLSFiles? = nil, http: HTTPClient) {
+    package init(endpoint: Endpoint, tls: TLSFiles? = nil, plainTCP: Bool = false, http: HTTPClient) {
         self.endpoint = endpoint
+        self.plainTCP = plainTCP
         self.tls = endpoint.unixSocketPath == nil ? tls : nil
         self.http = http
     }
@@ -142,7 +153,7 @@ package final class DockerClient: Sendable {
     /// The negotiated version, negotiating on first use.
     package func negotiate() async throws -> Negotiated {
         if let known = negotiated.withLock({ $0 }) { return known }
-        if let refusal = endpoint.refusal(tls: tls != nil) { throw WhagoError(.invalidConfig, refusal) }
+        if let refusal = endpoint.refusal(tls: tls != nil, plainTCP: plainTCP) { throw WhagoError(.invalidConfig, refusal) }
         let ping = try await send(.get, "/_ping", versioned: false, timeout: .seconds(10))
         guard ping.status == 200 else {
             throw WhagoError(.unavailable, "the Docker daemon at \(endpoint) answered /_ping with \(ping.status): \(ping.message)")

@@ -106,6 +106,8 @@ package struct DockerConfiguration: DriverConfiguration {
 
     var socket: String
     var tls: TLS?
+    /// A plain-TCP daemon on loopback accepted.
+    var plainTCP = false
     var network: Network
     var ports: PortRange
     var memory: ByteSize?
@@ -120,7 +122,7 @@ package struct DockerConfiguration: DriverConfiguration {
     var security: Security
 
     package enum CodingKeys: String, CodingKey, CaseIterable {
-        case socket, tls, network, ports, memory, cpus, restart, stopGrace, removeVolumes, pull, initProcess, healthCheck, security
+        case socket, tls, plainTCP, network, ports, memory, cpus, restart, stopGrace, removeVolumes, pull, initProcess, healthCheck, security
     }
 
     package init() {
@@ -140,7 +142,7 @@ package struct DockerConfiguration: DriverConfiguration {
     package init(from decoder: any Decoder) throws {
         self.init()
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        (socket, tls) = try Self.daemon(in: container, socket: .socket, tls: .tls, default: socket, section: "runtime.docker")
+        (socket, tls, plainTCP) = try Self.daemon(in: container, socket: .socket, tls: .tls, plainTCP: .plainTCP, default: socket, section: "runtime.docker")
         network = try container.decodeIfPresent(Network.self, forKey: .network) ?? network
         ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
         memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? memory
@@ -164,8 +166,8 @@ package struct DockerConfiguration: DriverConfiguration {
     /// The `socket` and `tls` of a section that speaks to a Docker daemon (`runtime.docker`,
     /// `runtime.swarm`): an endpoint Docker's client would accept, and mutual TLS (with readable
     /// files) unless it is a unix socket or on loopback.
-    package static func daemon<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, socket socketKey: Key, tls tlsKey: Key,
-                                                default fallback: String, section: String) throws -> (socket: String, tls: TLS?) {
+    package static func daemon<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, socket socketKey: Key, tls tlsKey: Key, plainTCP plainKey: Key,
+                                                default fallback: String, section: String) throws -> (socket: String, tls: TLS?, plainTCP: Bool) {
         var socket = fallback
         if let given = try container.decodeIfPresent(NonEmptyString.self, forKey: socketKey)?.value {
             guard DockerClient.Endpoint(given) != nil else {
@@ -174,7 +176,8 @@ package struct DockerConfiguration: DriverConfiguration {
             socket = given
         }
         let tls = try container.decodeIfPresent(TLS.self, forKey: tlsKey)
-        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil, section: section) {
+        let plainTCP = try container.decodeIfPresent(Bool.self, forKey: plainKey) ?? false
+        if let refusal = DockerClient.Endpoint(socket)?.refusal(tls: tls != nil, plainTCP: plainTCP, section: section) {
             throw DecodingError.dataCorruptedError(forKey: container.contains(socketKey) ? socketKey : tlsKey, in: container,
                                                    debugDescription: refusal)
         }
@@ -183,7 +186,7 @@ package struct DockerConfiguration: DriverConfiguration {
                 throw DecodingError.dataCorruptedError(forKey: tlsKey, in: container, debugDescription: "tls.\(name): cannot read '\(path)'")
             }
         }
-        return (socket, tls)
+        return (socket, tls, plainTCP)
     }
 
     static let sample = """

@@ -29,7 +29,7 @@ public final class DockerRuntime: ContainerRuntime {
     init(configuration: DockerConfiguration, instance: String?, logger: Logger, http: HTTPClient = .shared) {
         self.configuration = configuration
         // The configuration was validated when decoded.
-        self.client = DockerClient(socket: configuration.socket, tls: configuration.tls, http: http)
+        self.client = DockerClient(socket: configuration.socket, tls: configuration.tls, plainTCP: configuration.plainTCP, http: http)
         self.instance = instance
         self.logger = logger
     }

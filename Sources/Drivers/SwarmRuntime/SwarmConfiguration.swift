@@ -14,6 +14,8 @@ struct SwarmConfiguration: DriverConfiguration {
     /// A swarm manager's Docker API.
     var socket: String
     var tls: DockerConfiguration.TLS?
+    /// A plain-TCP daemon on loopback accepted.
+    var plainTCP = false
     /// `host`: workers share their node's network and listen on their leased port; any other
     /// name: the network workers join (an overlay), with the leased port published in host mode
     /// on the node the task runs on.
@@ -43,7 +45,7 @@ struct SwarmConfiguration: DriverConfiguration {
     var pollInterval: TimeSpan
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case socket, tls, network, ports, host, nodeAddressVariable, memory, cpus, restart, restartDelay, stopGrace, removeVolumes, constraints, spread
+        case socket, tls, plainTCP, network, ports, host, nodeAddressVariable, memory, cpus, restart, restartDelay, stopGrace, removeVolumes, constraints, spread
         case healthCheck, security, pollInterval
     }
 
@@ -67,7 +69,8 @@ struct SwarmConfiguration: DriverConfiguration {
     init(from decoder: any Decoder) throws {
         self.init()
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        (socket, tls) = try DockerConfiguration.daemon(in: container, socket: .socket, tls: .tls, default: socket, section: "runtime.swarm")
+        (socket, tls, plainTCP) = try DockerConfiguration.daemon(in: container, socket: .socket, tls: .tls, plainTCP: .plainTCP, default: socket,
+                                                                 section: "runtime.swarm")
         network = try container.decodeIfPresent(NonEmptyString.self, forKey: .network)?.value ?? network
         ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
         host = try container.decodeIfPresent(NonEmptyString.self, forKey: .host)?.value ?? host

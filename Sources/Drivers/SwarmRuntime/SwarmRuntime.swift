@@ -38,7 +38,7 @@ public final class SwarmRuntime: ContainerRuntime {
 
     init(configuration: SwarmConfiguration, instance: String?, logger: Logger, http: HTTPClient = .shared) {
         self.configuration = configuration
-        self.client = DockerClient(socket: configuration.socket, tls: configuration.tls, http: http)
+        self.client = DockerClient(socket: configuration.socket, tls: configuration.tls, plainTCP: configuration.plainTCP, http: http)
         self.instance = instance
         self.logger = logger
     }
