@@ -65,5 +65,24 @@ public final class LoopbackSocket: @unchecked Sendable {
         }
     }
 
+    /// What the peer sends until it closes the connection, or nil when nothing came within
+    /// `timeout` (the connection left open).
+    public func readAnswer(timeout: Duration) throws -> String? {
+        let deadline = ContinuousClock.now + timeout
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return received.isEmpty ? nil : String(decoding: received, as: UTF8.self) }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(min(left.components.seconds * 1000 + Int64(left.components.attoseconds / 1_000_000_000_000_000) + 1, 1000)))
+            if ready < 0, errno != EINTR { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            guard ready > 0 else { continue }
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { return received.isEmpty ? nil : String(decoding: received, as: UTF8.self) }
+            received += buffer[0..<count]
+        }
+    }
+
     public func close() { Foundation.close(fd) }
 }

@@ -88,6 +88,23 @@ struct HTTPLimitsTests {
         }
     }
 
+    @Test("past maxConnections a new connection waits, unanswered, until one closes")
+    func connectionCap() async throws {
+        try await withAPIRig(.file, limits: LimitsConfig(http: HTTPLimits(maxConnections: 2))) { _, api in
+            let port = try #require(URL(string: api.base)?.port)
+            // The rig's own client may hold a kept-alive connection: two silent ones fill the cap in any case.
+            let held = try [LoopbackSocket.connect(port: port), LoopbackSocket.connect(port: port)]
+            let waiting = try LoopbackSocket.connect(port: port)
+            defer { waiting.close() }
+            try waiting.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            // Absence can only be watched for a while: a second without an answer.
+            #expect(try waiting.readAnswer(timeout: .seconds(1)) == nil, "not served while the cap is reached")
+            for socket in held { socket.close() }
+            let answer = try #require(try waiting.readAnswer(timeout: .seconds(30)), "served once a connection closed")
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
+        }
+    }
+
     @Test("a connection that sends half a request and stays silent is closed after idleTimeout")
     func slowHeaders() async throws {
         try await withAPIRig(.file, limits: LimitsConfig(http: HTTPLimits(idleTimeout: .seconds(1)))) { rig, api in
