@@ -13,6 +13,8 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodySize: Int
     /// The routes served, to tell a wrong method (405) from an unknown path (404).
     let routes: RouteTable
+    /// Proxies whose `X-Forwarded-For` names the client.
+    let trustedProxies: [NetworkRange]
     let logger: Logger
 
     static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
@@ -31,7 +33,8 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
             } catch let error as HTTPError where error.status == .contentTooLarge {
                 throw ErrorResponse(.contentTooLarge, "payload_too_large", "a request body is at most \(maxBodySize) bytes")
             }
-            let client = (context as? any RemoteAddressRequestContext)?.remoteAddress.flatMap { $0.ipAddress ?? $0.pathname }
+            let peer = (context as? any RemoteAddressRequestContext)?.remoteAddress.flatMap { $0.ipAddress ?? $0.pathname }
+            let client = Self.client(peer: peer, forwardedFor: request.headers[values: Self.forwardedForHeader], trusted: trustedProxies)
             response = try await RequestID.$current.withValue(id) {
                 try await ClientAddress.$current.withValue(client) { try await next(request, context) }
             }
@@ -51,6 +54,23 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
                          metadata: ["request": "\(id)", "ms": "\((ContinuousClock.now - started).seconds * 1000)"])
         }
         return response
+    }
+
+    static var forwardedForHeader: HTTPField.Name { HTTPField.Name("X-Forwarded-For")! }
+
+    /// The client behind a request: its peer, unless the peer is a trusted proxy; then the nearest
+    /// address of `X-Forwarded-For` (read from the right) that is not itself a trusted proxy.
+    static func client(peer: String?, forwardedFor: [String], trusted: [NetworkRange]) -> String? {
+        func isTrusted(_ text: String) -> Bool {
+            guard let address = NetworkAddress(text) else { return false }
+            return trusted.contains { address.isIn($0) }
+        }
+        guard let peer, !trusted.isEmpty, isTrusted(peer) else { return peer }
+        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        for hop in hops.reversed() where !isTrusted(hop) {
+            return NetworkAddress(hop) != nil ? hop : peer
+        }
+        return hops.first ?? peer
     }
 
     /// A client's id when it is 1 to 64 of `[A-Za-z0-9._-]`, else a new one.

@@ -21,6 +21,8 @@ public struct WhagoServer: Sendable {
         public var adminToken: Secret
         /// The token `/metrics` asks for (nil: open).
         public var metricsToken: Secret?
+        /// Proxies whose `X-Forwarded-For` names the client (`server.trustedProxies`).
+        public var trustedProxies: [NetworkRange] = []
         public var limits: LimitsConfig
         public var webhooks: WebhooksConfig
         /// The orchestrator's health interval: a worker probed within two of them is healthy.
@@ -34,7 +36,9 @@ public struct WhagoServer: Sendable {
         @_spi(Testing) public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
 
         public init(listen: HostPort, adminToken: Secret, limits: LimitsConfig = LimitsConfig(), webhooks: WebhooksConfig = WebhooksConfig(),
-                    healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20, cursorKey: Secret, metricsToken: Secret? = nil) {
+                    healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20, cursorKey: Secret, metricsToken: Secret? = nil,
+                    trustedProxies: [NetworkRange] = []) {
+            self.trustedProxies = trustedProxies
             self.metricsToken = metricsToken
             self.cursorKey = cursorKey
             self.listen = listen
@@ -74,7 +78,8 @@ public struct WhagoServer: Sendable {
         let router = Router(context: WhagoRequestContext.self)
         // The documented operations are the served routes (a test holds the two lists equal).
         let table = RouteTable(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" } + ConsoleRoutes.routes)
-        router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, routes: table, logger: logger))
+        router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, routes: table,
+                                              trustedProxies: configuration.trustedProxies, logger: logger))
         WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest,
                                     budget: WorkerWebhookBudget(configuration.limits.workerWebhooks, clock: configuration.rateLimitClock), metrics: metrics)
         let handler = APIHandler(

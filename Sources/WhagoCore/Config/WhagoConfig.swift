@@ -83,9 +83,13 @@ public struct ServerConfig: Decodable, Sendable {
     public var instance: String?
     /// The token `/metrics` asks for (`Authorization: Bearer`); absent: /metrics is open.
     public var metricsToken: Secret?
+    /// Load balancers and proxies in front of whago: a request from one of them is the client's
+    /// named in `X-Forwarded-For` (the nearest address not itself a trusted proxy), so that limits
+    /// per client address (failed authentications) count clients, not the proxy.
+    public var trustedProxies: [NetworkRange] = []
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, publicURL, adminToken, dataDir, masterKey, instance, metricsToken
+        case listen, publicURL, adminToken, dataDir, masterKey, instance, metricsToken, trustedProxies
     }
 
     public init(listen: HostPort = HostPort(host: "127.0.0.1", port: 8080), publicURL: URL? = nil, adminToken: Secret? = nil,
@@ -110,6 +114,7 @@ public struct ServerConfig: Decodable, Sendable {
             instance: try container.decodeIfPresent(NonEmptyString.self, forKey: .instance)?.value
         )
         metricsToken = try container.decodeIfPresent(Secret.self, forKey: .metricsToken)
+        trustedProxies = try container.decodeIfPresent([NetworkRange].self, forKey: .trustedProxies) ?? []
         if let adminToken, adminToken.revealed.count < Self.minimumAdminTokenLength,
            !(decoder.userInfo[.placeholderRecorder] != nil && adminToken.revealed == "placeholder") {
             throw DecodingError.dataCorruptedError(forKey: .adminToken, in: container, debugDescription:

@@ -111,7 +111,7 @@ struct Serve: AsyncParsableCommand {
             server = try WhagoServer(
                 WhagoServer.Configuration(listen: config.server.listen, adminToken: adminToken, limits: config.limits,
                                           webhooks: config.webhooks, healthInterval: config.orchestrator.healthInterval.duration,
-                                          cursorKey: masterKey, metricsToken: config.server.metricsToken),
+                                          cursorKey: masterKey, metricsToken: config.server.metricsToken, trustedProxies: config.server.trustedProxies),
                 orchestrator: orchestrator, store: store, runtime: runtime, metrics: metrics, logger: logger)
         } catch {
             logger.error("not starting: the API cannot be set up: \(error)")
