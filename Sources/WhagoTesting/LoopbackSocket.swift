@@ -45,8 +45,32 @@ public final class LoopbackSocket: @unchecked Sendable {
     }
 
     /// Reads (and drops) what comes until the peer closes the connection or `timeout` passes
-    /// without it closing.
-    public func readUntilClosed(timeout: Duration) throws -> Ending {
+    /// without it closing. The waiting is done on a thread of its own, never on one of the
+    /// concurrency pool's (a test process has as few as two: blocking one for seconds would stall
+    /// every server and client of the process meanwhile).
+    public func readUntilClosed(timeout: Duration) async throws -> Ending {
+        try await Self.offPool { try self.blockingReadUntilClosed(timeout: timeout) }
+    }
+
+    /// What the peer sends until it closes the connection, or nil when nothing came within
+    /// `timeout` (the connection left open). Waits off the concurrency pool.
+    public func readAnswer(timeout: Duration) async throws -> String? {
+        try await Self.offPool { try self.blockingReadAnswer(timeout: timeout) }
+    }
+
+    /// The first bytes the peer sends, or nil when nothing came within `timeout` (or it closed).
+    /// Waits off the concurrency pool.
+    public func readSome(timeout: Duration) async throws -> String? {
+        try await Self.offPool { try self.blockingReadAnswer(timeout: timeout, firstChunk: true) }
+    }
+
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    private func blockingReadUntilClosed(timeout: Duration) throws -> Ending {
         let deadline = ContinuousClock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -65,9 +89,7 @@ public final class LoopbackSocket: @unchecked Sendable {
         }
     }
 
-    /// What the peer sends until it closes the connection, or nil when nothing came within
-    /// `timeout` (the connection left open).
-    public func readAnswer(timeout: Duration) throws -> String? {
+    private func blockingReadAnswer(timeout: Duration, firstChunk: Bool = false) throws -> String? {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -81,6 +103,7 @@ public final class LoopbackSocket: @unchecked Sendable {
             let count = read(fd, &buffer, buffer.count)
             if count <= 0 { return received.isEmpty ? nil : String(decoding: received, as: UTF8.self) }
             received += buffer[0..<count]
+            if firstChunk { return String(decoding: received, as: UTF8.self) }
         }
     }
 

@@ -250,11 +250,12 @@ final class EventStreamClient: Sendable {
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     /// Opens `GET /api/v1/events` with `Accept: text/event-stream` and returns once it answered.
-    static func open(_ api: APIClient, key: String, lastEventID: String? = nil, after: String? = nil) async throws -> EventStreamClient {
+    static func open(_ api: APIClient, key: String, lastEventID: String? = nil, after: String? = nil,
+                     client: HTTPClient = .shared) async throws -> EventStreamClient {
         var request = HTTPClientRequest(.get, api.base + "/api/v1/events" + (after.map { "?after=\($0)" } ?? ""), headers: [("Authorization", "Bearer \(key)"), ("Accept", "text/event-stream")],
                                         timeout: .seconds(600))
         if let lastEventID { request.addHeader("Last-Event-ID", lastEventID) }
-        let response = try await HTTPClient.shared.stream(request)
+        let response = try await client.stream(request)
         #expect(response.status == 200)
         #expect(response.header("Content-Type")?.hasPrefix("text/event-stream") == true)
         let client = EventStreamClient()

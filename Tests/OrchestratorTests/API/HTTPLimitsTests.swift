@@ -70,8 +70,10 @@ struct HTTPLimitsTests {
         try await withAPIRig(.file, limits: LimitsConfig(apiRequestsPerSecond: 1000, http: HTTPLimits(eventStreamsPerKey: 500, eventStreams: 600))) { _, api in
             let busy = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "busy"]).json["apiKey"]?.stringValue)
             let other = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin, json: ["name": "other"]).json["apiKey"]?.stringValue)
+            // A client of their own: the process's shared one stays free for the other tests.
+            let client = HTTPClient()
             let streams = try await withThrowingTaskGroup(of: EventStreamClient.self) { group in
-                for _ in 0..<500 { group.addTask { try await EventStreamClient.open(api, key: busy, after: "latest") } }
+                for _ in 0..<500 { group.addTask { try await EventStreamClient.open(api, key: busy, after: "latest", client: client) } }
                 return try await group.reduce(into: [EventStreamClient]()) { $0.append($1) }
             }
             #expect(streams.count == 500)
@@ -85,6 +87,7 @@ struct HTTPLimitsTests {
                 try await group.waitForAll()
             }
             for stream in streams { await stream.close() }
+            client.shutdown()
         }
     }
 
@@ -92,15 +95,19 @@ struct HTTPLimitsTests {
     func connectionCap() async throws {
         try await withAPIRig(.file, limits: LimitsConfig(http: HTTPLimits(maxConnections: 2))) { _, api in
             let port = try #require(URL(string: api.base)?.port)
-            // The rig's own client may hold a kept-alive connection: two silent ones fill the cap in any case.
+            // Two kept-alive connections the server has surely taken (each answered a request) fill the cap.
             let held = try [LoopbackSocket.connect(port: port), LoopbackSocket.connect(port: port)]
+            for socket in held {
+                try socket.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                #expect(try await socket.readSome(timeout: .seconds(30))?.hasPrefix("HTTP/1.1 200") == true)
+            }
             let waiting = try LoopbackSocket.connect(port: port)
             defer { waiting.close() }
             try waiting.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             // Absence can only be watched for a while: a second without an answer.
-            #expect(try waiting.readAnswer(timeout: .seconds(1)) == nil, "not served while the cap is reached")
+            #expect(try await waiting.readAnswer(timeout: .seconds(1)) == nil, "not served while the cap is reached")
             for socket in held { socket.close() }
-            let answer = try #require(try waiting.readAnswer(timeout: .seconds(30)), "served once a connection closed")
+            let answer = try #require(try await waiting.readAnswer(timeout: .seconds(30)), "served once a connection closed")
             #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
         }
     }
@@ -113,7 +120,7 @@ struct HTTPLimitsTests {
             defer { socket.close() }
             try socket.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             // The server closes it: the read ends (0 bytes) instead of waiting for its 30 s guard.
-            #expect(try socket.readUntilClosed(timeout: .seconds(30)) == .closed, "the half request's connection was closed")
+            #expect(try await socket.readUntilClosed(timeout: .seconds(30)) == .closed, "the half request's connection was closed")
             #expect(try await api.call(.get, "/healthz").status == 200, "the server still answers")
         }
     }
