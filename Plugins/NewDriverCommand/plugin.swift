@@ -362,7 +362,9 @@ enum Templates {
             case (_, "Int"): "1"
             case (_, "Bool"): "false"
             case (_, "String"): "\"\""
-            default: "TODO"
+            case (_, let type) where type.hasPrefix("[") && type.contains(":"): "[:] /* TODO: \(item.name), see the protocol's documentation */"
+            case (_, let type) where type.hasPrefix("["): "[] /* TODO: \(item.name), see the protocol's documentation */"
+            default: "fatalError(\"\\(notImplemented(\"\(item.name)\"))\")"
             }
             let head = declaration.replacingOccurrences(of: "{ get }", with: "").trimmingCharacters(in: .whitespaces)
             return "    \(head) { \(value) }"

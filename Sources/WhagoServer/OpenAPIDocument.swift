@@ -52,7 +52,7 @@ public enum OpenAPIDocument {
     static func undeclaredAccess(in json: [UInt8]) -> [String] {
         rawOperations(json).compactMap { key, operation in
             let id = operation["operationId"] as? String
-            if let id, let value = operation["x-whago-access"] as? String, accessValues.contains(value) { return nil }
+            if id != nil, let value = operation["x-whago-access"] as? String, accessValues.contains(value) { return nil }
             return "\(key) (\(id ?? "no operationId"))"
         }.sorted()
     }
