@@ -36,11 +36,7 @@ final class RateLimiter: Sendable {
     func acquire(_ key: String, cost: Double = 1, now: ContinuousClock.Instant) -> Duration? {
         sweep(now: now)
         return buckets.withLock { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
-            let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(burst, bucket.tokens + seconds * rate)
-            bucket.updated = now
+            var bucket = Bucket(tokens: tokens(of: buckets[key], at: now), updated: now)
             defer { buckets[key] = bucket }
             guard bucket.tokens >= cost else {
                 return .seconds((cost - bucket.tokens) / rate)
@@ -50,16 +46,19 @@ final class RateLimiter: Sendable {
         }
     }
 
-    /// How long until `key` has a token, without taking one; nil when it has one.
-    func peek(_ key: String) -> Duration? {
-        let now = clock()
-        return buckets.withLock { buckets in
-            guard let bucket = buckets[key] else { return nil }
-            let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            let tokens = min(burst, bucket.tokens + seconds * rate)
-            return tokens >= 1 ? nil : .seconds((1 - tokens) / rate)
-        }
+    /// How long until `key` has `cost` tokens, without taking any; nil when it has them.
+    func peek(_ key: String, cost: Double = 1, now: ContinuousClock.Instant? = nil) -> Duration? {
+        let now = now ?? clock()
+        let tokens: Double = buckets.withLock { self.tokens(of: $0[key], at: now) }
+        return tokens >= cost ? nil : .seconds((cost - tokens) / rate)
+    }
+
+    /// The tokens of a bucket at `now`: what it held, refilled since (a full bucket for a new key).
+    private func tokens(of bucket: Bucket?, at now: ContinuousClock.Instant) -> Double {
+        guard let bucket else { return burst }
+        let elapsed = now - bucket.updated
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return min(burst, bucket.tokens + seconds * rate)
     }
 
     private func sweep(now: ContinuousClock.Instant) {

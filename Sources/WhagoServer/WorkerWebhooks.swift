@@ -78,8 +78,11 @@ final class WorkerWebhookBudget: Sendable {
     /// long until it has (nothing is spent then).
     func spend(worker: String, bytes count: Int) -> Duration? {
         let now = requests.clock()
-        if let wait = bytes.acquire(worker, cost: Double(count), now: now) { return wait }
-        return requests.acquire(worker, now: now)
+        // Both checked before either is taken: a refusal spends nothing.
+        if let wait = bytes.peek(worker, cost: Double(count), now: now) ?? requests.peek(worker, now: now) { return wait }
+        _ = bytes.acquire(worker, cost: Double(count), now: now)
+        _ = requests.acquire(worker, now: now)
+        return nil
     }
 }
 

@@ -96,6 +96,10 @@ extension OrchestratorScenarios {
 
         @Test("a worker fetches no URL a tenant names on an internal address: media URLs refused, link previews turned off; allowed, the worker fetches them (as WAHA's fetchBuffer does)")
         func mediaURLs() async throws {
+            // WAHA downloads `file.url` in the worker (src/utils/fetch.ts `fetchBuffer`: axios GET, any URL,
+            // redirects followed) and GOWS previews a text's link unless `linkPreview` is false
+            // (src/core/engines/gows/session.gows.core.ts: `linkPreview: request.linkPreview ?? true`); the
+            // simulator does both, so what whago lets through reaches the internal server below.
             let hits = Mutex<[String]>([])
             let router = Router()
             router.get("/**") { request, _ -> Response in
