@@ -69,15 +69,29 @@ let package = Package(
         // Every outgoing HTTP call: libcurl's multi interface driven by one thread.
         .target(name: "CurlHTTP", dependencies: ["CCurl"], swiftSettings: swiftSettings),
 
+        // Driver support: code shared by drivers of a kind, so that no driver depends on another.
         // A real request through a proxy to a probe URL, shared by the proxy drivers.
-        .target(name: "ProxyProbe", dependencies: ["WhagoCore", "CurlHTTP"], swiftSettings: swiftSettings),
+        .target(name: "ProxyProbe", dependencies: ["WhagoCore", "CurlHTTP"], path: "Sources/DriverSupport/ProxyProbe", swiftSettings: swiftSettings),
+        // The Docker Engine API client, settings, labels and errors of the docker and swarm runtimes.
+        .target(name: "DockerEngine", dependencies: ["WhagoCore", "CurlHTTP"], path: "Sources/DriverSupport/DockerEngine", swiftSettings: swiftSettings),
+        // PostgreSQL URLs (libpq's sslmode), TLS and connections: the postgres store and the simulator's session database.
+        .target(
+            name: "PostgresSupport",
+            dependencies: [
+                "WhagoCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/DriverSupport/PostgresSupport",
+            swiftSettings: swiftSettings
+        ),
 
         // A WAHA-compatible server for development and tests (`whago waha-sim`).
         .target(
             name: "WAHASimulator",
             dependencies: [
-                // PostgresStore: its PostgreSQL URLs (libpq's sslmode) for WHATSAPP_SESSIONS_POSTGRESQL_URL.
-                "WhagoCore", "CurlHTTP", "CQRencode", "CPNG", "PostgresStore",
+                // PostgresSupport: PostgreSQL URLs (libpq's sslmode) for WHATSAPP_SESSIONS_POSTGRESQL_URL.
+                "WhagoCore", "CurlHTTP", "CQRencode", "CPNG", "PostgresSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -125,15 +139,15 @@ let package = Package(
 
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
-        driver("DockerRuntime", dependencies: ["CurlHTTP"]),
-        driver("SwarmRuntime", dependencies: ["CurlHTTP", "DockerRuntime"]),
+        driver("DockerRuntime", dependencies: ["CurlHTTP", "DockerEngine"]),
+        driver("SwarmRuntime", dependencies: ["CurlHTTP", "DockerEngine"]),
         driver("WAHAPlusProvider", dependencies: ["CurlHTTP", .product(name: "Crypto", package: "swift-crypto")]),
         driver("NoProxy"),
         driver("StaticProxy", dependencies: ["CurlHTTP", "ProxyProbe"]),
         driver("DataImpulseProxy", dependencies: ["CurlHTTP", "ProxyProbe"]),
         driver("FileStore"),
         driver("PostgresStore", dependencies: [
-            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            "PostgresSupport", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // new-driver: driver targets above this line
@@ -239,7 +253,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RuntimeTests",
-            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "CurlHTTP",
+            dependencies: ["WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "DockerEngine", "CurlHTTP",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
@@ -257,7 +271,7 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: [
-                "WhagoCore", "WhagoTesting", "FileStore", "PostgresStore",
+                "WhagoCore", "WhagoTesting", "FileStore", "PostgresStore", "PostgresSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

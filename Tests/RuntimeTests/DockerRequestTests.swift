@@ -1,3 +1,4 @@
+@testable import DockerEngine
 @testable import DockerRuntime
 import Foundation
 import Testing

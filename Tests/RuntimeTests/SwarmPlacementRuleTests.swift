@@ -1,4 +1,4 @@
-import DockerRuntime
+import DockerEngine
 import Foundation
 import Logging
 @testable import SwarmRuntime

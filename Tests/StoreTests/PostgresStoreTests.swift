@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 @testable import PostgresStore
+@testable import PostgresSupport
 import Testing
 import WhagoCore
 import WhagoTesting

@@ -2,6 +2,7 @@ import CurlHTTP
 import Foundation
 import Logging
 import WhagoCore
+import DockerEngine
 
 /// One subscription to `/events`: container events of whago's workers, from the moment of the
 /// subscription on, surviving restarts of dockerd.
@@ -94,7 +95,7 @@ struct DockerEvents: Sendable {
             }
         default: return nil
         }
-        let handle = WorkerHandle(runtimeID: id, name: attributes["name"] ?? id, labels: DockerRuntime.whagoLabels(attributes))
+        let handle = WorkerHandle(runtimeID: id, name: attributes["name"] ?? id, labels: WhagoLabels.of(attributes))
         let time = message.timeNano.map { Date(timeIntervalSince1970: Double($0) / 1e9) }
             ?? message.time.map { Date(timeIntervalSince1970: Double($0)) } ?? Date()
         return RuntimeEvent(handle: handle, kind: kind, time: time)

@@ -1,5 +1,6 @@
 public import CurlHTTP
 public import WhagoCore
+import DockerEngine
 import Foundation
 import Logging
 
@@ -51,7 +52,7 @@ public final class DockerRuntime: ContainerRuntime {
     ) {
         var configuration = DockerConfiguration()
         configuration.socket = socket
-        configuration.tls = tls.map { DockerConfiguration.TLS(ca: $0.ca, cert: $0.cert, key: $0.key) }
+        configuration.tls = tls.map { DockerTLS(ca: $0.ca, cert: $0.cert, key: $0.key) }
         configuration.network = DockerConfiguration.Network(rawValue: network) ?? .bridge
         configuration.restart = DockerConfiguration.RestartPolicy(rawValue: restart) ?? .unlessStopped
         configuration.stopGrace = TimeSpan(stopGrace)
@@ -145,7 +146,7 @@ public final class DockerRuntime: ContainerRuntime {
                 for warning in created.Warnings ?? [] {
                     logger.warning("docker warned while creating worker", metadata: ["worker": "\(spec.name)", "warning": "\(warning)"])
                 }
-                let handle = WorkerHandle(runtimeID: created.Id, name: spec.name, labels: Self.whagoLabels(spec.labels))
+                let handle = WorkerHandle(runtimeID: created.Id, name: spec.name, labels: WhagoLabels.of(spec.labels))
                 do {
                     try await start(handle)
                 } catch {
@@ -162,7 +163,7 @@ public final class DockerRuntime: ContainerRuntime {
                 try await pull(spec.image)
                 pulled = true
             default:
-                throw failure(reply, "creating worker \(spec.name)")
+                throw reply.failure("creating worker \(spec.name)")
             }
         }
     }
@@ -173,8 +174,8 @@ public final class DockerRuntime: ContainerRuntime {
         guard let existing = try await inspectContainer(spec.name) else {
             throw WhagoError(.conflict, "the container name \(spec.name) is taken, but the container vanished while whago looked at it; retry")
         }
-        let labels = Self.whagoLabels(existing.Config.Labels ?? [:])
-        guard labels == Self.whagoLabels(spec.labels) else {
+        let labels = WhagoLabels.of(existing.Config.Labels ?? [:])
+        guard labels == WhagoLabels.of(spec.labels) else {
             throw WhagoError(.conflict, """
                 a container named \(spec.name) already exists with other labels (\(Self.describe(labels))); \
                 it is not whago's to take over: remove or rename it
@@ -188,7 +189,7 @@ public final class DockerRuntime: ContainerRuntime {
 
     private func start(_ handle: WorkerHandle) async throws {
         let reply = try await client.send(.post, "/containers/\(handle.runtimeID)/start")
-        guard reply.status == 204 || reply.status == 304 else { throw failure(reply, "starting worker \(handle.name)") }
+        guard reply.status == 204 || reply.status == 304 else { throw reply.failure("starting worker \(handle.name)") }
     }
 
     public func inspect(_ handle: WorkerHandle) async throws -> WorkerState? {
@@ -202,7 +203,7 @@ public final class DockerRuntime: ContainerRuntime {
         switch reply.status {
         case 200: return try reply.decode(ContainerInspect.self, "inspect")
         case 404: return nil
-        default: throw failure(reply, "inspecting \(reference)")
+        default: throw reply.failure("inspecting \(reference)")
         }
     }
 
@@ -233,7 +234,7 @@ public final class DockerRuntime: ContainerRuntime {
         let seconds = max(0, Int(grace.seconds.rounded(.up)))
         let reply = try await client.send(.post, "/containers/\(handle.runtimeID)/stop", query: [("t", "\(seconds)")],
                                           timeout: grace + .seconds(60))
-        guard [204, 304, 404].contains(reply.status) else { throw failure(reply, "stopping worker \(handle.name)") }
+        guard [204, 304, 404].contains(reply.status) else { throw reply.failure("stopping worker \(handle.name)") }
     }
 
     public func remove(_ handle: WorkerHandle) async throws {
@@ -246,7 +247,7 @@ public final class DockerRuntime: ContainerRuntime {
         let reply = try await client.send(.delete, "/containers/\(handle.runtimeID)",
                                           query: [("force", "true"), ("v", configuration.removeVolumes ? "true" : "false")])
         guard [204, 404].contains(reply.status) || (reply.status == 409 && reply.message.contains("already in progress")) else {
-            throw failure(reply, "removing worker \(handle.name)")
+            throw reply.failure("removing worker \(handle.name)")
         }
         for volume in volumes {
             let reply = try await client.send(.delete, "/volumes/\(DockerClient.percentEncoded(volume))")
@@ -276,9 +277,9 @@ public final class DockerRuntime: ContainerRuntime {
         let filter = labels.isEmpty ? [WorkerLabel.instance] : labels.map { "\($0.key)=\($0.value)" }.sorted()
         let reply = try await client.send(.get, "/containers/json",
                                           query: [("all", "true"), ("filters", DockerClient.filters(["label": filter]))])
-        guard reply.status == 200 else { throw failure(reply, "listing workers") }
+        guard reply.status == 200 else { throw reply.failure("listing workers") }
         return try reply.decode([ContainerSummary].self, "list")
-            .map { WorkerHandle(runtimeID: $0.Id, name: $0.bareName, labels: Self.whagoLabels($0.Labels ?? [:])) }
+            .map { WorkerHandle(runtimeID: $0.Id, name: $0.bareName, labels: WhagoLabels.of($0.Labels ?? [:])) }
             .sorted { $0.name < $1.name }
     }
 
@@ -324,24 +325,10 @@ public final class DockerRuntime: ContainerRuntime {
 
     // MARK: Helpers
 
-    private func failure(_ reply: DockerClient.Reply, _ what: String) -> WhagoError {
-        switch reply.status {
-        case 400: WhagoError(.invalidConfig, "the Docker daemon refused \(what): \(reply.message)")
-        case 404: WhagoError(.notFound, "\(what): \(reply.message)")
-        case 409: WhagoError(.conflict, "\(what): \(reply.message)")
-        default: WhagoError(.unavailable, "the Docker daemon failed \(what) (\(reply.status)): \(reply.message)")
-        }
-    }
-
     /// Docker's container name pattern, `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
     static func isValidName(_ name: String) -> Bool {
         guard name.count >= 2, let first = name.unicodeScalars.first, first.isASCIIAlphanumeric else { return false }
         return name.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || "_.-".unicodeScalars.contains($0) }
-    }
-
-    /// The labels that are whago's (`whago.*`); an image's own labels are not.
-    static func whagoLabels(_ labels: [String: String]) -> [String: String] {
-        labels.filter { $0.key.hasPrefix("whago.") }
     }
 
     private static func describe(_ labels: [String: String]) -> String {

@@ -2,6 +2,7 @@ public import WhagoCore
 import Foundation
 import Logging
 import PostgresNIO
+import PostgresSupport
 public import ServiceLifecycle
 
 /// The `postgres` store: whago's state in PostgreSQL, for production and for several daemons.

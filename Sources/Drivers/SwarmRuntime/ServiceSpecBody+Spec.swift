@@ -1,4 +1,4 @@
-import DockerRuntime
+import DockerEngine
 import WhagoCore
 
 extension ServiceSpecBody {
@@ -55,7 +55,7 @@ extension ServiceSpecBody {
     }
 
     /// The configured (or default) probe of the worker's health path, as the docker runtime makes it.
-    static func healthCheck(_ spec: WorkerSpec, port: Int, address: String, _ settings: DockerConfiguration.HealthCheck) -> HealthConfigBody? {
+    static func healthCheck(_ spec: WorkerSpec, port: Int, address: String, _ settings: DockerHealthCheck) -> HealthConfigBody? {
         settings.test(for: spec, port: port, address: address).map {
             HealthConfigBody(Test: $0, Interval: settings.interval.nanoseconds, Timeout: settings.timeout.nanoseconds,
                              Retries: settings.retries, StartPeriod: settings.startPeriod.nanoseconds)

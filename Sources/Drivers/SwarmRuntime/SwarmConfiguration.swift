@@ -1,4 +1,4 @@
-import DockerRuntime
+import DockerEngine
 import Foundation
 import WhagoCore
 
@@ -13,7 +13,7 @@ struct SwarmConfiguration: DriverConfiguration {
 
     /// A swarm manager's Docker API.
     var socket: String
-    var tls: DockerConfiguration.TLS?
+    var tls: DockerTLS?
     /// A plain-TCP daemon on loopback accepted.
     var plainTCP = false
     /// `host`: workers share their node's network and listen on their leased port; any other
@@ -39,8 +39,8 @@ struct SwarmConfiguration: DriverConfiguration {
     var constraints: [SwarmConstraint]
     /// Spread preferences: tasks spread over the values of these node labels (`node.labels.zone`).
     var spread: [String]
-    var healthCheck: DockerConfiguration.HealthCheck
-    var security: DockerConfiguration.Security
+    var healthCheck: DockerHealthCheck
+    var security: DockerSecurity
     /// How often tasks are read for the event stream.
     var pollInterval: TimeSpan
 
@@ -61,15 +61,15 @@ struct SwarmConfiguration: DriverConfiguration {
         removeVolumes = false
         constraints = []
         spread = []
-        healthCheck = DockerConfiguration.HealthCheck()
-        security = DockerConfiguration.Security()
+        healthCheck = DockerHealthCheck()
+        security = DockerSecurity()
         pollInterval = .seconds(2)
     }
 
     init(from decoder: any Decoder) throws {
         self.init()
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        (socket, tls, plainTCP) = try DockerConfiguration.daemon(in: container, socket: .socket, tls: .tls, plainTCP: .plainTCP, default: socket,
+        (socket, tls, plainTCP) = try DockerDaemonSettings.daemon(in: container, socket: .socket, tls: .tls, plainTCP: .plainTCP, default: socket,
                                                                  section: "runtime.swarm")
         network = try container.decodeIfPresent(NonEmptyString.self, forKey: .network)?.value ?? network
         ports = try container.decodeIfPresent(PortRange.self, forKey: .ports) ?? ports
@@ -80,7 +80,7 @@ struct SwarmConfiguration: DriverConfiguration {
                                                    debugDescription: "'\(name)' is not an environment variable name")
         }
         memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? memory
-        cpus = try DockerConfiguration.cpus(in: container, forKey: .cpus)
+        cpus = try DockerDaemonSettings.cpus(in: container, forKey: .cpus)
         restart = try container.decodeIfPresent(RestartCondition.self, forKey: .restart) ?? restart
         restartDelay = try container.decodeIfPresent(TimeSpan.self, forKey: .restartDelay) ?? restartDelay
         stopGrace = try container.decodeIfPresent(TimeSpan.self, forKey: .stopGrace) ?? stopGrace
@@ -99,8 +99,8 @@ struct SwarmConfiguration: DriverConfiguration {
             throw DecodingError.dataCorruptedError(forKey: .spread, in: container,
                                                    debugDescription: "'\(bad)' is not a node label to spread over, such as node.labels.zone")
         }
-        healthCheck = try container.decodeIfPresent(DockerConfiguration.HealthCheck.self, forKey: .healthCheck) ?? healthCheck
-        security = try container.decodeIfPresent(DockerConfiguration.Security.self, forKey: .security) ?? security
+        healthCheck = try container.decodeIfPresent(DockerHealthCheck.self, forKey: .healthCheck) ?? healthCheck
+        security = try container.decodeIfPresent(DockerSecurity.self, forKey: .security) ?? security
         pollInterval = try container.decodeIfPresent(TimeSpan.self, forKey: .pollInterval) ?? pollInterval
     }
 

@@ -1,6 +1,6 @@
 public import CurlHTTP
 public import WhagoCore
-import DockerRuntime
+import DockerEngine
 import Foundation
 import Logging
 import Synchronization
@@ -200,7 +200,7 @@ public final class SwarmRuntime: ContainerRuntime {
             }
             logger.info("worker service created", metadata: ["worker": "\(spec.name)", "service": "\(created.ID.prefix(12))", "image": "\(spec.image)"])
             await checkPrivileges(of: created.ID)
-            return WorkerHandle(runtimeID: created.ID, name: spec.name, labels: Self.whagoLabels(spec.labels))
+            return WorkerHandle(runtimeID: created.ID, name: spec.name, labels: WhagoLabels.of(spec.labels))
         case 409:
             return try await adopt(spec)
         default:
@@ -214,8 +214,8 @@ public final class SwarmRuntime: ContainerRuntime {
         guard let existing = try await service(spec.name) else {
             throw WhagoError(.conflict, "the service name \(spec.name) is taken, but the service vanished while whago looked at it; retry")
         }
-        let labels = Self.whagoLabels(existing.Spec.Labels ?? [:])
-        guard labels == Self.whagoLabels(spec.labels) else {
+        let labels = WhagoLabels.of(existing.Spec.Labels ?? [:])
+        guard labels == WhagoLabels.of(spec.labels) else {
             throw WhagoError(.conflict, "a service named \(spec.name) already exists with other labels; it is not whago's to take over: remove or rename it")
         }
         if existing.replicas != 1 { try await scale(existing.ID, to: 1, grace: nil) }
@@ -335,7 +335,7 @@ public final class SwarmRuntime: ContainerRuntime {
         let reply = try await client.send(.get, "/services", query: [("filters", DockerClient.filters(["label": filter]))])
         guard reply.status == 200 else { throw failure(reply, "listing workers") }
         return try reply.decode([ServiceSummary].self, "listing services")
-            .map { WorkerHandle(runtimeID: $0.ID, name: $0.Spec.Name, labels: Self.whagoLabels($0.Spec.Labels ?? [:])) }
+            .map { WorkerHandle(runtimeID: $0.ID, name: $0.Spec.Name, labels: WhagoLabels.of($0.Spec.Labels ?? [:])) }
             .sorted { $0.name < $1.name }
     }
 
@@ -413,14 +413,7 @@ public final class SwarmRuntime: ContainerRuntime {
     }
 
     func failure(_ reply: DockerClient.Reply, _ what: String) -> WhagoError {
-        switch reply.status {
-        case 400: WhagoError(.invalidConfig, "the Docker daemon refused \(what): \(WorkerText.clean(reply.message))")
-        case 404: WhagoError(.notFound, "\(what): \(WorkerText.clean(reply.message))")
-        case 409: WhagoError(.conflict, "\(what): \(WorkerText.clean(reply.message))")
-        case 503 where reply.message.contains("swarm"):
-            WhagoError(.invalidConfig, "\(what): \(WorkerText.clean(reply.message)) (run `docker swarm init`, or use a manager's socket)")
-        default: WhagoError(.unavailable, "the Docker daemon failed \(what) (\(reply.status)): \(WorkerText.clean(reply.message))")
-        }
+        reply.failure(what, unavailableHint: ("swarm", "run `docker swarm init`, or use a manager's socket"))
     }
 
     /// Swarm's service names: a DNS name component (`[a-zA-Z0-9_-]`, at most 63, starting and
@@ -432,9 +425,5 @@ public final class SwarmRuntime: ContainerRuntime {
         return name.unicodeScalars.allSatisfy { alphanumeric($0) || $0 == "-" || $0 == "_" }
     }
 
-    /// The labels that are whago's (`whago.*`).
-    static func whagoLabels(_ labels: [String: String]) -> [String: String] {
-        labels.filter { $0.key.hasPrefix("whago.") }
-    }
 }
 

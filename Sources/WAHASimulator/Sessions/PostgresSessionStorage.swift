@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
-import PostgresStore
+import PostgresSupport
 import Synchronization
 import WhagoCore
 

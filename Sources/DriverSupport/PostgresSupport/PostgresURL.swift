@@ -86,7 +86,7 @@ package struct PostgresURL: Sendable {
     /// Whether plain text is acceptable when the server does not offer TLS.
     private var tlsOptional: Bool { tlsMode == .allow || tlsMode == .prefer }
 
-    func clientConfiguration() -> PostgresClient.Configuration {
+    package func clientConfiguration() -> PostgresClient.Configuration {
         if let socketPath {
             return PostgresClient.Configuration(unixSocketPath: socketPath, username: user, password: password, database: database)
         }

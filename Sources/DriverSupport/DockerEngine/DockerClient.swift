@@ -136,7 +136,7 @@ package final class DockerClient: Sendable {
     private let negotiated = Mutex<Negotiated?>(nil)
 
     /// The daemon a configuration section names: its `socket` (validated when decoded) and `tls`.
-    package convenience init(socket: String, tls: DockerConfiguration.TLS?, plainTCP: Bool = false, http: HTTPClient) {
+    package convenience init(socket: String, tls: DockerTLS?, plainTCP: Bool = false, http: HTTPClient) {
         self.init(endpoint: Endpoint(socket) ?? .unixSocket(path: socket),
                   tls: tls.map { TLSFiles(certificateAuthority: $0.ca, certificate: $0.cert, key: $0.key) }, plainTCP: plainTCP, http: http)
     }
@@ -203,7 +203,7 @@ package final class DockerClient: Sendable {
     }
 
     /// Performs one call whose body is a stream (`/events`, a pull's progress).
-    func stream(_ method: HTTPClientRequest.Method, _ path: String, query: [(String, String)] = [],
+    package func stream(_ method: HTTPClientRequest.Method, _ path: String, query: [(String, String)] = [],
                 timeout: Duration) async throws -> HTTPClientStreamingResponse {
         let request = try await request(method, path, query: query, json: nil, versioned: true, timeout: timeout)
         do {
