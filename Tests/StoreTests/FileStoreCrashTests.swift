@@ -1,4 +1,4 @@
-import FileStore
+@_spi(Testing) import FileStore
 import Foundation
 import Logging
 import PostgresStore

@@ -182,12 +182,12 @@ struct FileStoreConfiguration: DriverConfiguration {
 extension FileStore {
     /// For tests that simulate a crash in-process: releases the directory lock as the kernel does
     /// when a process dies, without flushing or compacting anything.
-    public func releaseLockForCrashTest() {
+    @_spi(Testing) public func releaseLockForCrashTest() {
         lock.release()
     }
 
     /// For tests of a failing disk: the next append to the log fails, as on a full or failing disk.
-    public func failNextWriteForTest() {
+    @_spi(Testing) public func failNextWriteForTest() {
         let files = self.files
         queue.sync { files.failNextAppend = true }
     }
