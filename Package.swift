@@ -293,7 +293,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WhagoServerTests",
-            dependencies: ["WhagoServer", "WhagoCore"],
+            dependencies: ["WhagoServer", "WhagoCore", "WhagoTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

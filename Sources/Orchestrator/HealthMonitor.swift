@@ -229,7 +229,7 @@ public actor HealthMonitor: Service {
             try await context.store.apply(StoreBatch([.enqueue([OutboxEntry(event: event, tenant: chip.tenant)])], fence: fence))
             context.counters.increment(.proxiesFailed)
             guard context.settings.releaseFailingProxy else { return }
-            try await context.proxy.release(lease, store: context.store)
+            try await context.proxy.release(lease, leases: context.proxyLeases)
             // A new lease (checked when the provider checks at lease time) and the session moved onto it.
             try await provisioner.ensureSession(chip, on: worker)
             context.counters.increment(.proxiesReplaced)

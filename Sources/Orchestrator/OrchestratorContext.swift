@@ -8,6 +8,8 @@ struct OrchestratorContext: Sendable {
     let sessions: any SessionProvider
     let proxy: any ProxyProvider
     let store: any Store
+    /// What the proxy driver sees of the store: the leases.
+    var proxyLeases: any ProxyLeaseStore { StoreProxyLeases(store) }
     let instance: InstanceID
     /// The base URL workers send their webhooks to (`<publicURL>/hooks/waha/<worker>`).
     let publicURL: URL

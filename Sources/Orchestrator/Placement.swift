@@ -81,14 +81,17 @@ struct Placement: Sendable {
     }
 
     private func lease(on node: RuntimeNode, for tenant: TenantID) async throws -> Worker {
-        let several = context.runtime.placesWorkersOnSeveralHosts
-        return try await context.store.leasePort(in: context.runtime.workerPorts.range, host: node.id) { port in
-            let id = WorkerID.make(prefix: "wrk")
-            var worker = Worker(id: id, tenant: tenant, name: "whago-\(id.rawValue)", host: node.id, port: port, runtimeID: nil,
-                                apiKey: Secret(Self.randomKey()), webhookSecret: Secret(Self.randomKey()))
-            if several { worker.address = node.address }
-            return worker
+        let ports = context.runtime.workerPorts.range
+        let id = WorkerID.make(prefix: "wrk")
+        // The store picks the port (the lowest free one of the range on that node).
+        var worker = Worker(id: id, tenant: tenant, name: "whago-\(id.rawValue)", host: node.id, port: ports.lowerBound, runtimeID: nil,
+                            apiKey: Secret(Self.randomKey()), webhookSecret: Secret(Self.randomKey()))
+        if context.runtime.placesWorkersOnSeveralHosts { worker.address = node.address }
+        try await context.store.apply(.leasePort(worker, ports: ports))
+        guard let leased = try await context.store.worker(id) else {
+            throw WhagoError(.conflict, "worker \(id) was removed as soon as it was placed; place the chip again")
         }
+        return leased
     }
 
     /// The worker moved off its node (lost) onto the least-loaded other node, with a port leased

@@ -70,13 +70,13 @@ struct Provisioner: Sendable {
     /// The chip's proxy lease (leased when it has none) and session, idempotently.
     func ensureSession(_ chip: Chip, on worker: Worker) async throws {
         let hints = context.hints(of: chip)
-        var lease = try await context.proxy.lease(for: chip.id, hints: hints, store: context.store)
+        var lease = try await context.proxy.lease(for: chip.id, hints: hints, leases: context.proxyLeases)
         if let scheme = lease.endpoint?.scheme, !hints.accepts(scheme) {
             // Leased when the session software took another protocol (a changed engine): a new one.
             context.logger.notice("the proxy lease of chip \(chip.id) is \(scheme.rawValue), which the session software cannot use; leasing another",
                                   metadata: ["chip": "\(chip.id)"])
-            try await context.proxy.release(lease, store: context.store)
-            lease = try await context.proxy.lease(for: chip.id, hints: hints, store: context.store)
+            try await context.proxy.release(lease, leases: context.proxyLeases)
+            lease = try await context.proxy.lease(for: chip.id, hints: hints, leases: context.proxyLeases)
         }
         try await context.sessions.ensureSession(ChipSpec(chip: chip.id, tenant: chip.tenant), on: context.endpoint(of: worker),
                                                  proxy: context.proxy.endpoint(for: lease), webhook: context.webhook(of: worker))
@@ -117,7 +117,7 @@ struct Provisioner: Sendable {
             }
         }
         if let lease = try await context.store.proxyLease(of: id) {
-            try await context.proxy.release(lease, store: context.store)
+            try await context.proxy.release(lease, leases: context.proxyLeases)
         }
         let now = Date()
         let event = ChipEvent(id: EventID.make(prefix: "evt", at: now), chip: id, kind: .deleted, payload: .object(["name": .string(chip.name)]),

@@ -148,7 +148,7 @@ public struct Reconciler: Service {
         let chips = Set(try await context.store.allChips().map(\.id))
         for lease in try await context.store.proxyLeases() where !chips.contains(lease.chip) {
             context.logger.notice("releasing the proxy lease of chip \(lease.chip), which no longer exists")
-            try await context.proxy.release(lease, store: context.store)
+            try await context.proxy.release(lease, leases: context.proxyLeases)
         }
         let workers = Set(try await context.store.workers().map(\.id))
         for lease in try await context.store.portLeases() where !workers.contains(lease.worker) {

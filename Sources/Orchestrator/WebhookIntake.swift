@@ -120,7 +120,7 @@ public struct WebhookIntake: Sendable {
             let tenantEvent = ChipEvent(id: id, chip: chip.id, kind: event.kind, payload: try await messagePayload(event, of: chip.id),
                                         occurredAt: event.occurredAt, providerMessageID: event.providerMessageID)
             do {
-                try await context.store.enqueue([OutboxEntry(event: tenantEvent, tenant: chip.tenant)])
+                try await context.store.apply(.enqueue([OutboxEntry(event: tenantEvent, tenant: chip.tenant)]))
                 return .applied
             } catch let error as WhagoError where error.code == .conflict {
                 return .duplicate

@@ -44,7 +44,7 @@ extension APIHandler {
         guard try await store.deadLetters(of: tenant, limit: 100_000).contains(where: { $0.id == id }) else {
             throw WhagoError(.notFound, "no dead letter \(WorkerText.clean(input.path.eventId, limit: 64))")
         }
-        try await store.retryDeadLetter(id, at: Date())
+        try await store.apply(.retryDeadLetter(id, at: Date()))
         return .accepted(.init())
     }
 

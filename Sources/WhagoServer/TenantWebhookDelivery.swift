@@ -138,7 +138,7 @@ public final class TenantWebhookDelivery: Service, Sendable {
     private func deliver(_ entry: OutboxEntry, to tenant: Tenant?) async {
         guard let tenant, let url = tenant.webhookURL, let secret = tenant.webhookSecret else {
             // Nowhere to send it: settled, still in the log for SSE and polling.
-            try? await store.acknowledge(entry.id)
+            try? await store.apply(.acknowledge(entry.id, at: Date()))
             return
         }
         let started = ContinuousClock.now
@@ -165,7 +165,7 @@ public final class TenantWebhookDelivery: Service, Sendable {
             let response = try await client.execute(request)
             if (200..<300).contains(response.status) {
                 do {
-                    try await store.acknowledge(entry.id)
+                    try await store.apply(.acknowledge(entry.id, at: Date()))
                     metrics.delivery("delivered", duration: ContinuousClock.now - started)
                 } catch {
                     logger.warning("delivered event \(entry.id) but could not record it (it will be delivered again): \(error)")
@@ -190,13 +190,13 @@ public final class TenantWebhookDelivery: Service, Sendable {
         let attempts = entry.attempts + 1
         do {
             if final || attempts >= settings.maxAttempts {
-                try await store.deadLetter(entry.id, error: "\(failure) after \(attempts) attempts")
+                try await store.apply(.deadLetter(entry.id, error: "\(failure) after \(attempts) attempts"))
                 metrics.delivery("dead_lettered", duration: ContinuousClock.now - started)
                 logger.warning("gave up delivering event \(entry.id) to tenant \(entry.tenant): \(failure) after \(attempts) attempts",
                                metadata: ["tenant": "\(entry.tenant)", "chip": "\(entry.chip)"])
             } else {
                 let wait = settings.backoff(afterAttempts: attempts)
-                try await store.reschedule(entry.id, nextAttemptAt: Date().addingTimeInterval(wait.seconds), error: failure)
+                try await store.apply(.reschedule(entry.id, nextAttemptAt: Date().addingTimeInterval(wait.seconds), error: failure))
                 metrics.delivery("failed", duration: ContinuousClock.now - started)
                 logger.info("delivering event \(entry.id) failed (\(failure)); attempt \(attempts + 1) in \(Int(wait.seconds.rounded())) s",
                             metadata: ["tenant": "\(entry.tenant)", "chip": "\(entry.chip)"])

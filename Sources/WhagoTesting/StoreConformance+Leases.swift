@@ -64,9 +64,9 @@ extension StoreConformance {
         for chip in chips { try await store.createChip(Fixtures.chip(chip, tenant: "t1")) }
         let range = try PortRange(10000, 10015)
         @Sendable func lease(_ chip: ChipID, provider: String = "di", start: Int? = nil) async throws -> ProxyLease {
-            try await store.leaseStickyPort(for: chip, provider: provider, in: range, startingAt: start) { port in
-                Fixtures.proxyLease(chip, sticky: port)
-            }
+            let template = try #require(Fixtures.proxyLease(chip, sticky: range.lowerBound).endpoint)
+            return try await StoreProxyLeases(store).leaseStickyPort(StickyPortLease(
+                chip: chip, provider: provider, ports: range, startingAt: start, endpoint: .atPort(template), leasedAt: Fixtures.date(1)))
         }
         #expect(try await lease("c0").stickyPort == 10000)
         #expect(try await lease("c0").stickyPort == 10000, "the chip's own lease again")

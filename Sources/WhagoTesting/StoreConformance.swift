@@ -45,7 +45,7 @@ public struct StoreConformance: Sendable {
     /// The checks, by name: a durable store's tests run them all as one parameterized test,
     /// `@Test(arguments: StoreConformance.Check.allCases)`.
     public enum Check: String, CaseIterable, Sendable {
-        case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox, dedupeWindow,
+        case tenantsAndAPIKeys, chips, workersAndPortLeases, proxyLeases, atomicity, concurrentPortLeases, outbox,
              notFoundPaths, shutdownTwice, versions, batches, racingVersions, racingQuota, racingCapacity, racingClaims, leases,
              stickyPorts, queries, messages, rollback, movingWorkers,
              durability
@@ -65,7 +65,6 @@ public struct StoreConformance: Sendable {
         case .atomicity: try await atomicity()
         case .concurrentPortLeases: try await concurrentPortLeases()
         case .outbox: try await outbox()
-        case .dedupeWindow: try await dedupeWindow()
         case .notFoundPaths: try await notFoundPaths()
         case .versions: try await versions()
         case .batches: try await batches()
@@ -258,17 +257,6 @@ public struct StoreConformance: Sendable {
         }
     }
 
-    public func dedupeWindow() async throws {
-        let store = try await fresh().store
-        defer { Task { await store.shutdown() } }
-        let window = Duration.seconds(60)
-        #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(0), window: window) == false)
-        #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(30), window: window) == true)
-        #expect(try await store.seenBefore(requestID: "r2", at: Fixtures.date(31), window: window) == false)
-        #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(61), window: window) == false, "forgotten after the window")
-        #expect(try await store.seenBefore(requestID: "r1", at: Fixtures.date(62), window: window) == true)
-    }
-
     /// Every update or delete of a missing record that the protocol does not call idempotent is
     /// `not_found`, and changes nothing.
     public func notFoundPaths() async throws {
@@ -322,7 +310,6 @@ public struct StoreConformance: Sendable {
         try await store.insertProxyLease(Fixtures.proxyLease("c1", sticky: 10001))
         try await store.enqueue([Fixtures.entry("e1", chip: "c1", tenant: "t1"), Fixtures.entry("e2", chip: "c1", tenant: "t1")])
         try await store.acknowledge("e1")
-        _ = try await store.seenBefore(requestID: "r1", at: Fixtures.date(0), window: .seconds(60))
         var tenant = try #require(try await store.tenant("t1"))
         tenant.name = "renamed"
         try await store.updateTenant(tenant)
@@ -339,7 +326,6 @@ public struct StoreConformance: Sendable {
         #expect(try await reopened.worker("w1") == worker)
         #expect(try await reopened.proxyLease(of: "c1") == Fixtures.proxyLease("c1", sticky: 10001))
         #expect(try await reopened.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e2"])
-        #expect(try await reopened.seenBefore(requestID: "r1", at: Fixtures.date(1), window: .seconds(60)) == true)
         try await expectCode(.capacityExhausted, "the port lease survived") {
             _ = try await reopened.leasePort(in: try PortRange(3100, 3100), host: "h1") { Fixtures.worker("w2", port: $0) }
         }

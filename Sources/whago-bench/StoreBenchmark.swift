@@ -36,34 +36,33 @@ enum StoreBenchmark {
 
     /// Upserts/s and lease+release/s with 1 and 16 tasks.
     private static func measure(_ store: any Store, operations: Int) async throws -> [Double] {
-        try await store.createTenant(Tenant(id: "bench", name: "bench"))
+        try await store.apply(.createTenant(Tenant(id: "bench", name: "bench")))
         var figures: [Double] = []
         for tasks in [1, 16] {
             figures.append(try await rate(operations: operations, tasks: tasks) { task, index in
                 let id = ChipID("chip-\(tasks)-\(task)-\(index % 50)")
                 var chip = Chip(id: id, tenant: "bench", name: id.rawValue, status: index % 2 == 0 ? .working : .scanQRCode)
-                if index < 50 { try await store.createChip(chip) } else {
+                if index < 50 { try await store.apply(.createChip(chip)) } else {
                     chip.statusChangedAt = Date()
                     // Each chip is written by one task only: the version it last wrote.
                     chip.version = index / 50
-                    try await store.updateChip(chip)
+                    try await store.apply(.updateChip(chip))
                 }
             })
         }
         for tasks in [1, 16] {
             let range = try PortRange(20000, 29999)
             figures.append(try await rate(operations: operations, tasks: tasks) { task, index in
-                let worker = try await store.leasePort(in: range, host: "bench") { port in
-                    Worker(id: WorkerID("w-\(tasks)-\(task)-\(index)"), tenant: "bench", name: "w", host: "bench", port: port,
-                           apiKey: Secret("k"), webhookSecret: Secret("s"))
-                }
-                try await store.removeWorker(worker.id)
+                let worker = Worker(id: WorkerID("w-\(tasks)-\(task)-\(index)"), tenant: "bench", name: "w", host: "bench", port: range.lowerBound,
+                                    apiKey: Secret("k"), webhookSecret: Secret("s"))
+                try await store.apply(.leasePort(worker, ports: range))
+                try await store.apply(.removeWorker(worker.id))
             })
         }
         // A chip as the orchestrator creates one: the chip under its tenant's quota, a sticky
         // port, the first event, in one change. Each writer is another tenant (one tenant's own
         // chip creations wait for each other: its quota is checked under a lock).
-        for tenant in 0..<16 { try await store.createTenant(Tenant(id: TenantID("bench-\(tenant)"), name: "bench")) }
+        for tenant in 0..<16 { try await store.apply(.createTenant(Tenant(id: TenantID("bench-\(tenant)"), name: "bench"))) }
         for tasks in [1, 16] {
             figures.append(try await rate(operations: operations, tasks: tasks) { task, index in
                 let id = ChipID("batch-\(tasks)-\(task)-\(index)")
@@ -80,7 +79,7 @@ enum StoreBenchmark {
         for tasks in [1, 16] {
             figures.append(try await rate(operations: operations, tasks: tasks) { task, _ in
                 let claimed = try await store.claimDue(limit: 1, owner: "bench-\(task)", for: .seconds(60), now: Date())
-                for entry in claimed { try await store.acknowledge(entry.id) }
+                for entry in claimed { try await store.apply(.acknowledge(entry.id, at: Date())) }
             })
         }
         return figures

@@ -24,7 +24,7 @@ enum StoreCrashWriter {
         }
         let tenant = TenantID("crash")
         if try await store.tenant(tenant) == nil {
-            try await store.createTenant(Tenant(id: tenant, name: "crash test"))
+            try await store.apply(.createTenant(Tenant(id: tenant, name: "crash test")))
         }
         Acks.print("ready")
         let run = UUID().uuidString.prefix(8)

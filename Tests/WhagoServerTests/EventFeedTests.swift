@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WhagoCore
+import WhagoTesting
 @testable import WhagoServer
 
 /// A store in memory that counts what the event streams ask of it.

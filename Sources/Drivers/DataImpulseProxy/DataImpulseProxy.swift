@@ -69,8 +69,8 @@ public struct DataImpulseProxy: ProxyProvider {
 
     // MARK: Leases
 
-    public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
-        if let existing = try await store.proxyLease(of: chip) { return existing }
+    public func lease(for chip: ChipID, hints: ProxyHints, leases: any ProxyLeaseStore) async throws -> ProxyLease {
+        if let existing = try await leases.lease(of: chip) { return existing }
         let username = self.username(login: configuration.account(for: hints.tenant).login, country: hints.country, city: hints.city)
         let name = self.name
         let range = configuration.stickyPorts
@@ -78,9 +78,10 @@ public struct DataImpulseProxy: ProxyProvider {
         let lease: ProxyLease
         do {
             // The store picks the lowest free port and records the lease in one change.
-            lease = try await store.leaseStickyPort(for: chip, provider: name, in: range, startingAt: nil) { [self] port in
-                ProxyLease(chip: chip, provider: name, endpoint: endpoint(scheme: scheme, port: port, username: username, password: nil), stickyPort: port)
-            }
+            // Each sticky port is an exit IP: the endpoint is the gateway on the leased port.
+            lease = try await leases.leaseStickyPort(StickyPortLease(
+                chip: chip, provider: name, ports: range,
+                endpoint: .atPort(endpoint(scheme: scheme, port: range.lowerBound, username: username, password: nil))))
         } catch let error as WhagoError where error.code == .capacityExhausted {
             throw WhagoError(.capacityExhausted, "all \(range.count) sticky ports of proxy.dataimpulse.stickyPorts (\(range)) are leased; "
                 + "widen the range or delete chips")
@@ -89,15 +90,15 @@ public struct DataImpulseProxy: ProxyProvider {
             do {
                 _ = try await check(lease)
             } catch {
-                try? await store.releaseProxyLease(of: chip)
+                try? await leases.release(chip: chip)
                 throw error
             }
         }
         return lease
     }
 
-    public func release(_ lease: ProxyLease, store: any Store) async throws {
-        try await store.releaseProxyLease(of: lease.chip)
+    public func release(_ lease: ProxyLease, leases: any ProxyLeaseStore) async throws {
+        try await leases.release(chip: lease.chip)
     }
 
     /// The lease's endpoint with the password of the account its login belongs to.

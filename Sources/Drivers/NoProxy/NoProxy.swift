@@ -22,21 +22,21 @@ public struct NoProxy: ProxyProvider {
         .ok("no proxy: sessions connect directly")
     }
 
-    public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
-        if let existing = try await store.proxyLease(of: chip) { return existing }
+    public func lease(for chip: ChipID, hints: ProxyHints, leases: any ProxyLeaseStore) async throws -> ProxyLease {
+        if let existing = try await leases.lease(of: chip) { return existing }
         let lease = ProxyLease(chip: chip, provider: name, endpoint: nil)
         do {
-            try await store.insertProxyLease(lease)
+            try await leases.insert(lease)
         } catch let error as WhagoError where error.code == .conflict {
             // Leased meanwhile by a concurrent call for the same chip: that lease is the chip's.
-            if let existing = try await store.proxyLease(of: chip) { return existing }
+            if let existing = try await leases.lease(of: chip) { return existing }
             throw error
         }
         return lease
     }
 
-    public func release(_ lease: ProxyLease, store: any Store) async throws {
-        try await store.releaseProxyLease(of: lease.chip)
+    public func release(_ lease: ProxyLease, leases: any ProxyLeaseStore) async throws {
+        try await leases.release(chip: lease.chip)
     }
 
     /// A direct connection: no endpoint.

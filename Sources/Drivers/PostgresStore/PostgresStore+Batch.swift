@@ -100,6 +100,32 @@ extension PostgresStore {
         case .removeWorker(let id):
             try await connection.query("UPDATE \(unescaped: t("chips")) SET doc = doc - 'worker' WHERE worker = \(id.rawValue)", logger: logger)
             try await connection.query("DELETE FROM \(unescaped: t("workers")) WHERE id = \(id.rawValue)", logger: logger)
+        case .leasePort(let worker, let ports):
+            try await leasePort(worker, in: ports, on: connection)
+        case .leaseStickyPort(let request):
+            try await leaseStickyPort(request, on: connection)
+        case .acknowledge(let id, let date):
+            try await acknowledge(id, at: date, on: connection)
+        case .reschedule(let id, let next, let error):
+            try await updateEntry(id, in: .pending, on: connection) { entry in
+                entry.attempts += 1
+                entry.nextAttemptAt = next
+                entry.lastError = error
+            }
+        case .deadLetter(let id, let error):
+            try await updateEntry(id, in: .pending, on: connection) { entry in
+                entry.attempts += 1
+                entry.lastError = error
+                entry.state = .dead
+            }
+        case .retryDeadLetter(let id, let date):
+            try await updateEntry(id, in: .dead, on: connection) { entry in
+                entry.state = .pending
+                entry.attempts = 0
+                entry.nextAttemptAt = date
+            }
+        case .pruneEvents(let date):
+            try await pruneEvents(before: date, on: connection)
         case .insertProxyLease(let lease):
             try await connection.query("""
                 INSERT INTO \(unescaped: t("proxy_leases")) (chip, provider, sticky_port, doc)
@@ -208,7 +234,7 @@ extension PostgresStore {
 
 extension PostgresStore {
     /// ``StoreOperation/moveWorker(_:version:host:address:ports:)``: the ports of `host` are
-    /// locked as ``leasePort(in:host:for:)`` locks them, so a move and a lease never pick one port.
+    /// locked as ``leasePort(_:in:on:)`` locks them, so a move and a lease never pick one port.
     func moveWorker(_ id: WorkerID, version: Int, to host: String, address: String?, ports: PortRange,
                     on connection: PostgresConnection) async throws {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("whago.ports." + schema + "." + host)))", logger: logger)

@@ -58,11 +58,6 @@ extension PostgresStore {
         }
     }
 
-    public func enqueue(_ entries: [OutboxEntry]) async throws {
-        guard !entries.isEmpty else { return }
-        try await transaction { connection in try await self.insert(entries, on: connection) }
-    }
-
     public func events(of tenant: TenantID, after sequence: Int64, limit: Int) async throws -> [OutboxEntry] {
         try await settledEntries("""
             SELECT \(unescaped: Self.entryColumns) FROM \(unescaped: t("outbox")) WHERE tenant = \(tenant.rawValue) AND seq > \(sequence)
@@ -112,52 +107,29 @@ extension PostgresStore {
             """).sorted { $0.sequence < $1.sequence }
     }
 
-    public func acknowledge(_ id: EventID) async throws {
-        _ = try await query("""
-            UPDATE \(unescaped: t("outbox")) SET state = 'delivered', delivered_at = now(), claimed_by = NULL, claimed_until = NULL
-            WHERE id = \(id.rawValue) AND state = 'pending' RETURNING id
-            """) { _ in () }
+    /// ``StoreOperation/acknowledge(_:at:)``: idempotent.
+    func acknowledge(_ id: EventID, at date: Date, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            UPDATE \(unescaped: t("outbox")) SET state = 'delivered', delivered_at = \(date), claimed_by = NULL, claimed_until = NULL
+            WHERE id = \(id.rawValue) AND state = 'pending'
+            """, logger: logger)
     }
 
-    private func updateEntry(_ id: EventID, in state: OutboxEntry.State, _ change: @escaping @Sendable (inout OutboxEntry) -> Void) async throws {
-        try await transaction { connection in
-            guard let text = try await self.rows("""
-                SELECT doc::text FROM \(unescaped: self.t("outbox")) WHERE id = \(id.rawValue) AND state = \(state.rawValue) FOR UPDATE
-                """, on: connection, { try $0.decode(String.self) }).first else {
-                throw WhagoError(.notFound, state == .dead ? "no dead-lettered event \(id)" : "no outbox entry \(id)")
-            }
-            var entry = try self.decode(OutboxEntry.self, text)
-            change(&entry)
-            try await connection.query("""
-                UPDATE \(unescaped: self.t("outbox")) SET doc = \(try self.encode(entry))::jsonb, next_attempt_at = \(entry.nextAttemptAt),
-                    state = \(entry.state.rawValue), claimed_by = NULL, claimed_until = NULL
-                WHERE id = \(id.rawValue)
-                """, logger: self.logger)
+    /// Changes an entry in `state` (`not_found` when there is none), releasing its claim.
+    func updateEntry(_ id: EventID, in state: OutboxEntry.State, on connection: PostgresConnection,
+                     _ change: (inout OutboxEntry) -> Void) async throws {
+        guard let text = try await rows("""
+            SELECT doc::text FROM \(unescaped: t("outbox")) WHERE id = \(id.rawValue) AND state = \(state.rawValue) FOR UPDATE
+            """, on: connection, { try $0.decode(String.self) }).first else {
+            throw WhagoError(.notFound, state == .dead ? "no dead-lettered event \(id)" : "no outbox entry \(id)")
         }
-    }
-
-    public func reschedule(_ id: EventID, nextAttemptAt: Date, error: String) async throws {
-        try await updateEntry(id, in: .pending) { entry in
-            entry.attempts += 1
-            entry.nextAttemptAt = nextAttemptAt
-            entry.lastError = error
-        }
-    }
-
-    public func deadLetter(_ id: EventID, error: String) async throws {
-        try await updateEntry(id, in: .pending) { entry in
-            entry.attempts += 1
-            entry.lastError = error
-            entry.state = .dead
-        }
-    }
-
-    public func retryDeadLetter(_ id: EventID, at date: Date) async throws {
-        try await updateEntry(id, in: .dead) { entry in
-            entry.state = .pending
-            entry.attempts = 0
-            entry.nextAttemptAt = date
-        }
+        var entry = try decode(OutboxEntry.self, text)
+        change(&entry)
+        try await connection.query("""
+            UPDATE \(unescaped: t("outbox")) SET doc = \(try encode(entry))::jsonb, next_attempt_at = \(entry.nextAttemptAt),
+                state = \(entry.state.rawValue), claimed_by = NULL, claimed_until = NULL
+            WHERE id = \(id.rawValue)
+            """, logger: logger)
     }
 
     public func deadLetters(of tenant: TenantID?, limit: Int) async throws -> [OutboxEntry] {
@@ -169,14 +141,14 @@ extension PostgresStore {
         return try await entries("SELECT \(unescaped: Self.entryColumns) FROM \(unescaped: t("outbox")) WHERE state = 'dead' ORDER BY seq LIMIT \(limit)")
     }
 
-    public func pruneEvents(before date: Date) async throws {
-        _ = try await query("""
-            DELETE FROM \(unescaped: t("messages")) WHERE created_at < \(date) AND status <> 'queued' RETURNING id
-            """) { _ in () }
-        _ = try await query("""
+    /// ``StoreOperation/pruneEvents(before:)``.
+    func pruneEvents(before date: Date, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            DELETE FROM \(unescaped: t("messages")) WHERE created_at < \(date) AND status <> 'queued'
+            """, logger: logger)
+        try await connection.query("""
             DELETE FROM \(unescaped: t("outbox")) WHERE (state = 'delivered' AND delivered_at < \(date))
                 OR (state = 'dead' AND (doc->'event'->>'occurredAt')::float8 < \(date.timeIntervalSinceReferenceDate))
-            RETURNING seq
-            """) { _ in () }
+            """, logger: logger)
     }
 }

@@ -126,6 +126,11 @@ extension PostgresStore {
             (7, [
                 "CREATE INDEX ON \(table("messages")) (chip, (doc->>'providerMessageID'))",
             ]),
+            // The webhook dedupe window is no longer kept in the store (worker events are deduplicated
+            // by their event ids in the log).
+            (8, [
+                "DROP TABLE IF EXISTS \(table("dedupe"))",
+            ]),
         ]
     }
 

@@ -43,8 +43,8 @@ public struct StaticProxy: ProxyProvider {
             + (configuration.probeURL.map { ", checks through \($0)" } ?? ", no probeURL: leases are not checked"))
     }
 
-    public func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease {
-        if let existing = try await store.proxyLease(of: chip) { return existing }
+    public func lease(for chip: ChipID, hints: ProxyHints, leases: any ProxyLeaseStore) async throws -> ProxyLease {
+        if let existing = try await leases.lease(of: chip) { return existing }
         let endpoints = configuration.endpoints
         // Only proxies the chip's session software can use.
         let usable = endpoints.indices.filter { hints.accepts(endpoints[$0].scheme) }
@@ -58,10 +58,9 @@ public struct StaticProxy: ProxyProvider {
             let name = self.name
             for run in Self.runs(usable) {
                 do {
-                    return try await store.leaseStickyPort(for: chip, provider: name, in: try PortRange(run.lowerBound + 1, run.upperBound + 1),
-                                                           startingAt: nil) { port in
-                        ProxyLease(chip: chip, provider: name, endpoint: endpoints[port - 1], stickyPort: port)
-                    }
+                    return try await leases.leaseStickyPort(StickyPortLease(
+                        chip: chip, provider: name, ports: try PortRange(run.lowerBound + 1, run.upperBound + 1),
+                        endpoint: .listed(Array(endpoints[run]))))
                 } catch let error as WhagoError where error.code == .capacityExhausted {
                     continue
                 }
@@ -69,7 +68,7 @@ public struct StaticProxy: ProxyProvider {
             throw WhagoError(.capacityExhausted, "all \(usable.count) usable proxies of proxy.static.proxies are leased (exclusive: true); "
                 + "add proxies or delete chips")
         }
-        let mine = try await store.proxyLeases().filter { $0.provider == name }
+        let mine = try await leases.leases(of: name)
         var uses = [Int](repeating: 0, count: endpoints.count)
         for lease in mine {
             if let index = endpoints.firstIndex(where: { Self.sameProxy($0, lease.endpoint) }) { uses[index] += 1 }
@@ -77,9 +76,9 @@ public struct StaticProxy: ProxyProvider {
         let index = usable.min { uses[$0] < uses[$1] } ?? usable[0]
         let lease = ProxyLease(chip: chip, provider: name, endpoint: endpoints[index])
         do {
-            try await store.insertProxyLease(lease)
+            try await leases.insert(lease)
         } catch let error as WhagoError where error.code == .conflict {
-            if let existing = try await store.proxyLease(of: chip) { return existing }
+            if let existing = try await leases.lease(of: chip) { return existing }
             throw error
         }
         return lease
@@ -98,8 +97,8 @@ public struct StaticProxy: ProxyProvider {
         return runs
     }
 
-    public func release(_ lease: ProxyLease, store: any Store) async throws {
-        try await store.releaseProxyLease(of: lease.chip)
+    public func release(_ lease: ProxyLease, leases: any ProxyLeaseStore) async throws {
+        try await leases.release(chip: lease.chip)
     }
 
     /// The configured URL the lease points at, with its password.

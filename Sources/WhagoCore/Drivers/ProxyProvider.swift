@@ -3,11 +3,12 @@ import Foundation
 /// Hands out sticky proxies: one per chip, so a WhatsApp number keeps one exit IP.
 ///
 /// # Implementation requirements
-/// - ``lease(for:hints:store:)`` records the lease in the store **atomically with the choice**
-///   (the store enforces one chip per sticky port), so two concurrent calls never hand out the same
-///   endpoint and a crash never leaves a lease the store does not know. Leasing for a chip that
-///   already holds a lease returns that lease (idempotent).
-/// - ``release(_:store:)`` removes the lease from the store; releasing twice succeeds.
+/// - ``lease(for:hints:leases:)`` records the lease **atomically with the choice** (the store
+///   enforces one chip per sticky port: ``ProxyLeaseStore/leaseStickyPort(_:)``), so two concurrent
+///   calls never hand out the same endpoint and a crash never leaves a lease the store does not
+///   know. Leasing for a chip that already holds a lease returns that lease (idempotent).
+/// - ``release(_:leases:)`` removes the lease; releasing twice succeeds.
+/// - A provider sees the leases, never the rest of whago's state (``ProxyLeaseStore``).
 /// - ``check(_:)`` really connects through the proxy; it is not a configuration check.
 /// - A lease keeps no password; ``endpoint(for:)`` gives it back from the configuration.
 /// - Errors are ``WhagoError``s: `capacity_exhausted` (no sticky port left), `unavailable`
@@ -17,9 +18,9 @@ public protocol ProxyProvider: WhagoDriver {
     /// The driver's name, recorded in every lease it issues.
     var name: String { get }
     /// Leases a proxy for the chip, or returns the one it already holds.
-    func lease(for chip: ChipID, hints: ProxyHints, store: any Store) async throws -> ProxyLease
+    func lease(for chip: ChipID, hints: ProxyHints, leases: any ProxyLeaseStore) async throws -> ProxyLease
     /// Gives a chip's proxy back.
-    func release(_ lease: ProxyLease, store: any Store) async throws
+    func release(_ lease: ProxyLease, leases: any ProxyLeaseStore) async throws
     /// The lease's endpoint with its credentials, rebuilt from the configuration (leases never
     /// keep a password); nil for a direct connection.
     func endpoint(for lease: ProxyLease) -> ProxyEndpoint?

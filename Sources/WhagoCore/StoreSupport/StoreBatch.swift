@@ -45,16 +45,79 @@ public enum StoreOperation: Sendable, Hashable, Codable {
     case moveWorker(WorkerID, version: Int, host: String, address: String?, ports: PortRange)
     /// Deletes the worker, releases its port and unplaces its chips. Idempotent.
     case removeWorker(WorkerID)
+    /// Inserts the worker on the lowest free port of `ports` on its host (the stored worker carries
+    /// that port and version 1): the port pool. `capacity_exhausted` when every port is leased.
+    case leasePort(Worker, ports: PortRange)
+    /// One proxy lease per chip, one chip per sticky port (`conflict` otherwise).
     case insertProxyLease(ProxyLease)
+    /// The chip's proxy lease on a free sticky port, unless it already holds one (then nothing
+    /// changes). `capacity_exhausted` when every port is leased, `not_found` without the chip.
+    case leaseStickyPort(StickyPortLease)
     /// Idempotent.
     case releaseProxyLease(ChipID)
-    /// Appends events to the outbox, in order.
+    /// Appends events to the log, in order, each with the next store-wide sequence, pending
+    /// delivery. An event id already in the log is a `conflict`.
     case enqueue([OutboxEntry])
+    /// Marks a pending entry delivered at `at`; it stays in the log. Idempotent.
+    case acknowledge(EventID, at: Date)
+    /// Records a failed attempt and when to try again; the claim is released.
+    case reschedule(EventID, nextAttemptAt: Date, error: String)
+    /// Records the last failed attempt and moves the pending entry, which will not be retried, to
+    /// the dead letters (which unblocks its chip's later events).
+    case deadLetter(EventID, error: String)
+    /// A dead-lettered entry back to pending, due at `at`, its attempts reset.
+    case retryDeadLetter(EventID, at: Date)
+    /// Removes delivered and dead-lettered entries older than `before` from the log, and settled
+    /// messages created before it (retention).
+    case pruneEvents(before: Date)
     /// Records an outgoing message before it is sent; a second message of the chip with the same
     /// idempotency key is a `conflict` (read the first with `Store.message(of:idempotencyKey:)`).
     case recordMessage(OutgoingMessage)
     /// Compares ``OutgoingMessage/version``.
     case updateMessage(OutgoingMessage)
+}
+
+/// A chip's lease of a provider's sticky port (DataImpulse's ports, a static list's positions):
+/// the store picks the first port of `ports` from `startingAt` (wrapping around; from the lowest
+/// when nil) that no lease of `provider` holds, and makes the lease's endpoint from `endpoint`.
+public struct StickyPortLease: Sendable, Hashable, Codable {
+    /// How the leased port gives the lease's endpoint.
+    public enum Endpoint: Sendable, Hashable, Codable {
+        /// This endpoint with the sticky port as its port (DataImpulse: each port is an exit IP).
+        case atPort(ProxyEndpoint)
+        /// The endpoint at the port's position in `ports` (the first port → the first endpoint).
+        case listed([ProxyEndpoint])
+    }
+
+    public var chip: ChipID
+    public var provider: String
+    public var ports: PortRange
+    public var startingAt: Int?
+    public var endpoint: Endpoint
+    public var leasedAt: Date
+
+    public init(chip: ChipID, provider: String, ports: PortRange, startingAt: Int? = nil, endpoint: Endpoint, leasedAt: Date = Date()) {
+        self.chip = chip
+        self.provider = provider
+        self.ports = ports
+        self.startingAt = startingAt
+        self.endpoint = endpoint
+        self.leasedAt = leasedAt
+    }
+
+    /// The lease on `port`.
+    public func lease(on port: Int) -> ProxyLease {
+        var endpoint: ProxyEndpoint?
+        switch self.endpoint {
+        case .atPort(let template):
+            endpoint = template
+            endpoint?.port = port
+        case .listed(let endpoints):
+            let position = port - ports.lowerBound
+            endpoint = endpoints.indices.contains(position) ? endpoints[position] : nil
+        }
+        return ProxyLease(chip: chip, provider: provider, endpoint: endpoint, stickyPort: port, leasedAt: leasedAt)
+    }
 }
 
 /// The name and token of a fencing lease that a batch requires to still be current.

@@ -33,7 +33,8 @@ public enum StoreMutation: Codable, Sendable, Hashable {
     case pruneEvents(before: Date)
     case reschedule(EventID, nextAttemptAt: Date, error: String)
     case deadLetter(EventID, error: String)
-    /// A webhook request id seen at a time; ids older than `window` are forgotten.
+    /// A webhook request id seen at a time: written by a whago that kept a dedupe window in the
+    /// store; replayed as nothing.
     case markSeen(String, at: Date, window: Duration)
     /// Operations applied all or nothing, with version, count and fence preconditions. The cases
     /// above without preconditions are kept so that logs written before batches still replay.

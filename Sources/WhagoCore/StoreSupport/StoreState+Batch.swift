@@ -83,12 +83,36 @@ extension StoreState {
             try apply(StoreMutation.moveWorker(worker))
         case .removeWorker(let id):
             try apply(StoreMutation.removeWorker(id))
+        case .leasePort(var worker, let ports):
+            guard let port = freePort(in: ports, host: worker.host) else {
+                throw WhagoError(.capacityExhausted, "no free port in \(ports) on \(worker.host)")
+            }
+            worker.port = port
+            worker.version = 1
+            try apply(StoreMutation.insertWorker(worker))
         case .insertProxyLease(let lease):
             try apply(StoreMutation.insertProxyLease(lease))
+        case .leaseStickyPort(let request):
+            guard proxyLeases[request.chip] == nil else { return }
+            guard chips[request.chip] != nil else { throw WhagoError(.notFound, "no chip \(request.chip)") }
+            guard let port = freeStickyPort(in: request.ports, provider: request.provider, startingAt: request.startingAt) else {
+                throw WhagoError(.capacityExhausted, "all \(request.ports.count) sticky ports of \(request.ports) are leased (\(request.provider))")
+            }
+            try apply(StoreMutation.insertProxyLease(request.lease(on: port)))
         case .releaseProxyLease(let chip):
             try apply(StoreMutation.releaseProxyLease(chip))
         case .enqueue(let entries):
             try apply(StoreMutation.enqueue(entries))
+        case .acknowledge(let id, let date):
+            if isPending(id) { try apply(StoreMutation.deliver(id, at: date)) }
+        case .reschedule(let id, let next, let error):
+            try apply(StoreMutation.reschedule(id, nextAttemptAt: next, error: error))
+        case .deadLetter(let id, let error):
+            try apply(StoreMutation.deadLetter(id, error: error))
+        case .retryDeadLetter(let id, let date):
+            try apply(StoreMutation.retryDeadLetter(id, at: date))
+        case .pruneEvents(let date):
+            try apply(StoreMutation.pruneEvents(before: date))
         case .recordMessage(let message):
             try record(message)
         case .updateMessage(let message):

@@ -17,7 +17,6 @@ public struct StoreState: Codable, Sendable, Equatable {
     /// Every event id in the log, with its sequence.
     var outboxSequence: [EventID: UInt64] = [:]
     var nextSequence: UInt64 = 1
-    private var seenRequests: [String: Date] = [:]
     /// "host:port" → worker, the port leases.
     private(set) var portOwners: [String: WorkerID] = [:]
     /// Named leases with fencing tokens (leadership), by name.
@@ -41,7 +40,7 @@ public struct StoreState: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tenants, apiKeys, chips, workers, proxyLeases, outbox, deadLetters, delivered, outboxSequence, nextSequence
-        case seenRequests, portOwners, leases, keyCheck, messages
+        case portOwners, leases, keyCheck, messages
     }
 
     /// Snapshots written before the event log and leases existed still load.
@@ -57,7 +56,6 @@ public struct StoreState: Codable, Sendable, Equatable {
         delivered = try container.decodeIfPresent([UInt64: OutboxEntry].self, forKey: .delivered) ?? [:]
         outboxSequence = try container.decode([EventID: UInt64].self, forKey: .outboxSequence)
         nextSequence = try container.decode(UInt64.self, forKey: .nextSequence)
-        seenRequests = try container.decode([String: Date].self, forKey: .seenRequests)
         portOwners = try container.decode([String: WorkerID].self, forKey: .portOwners)
         leases = try container.decodeIfPresent([String: StoreLease].self, forKey: .leases) ?? [:]
         keyCheck = try container.decodeIfPresent(String.self, forKey: .keyCheck)
@@ -112,11 +110,6 @@ public struct StoreState: Codable, Sendable, Equatable {
 
     /// Whether the event waits in the outbox (not delivered, not dead-lettered).
     public func isPending(_ id: EventID) -> Bool { outboxSequence[id].map { outbox[$0] != nil } ?? false }
-
-    public func hasSeen(_ requestID: String, at now: Date, window: Duration) -> Bool {
-        guard let seen = seenRequests[requestID] else { return false }
-        return now.timeIntervalSince(seen) < window.seconds
-    }
 
     // MARK: Changes
 
@@ -258,12 +251,9 @@ public struct StoreState: Codable, Sendable, Equatable {
             }
         case .setKeyCheck(let check):
             keyCheck = check
-        case .markSeen(let requestID, let now, let window):
-            if let seen = seenRequests[requestID], now.timeIntervalSince(seen) < window.seconds { return }
-            seenRequests[requestID] = now
-            if seenRequests.count > 4096 {
-                seenRequests = seenRequests.filter { now.timeIntervalSince($0.value) < window.seconds }
-            }
+        case .markSeen:
+            // Logs of a whago that kept a webhook dedupe window still replay; it is no longer kept.
+            break
         }
     }
 
@@ -323,8 +313,43 @@ public struct StoreState: Codable, Sendable, Equatable {
                 state.portOwners["\(old.host):\(old.port)"] = id
                 for chip in placed { state.chips[chip]?.worker = id }
             }
+        case .leasePort(let worker, _):
+            return { state in
+                if let leased = state.workers.removeValue(forKey: worker.id) { state.portOwners["\(leased.host):\(leased.port)"] = nil }
+            }
         case .insertProxyLease(let lease):
             return { $0.releaseLease(of: lease.chip) }
+        case .leaseStickyPort(let request):
+            guard proxyLeases[request.chip] == nil else { return { _ in } }
+            return { $0.releaseLease(of: request.chip) }
+        case .acknowledge(let id, _), .reschedule(let id, _, _), .deadLetter(let id, _):
+            guard let sequence = outboxSequence[id], let old = outbox[sequence] else { return { _ in } }
+            return { state in
+                state.delivered[sequence] = nil
+                state.deadLetters[sequence] = nil
+                state.outbox[sequence] = old
+            }
+        case .retryDeadLetter(let id, _):
+            guard let sequence = outboxSequence[id], let old = deadLetters[sequence] else { return { _ in } }
+            return { state in
+                state.outbox[sequence] = nil
+                state.deadLetters[sequence] = old
+            }
+        case .pruneEvents(let date):
+            let settled = messages.values.filter { $0.createdAt < date && $0.status != .queued }
+            let delivered = delivered.filter { ($0.value.deliveredAt ?? $0.value.event.occurredAt) < date }
+            let dead = deadLetters.filter { $0.value.event.occurredAt < date }
+            return { state in
+                for message in settled { state.restore(message) }
+                for (sequence, entry) in delivered {
+                    state.delivered[sequence] = entry
+                    state.outboxSequence[entry.id] = sequence
+                }
+                for (sequence, entry) in dead {
+                    state.deadLetters[sequence] = entry
+                    state.outboxSequence[entry.id] = sequence
+                }
+            }
         case .releaseProxyLease(let chip):
             let old = proxyLeases[chip]
             return { state in if let old { state.restore(old) } }

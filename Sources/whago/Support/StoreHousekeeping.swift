@@ -15,7 +15,7 @@ struct StoreHousekeeping: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                try await store.pruneEvents(before: Date().addingTimeInterval(-retention.seconds))
+                try await store.apply(.pruneEvents(before: Date().addingTimeInterval(-retention.seconds)))
             } catch {
                 logger.warning("pruning the event log failed; trying again later", metadata: ["error": "\(error)"])
             }
