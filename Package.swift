@@ -137,6 +137,17 @@ let package = Package(
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
 
+        // whago wired once: the orchestrator, its services and the HTTP server (serve, the rig, the benchmarks).
+        .target(
+            name: "WhagoDaemon",
+            dependencies: [
+                "WhagoCore", "Orchestrator", "WhagoServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Drivers: one target each, one public registration value each.
         driver("LocalProcessRuntime"),
         driver("DockerRuntime", dependencies: ["CurlHTTP", "DockerEngine"]),
@@ -167,7 +178,7 @@ let package = Package(
             name: "WhagoRig",
             dependencies: [
                 "Orchestrator", "WhagoCore", "WhagoTesting", "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "WAHAPlusProvider", "NoProxy",
-                "DataImpulseProxy", "FileStore", "PostgresStore", "WhagoServer",
+                "DataImpulseProxy", "FileStore", "PostgresStore", "WhagoServer", "WhagoDaemon",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -177,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "whago",
             dependencies: [
-                "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP", "Orchestrator", "WhagoServer",
+                "WhagoCore", "YAMLConfig", "WAHASimulator", "CurlHTTP", "Orchestrator", "WhagoServer", "WhagoDaemon",
                 "LocalProcessRuntime", "DockerRuntime", "SwarmRuntime", "WAHAPlusProvider",
                 "NoProxy", "StaticProxy", "DataImpulseProxy", "FileStore", "PostgresStore",
                 // new-driver: whago's driver dependencies above this line
@@ -196,7 +207,7 @@ let package = Package(
             name: "whago-bench",
             dependencies: [
                 "CurlHTTP", "WhagoCore", "FileStore", "PostgresStore", "DockerRuntime", "SwarmRuntime", "LocalProcessRuntime", "WhagoTesting",
-                "Orchestrator", "WhagoRig", "NoProxy",
+                "Orchestrator", "WhagoRig", "WhagoDaemon", "NoProxy",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

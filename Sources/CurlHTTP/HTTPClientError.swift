@@ -2,6 +2,7 @@ internal import CCurl
 
 /// A failed transfer: what kind of failure, libcurl's code and its message (never a credential).
 public struct HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What failed, as a caller decides on it (retry, give up, report).
     public enum Kind: Sendable, Hashable {
         /// Nothing listens at the address (or the unix socket does not exist).
         case connectionRefused

@@ -102,6 +102,7 @@ public struct TLSFiles: Sendable, Hashable {
 /// A proxy to send a request through. Credentials are given as they are — special characters
 /// (`@`, `:`, `/`, `%`) need no escaping by the caller — and never appear in errors.
 public struct HTTPProxy: Sendable, Hashable, CustomStringConvertible {
+    /// The proxy protocol.
     public enum Scheme: String, Sendable, Hashable {
         /// SOCKS5 with host names resolved by the proxy (what residential proxies expect).
         case socks5h

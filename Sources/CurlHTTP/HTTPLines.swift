@@ -1,12 +1,14 @@
 /// Splits a sequence of byte chunks into lines, whatever the chunk boundaries: a line may arrive in
 /// several chunks and a chunk may hold several lines. A last line without a newline is kept.
 public struct HTTPLines<Base: AsyncSequence>: AsyncSequence where Base.Element == [UInt8] {
+    /// One line, without its newline.
     public typealias Element = String
 
     let base: Base
 
     public init(_ base: Base) { self.base = base }
 
+    /// Reads the base sequence's chunks as they come, a line at a time.
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.AsyncIterator
         var buffer: [UInt8] = []

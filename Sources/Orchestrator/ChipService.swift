@@ -21,7 +21,7 @@ public struct ChipService: Sendable {
     public var defaultCountry: String? { context.proxy.defaultCountry }
 
     /// How many chips `tenant` may have (its own limit, else `limits.chipsPerTenant`).
-    public func chipLimit(of tenant: Tenant) -> Int { tenant.chipQuota ?? context.limits.chipsPerTenant }
+    public func chipLimit(of tenant: Tenant) -> Int { tenant.chipLimit ?? context.limits.chipsPerTenant }
 
     /// What a tenant asks for when creating a chip.
     public struct Request: Sendable, Hashable {
@@ -51,20 +51,20 @@ public struct ChipService: Sendable {
             throw WhagoError(.notFound, "tenant \(tenant) does not exist")
         }
         guard background.accepting else { throw WhagoError(.unavailable, "whago is shutting down; retry on another replica or later") }
-        let quota = chipLimit(of: tenantRecord)
+        let limit = chipLimit(of: tenantRecord)
         var tags: [String: String] = [:]
         tags[ChipMetadata.country] = country
         tags[ChipMetadata.city] = city
         let metadata = tags
         let chip = try await tenantQueue.run(tenant) {
             let count = try await context.store.chips(of: tenant).count
-            guard count < quota else {
-                throw WhagoError(.quotaExceeded, "tenant \(tenant) has \(count) chips, its limit (\(quota)); delete a chip or raise the tenant's chipLimit")
+            guard count < limit else {
+                throw WhagoError(.quotaExceeded, "tenant \(tenant) has \(count) chips, its limit (\(limit)); delete a chip or raise the tenant's chipLimit")
             }
             let now = Date()
             let chip = Chip(id: ChipID.make(prefix: "chip", at: now), tenant: tenant, name: name, status: .provisioning,
                             metadata: metadata, createdAt: now)
-            return try await placement.create(chip, quota: quota)
+            return try await placement.create(chip, chipLimit: limit)
         }
         context.logger.info("chip created", metadata: ["chip": "\(chip.id)", "tenant": "\(tenant)", "worker": "\(chip.worker?.rawValue ?? "-")"])
         background.spawn { await provisioner.provision(chip.id) }

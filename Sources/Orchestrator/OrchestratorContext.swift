@@ -32,11 +32,7 @@ struct OrchestratorContext: Sendable {
     }
 
     /// How whago reaches the worker's API.
-    func endpoint(of worker: Worker) -> WorkerEndpoint {
-        let address = worker.address ?? worker.host
-        let host = address.contains(":") ? "[\(address)]" : address
-        return WorkerEndpoint(worker: worker.id, baseURL: URL(string: "http://\(host):\(worker.port)")!, apiKey: worker.apiKey)
-    }
+    func endpoint(of worker: Worker) -> WorkerEndpoint { WorkerEndpoint(worker) }
 
     /// Where the worker sends its webhooks, and the key it signs them with.
     func webhook(of worker: Worker) -> WebhookTarget {

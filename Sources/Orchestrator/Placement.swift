@@ -3,7 +3,7 @@ import WhagoCore
 
 /// Where a tenant's chip goes: the tenant's least-loaded worker with room, else a new worker on a
 /// port leased from the runtime's pool. Workers are never shared between tenants, and each has
-/// keys of its own. Capacity and quota are checked by the store inside the batch that places the
+/// keys of its own. Capacity and the chip limit are checked by the store inside the batch that places the
 /// chip, so racing creations cannot overfill a worker or a tenant.
 struct Placement: Sendable {
     let context: OrchestratorContext
@@ -11,9 +11,9 @@ struct Placement: Sendable {
     var capacity: Int { context.sessions.sessionsPerWorker }
 
     /// Stores a new chip placed on a worker (PROVISIONING): the intent every later step reads.
-    func create(_ chip: Chip, quota: Int) async throws -> Chip {
+    func create(_ chip: Chip, chipLimit: Int) async throws -> Chip {
         try await placeWithRetry(chip) { chip, capacity in
-            .createChip(chip, quota: quota, capacity: capacity)
+            .createChip(chip, chipLimit: chipLimit, capacity: capacity)
         }
     }
 
@@ -85,7 +85,7 @@ struct Placement: Sendable {
         let id = WorkerID.make(prefix: "wrk")
         // The store picks the port (the lowest free one of the range on that node).
         var worker = Worker(id: id, tenant: tenant, name: "whago-\(id.rawValue)", host: node.id, port: ports.lowerBound, runtimeID: nil,
-                            apiKey: Secret(Self.randomKey()), webhookSecret: Secret(Self.randomKey()))
+                            apiKey: Secret(Hex.random()), webhookSecret: Secret(Hex.random()))
         if context.runtime.placesWorkersOnSeveralHosts { worker.address = node.address }
         try await context.store.apply(.leasePort(worker, ports: ports))
         guard let leased = try await context.store.worker(id) else {
@@ -142,11 +142,5 @@ struct Placement: Sendable {
                 + "add a node or fix the constraints")
             : WhagoError(.capacityExhausted, "all \(ports.range.count) worker ports of \(ports.setting) (\(ports.range)) are leased on each of "
                 + "the \(nodes.count) node\(nodes.count == 1 ? "" : "s") that take workers; widen \(ports.setting), add nodes or delete chips")
-    }
-
-    /// 32 random bytes as hex: a worker's API key or webhook secret.
-    static func randomKey() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }

@@ -1,7 +1,39 @@
+import Foundation
 import WhagoCore
 
-/// Checks of what tenants send, before it reaches a store, a worker or a proxy login.
-enum Validation {
+/// Checks of what tenants and the admin send, before it reaches a store, a worker or a proxy login:
+/// one function per rule, called by the services and, where the API must parse first, by the API.
+public enum Validation {
+    /// A tenant's name: 1 to 128 characters without control characters, spaces trimmed.
+    public static func tenantName(_ name: String) throws -> String {
+        let trimmed = name.trimmingSpaces()
+        guard !trimmed.isEmpty, trimmed.count <= 128, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw WhagoError(.invalidRequest, "a tenant name is 1 to 128 characters without control characters")
+        }
+        return trimmed
+    }
+
+    /// A tenant's chip limit: 1 to 100,000.
+    public static func chipLimit(_ limit: Int) throws -> Int {
+        guard (1...100_000).contains(limit) else { throw WhagoError(.invalidRequest, "chipLimit must be 1 to 100000") }
+        return limit
+    }
+
+    /// A tenant's webhook URL: http or https, with a host, at most 2048 characters.
+    public static func webhookURL(_ text: String) throws -> URL {
+        guard text.utf8.count <= 2048, let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+              url.host?.isEmpty == false else {
+            throw WhagoError(.invalidRequest, "webhook.url must be an http or https URL of at most 2048 characters")
+        }
+        return url
+    }
+
+    /// A webhook secret a tenant chose: 16 to 256 characters.
+    public static func webhookSecret(_ secret: String) throws -> Secret {
+        guard (16...256).contains(secret.utf8.count) else { throw WhagoError(.invalidRequest, "webhook.secret must be 16 to 256 characters") }
+        return Secret(secret)
+    }
+
     /// 1 to 64 characters, no control characters, not only spaces.
     static func chipName(_ name: String) throws -> String {
         let trimmed = name.trimmingSpaces()

@@ -108,10 +108,7 @@ public struct WebhookIntake: Sendable {
                     next.markPaired(at: event.occurredAt, previousPhone: current.phone)
                 }
                 if next.status != current.status { next.statusChangedAt = event.occurredAt }
-                var payload: [String: JSONValue] = ["status": .string(status.rawValue), "previous": .string(current.status.rawValue)]
-                if let phone = next.phone { payload["phone"] = .string(phone) }
-                let tenantEvent = ChipEvent(id: id, chip: chip.id, kind: .statusChanged, status: status, payload: .object(payload),
-                                            occurredAt: event.occurredAt)
+                let tenantEvent = ChipTransitions.statusEvent(next, previous: current.status, reason: nil, id: id, at: event.occurredAt)
                 // Same status again (a repeat, or a poll got there first): nothing to tell the tenant.
                 guard next != current else { return nil }
                 return ChipTransitions.Change(chip: next, events: [tenantEvent])

@@ -7,6 +7,7 @@ import LocalProcessRuntime
 public import Logging
 import NoProxy
 public import Orchestrator
+public import WhagoDaemon
 import PostgresStore
 import SwarmRuntime
 import ServiceLifecycle
@@ -135,14 +136,17 @@ public final class OrchestratorRig: Sendable {
     /// The port of the webhook receiver (`http://127.0.0.1:<port>/hooks/waha/<worker>`): the API's
     /// when the rig serves it.
     public let receiverPort: Int
-    /// The REST API, when ``Options/api`` asked for it.
+    /// The REST API, when ``Options/api`` asked for it (the rig always serves the workers' webhook
+    /// receiver, on the same port).
     public let server: WhagoServer?
+    /// The whole daemon, as `whago serve` wires it.
+    public let daemon: Daemon
     /// `http://127.0.0.1:<port>` of the REST API, when served.
     public var apiURL: String? { server == nil ? nil : "http://127.0.0.1:\(receiverPort)" }
     private let receiver: LoopbackServer
-    private let group: ServiceGroup?
+    private let group: ServiceGroup
     /// The service group's run; its error, if it failed.
-    private let running: Task<(any Error)?, Never>?
+    private let running: Task<(any Error)?, Never>
 
     /// Opens the store, starts the receiver and (by default) the orchestrator's loops.
     public static func start(_ options: Options) async throws -> OrchestratorRig {
@@ -183,21 +187,8 @@ public final class OrchestratorRig: Sendable {
                                         sessionsPerWorker: options.sessionsPerWorker, environment: ["WAHA_SIM_HOST": "127.0.0.1"],
                                         sessionsDatabaseURL: options.sessionsDatabaseURL.map(Secret.init), mediaURLs: options.mediaURLs)
         }
-        let box = OrchestratorBox()
+        // The proxies' probe target (`/ip`); workers' webhooks go to the daemon's own receiver.
         let router = Router()
-        router.post("/hooks/waha/:worker") { request, context in
-            guard let orchestrator = box.orchestrator else { return Response(status: .serviceUnavailable) }
-            let received = try await ReceivedRequest(request)
-            do {
-                _ = try await orchestrator.webhooks.receive(worker: try context.parameters.require("worker"), body: received.body,
-                                                            headers: received.headers)
-                return Response(status: .ok)
-            } catch let error as WhagoError where error.code == .unauthorized {
-                return Response(status: .unauthorized)
-            } catch let error as WhagoError where [.protocolError, .invalidRequest].contains(error.code) {
-                return Response(status: .badRequest)
-            }
-        }
         router.get("/ip") { _, _ in "203.0.113.7" }
         let receiver = try await LoopbackServer.start(router)
         let proxy: any ProxyProvider
@@ -208,70 +199,66 @@ public final class OrchestratorRig: Sendable {
             proxy = DataImpulseProxy(gateway: "127.0.0.1", login: login, password: Secret(password), protocol: scheme, stickyPorts: ports,
                                      probeURL: "http://127.0.0.1:\(receiver.port)/ip")
         }
-        let apiPort = try options.api.map { try $0.port ?? freePort() }
-        let orchestrator = Orchestrator(Orchestrator.Configuration(
-            runtime: runtime, sessions: sessions, proxy: proxy, store: store, instance: options.instance,
-            publicURL: URL(string: "http://127.0.0.1:\(apiPort ?? receiver.port)")!, limits: options.limits, settings: options.settings, logger: logger))
-        box.orchestrator = orchestrator
-        var server: WhagoServer?
-        if let api = options.api, let apiPort {
-            var configuration = WhagoServer.Configuration(listen: HostPort(host: "127.0.0.1", port: apiPort), adminToken: Secret(api.adminToken),
-                                                          limits: options.limits, webhooks: api.webhooks,
-                                                          healthInterval: options.settings.healthInterval.duration,
-                                                          // Shared by every rig, as replicas share their master key.
-                                                          cursorKey: Secret("whago-rig-event-cursors"), metricsToken: api.metricsToken.map(Secret.init))
-            configuration.rateLimitClock = api.rateLimitClock
-            server = try WhagoServer(configuration, orchestrator: orchestrator, store: store, runtime: runtime, logger: logger)
+        let api = options.api ?? APIOptions(webhooks: WebhooksConfig())
+        let apiPort = try api.port ?? freePort()
+        var server = WhagoServer.Configuration(listen: HostPort(host: "127.0.0.1", port: apiPort), adminToken: Secret(api.adminToken),
+                                               limits: options.limits,
+                                               // Shared by every rig, as replicas share their master key.
+                                               cursorKey: Secret("whago-rig-event-cursors"), metricsToken: api.metricsToken.map(Secret.init))
+        server.rateLimitClock = api.rateLimitClock
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(
+                drivers: Daemon.Drivers(runtime: runtime, sessions: sessions, proxy: proxy, store: store),
+                settings: Daemon.Settings(instance: options.instance, publicURL: URL(string: "http://127.0.0.1:\(apiPort)")!, limits: options.limits,
+                                          orchestrator: options.settings, webhooks: api.webhooks, server: server),
+                logger: logger)
+        } catch {
+            await receiver.stop()
+            await runtime.shutdown()
+            await store.shutdown()
+            throw error
         }
-        var group: ServiceGroup?
-        var running: Task<(any Error)?, Never>?
-        if options.runsServices {
-            let services = ServiceGroup(services: orchestrator.services + (server?.services ?? []), gracefulShutdownSignals: [],
-                                        cancellationSignals: [], logger: logger)
-            running = Task {
-                do {
-                    try await services.run()
-                    return nil
-                } catch {
-                    return error
-                }
-            }
-            group = services
-        }
-        if let server, let running {
-            // Listening, or the server failed first (its address was taken: the group stops).
-            if await server.waitUntilListening() == nil {
-                let failure = await running.value
-                await receiver.stop()
-                await runtime.shutdown()
-                await store.shutdown()
-                throw failure ?? WhagoError(.unavailable, "the rig's services stopped before the API listened")
+        // Without its loops (a harness driving passes itself), the daemon still receives workers' webhooks.
+        let group = ServiceGroup(services: daemon.services(background: options.runsServices), gracefulShutdownSignals: [],
+                                 cancellationSignals: [], logger: logger)
+        let running = Task<(any Error)?, Never> {
+            do {
+                try await group.run()
+                return nil
+            } catch {
+                return error
             }
         }
-        return OrchestratorRig(options: options, orchestrator: orchestrator, store: store, runtime: runtime, sessions: sessions,
-                               receiver: receiver, server: server, apiPort: apiPort, group: group, running: running)
+        // Listening, or the server failed first (its address was taken: the group stops).
+        if await daemon.waitUntilListening() == nil {
+            let failure = await running.value
+            await receiver.stop()
+            await runtime.shutdown()
+            await store.shutdown()
+            throw failure ?? WhagoError(.unavailable, "the rig's services stopped before the API listened")
+        }
+        return OrchestratorRig(options: options, daemon: daemon, sessions: sessions, receiver: receiver, apiPort: apiPort, group: group, running: running)
     }
 
-    private init(options: Options, orchestrator: Orchestrator, store: any Store, runtime: any ContainerRuntime, sessions: WAHAPlusProvider,
-                 receiver: LoopbackServer, server: WhagoServer?, apiPort: Int?, group: ServiceGroup?, running: Task<(any Error)?, Never>?) {
+    private init(options: Options, daemon: Daemon, sessions: WAHAPlusProvider, receiver: LoopbackServer, apiPort: Int, group: ServiceGroup,
+                 running: Task<(any Error)?, Never>) {
         self.options = options
-        self.orchestrator = orchestrator
-        self.store = store
-        self.runtime = runtime
+        self.daemon = daemon
+        self.orchestrator = daemon.orchestrator
+        self.store = daemon.drivers.store
+        self.runtime = daemon.drivers.runtime
         self.sessions = sessions
         self.receiver = receiver
-        self.receiverPort = apiPort ?? receiver.port
-        self.server = server
+        self.server = options.api == nil ? nil : daemon.server
+        self.receiverPort = apiPort
         self.group = group
         self.running = running
     }
-
     /// Stops as `whago serve` stops on SIGTERM: loops shut down gracefully, workers left running.
     public func stop() async {
-        if let group {
-            await group.triggerGracefulShutdown()
-            _ = await running?.value
-        }
+        await group.triggerGracefulShutdown()
+        _ = await running.value
         await orchestrator.leadership.resign()
         await receiver.stop()
         await runtime.shutdown()
@@ -288,12 +275,7 @@ public final class OrchestratorRig: Sendable {
     }
 
     /// How a test reaches a worker's API (the simulator's `/_sim/…` controls included).
-    public func endpoint(of worker: Worker) -> WorkerEndpoint {
-        // Where the worker runs (its node's address, on a swarm), as the orchestrator reaches it.
-        let address = worker.address ?? worker.host
-        let host = address.contains(":") ? "[\(address)]" : address
-        return WorkerEndpoint(worker: worker.id, baseURL: URL(string: "http://\(host):\(worker.port)")!, apiKey: worker.apiKey)
-    }
+    public func endpoint(of worker: Worker) -> WorkerEndpoint { WorkerEndpoint(worker) }
 
     /// Waits until the chip satisfies `condition` (`timeout` at most); returns it.
     @discardableResult
@@ -318,13 +300,3 @@ public final class OrchestratorRig: Sendable {
     }
 }
 
-/// The orchestrator, once built, for the receiver's handler that was made before it.
-private final class OrchestratorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Orchestrator?
-
-    var orchestrator: Orchestrator? {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
-    }
-}

@@ -26,12 +26,12 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             var request = request
             if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodySize {
-                throw ErrorResponse(.contentTooLarge, "payload_too_large", "a request body is at most \(maxBodySize) bytes")
+                throw ErrorResponse("payload_too_large", "a request body is at most \(maxBodySize) bytes")
             }
             do {
                 _ = try await request.collectBody(upTo: maxBodySize)
             } catch let error as HTTPError where error.status == .contentTooLarge {
-                throw ErrorResponse(.contentTooLarge, "payload_too_large", "a request body is at most \(maxBodySize) bytes")
+                throw ErrorResponse("payload_too_large", "a request body is at most \(maxBodySize) bytes")
             }
             let peer = (context as? any RemoteAddressRequestContext)?.remoteAddress.flatMap { $0.ipAddress ?? $0.pathname }
             let client = Self.client(peer: peer, forwardedFor: request.headers[values: Self.forwardedForHeader], trusted: trustedProxies)
@@ -87,11 +87,11 @@ struct EdgeMiddleware<Context: RequestContext>: RouterMiddleware {
         if let error = error as? HTTPError {
             response = switch error.status {
             case .notFound where !allowed.isEmpty, .methodNotAllowed:
-                ErrorResponse(.methodNotAllowed, "method_not_allowed",
+                ErrorResponse("method_not_allowed",
                               "\(request.method) is not allowed on \(WorkerText.clean(request.uri.path, limit: 200)); allowed: \(allowed.joined(separator: ", "))")
-            case .notFound: ErrorResponse(.notFound, "not_found", "no route \(request.method) \(WorkerText.clean(request.uri.path, limit: 200))")
-            case .contentTooLarge: ErrorResponse(.contentTooLarge, "payload_too_large", "the request body is too large")
-            default: ErrorResponse(error.status, error.status.code < 500 ? "invalid_request" : "internal", error.body ?? error.status.reasonPhrase)
+            case .notFound: ErrorResponse("not_found", "no route \(request.method) \(WorkerText.clean(request.uri.path, limit: 200))")
+            case .contentTooLarge: ErrorResponse("payload_too_large", "the request body is too large")
+            default: ErrorResponse(ErrorResponse.code(of: error.status), error.body ?? error.status.reasonPhrase)
             }
         } else {
             response = ErrorResponse.from(error, logger: logger)

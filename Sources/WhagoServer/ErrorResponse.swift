@@ -5,7 +5,8 @@ import OpenAPIRuntime
 import Orchestrator
 import WhagoCore
 
-/// Every error the API answers: `{"error": {"code", "message"}}` with a status that fits the code.
+/// Every error the API answers: `{"error": {"code", "message"}}`, each code with one status
+/// (``statuses``), wherever it is raised.
 struct ErrorResponse: Error, Sendable {
     var status: HTTPResponse.Status
     var code: String
@@ -13,28 +14,60 @@ struct ErrorResponse: Error, Sendable {
     /// Seconds, for 429 and 503.
     var retryAfter: TimeInterval?
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, retryAfter: TimeInterval? = nil) {
-        self.status = status
+    /// The one status of each code the API answers with.
+    static let statuses: [String: HTTPResponse.Status] = [
+        "invalid_json": .badRequest, "invalid_query": .badRequest, "bad_request": .badRequest,
+        "unauthorized": .unauthorized,
+        "not_found": .notFound,
+        "method_not_allowed": .methodNotAllowed,
+        "not_acceptable": .notAcceptable,
+        "request_timeout": .requestTimeout,
+        "invalid_state": .conflict, "conflict": .conflict, "quota_exceeded": .conflict,
+        "payload_too_large": .contentTooLarge,
+        "uri_too_long": .uriTooLong,
+        "unsupported_media_type": .unsupportedMediaType,
+        "invalid_request": .unprocessableContent, "invalid_config": .unprocessableContent, "idempotency_conflict": .unprocessableContent,
+        "rate_limited": .tooManyRequests, "pacing": .tooManyRequests, "auth_failures": .tooManyRequests,
+        "too_many_streams": .tooManyRequests, "too_many_calls": .tooManyRequests,
+        "headers_too_large": .init(code: 431),
+        "internal": .internalServerError,
+        "not_implemented": .init(code: 501),
+        "protocol_error": .badGateway,
+        "unavailable": .serviceUnavailable, "capacity_exhausted": .serviceUnavailable, "locked": .serviceUnavailable,
+        "timed_out": .gatewayTimeout,
+    ]
+
+    /// An error with `code`, answered with that code's status.
+    init(_ code: String, _ message: String, retryAfter: TimeInterval? = nil) {
+        assert(Self.statuses[code] != nil, "error code \(code) has no status in ErrorResponse.statuses")
+        self.status = Self.statuses[code] ?? .internalServerError
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
     }
 
-    /// The status of each of whago's error codes.
+    /// One of whago's errors: its code and its code's status; a 5xx's message without addresses.
     init(_ error: WhagoError) {
-        let status: HTTPResponse.Status = switch error.code {
-        case .invalidRequest, .invalidConfig, .idempotencyConflict: .unprocessableContent
-        case .unauthorized: .unauthorized
-        case .notFound: .notFound
-        case .conflict, .invalidState, .quotaExceeded: .conflict
-        case .capacityExhausted, .unavailable, .locked: .serviceUnavailable
-        case .timedOut: .gatewayTimeout
-        case .protocolError: .badGateway
-        case .notImplemented: .init(code: 501)
-        default: .internalServerError
-        }
+        let code = Self.statuses[error.code.rawValue] == nil ? "internal" : error.code.rawValue
+        let status = Self.statuses[code] ?? .internalServerError
         let retry: TimeInterval? = [HTTPResponse.Status.serviceUnavailable, .gatewayTimeout].contains(status) ? 5 : nil
-        self.init(status, error.code.rawValue, status.code >= 500 ? Self.withoutAddresses(error.message) : error.message, retryAfter: retry)
+        self.init(code, status.code >= 500 ? Self.withoutAddresses(error.message) : error.message, retryAfter: retry)
+    }
+
+    /// The code of a status the HTTP framework or the generated code refused a request with.
+    static func code(of status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 404: "not_found"
+        case 405: "method_not_allowed"
+        case 406: "not_acceptable"
+        case 408: "request_timeout"
+        case 413: "payload_too_large"
+        case 414: "uri_too_long"
+        case 415: "unsupported_media_type"
+        case 431: "headers_too_large"
+        case 500...: "internal"
+        default: "bad_request"
+        }
     }
 
     /// `message` with every URL and network address (a worker's, a node's) replaced by a
@@ -60,9 +93,9 @@ struct ErrorResponse: Error, Sendable {
             if response.status.code >= 500 { logger.warning("request failed: \(error.code): \(error.message)") }
             return response
         case let pacing as PacingError:
-            return ErrorResponse(.tooManyRequests, "pacing", pacing.message, retryAfter: pacing.retryAfter)
+            return ErrorResponse("pacing", pacing.message, retryAfter: pacing.retryAfter)
         case let error as DecodingError:
-            return ErrorResponse(.badRequest, "invalid_json", "the body does not match the operation's schema: \(describe(error))")
+            return ErrorResponse("invalid_json", "the body does not match the operation's schema: \(describe(error))")
         case let error as ServerError:
             switch error.underlyingError {
             case is WhagoError, is ErrorResponse, is PacingError, is DecodingError, is ServerError:
@@ -70,19 +103,13 @@ struct ErrorResponse: Error, Sendable {
             default: break
             }
             if error.httpStatus.code < 500 {
-                let code = switch error.httpStatus.code {
-                case 404: "not_found"
-                case 406: "not_acceptable"
-                case 415: "unsupported_media_type"
-                default: "invalid_request"
-                }
-                return ErrorResponse(error.httpStatus, code, "\(error.causeDescription)")
+                return ErrorResponse(code(of: error.httpStatus), "\(error.causeDescription)")
             }
             logger.error("request failed in \(error.operationID): \(error.causeDescription): \(type(of: error.underlyingError))")
-            return ErrorResponse(.internalServerError, "internal", "whago failed to handle the request; see its log for the request id")
+            return ErrorResponse("internal", "whago failed to handle the request; see its log for the request id")
         default:
             logger.error("request failed: \(type(of: error)): \(error)")
-            return ErrorResponse(.internalServerError, "internal", "whago failed to handle the request; see its log for the request id")
+            return ErrorResponse("internal", "whago failed to handle the request; see its log for the request id")
         }
     }
 

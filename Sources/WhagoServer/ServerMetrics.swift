@@ -60,7 +60,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// One tenant webhook delivery attempt: `delivered`, `failed` (to be retried) or `dead_lettered`.
-    func delivery(_ outcome: String, duration: Duration) {
+    public func delivery(_ outcome: String, duration: Duration) {
         Counter(label: "whago_webhook_deliveries_total", dimensions: [("outcome", outcome)], factory: factory).increment()
         Metrics.Timer(label: "whago_webhook_delivery_duration_seconds", dimensions: [], factory: factory).record(duration: duration)
     }
@@ -106,7 +106,7 @@ public final class ServerMetrics: Sendable {
         if let workers = try? await store.workers() {
             let now = Date()
             var byHealth = ["healthy": 0, "unhealthy": 0, "unknown": 0]
-            for worker in workers { byHealth[WorkerHealth.of(worker, now: now, healthyWithin: healthyWithin).rawValue, default: 0] += 1 }
+            for worker in workers { byHealth[WorkerService.health(of: worker, now: now, healthyWithin: healthyWithin).rawValue, default: 0] += 1 }
             for (health, count) in byHealth {
                 Gauge(label: "whago_workers", dimensions: [("health", health)], factory: factory).record(count)
             }
@@ -114,16 +114,5 @@ public final class ServerMetrics: Sendable {
         if let depth = try? await store.outboxDepth() {
             Gauge(label: "whago_outbox_depth", dimensions: [], factory: factory).record(depth)
         }
-    }
-}
-
-/// A worker's health as the API and metrics show it.
-enum WorkerHealth: String {
-    case healthy, unhealthy, unknown
-
-    /// Healthy when a probe passed within `healthyWithin`; unknown when none ever did.
-    static func of(_ worker: Worker, now: Date, healthyWithin: TimeInterval) -> WorkerHealth {
-        guard let last = worker.lastHealthyAt else { return .unknown }
-        return now.timeIntervalSince(last) <= healthyWithin ? .healthy : .unhealthy
     }
 }

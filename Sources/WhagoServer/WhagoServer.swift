@@ -9,10 +9,10 @@ import ServiceLifecycle
 import Synchronization
 import WhagoCore
 
-/// whago's HTTP face: the REST API (generated from openapi.yaml), the WAHA webhook receiver,
-/// tenant webhook delivery, metrics. `whago serve` runs ``services`` in its ServiceGroup after the
-/// orchestrator's (so on SIGTERM the HTTP server stops first, then the queued webhooks are
-/// applied, then the orchestrator stops).
+/// whago's HTTP face: the REST API (generated from openapi.yaml), the web console, the WAHA webhook
+/// receiver, metrics. It holds no loop: each handler is one call to the orchestrator, whose
+/// services do the background work. The daemon runs ``services`` in its ServiceGroup after the
+/// orchestrator's (so on SIGTERM the HTTP server stops first, then the orchestrator's services).
 public struct WhagoServer: Sendable {
     /// What the server needs besides the orchestrator.
     public struct Configuration: Sendable {
@@ -24,9 +24,6 @@ public struct WhagoServer: Sendable {
         /// Proxies whose `X-Forwarded-For` names the client (`server.trustedProxies`).
         public var trustedProxies: [NetworkRange] = []
         public var limits: LimitsConfig
-        public var webhooks: WebhooksConfig
-        /// The orchestrator's health interval: a worker probed within two of them is healthy.
-        public var healthInterval: Duration
         /// The largest request body (413 above it).
         public var maxBodySize: Int
         /// The key of the event cursors clients are given (``EventCursors``): the master key, so
@@ -35,8 +32,8 @@ public struct WhagoServer: Sendable {
         /// What time it is for the API keys' rate limits: the clock's, unless a test drives time.
         @_spi(Testing) public var rateLimitClock: @Sendable () -> ContinuousClock.Instant = { .now }
 
-        public init(listen: HostPort, adminToken: Secret, limits: LimitsConfig = LimitsConfig(), webhooks: WebhooksConfig = WebhooksConfig(),
-                    healthInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20, cursorKey: Secret, metricsToken: Secret? = nil,
+        public init(listen: HostPort, adminToken: Secret, limits: LimitsConfig = LimitsConfig(),
+                    maxBodySize: Int = 1 << 20, cursorKey: Secret, metricsToken: Secret? = nil,
                     trustedProxies: [NetworkRange] = []) {
             self.trustedProxies = trustedProxies
             self.metricsToken = metricsToken
@@ -44,8 +41,6 @@ public struct WhagoServer: Sendable {
             self.listen = listen
             self.adminToken = adminToken
             self.limits = limits
-            self.webhooks = webhooks
-            self.healthInterval = healthInterval
             self.maxBodySize = maxBodySize
         }
     }
@@ -55,8 +50,6 @@ public struct WhagoServer: Sendable {
     /// holds against openapi.yaml); the console's routes come on top.
     public let routes: [String]
     let application: Application<RouterResponder<WhagoRequestContext>>
-    let ingest: WorkerWebhookIngest
-    let delivery: TenantWebhookDelivery
     private let listening: Listening
     private let listen: HostPort
 
@@ -71,22 +64,18 @@ public struct WhagoServer: Sendable {
         var logger = logger
         logger[metadataKey: "component"] = "api"
         self.metrics = metrics
-        let ingest = WorkerWebhookIngest(intake: orchestrator.webhooks, capacity: Int(configuration.limits.workerWebhooks.queueBytes.bytes), logger: logger)
-        self.ingest = ingest
-        self.delivery = TenantWebhookDelivery(store: store, leadership: orchestrator.leadership, settings: configuration.webhooks,
-                                              metrics: metrics, logger: logger)
         let router = Router(context: WhagoRequestContext.self)
         // The documented operations are the served routes (a test holds the two lists equal).
         let table = RouteTable(OpenAPIDocument.operations.map { "\($0.method) \($0.path)" } + ConsoleRoutes.routes)
         router.add(middleware: EdgeMiddleware(metrics: metrics, maxBodySize: configuration.maxBodySize, routes: table,
                                               trustedProxies: configuration.trustedProxies, logger: logger))
-        WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: ingest,
+        WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: orchestrator.webhookIngest,
                                     budget: WorkerWebhookBudget(configuration.limits.workerWebhooks, clock: configuration.rateLimitClock), metrics: metrics)
         let handler = APIHandler(
             orchestrator: orchestrator, store: store, runtime: runtime,
             metrics: metrics, events: EventFeed(store: store, cursors: EventCursors(key: configuration.cursorKey)),
             streams: Slots(perKey: configuration.limits.http.eventStreamsPerKey, total: configuration.limits.http.eventStreams),
-            healthyWithin: configuration.healthInterval.seconds * 2 + 65, logger: logger)
+            logger: logger)
         let middleware = APIMiddleware(
             adminToken: configuration.adminToken, metricsToken: configuration.metricsToken, tenants: orchestrator.tenants,
             limiter: RateLimiter(rate: configuration.limits.apiRequestsPerSecond, burst: configuration.limits.apiBurst,
@@ -124,8 +113,8 @@ public struct WhagoServer: Sendable {
             logger: logger)
     }
 
-    /// The webhook queue, the delivery loop and the HTTP server, in ServiceGroup order.
-    public var services: [any Service] { [ingest, delivery, HTTPService(application: application, listen: listen, listening: listening)] }
+    /// The HTTP server, to run after the orchestrator's services in one ServiceGroup.
+    public var services: [any Service] { [HTTPService(application: application, listen: listen, listening: listening)] }
 
     /// Returns the port once the server listens; nil when it could not listen (its service
     /// failed: the group stops), or when the task is cancelled first.

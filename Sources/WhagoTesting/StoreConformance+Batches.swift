@@ -50,7 +50,7 @@ extension StoreConformance {
         try await store.createTenant(Fixtures.tenant("t1"))
         // Create a chip, its lease and its first event, in one change.
         try await store.apply(StoreBatch([
-            .createChip(Fixtures.chip("c1", tenant: "t1"), quota: 10),
+            .createChip(Fixtures.chip("c1", tenant: "t1"), chipLimit: 10),
             .insertProxyLease(Fixtures.proxyLease("c1", sticky: 10001)),
             .enqueue([Fixtures.entry("e1", chip: "c1", tenant: "t1")]),
         ]))
@@ -78,7 +78,7 @@ extension StoreConformance {
         // Quota and capacity name their limits.
         try await store.createChip(Fixtures.chip("c5", tenant: "t1"))
         let quota = await #expect(throws: WhagoError.self) {
-            try await store.apply(StoreBatch([.createChip(Fixtures.chip("c6", tenant: "t1"), quota: 1)]))
+            try await store.apply(StoreBatch([.createChip(Fixtures.chip("c6", tenant: "t1"), chipLimit: 1)]))
         }
         #expect(quota?.code == .quotaExceeded && quota?.message.contains("(1)") == true, "\(String(describing: quota))")
         let worker = try await store.leasePort(in: try PortRange(3100, 3101), host: "h1") { Fixtures.worker("w1", port: $0) }
@@ -152,7 +152,7 @@ extension StoreConformance {
             for index in 0..<16 {
                 group.addTask {
                     do {
-                        try await store.apply(StoreBatch([.createChip(Fixtures.chip(ChipID("c\(index)"), tenant: "t1"), quota: 5)]))
+                        try await store.apply(StoreBatch([.createChip(Fixtures.chip(ChipID("c\(index)"), tenant: "t1"), chipLimit: 5)]))
                         return true
                     } catch let error as WhagoError where error.code == .quotaExceeded {
                         return false
@@ -223,7 +223,7 @@ extension StoreConformance {
             try await store.apply(StoreBatch([
                 .updateTenant(t1), .deleteTenant("t2"),
                 .addAPIKey(APIKeyRecord(prefix: "wk_2", tenant: "t1", hash: "h")), .revokeAPIKey(prefix: "wk_1", at: Fixtures.date(5)),
-                .createChip(Fixtures.chip("c3", tenant: "t1"), quota: 10), .updateChip(changedC2),
+                .createChip(Fixtures.chip("c3", tenant: "t1"), chipLimit: 10), .updateChip(changedC2),
                 .updateMessage(m1), .deleteChip("c1", version: 1),
                 .updateWorker(changedWorker), .removeWorker("w1"),
                 .insertProxyLease(Fixtures.proxyLease("c3", sticky: 10002)), .releaseProxyLease("c3"),

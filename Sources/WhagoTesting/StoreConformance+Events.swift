@@ -48,7 +48,11 @@ extension StoreConformance {
         #expect(try await store.deadLetters(of: "t1", limit: 10).first?.lastError == "gave up after 10 attempts")
         #expect(try await store.deadLetters(of: "t1", limit: 10).first?.attempts == 2, "the rescheduled attempt and the last one")
         #expect(try await store.dueEntries(now: Fixtures.date(100), limit: 10).map(\.id) == ["e3", "e4", "x1"])
-        try await store.retryDeadLetter("e2", at: Fixtures.date(50))
+        try await expectCode(.notFound, "another tenant's dead letter") {
+            try await store.apply(.retryDeadLetter("e2", at: Fixtures.date(50), tenant: "t2"))
+        }
+        #expect(try await store.deadLetters(limit: 10).map(\.id) == ["e2"], "refused, nothing changed")
+        try await store.apply(.retryDeadLetter("e2", at: Fixtures.date(50), tenant: "t1"))
         #expect(try await store.deadLetters(limit: 10).isEmpty)
         let retried = try await store.dueEntries(now: Fixtures.date(100), limit: 10)
         #expect(retried.map(\.id) == ["e2", "e3", "x1"], "the retried entry is again first for its chip")

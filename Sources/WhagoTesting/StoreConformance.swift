@@ -95,7 +95,7 @@ public struct StoreConformance: Sendable {
         #expect(try await store.tenant("nope") == nil)
         var renamed = tenant
         renamed.name = "Renamed"
-        renamed.chipQuota = 3
+        renamed.chipLimit = 3
         try await store.updateTenant(renamed)
         #expect(try await store.tenant("t1")?.name == "Renamed")
         try await expectCode(.notFound) { try await store.updateTenant(Fixtures.tenant("ghost")) }

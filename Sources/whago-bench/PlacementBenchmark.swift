@@ -7,6 +7,7 @@ import PostgresStore
 import ServiceLifecycle
 import Synchronization
 import WhagoCore
+import WhagoDaemon
 import WhagoTesting
 
 /// `whago-bench placement --postgres URL [--chips N] [--nodes M] [--per-worker K] [--ports-per-node P]`:
@@ -41,10 +42,13 @@ enum PlacementBenchmark {
         let store = try await PostgresStore(url: url, schema: schema, poolSize: 16, logger: logger)
         let tenants = max(1, chips / perWorker)
         let runtime = SimulatedNodesRuntime(nodes: nodes, ports: try PortRange(20_000, 20_000 + portsPerNode - 1))
-        let orchestrator = Orchestrator(Orchestrator.Configuration(
-            runtime: runtime, sessions: InstantSessions(perWorker: perWorker), proxy: NoProxy(), store: store,
-            instance: InstanceID("bench-placement"), publicURL: URL(string: "http://127.0.0.1:1")!,
-            limits: LimitsConfig(chipsPerTenant: perWorker), settings: OrchestratorConfig(), logger: logger))
+        // The daemon as `whago serve` wires it, without an HTTP server: the figure is placement's.
+        let daemon = try Daemon(
+            drivers: Daemon.Drivers(runtime: runtime, sessions: InstantSessions(perWorker: perWorker), proxy: NoProxy(), store: store),
+            settings: Daemon.Settings(instance: InstanceID("bench-placement"), publicURL: URL(string: "http://127.0.0.1:1")!,
+                                      limits: LimitsConfig(chipsPerTenant: perWorker), server: nil),
+            logger: logger)
+        let orchestrator = daemon.orchestrator
 
         var owners: [TenantID] = []
         for index in 0..<tenants {

@@ -68,7 +68,7 @@ enum StoreBenchmark {
                 let id = ChipID("batch-\(tasks)-\(task)-\(index)")
                 let event = ChipEvent(id: EventID("e-\(id)"), chip: id, kind: .statusChanged, status: .provisioning)
                 try await store.apply(StoreBatch([
-                    .createChip(Chip(id: id, tenant: TenantID("bench-\(task)"), name: id.rawValue), quota: 1_000_000),
+                    .createChip(Chip(id: id, tenant: TenantID("bench-\(task)"), name: id.rawValue), chipLimit: 1_000_000),
                     .insertProxyLease(ProxyLease(chip: id, provider: "bench-\(tasks)-\(task)", endpoint: nil, stickyPort: index % 65_535 + 1)),
                     .enqueue([OutboxEntry(event: event, tenant: TenantID("bench-\(task)"))]),
                 ]))

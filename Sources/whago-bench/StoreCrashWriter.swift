@@ -38,7 +38,7 @@ enum StoreCrashWriter {
                         let event = ChipEvent(id: EventID("e-\(id)"), chip: id, kind: .statusChanged, status: .provisioning)
                         do {
                             try await store.apply(StoreBatch([
-                                .createChip(Chip(id: id, tenant: tenant, name: id.rawValue), quota: nil),
+                                .createChip(Chip(id: id, tenant: tenant, name: id.rawValue), chipLimit: nil),
                                 .insertProxyLease(ProxyLease(chip: id, provider: provider, endpoint: nil, stickyPort: index % 65_535 + 1)),
                                 .enqueue([OutboxEntry(event: event, tenant: tenant)]),
                             ]))

@@ -125,7 +125,7 @@ func tearDown(_ rig: OrchestratorRig, _ directory: TemporaryDirectory) async {
 
 /// A tenant with its own chip limit.
 func makeTenant(_ rig: OrchestratorRig, _ name: String, chipLimit: Int? = nil) async throws -> TenantID {
-    try await rig.orchestrator.tenants.create(TenantService.Settings(name: name, chipQuota: chipLimit)).tenant.id
+    try await rig.orchestrator.tenants.create(TenantService.Settings(name: name, chipLimit: chipLimit)).tenant.id
 }
 
 /// What the simulator's virtual phone does: scans the chip's current QR code.

@@ -15,9 +15,9 @@ extension OrchestratorScenarios {
         func tenantsAndKeys() async throws {
             try await withRig(.file, ports: 2) { rig in
                 let tenants = rig.orchestrator.tenants
-                let (tenant, key) = try await tenants.create(TenantService.Settings(name: "Acme", chipQuota: 3,
+                let (tenant, key) = try await tenants.create(TenantService.Settings(name: "Acme", chipLimit: 3,
                                                                                    webhookURL: URL(string: "https://acme.example/hooks")))
-                #expect(tenant.chipQuota == 3)
+                #expect(tenant.chipLimit == 3)
                 #expect(tenant.webhookSecret != nil, "a webhook gets a signing secret")
                 #expect(try await tenants.authenticate(key) == tenant.id)
                 let stored = try await rig.store.apiKeys(of: tenant.id)

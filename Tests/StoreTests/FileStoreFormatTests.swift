@@ -25,7 +25,7 @@ struct FileStoreFormatTests {
         defer { directory.remove() }
         let store = try await FileStore(directory: directory.path)
         let t1 = try #require(try await store.tenant("t1"))
-        #expect(t1.name == "Tenant one" && t1.chipQuota == 5 && t1.version == 1)
+        #expect(t1.name == "Tenant one" && t1.chipLimit == 5 && t1.version == 1)
         #expect(t1.webhookURL?.absoluteString == "https://saas.example/hooks/t1")
         #expect(try await store.tenant("t2") != nil)
         #expect(try await store.apiKey(prefix: "wk_fixture")?.revokedAt == Fixtures.date(12), "the log's revocation")

@@ -63,7 +63,7 @@ struct PostgresStoreTests {
         #expect(await store.healthCheck().detail.contains("at migration \(PostgresStore.latestMigration)"))
         #expect(try await store.tenants().map(\.id) == ["ten_acme", "ten_beta"])
         let acme = try #require(try await store.tenant("ten_acme"))
-        #expect(acme.name == "acme" && acme.chipQuota == 5 && acme.webhookURL?.absoluteString == "https://acme.example/hooks")
+        #expect(acme.name == "acme" && acme.chipLimit == 5 && acme.webhookURL?.absoluteString == "https://acme.example/hooks")
         #expect(try await store.apiKey(prefix: "wk_acme1")?.tenant == "ten_acme")
         #expect(try await store.apiKey(prefix: "wk_beta1")?.revokedAt != nil)
         let worker = try #require(try await store.worker("wrk_acme1"))
@@ -86,12 +86,12 @@ struct PostgresStoreTests {
 
         // Chip counts were taken at the migration: the quota and the worker's capacity hold.
         try await expectCode(.quotaExceeded) {
-            try await store.apply(StoreBatch([.createChip(Fixtures.chip("chip_four", tenant: "ten_acme"), quota: 2)]))
+            try await store.apply(StoreBatch([.createChip(Fixtures.chip("chip_four", tenant: "ten_acme"), chipLimit: 2)]))
         }
         var placed = Fixtures.chip("chip_five", tenant: "ten_acme")
         placed.worker = "wrk_acme1"
-        try await expectCode(.capacityExhausted) { try await store.apply(StoreBatch([.createChip(placed, quota: 5, capacity: 2)])) }
-        try await store.apply(StoreBatch([.createChip(placed, quota: 5, capacity: 3)]))
+        try await expectCode(.capacityExhausted) { try await store.apply(StoreBatch([.createChip(placed, chipLimit: 5, capacity: 2)])) }
+        try await store.apply(StoreBatch([.createChip(placed, chipLimit: 5, capacity: 3)]))
         // The old leader's lease ran out long ago: a new holder takes it, with a later token.
         #expect(try await store.acquireLease("leader", holder: "today", ttl: .seconds(30)).map(\.value) ?? 0 > 1)
         await store.shutdown()

@@ -46,10 +46,19 @@ import Testing
             let declared = try #require(targets.first { $0.name == driver }, "\(driver) is declared in Package.swift")
             #expect(declared.dependencies.isDisjoint(with: drivers.subtracting([driver])), "\(driver) depends on \(declared.dependencies.intersection(drivers))")
         }
-        for shared in ["WhagoCore", "Orchestrator", "WhagoServer", "WAHASimulator", "DockerEngine", "PostgresSupport", "ProxyProbe", "CurlHTTP"] {
+        for shared in ["WhagoCore", "Orchestrator", "WhagoServer", "WhagoDaemon", "WAHASimulator", "DockerEngine", "PostgresSupport", "ProxyProbe", "CurlHTTP"] {
             let declared = try #require(targets.first { $0.name == shared }, "\(shared) is declared in Package.swift")
             #expect(declared.dependencies.isDisjoint(with: drivers), "\(shared) depends on the drivers \(declared.dependencies.intersection(drivers))")
         }
+    }
+
+    /// The orchestrator knows the four protocols, not how anything is reached: no HTTP client or
+    /// server, no driver, no support target.
+    @Test func theOrchestratorDependsOnTheCoreOnly() throws {
+        let orchestrator = try #require(try Self.targets().first { $0.name == "Orchestrator" })
+        let targets = Set(try Self.targets().map(\.name))
+        #expect(orchestrator.dependencies.intersection(targets) == ["WhagoCore"], "\(orchestrator.dependencies.intersection(targets))")
+        #expect(!orchestrator.dependencies.contains("Hummingbird") && !orchestrator.dependencies.contains("hummingbird"))
     }
 
     @Test func noDriverSourceImportsAnotherDriver() throws {

@@ -48,12 +48,12 @@ extension PostgresStore {
                 """, logger: logger)
         case .revokeAPIKey(let prefix, let date):
             try await revokeAPIKey(prefix: prefix, at: date, on: connection)
-        case .createChip(var chip, let quota, let capacity):
+        case .createChip(var chip, let chipLimit, let capacity):
             // The tenant's row, locked: batches creating its chips wait for each other here.
             let count = try await lockedChipCount("tenants", id: chip.tenant.rawValue, what: "tenant \(chip.tenant)", on: connection)
-            if let quota {
-                guard count < quota else {
-                    throw WhagoError(.quotaExceeded, "tenant \(chip.tenant) has \(count) chips, its limit (\(quota)); delete one or raise the limit")
+            if let chipLimit {
+                guard count < chipLimit else {
+                    throw WhagoError(.quotaExceeded, "tenant \(chip.tenant) has \(count) chips, its limit (\(chipLimit)); delete one or raise the limit")
                 }
             }
             if let worker = chip.worker, let capacity { try await checkRoom(on: worker, capacity: capacity, on: connection) }
@@ -118,8 +118,8 @@ extension PostgresStore {
                 entry.lastError = error
                 entry.state = .dead
             }
-        case .retryDeadLetter(let id, let date):
-            try await updateEntry(id, in: .dead, on: connection) { entry in
+        case .retryDeadLetter(let id, let date, let tenant):
+            try await updateEntry(id, in: .dead, of: tenant, on: connection) { entry in
                 entry.state = .pending
                 entry.attempts = 0
                 entry.nextAttemptAt = date

@@ -115,11 +115,13 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// Changes an entry in `state` (`not_found` when there is none), releasing its claim.
-    func updateEntry(_ id: EventID, in state: OutboxEntry.State, on connection: PostgresConnection,
+    /// Changes an entry in `state` (of `tenant`, when given; `not_found` when there is none),
+    /// releasing its claim.
+    func updateEntry(_ id: EventID, in state: OutboxEntry.State, of tenant: TenantID? = nil, on connection: PostgresConnection,
                      _ change: (inout OutboxEntry) -> Void) async throws {
         guard let text = try await rows("""
-            SELECT doc::text FROM \(unescaped: t("outbox")) WHERE id = \(id.rawValue) AND state = \(state.rawValue) FOR UPDATE
+            SELECT doc::text FROM \(unescaped: t("outbox")) WHERE id = \(id.rawValue) AND state = \(state.rawValue)
+                AND (\(tenant?.rawValue)::text IS NULL OR tenant = \(tenant?.rawValue)) FOR UPDATE
             """, on: connection, { try $0.decode(String.self) }).first else {
             throw WhagoError(.notFound, state == .dead ? "no dead-lettered event \(id)" : "no outbox entry \(id)")
         }

@@ -5,9 +5,9 @@ extension APIKeyRecord {
     /// A new API key for a tenant: the key to show once (`wk_<prefix>.<secret>`) and the record to
     /// store, which holds a salted SHA-256 of the secret and never the secret itself.
     public static func generate(for tenant: TenantID, at date: Date = Date()) -> (key: String, record: APIKeyRecord) {
-        let prefix = "wk_" + randomHex(6)
-        let secret = randomHex(24)
-        let salt = randomHex(16)
+        let prefix = "wk_" + Hex.random(bytes: 6)
+        let secret = Hex.random(bytes: 24)
+        let salt = Hex.random(bytes: 16)
         let record = APIKeyRecord(prefix: prefix, tenant: tenant, hash: "sha256:\(salt):\(digest(salt: salt, secret: secret))", createdAt: date)
         return ("\(prefix).\(secret)", record)
     }
@@ -29,10 +29,5 @@ extension APIKeyRecord {
 
     private static func digest(salt: String, secret: String) -> String {
         Hex.encode(SHA256.hash(data: Array("\(salt):\(secret)".utf8)))
-    }
-
-    private static func randomHex(_ bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 }

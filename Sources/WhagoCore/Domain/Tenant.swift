@@ -11,27 +11,29 @@ public struct Tenant: Sendable, Hashable, Codable, Identifiable {
     public var webhookSecret: Secret?
     /// The key before the last rotation, also signing during the overlap so the tenant can switch.
     public var previousWebhookSecret: Secret?
-    /// Overrides `limits.chipsPerTenant` for this tenant when set.
-    public var chipQuota: Int?
+    /// The tenant's chip limit: overrides `limits.chipsPerTenant` when set.
+    public var chipLimit: Int?
     public var createdAt: Date
     /// Bumped by the store on every write; an update must carry the version it read (see
     /// ``StoreOperation``), so a stale write is a `conflict`, never a lost update.
     public var version: Int
 
     public init(id: TenantID, name: String, webhookURL: URL? = nil, webhookSecret: Secret? = nil, previousWebhookSecret: Secret? = nil,
-                chipQuota: Int? = nil, createdAt: Date = Date(), version: Int = 1) {
+                chipLimit: Int? = nil, createdAt: Date = Date(), version: Int = 1) {
         self.id = id
         self.name = name
         self.webhookURL = webhookURL
         self.webhookSecret = webhookSecret
         self.previousWebhookSecret = previousWebhookSecret
-        self.chipQuota = chipQuota
+        self.chipLimit = chipLimit
         self.createdAt = createdAt
         self.version = version
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, webhookURL, webhookSecret, previousWebhookSecret, chipQuota, createdAt, version
+        case id, name, webhookURL, webhookSecret, previousWebhookSecret, createdAt, version
+        /// Stored under its first name, so records written before keep their limit.
+        case chipLimit = "chipQuota"
     }
 
     /// Records written before versions existed read as version 1.
@@ -42,7 +44,7 @@ public struct Tenant: Sendable, Hashable, Codable, Identifiable {
         webhookURL = try container.decodeIfPresent(URL.self, forKey: .webhookURL)
         webhookSecret = try container.decodeIfPresent(Secret.self, forKey: .webhookSecret)
         previousWebhookSecret = try container.decodeIfPresent(Secret.self, forKey: .previousWebhookSecret)
-        chipQuota = try container.decodeIfPresent(Int.self, forKey: .chipQuota)
+        chipLimit = try container.decodeIfPresent(Int.self, forKey: .chipLimit)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         version = try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
     }

@@ -195,10 +195,12 @@ public struct WorkerHandle: Sendable, Hashable, Codable {
 
 /// A worker's state as the runtime reports it.
 public struct WorkerState: Sendable, Hashable {
+    /// The process's state (Docker's container states).
     public enum Status: String, Sendable, Hashable {
         case created, running, restarting, exited, dead
     }
 
+    /// The runtime's own health check, when the worker has one.
     public enum Health: String, Sendable, Hashable {
         case starting, healthy, unhealthy
     }
@@ -228,6 +230,7 @@ public struct WorkerState: Sendable, Hashable {
 
 /// Something that happened to a labelled worker.
 public struct RuntimeEvent: Sendable, Hashable {
+    /// What happened.
     public enum Kind: Sendable, Hashable {
         case started
         case exited(code: Int?)

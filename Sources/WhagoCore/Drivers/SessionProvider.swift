@@ -40,9 +40,13 @@ public protocol SessionProvider: WhagoDriver {
     func qrCode(of chip: ChipID, on worker: WorkerEndpoint, parts: QRCode.Parts) async throws -> QRCode
     /// Asks for a pairing code for `phoneNumber` (digits, country code first) instead of a QR code.
     func requestPairingCode(for chip: ChipID, phoneNumber: String, on worker: WorkerEndpoint) async throws -> String
+    /// Stops and starts the chip's session again, keeping its pairing.
     func restart(_ chip: ChipID, on worker: WorkerEndpoint) async throws
+    /// Stops the chip's session, keeping it and its pairing on the worker.
     func stop(_ chip: ChipID, on worker: WorkerEndpoint) async throws
+    /// Unpairs the phone: the session asks for a new QR code.
     func logout(_ chip: ChipID, on worker: WorkerEndpoint) async throws
+    /// Removes the chip's session from the worker, its pairing with it. Idempotent.
     func delete(_ chip: ChipID, on worker: WorkerEndpoint) async throws
     /// Sends a text message from the chip.
     func sendText(_ message: OutgoingText, from chip: ChipID, on worker: WorkerEndpoint) async throws -> SentMessage
@@ -114,6 +118,14 @@ public struct WorkerEndpoint: Sendable, Hashable {
         self.worker = worker
         self.baseURL = baseURL
         self.apiKey = apiKey
+    }
+
+    /// Where a worker's API is reached: its node's address when it has one (a swarm), else its
+    /// host, on its leased port, with its key.
+    public init(_ worker: Worker) {
+        let address = worker.address ?? worker.host
+        let host = address.contains(":") ? "[\(address)]" : address
+        self.init(worker: worker.id, baseURL: URL(string: "http://\(host):\(worker.port)")!, apiKey: worker.apiKey)
     }
 }
 

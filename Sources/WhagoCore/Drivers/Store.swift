@@ -48,6 +48,7 @@ public protocol Store: WhagoDriver {
 
     // MARK: Tenants and API keys
 
+    /// The tenant with that id, or nil.
     func tenant(_ id: TenantID) async throws -> Tenant?
     /// Tenants in id order after `after` (keyset pagination), at most `limit`.
     func tenants(after: TenantID?, limit: Int) async throws -> [Tenant]
@@ -58,6 +59,7 @@ public protocol Store: WhagoDriver {
 
     // MARK: Chips
 
+    /// The chip with that id, or nil.
     func chip(_ id: ChipID) async throws -> Chip?
     /// A tenant's chips in id order (ids sort by creation time) after `after`, at most `limit`.
     func chips(of tenant: TenantID, after: ChipID?, limit: Int) async throws -> [Chip]
@@ -68,6 +70,7 @@ public protocol Store: WhagoDriver {
 
     // MARK: Workers, port and proxy leases
 
+    /// The worker with that id, or nil.
     func worker(_ id: WorkerID) async throws -> Worker?
     /// A tenant's workers, or every worker when `tenant` is nil, in id order.
     func workers(of tenant: TenantID?) async throws -> [Worker]

@@ -6,7 +6,7 @@ import Foundation
 /// Writes of existing records compare versions: an update carries the record as it was read
 /// (with its ``Chip/version``), the store refuses it with `conflict` when the stored version
 /// differs, and stores it with the version bumped. Counts are checked inside the batch too, so
-/// two batches racing for the last slot cannot both win: a chip created with a `quota` fails with
+/// two batches racing for the last slot cannot both win: a chip created with a `chipLimit` fails with
 /// `quota_exceeded` when its tenant already has that many chips, and a chip placed on a worker
 /// with a `capacity` fails with `capacity_exhausted` when the worker already hosts that many.
 /// A batch with a ``fence`` is applied only while that fencing token is the current one of its
@@ -30,9 +30,9 @@ public enum StoreOperation: Sendable, Hashable, Codable {
     case deleteTenant(TenantID)
     case addAPIKey(APIKeyRecord)
     case revokeAPIKey(prefix: String, at: Date)
-    /// `quota`: the most chips the tenant may have (`quota_exceeded` past it); `capacity`: the most
-    /// chips the chip's worker may host, when the chip is placed on one.
-    case createChip(Chip, quota: Int? = nil, capacity: Int? = nil)
+    /// `chipLimit`: the most chips the tenant may have (`quota_exceeded` past it); `capacity`: the
+    /// most chips the chip's worker may host, when the chip is placed on one.
+    case createChip(Chip, chipLimit: Int? = nil, capacity: Int? = nil)
     /// Compares ``Chip/version``; `capacity` is checked when the chip moves onto a worker.
     case updateChip(Chip, capacity: Int? = nil)
     /// Deletes the chip (comparing `version` when given) and releases its proxy lease.
@@ -65,8 +65,9 @@ public enum StoreOperation: Sendable, Hashable, Codable {
     /// Records the last failed attempt and moves the pending entry, which will not be retried, to
     /// the dead letters (which unblocks its chip's later events).
     case deadLetter(EventID, error: String)
-    /// A dead-lettered entry back to pending, due at `at`, its attempts reset.
-    case retryDeadLetter(EventID, at: Date)
+    /// A dead-lettered entry back to pending, due at `at`, its attempts reset; when `tenant` is
+    /// given, only that tenant's (`not_found` for another's, as for none).
+    case retryDeadLetter(EventID, at: Date, tenant: TenantID? = nil)
     /// Removes delivered and dead-lettered entries older than `before` from the log, and settled
     /// messages created before it (retention).
     case pruneEvents(before: Date)

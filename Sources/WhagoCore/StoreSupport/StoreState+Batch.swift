@@ -44,11 +44,11 @@ extension StoreState {
             try apply(StoreMutation.addAPIKey(key))
         case .revokeAPIKey(let prefix, let date):
             try apply(StoreMutation.revokeAPIKey(prefix: prefix, at: date))
-        case .createChip(var chip, let quota, let capacity):
-            if let quota {
+        case .createChip(var chip, let chipLimit, let capacity):
+            if let chipLimit {
                 let count = chipCount(of: chip.tenant)
-                guard count < quota else {
-                    throw WhagoError(.quotaExceeded, "tenant \(chip.tenant) has \(count) chips, its limit (\(quota)); delete one or raise the limit")
+                guard count < chipLimit else {
+                    throw WhagoError(.quotaExceeded, "tenant \(chip.tenant) has \(count) chips, its limit (\(chipLimit)); delete one or raise the limit")
                 }
             }
             if let worker = chip.worker, let capacity { try checkRoom(on: worker, capacity: capacity) }
@@ -109,7 +109,10 @@ extension StoreState {
             try apply(StoreMutation.reschedule(id, nextAttemptAt: next, error: error))
         case .deadLetter(let id, let error):
             try apply(StoreMutation.deadLetter(id, error: error))
-        case .retryDeadLetter(let id, let date):
+        case .retryDeadLetter(let id, let date, let tenant):
+            if let tenant, let sequence = outboxSequence[id], let entry = deadLetters[sequence], entry.tenant != tenant {
+                throw WhagoError(.notFound, "no dead-lettered event \(id)")
+            }
             try apply(StoreMutation.retryDeadLetter(id, at: date))
         case .pruneEvents(let date):
             try apply(StoreMutation.pruneEvents(before: date))

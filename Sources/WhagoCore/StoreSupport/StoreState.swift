@@ -4,11 +4,11 @@ import Foundation
 /// integrity, capacity). The in-memory store and the `file` store keep one of these; applying a
 /// ``StoreMutation`` either changes it completely or throws and leaves it untouched.
 public struct StoreState: Codable, Sendable, Equatable {
-    public private(set) var tenants: [TenantID: Tenant] = [:]
-    public private(set) var apiKeys: [String: APIKeyRecord] = [:]
-    public private(set) var chips: [ChipID: Chip] = [:]
-    public private(set) var workers: [WorkerID: Worker] = [:]
-    public private(set) var proxyLeases: [ChipID: ProxyLease] = [:]
+    public internal(set) var tenants: [TenantID: Tenant] = [:]
+    public internal(set) var apiKeys: [String: APIKeyRecord] = [:]
+    public internal(set) var chips: [ChipID: Chip] = [:]
+    public internal(set) var workers: [WorkerID: Worker] = [:]
+    public internal(set) var proxyLeases: [ChipID: ProxyLease] = [:]
     /// The event log, by sequence, in three parts: entries waiting for delivery, dead-lettered
     /// ones, and delivered ones (kept until pruned).
     public internal(set) var outbox: [UInt64: OutboxEntry] = [:]
@@ -18,23 +18,23 @@ public struct StoreState: Codable, Sendable, Equatable {
     var outboxSequence: [EventID: UInt64] = [:]
     var nextSequence: UInt64 = 1
     /// "host:port" → worker, the port leases.
-    private(set) var portOwners: [String: WorkerID] = [:]
+    internal(set) var portOwners: [String: WorkerID] = [:]
     /// Named leases with fencing tokens (leadership), by name.
-    public private(set) var leases: [String: StoreLease] = [:]
+    public internal(set) var leases: [String: StoreLease] = [:]
     /// Outgoing messages, by id.
-    public private(set) var messages: [MessageID: OutgoingMessage] = [:]
+    public internal(set) var messages: [MessageID: OutgoingMessage] = [:]
     /// "chip idempotency-key" → message (rebuilt from the messages when loaded).
-    private var messageKeys: [String: MessageID] = [:]
+    var messageKeys: [String: MessageID] = [:]
     /// "chip provider-message-id" → message (rebuilt from the messages when loaded), so that a
     /// worker's ack of a message finds whago's record of it.
-    private var providerKeys: [String: MessageID] = [:]
+    var providerKeys: [String: MessageID] = [:]
     /// A sealed known text when the store's secrets are sealed (see ``SecretSealer/keyCheck()``).
-    public private(set) var keyCheck: String?
+    public internal(set) var keyCheck: String?
     /// "provider:port" → chip, the sticky proxy ports (rebuilt from the leases when loaded).
-    private var stickyOwners: [String: ChipID] = [:]
+    var stickyOwners: [String: ChipID] = [:]
     /// The chip names taken in each tenant (rebuilt from the chips when loaded): a new chip's name
     /// is checked without reading every chip.
-    private var chipNames: [ChipName: ChipID] = [:]
+    var chipNames: [ChipName: ChipID] = [:]
 
     public init() {}
 
@@ -257,184 +257,12 @@ public struct StoreState: Codable, Sendable, Equatable {
         }
     }
 
-    // MARK: Undoing a batch's operations
-
-    /// What puts back what `operation` is about to change: a batch applies its operations in place
-    /// (copying the state would cost its whole size on every batch) and, when one fails, undoes the
-    /// ones before it, last first. Taken before the operation, from the entries it touches only.
-    func undo(of operation: StoreOperation) -> (inout StoreState) -> Void {
-        switch operation {
-        case .createTenant(let tenant):
-            return { $0.tenants[tenant.id] = nil }
-        case .updateTenant(let tenant):
-            let old = tenants[tenant.id]
-            return { $0.tenants[tenant.id] = old }
-        case .deleteTenant(let id):
-            let old = tenants[id]
-            let keys = apiKeys.values.filter { $0.tenant == id }
-            return { state in
-                state.tenants[id] = old
-                for key in keys { state.apiKeys[key.prefix] = key }
-            }
-        case .addAPIKey(let key):
-            return { $0.apiKeys[key.prefix] = nil }
-        case .revokeAPIKey(let prefix, _):
-            let old = apiKeys[prefix]
-            return { $0.apiKeys[prefix] = old }
-        case .createChip(let chip, _, _):
-            return { $0.setChip(chip.id, nil) }
-        case .updateChip(let chip, _):
-            let old = chips[chip.id]
-            return { $0.setChip(chip.id, old) }
-        case .deleteChip(let id, _):
-            let old = chips[id]
-            let lease = proxyLeases[id]
-            let sent = messages.values.filter { $0.chip == id }
-            return { state in
-                state.setChip(id, old)
-                if let lease { state.restore(lease) }
-                for message in sent { state.restore(message) }
-            }
-        case .updateWorker(let worker):
-            let old = workers[worker.id]
-            return { $0.workers[worker.id] = old }
-        case .moveWorker(let id, _, _, _, _):
-            guard let old = workers[id] else { return { _ in } }
-            return { state in
-                if let moved = state.workers[id] { state.portOwners["\(moved.host):\(moved.port)"] = nil }
-                state.workers[id] = old
-                state.portOwners["\(old.host):\(old.port)"] = id
-            }
-        case .removeWorker(let id):
-            guard let old = workers[id] else { return { _ in } }
-            let placed = chips.values.filter { $0.worker == id }.map(\.id)
-            return { state in
-                state.workers[id] = old
-                state.portOwners["\(old.host):\(old.port)"] = id
-                for chip in placed { state.chips[chip]?.worker = id }
-            }
-        case .leasePort(let worker, _):
-            return { state in
-                if let leased = state.workers.removeValue(forKey: worker.id) { state.portOwners["\(leased.host):\(leased.port)"] = nil }
-            }
-        case .insertProxyLease(let lease):
-            return { $0.releaseLease(of: lease.chip) }
-        case .leaseStickyPort(let request):
-            guard proxyLeases[request.chip] == nil else { return { _ in } }
-            return { $0.releaseLease(of: request.chip) }
-        case .acknowledge(let id, _), .reschedule(let id, _, _), .deadLetter(let id, _):
-            guard let sequence = outboxSequence[id], let old = outbox[sequence] else { return { _ in } }
-            return { state in
-                state.delivered[sequence] = nil
-                state.deadLetters[sequence] = nil
-                state.outbox[sequence] = old
-            }
-        case .retryDeadLetter(let id, _):
-            guard let sequence = outboxSequence[id], let old = deadLetters[sequence] else { return { _ in } }
-            return { state in
-                state.outbox[sequence] = nil
-                state.deadLetters[sequence] = old
-            }
-        case .pruneEvents(let date):
-            let settled = messages.values.filter { $0.createdAt < date && $0.status != .queued }
-            let delivered = delivered.filter { ($0.value.deliveredAt ?? $0.value.event.occurredAt) < date }
-            let dead = deadLetters.filter { $0.value.event.occurredAt < date }
-            return { state in
-                for message in settled { state.restore(message) }
-                for (sequence, entry) in delivered {
-                    state.delivered[sequence] = entry
-                    state.outboxSequence[entry.id] = sequence
-                }
-                for (sequence, entry) in dead {
-                    state.deadLetters[sequence] = entry
-                    state.outboxSequence[entry.id] = sequence
-                }
-            }
-        case .releaseProxyLease(let chip):
-            let old = proxyLeases[chip]
-            return { state in if let old { state.restore(old) } }
-        case .enqueue(let entries):
-            let next = nextSequence
-            return { state in
-                for entry in entries {
-                    if let sequence = state.outboxSequence.removeValue(forKey: entry.id) { state.outbox[sequence] = nil }
-                }
-                state.nextSequence = next
-            }
-        case .recordMessage(let message):
-            return { $0.forget(message) }
-        case .updateMessage(let message):
-            guard let old = messages[message.id] else { return { _ in } }
-            return { $0.replace(message.id, with: old) }
-        }
-    }
-
-    private mutating func restore(_ lease: ProxyLease) {
-        proxyLeases[lease.chip] = lease
-        if let sticky = lease.stickyPort { stickyOwners["\(lease.provider):\(sticky)"] = lease.chip }
-    }
-
-    private mutating func restore(_ message: OutgoingMessage) {
-        messages[message.id] = message
-        if let key = message.idempotencyKey { messageKeys[Self.messageKey(message.chip, key)] = message.id }
-        if let provided = message.providerMessageID { providerKeys[Self.messageKey(message.chip, provided)] = message.id }
-    }
-
-    /// Puts `message` in place of the stored one of that id, the provider's id index with it.
-    private mutating func replace(_ id: MessageID, with message: OutgoingMessage) {
-        if let current = messages[id], let provided = current.providerMessageID { providerKeys[Self.messageKey(current.chip, provided)] = nil }
-        messages[id] = message
-        if let provided = message.providerMessageID { providerKeys[Self.messageKey(message.chip, provided)] = id }
-    }
-
-    static func messageKey(_ chip: ChipID, _ key: String) -> String { "\(chip.rawValue) \(key)" }
-
-    /// The chip's message recorded with that idempotency key.
-    public func message(of chip: ChipID, idempotencyKey key: String) -> OutgoingMessage? {
-        messageKeys[Self.messageKey(chip, key)].flatMap { messages[$0] }
-    }
-
-    /// The chip's message the worker knows by `providerMessageID` (the id it answered the send with).
-    public func message(of chip: ChipID, providerMessageID: String) -> OutgoingMessage? {
-        providerKeys[Self.messageKey(chip, providerMessageID)].flatMap { messages[$0] }
-    }
-
-    mutating func record(_ message: OutgoingMessage) throws(WhagoError) {
-        guard chips[message.chip] != nil else { throw WhagoError(.notFound, "no chip \(message.chip)") }
-        guard messages[message.id] == nil else { throw WhagoError(.conflict, "message \(message.id) already exists") }
-        if let key = message.idempotencyKey, let existing = messageKeys[Self.messageKey(message.chip, key)] {
-            throw WhagoError(.conflict, "chip \(message.chip) already has message \(existing) for idempotency key '\(key)'")
-        }
-        var message = message
-        message.version = 1
-        restore(message)
-    }
-
-    mutating func update(_ message: OutgoingMessage) throws(WhagoError) {
-        guard let stored = messages[message.id] else { throw WhagoError(.notFound, "no message \(message.id)") }
-        guard stored.version == message.version else {
-            throw WhagoError(.conflict, "message \(message.id) changed meanwhile (version \(stored.version), this write was based on \(message.version))")
-        }
-        guard stored.chip == message.chip, stored.idempotencyKey == message.idempotencyKey else {
-            throw WhagoError(.conflict, "a message's chip and idempotency key never change")
-        }
-        var message = message
-        message.version = stored.version + 1
-        replace(message.id, with: message)
-    }
-
-    mutating func forget(_ message: OutgoingMessage) {
-        let stored = messages.removeValue(forKey: message.id) ?? message
-        if let key = stored.idempotencyKey { messageKeys[Self.messageKey(stored.chip, key)] = nil }
-        if let provided = stored.providerMessageID { providerKeys[Self.messageKey(stored.chip, provided)] = nil }
-    }
-
-    private mutating func releaseLease(of chip: ChipID) {
+    mutating func releaseLease(of chip: ChipID) {
         guard let lease = proxyLeases.removeValue(forKey: chip) else { return }
         if let sticky = lease.stickyPort { stickyOwners["\(lease.provider):\(sticky)"] = nil }
     }
 
-    private func checkChip(_ chip: Chip) throws(WhagoError) {
+    func checkChip(_ chip: Chip) throws(WhagoError) {
         guard tenants[chip.tenant] != nil else { throw WhagoError(.notFound, "no tenant \(chip.tenant)") }
         if let other = chipNames[Self.chipName(chip)], other != chip.id {
             throw WhagoError(.conflict, "tenant \(chip.tenant) already has a chip named '\(chip.name)' (\(other))")
@@ -443,20 +271,20 @@ public struct StoreState: Codable, Sendable, Equatable {
     }
 
     /// Stores (or, with nil, removes) a chip, keeping the index of the names taken.
-    private mutating func setChip(_ id: ChipID, _ chip: Chip?) {
+    mutating func setChip(_ id: ChipID, _ chip: Chip?) {
         if let old = chips[id] { chipNames[Self.chipName(old)] = nil }
         chips[id] = chip
         if let chip { chipNames[Self.chipName(chip)] = id }
     }
 
-    private struct ChipName: Hashable, Sendable {
+    struct ChipName: Hashable, Sendable {
         let tenant: TenantID
         let name: String
     }
 
-    private static func chipName(_ chip: Chip) -> ChipName { ChipName(tenant: chip.tenant, name: chip.name) }
+    static func chipName(_ chip: Chip) -> ChipName { ChipName(tenant: chip.tenant, name: chip.name) }
 
-    private func checkAppend(_ entries: [OutboxEntry]) throws(WhagoError) {
+    func checkAppend(_ entries: [OutboxEntry]) throws(WhagoError) {
         var batch = Set<EventID>()
         for entry in entries {
             guard outboxSequence[entry.id] == nil, batch.insert(entry.id).inserted else {
@@ -465,7 +293,7 @@ public struct StoreState: Codable, Sendable, Equatable {
         }
     }
 
-    private mutating func append(_ entries: [OutboxEntry]) {
+    mutating func append(_ entries: [OutboxEntry]) {
         for var entry in entries {
             entry.sequence = Int64(nextSequence)
             entry.state = .pending

@@ -11,6 +11,13 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `bytes` random bytes from the system's generator, as hex: every key, token and secret whago
+    /// makes (256 bits by default).
+    public static func random(bytes: Int = 32) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return encode((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
     /// The bytes of an even number of hex digits (either case); `nil` for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)

@@ -26,8 +26,7 @@ public struct SecretSealer: Sendable {
 
     /// A new random master key: 256 bits as hex.
     public static func generateMasterKey() -> Secret {
-        var generator = SystemRandomNumberGenerator()
-        return Secret(Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        Secret(Hex.random())
     }
 
     /// `sealed:v1:<key id>:<base64 of nonce, ciphertext and tag>`.

@@ -20,6 +20,7 @@ public struct YAMLNode: Sendable, Hashable {
         }
     }
 
+    /// What the node holds: a scalar with its style, a sequence, or a mapping.
     public enum Content: Sendable, Hashable {
         case scalar(String, ScalarStyle)
         case sequence([YAMLNode])

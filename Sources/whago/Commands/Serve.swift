@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Metrics
 import UnixSignals
 import WhagoCore
+import WhagoDaemon
 import WhagoServer
 import YAMLConfig
 
@@ -100,36 +101,24 @@ struct Serve: AsyncParsableCommand {
         if let warning = runtime.webhookReachability(publicURL: config.server.publicURL, listen: config.server.listen) {
             logger.warning("workers may not reach whago's webhook receiver: \(warning)")
         }
-        let orchestrator = Orchestrator(Orchestrator.Configuration(
-            runtime: runtime, sessions: sessions, proxy: proxy, store: store, instance: context.instance,
-            publicURL: config.server.publicURL, limits: config.limits, settings: config.orchestrator, logger: logger))
-
-        let server: WhagoServer
+        let daemon: Daemon
         do {
             let metrics = ServerMetrics()
             MetricsSystem.bootstrap(metrics.factory)
-            server = try WhagoServer(
-                WhagoServer.Configuration(listen: config.server.listen, adminToken: adminToken, limits: config.limits,
-                                          webhooks: config.webhooks, healthInterval: config.orchestrator.healthInterval.duration,
-                                          cursorKey: masterKey, metricsToken: config.server.metricsToken, trustedProxies: config.server.trustedProxies),
-                orchestrator: orchestrator, store: store, runtime: runtime, metrics: metrics, logger: logger)
+            daemon = try Daemon(drivers: Daemon.Drivers(runtime: runtime, sessions: sessions, proxy: proxy, store: store),
+                                settings: Daemon.Settings(config, instance: context.instance, adminToken: adminToken, masterKey: masterKey),
+                                metrics: metrics, logger: logger)
         } catch {
             logger.error("not starting: the API cannot be set up: \(error)")
             await drivers.shutdown()
             throw ExitCode(1)
         }
 
-        // A ServiceGroup shuts its services down in reverse order: the store's (its connection pool)
-        // come first so that they stop last, after everything that writes to it; the orchestrator's
-        // loops stop before the store, its background steps first and its leadership last.
-        var services: [any Service] = drivers.built.reversed().flatMap(\.services)
-        let retention = (config.store.eventRetention ?? DriverSelection<any Store>.defaultEventRetention).duration
-        services.append(StoreHousekeeping(store: store, retention: retention, interval: .seconds(600), logger: logger))
-        services.append(contentsOf: orchestrator.services)
-        // Stopped first: the HTTP server (no new requests), then tenant webhook delivery, then
-        // the queue of workers' webhooks is applied while the orchestrator still runs.
-        services.append(contentsOf: server.services)
-        services.append(Daemon(logger: logger, instance: context.instance, server: server))
+        // A ServiceGroup shuts its services down in reverse order: the drivers' (the store's
+        // connection pool) come first so that they stop last, after everything that writes to it;
+        // then the daemon's (the HTTP server stops first, the orchestrator's leadership last).
+        let services: [any Service] = drivers.built.reversed().flatMap(\.services) + daemon.services()
+            + [RunningLog(logger: logger, instance: context.instance, daemon: daemon)]
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
         )
@@ -145,16 +134,16 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// The daemon's own service: logs that whago runs once its HTTP server listens and, on SIGTERM
-/// or SIGINT, that it stops. (When a service fails, the group is cancelled: this says nothing more,
-/// the failure is what `serve` logs.)
-struct Daemon: Service {
+/// Logs that whago runs once its HTTP server listens and, on SIGTERM or SIGINT, that it stops.
+/// (When a service fails, the group is cancelled: this says nothing more, the failure is what
+/// `serve` logs.)
+struct RunningLog: Service {
     let logger: Logger
     let instance: InstanceID
-    let server: WhagoServer
+    let daemon: Daemon
 
     func run() async throws {
-        guard await server.waitUntilListening() != nil else { return }
+        guard await daemon.waitUntilListening() != nil else { return }
         logger.info("whago is running; SIGTERM or SIGINT stops it", metadata: ["instance": "\(instance)", "pid": "\(getpid())"])
         try? await gracefulShutdown()
         guard Task.isShuttingDownGracefully else { return }

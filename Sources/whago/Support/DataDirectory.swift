@@ -54,8 +54,7 @@ struct DataDirectory {
         if FileManager.default.fileExists(atPath: adminTokenPath) {
             return (try Secret.load(fromFile: adminTokenPath), false)
         }
-        var generator = SystemRandomNumberGenerator()
-        let token = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+        let token = Hex.random()
         try writeNew(adminTokenPath, contents: token + "\n", mode: 0o600)
         return (Secret(token), true)
     }
@@ -84,11 +83,5 @@ struct DataDirectory {
         guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
             throw WhagoError(.unavailable, "cannot write '\(file)': \(String(cString: strerror(errno)))")
         }
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

@@ -7,7 +7,7 @@ import WhagoCore
 
 extension Components.Schemas.Tenant {
     init(_ tenant: Tenant) {
-        self.init(id: tenant.id.rawValue, name: tenant.name, chipLimit: tenant.chipQuota,
+        self.init(id: tenant.id.rawValue, name: tenant.name, chipLimit: tenant.chipLimit,
                   webhook: tenant.webhookURL.map { .init(url: $0.absoluteString) },
                   createdAt: tenant.createdAt, version: tenant.version)
     }

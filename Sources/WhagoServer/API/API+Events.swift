@@ -12,16 +12,16 @@ extension APIHandler {
         // A reconnecting EventSource keeps its URL and adds Last-Event-ID: that one wins.
         let cursor = try await self.cursor(wantsStream ? input.headers.lastEventID ?? input.query.after : input.query.after)
         if wantsStream {
-            guard case .tenant(_, let key) = Principal.current else { throw ErrorResponse(.unauthorized, "unauthorized", "an event stream needs a tenant's API key") }
+            guard case .tenant(_, let key) = Principal.current else { throw ErrorResponse("unauthorized", "an event stream needs a tenant's API key") }
             switch streams.take(key) {
             case .success(let slot):
                 return .ok(.init(body: .textEventStream(events.stream(of: tenant, after: cursor, slot: slot))))
             case .failure(.key):
-                throw ErrorResponse(.tooManyRequests, "too_many_streams",
+                throw ErrorResponse("too_many_streams",
                                     "this API key has \(streams.perKey) event streams open already (limits.http.eventStreamsPerKey); close one first",
                                     retryAfter: 5)
             case .failure(.total):
-                throw ErrorResponse(.tooManyRequests, "too_many_streams",
+                throw ErrorResponse("too_many_streams",
                                     "whago serves as many event streams as it may (limits.http.eventStreams); poll GET /api/v1/events or try again later",
                                     retryAfter: 5)
             }
@@ -32,19 +32,14 @@ extension APIHandler {
     }
 
     func listDeadLetters(_ input: Operations.ListDeadLetters.Input) async throws -> Operations.ListDeadLetters.Output {
-        let entries = try await store.deadLetters(of: try Principal.tenantOrAll(), limit: try Self.pageSize(input.query.limit))
+        let entries = try await orchestrator.events.deadLetters(of: try Principal.tenantOrAll(), limit: try Self.pageSize(input.query.limit))
         return .ok(.init(body: .json(.init(deadLetters: entries.map {
             .init(event: .init($0, cursors: events.cursors), attempts: $0.attempts, lastError: $0.lastError)
         }))))
     }
 
     func retryDeadLetter(_ input: Operations.RetryDeadLetter.Input) async throws -> Operations.RetryDeadLetter.Output {
-        let tenant = try Principal.tenantOrAll()
-        let id = EventID(input.path.eventId)
-        guard try await store.deadLetters(of: tenant, limit: 100_000).contains(where: { $0.id == id }) else {
-            throw WhagoError(.notFound, "no dead letter \(WorkerText.clean(input.path.eventId, limit: 64))")
-        }
-        try await store.apply(.retryDeadLetter(id, at: Date()))
+        try await orchestrator.events.retryDeadLetter(EventID(input.path.eventId), of: try Principal.tenantOrAll())
         return .accepted(.init())
     }
 
@@ -54,7 +49,7 @@ extension APIHandler {
         guard let text else { return 0 }
         if text == "latest" { return try await store.latestEventSequence() }
         guard let value = events.cursors.sequence(text) else {
-            throw ErrorResponse(.badRequest, "invalid_request", "a cursor is an event's cursor (as in its `cursor`, or the `next` of a page), 0 or latest")
+            throw ErrorResponse("invalid_query", "a cursor is an event's cursor (as in its `cursor`, or the `next` of a page), 0 or latest")
         }
         return value
     }

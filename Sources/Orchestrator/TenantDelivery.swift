@@ -1,39 +1,54 @@
-import CurlHTTP
 import Foundation
 import Logging
-import Orchestrator
 import ServiceLifecycle
 import WhagoCore
 
-/// Delivers the event log to tenants' webhook URLs, on the leader only (the orchestrator's
-/// leadership seam), from the store's durable outbox.
+/// How an event reaches a tenant's webhook: WhagoServer's signed HTTP POSTs (through libcurl, to
+/// the addresses `webhooks.*` permits). The orchestrator decides what is sent when, and what an
+/// outcome means; the transport only sends.
+public protocol TenantWebhookTransport: Sendable {
+    /// POSTs the event to the tenant's webhook, signed with `secrets` (current first).
+    func post(_ entry: OutboxEntry, to url: URL, secrets: [Secret]) async -> TenantWebhookAttempt
+    /// Lets the transport's connections go (once delivery has stopped).
+    func shutdown()
+}
+
+/// What one POST of an event came to.
+public enum TenantWebhookAttempt: Sendable, Hashable {
+    /// A 2xx.
+    case delivered
+    /// Worth another try later (a status, a timeout, a refused connection), with the reason.
+    case failed(String)
+    /// Never worth another try (a URL whose address webhooks may not reach), with the reason.
+    case refused(String)
+}
+
+/// Delivers the event log to tenants' webhook URLs, on the leader only (the leadership seam), from
+/// the store's durable outbox.
 ///
 /// Due entries are claimed (the earliest pending one of each chip, so a chip's events go out in
-/// order) and POSTed in parallel, signed (``TenantWebhookSignature``), as a rolling pipeline with a
-/// cap per tenant (``deliverWhileDue()``), only to addresses ``WebhooksConfig/addressPolicy`` permits. An entry is
-/// acknowledged only after a 2xx: a crash before that delivers it again after the claim expires
-/// (at least once; receivers dedupe by `X-Whago-Event-Id`). A failure is retried with exponential
-/// backoff and jitter up to `webhooks.maxAttempts`, then dead-lettered, which lets the chip's
-/// later events go. A tenant without a webhook URL has its events settled at once (they stay in
-/// the log for SSE and polling).
-public final class TenantWebhookDelivery: Service, Sendable {
+/// order) and POSTed in parallel through the ``TenantWebhookTransport``, as a rolling pipeline with
+/// a cap per tenant (``deliverWhileDue()``). An entry is acknowledged only after a 2xx: a crash
+/// before that delivers it again after the claim expires (at least once; receivers dedupe by the
+/// event id). A failure is retried with exponential backoff and jitter up to
+/// `webhooks.maxAttempts`, then dead-lettered, which lets the chip's later events go. A tenant
+/// without a webhook URL has its events settled at once (they stay in the log for SSE and polling).
+public final class TenantDelivery: Service, Sendable {
     let store: any Store
     let leadership: Leadership
     let settings: WebhooksConfig
-    let client: HTTPClient
-    let metrics: ServerMetrics
+    let transport: any TenantWebhookTransport
+    /// Each settled attempt: `delivered`, `failed` or `dead_lettered`, and how long it took.
+    let observe: @Sendable (_ outcome: String, _ duration: Duration) -> Void
     let logger: Logger
 
-    init(store: any Store, leadership: Leadership, settings: WebhooksConfig, metrics: ServerMetrics, logger: Logger) {
+    init(store: any Store, leadership: Leadership, settings: WebhooksConfig, transport: any TenantWebhookTransport,
+         observe: @escaping @Sendable (String, Duration) -> Void, logger: Logger) {
         self.store = store
         self.leadership = leadership
         self.settings = settings
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = settings.timeout.duration
-        configuration.connectTimeout = min(settings.timeout.duration, .seconds(5))
-        configuration.maxBodySize = 64 << 10
-        self.client = HTTPClient(configuration: configuration)
-        self.metrics = metrics
+        self.transport = transport
+        self.observe = observe
         var logger = logger
         logger[metadataKey: "component"] = "webhooks"
         self.logger = logger
@@ -43,7 +58,7 @@ public final class TenantWebhookDelivery: Service, Sendable {
         await leadership.whileLeading(every: settings.pollInterval.duration) { _ in
             await self.deliverWhileDue()
         }
-        client.shutdown()
+        transport.shutdown()
     }
 
     /// What ends a wait of the pipeline: a delivery of a tenant, or the poll interval.
@@ -142,46 +157,19 @@ public final class TenantWebhookDelivery: Service, Sendable {
             return
         }
         let started = ContinuousClock.now
-        let body: [UInt8]
-        do {
-            body = Array(try RFC3339Transcoder.jsonEncoder.encode(TenantWebhookBody(entry)))
-        } catch {
-            await settle(entry, failure: "the event cannot be encoded", final: true, started: started)
-            return
-        }
-        var request = HTTPClientRequest(.post, url.absoluteString, body: body)
-        // The address connected to must be one webhooks may reach (public, or allowed): checked by
-        // libcurl's socket callback, so a name that resolves elsewhere later gains nothing.
-        let policy = settings.addressPolicy
-        if !policy.allowPrivateNetworks {
-            request.allowsAddress = { bytes in NetworkAddress(bytes: bytes).map(policy.permits) ?? false }
-        }
-        request.addHeader("Content-Type", "application/json")
-        request.addHeader("User-Agent", "whago/\(WhagoVersion.current)")
-        request.addHeader(TenantWebhookSignature.eventIDHeader, entry.id.rawValue)
-        request.addHeader(TenantWebhookSignature.header,
-                          TenantWebhookSignature.sign(body, secrets: [secret] + (tenant.previousWebhookSecret.map { [$0] } ?? []), at: Date()))
-        do {
-            let response = try await client.execute(request)
-            if (200..<300).contains(response.status) {
-                do {
-                    try await store.apply(.acknowledge(entry.id, at: Date()))
-                    metrics.delivery("delivered", duration: ContinuousClock.now - started)
-                } catch {
-                    logger.warning("delivered event \(entry.id) but could not record it (it will be delivered again): \(error)")
-                }
-                return
+        // During a secret rotation the previous secret signs too.
+        switch await transport.post(entry, to: url, secrets: [secret] + (tenant.previousWebhookSecret.map { [$0] } ?? [])) {
+        case .delivered:
+            do {
+                try await store.apply(.acknowledge(entry.id, at: Date()))
+                observe("delivered", ContinuousClock.now - started)
+            } catch {
+                logger.warning("delivered event \(entry.id) but could not record it (it will be delivered again): \(error)")
             }
-            await settle(entry, failure: "HTTP \(response.status)", final: false, started: started)
-        } catch let error as HTTPClientError where error.kind == .addressNotAllowed {
-            // Final: retrying cannot help, and the reason says nothing of the network behind the name.
-            await settle(entry, failure: "the webhook URL's host is not a public address (webhooks.allowPrivateNetworks, webhooks.allowedNetworks)",
-                         final: true, started: started)
-        } catch let error as HTTPClientError {
-            // The kind only: curl's message names the URL, which may hold credentials.
-            await settle(entry, failure: "\(error.kind)", final: false, started: started)
-        } catch {
-            await settle(entry, failure: "\(type(of: error))", final: false, started: started)
+        case .failed(let reason):
+            await settle(entry, failure: reason, final: false, started: started)
+        case .refused(let reason):
+            await settle(entry, failure: reason, final: true, started: started)
         }
     }
 
@@ -191,13 +179,13 @@ public final class TenantWebhookDelivery: Service, Sendable {
         do {
             if final || attempts >= settings.maxAttempts {
                 try await store.apply(.deadLetter(entry.id, error: "\(failure) after \(attempts) attempts"))
-                metrics.delivery("dead_lettered", duration: ContinuousClock.now - started)
+                observe("dead_lettered", ContinuousClock.now - started)
                 logger.warning("gave up delivering event \(entry.id) to tenant \(entry.tenant): \(failure) after \(attempts) attempts",
                                metadata: ["tenant": "\(entry.tenant)", "chip": "\(entry.chip)"])
             } else {
                 let wait = settings.backoff(afterAttempts: attempts)
                 try await store.apply(.reschedule(entry.id, nextAttemptAt: Date().addingTimeInterval(wait.seconds), error: failure))
-                metrics.delivery("failed", duration: ContinuousClock.now - started)
+                observe("failed", ContinuousClock.now - started)
                 logger.info("delivering event \(entry.id) failed (\(failure)); attempt \(attempts + 1) in \(Int(wait.seconds.rounded())) s",
                             metadata: ["tenant": "\(entry.tenant)", "chip": "\(entry.chip)"])
             }

@@ -5,8 +5,9 @@ import WhagoCore
 
 /// Prunes the store's event log (delivered and dead-lettered events, settled messages) older than
 /// `store.eventRetention`, once at start and then every `interval`, until graceful shutdown (or
-/// cancellation: when another service of the group fails, the group is cancelled).
-struct StoreHousekeeping: Service {
+/// cancellation: when another service of the group fails, the group is cancelled). Every replica
+/// prunes: the same batch twice removes nothing more.
+struct EventRetention: Service {
     let store: any Store
     let retention: Duration
     let interval: Duration

@@ -23,10 +23,10 @@ enum WAHAPassThroughRoute {
         for method in methods {
             router.on("/api/v1/chips/:chipId/waha/**", method: method) { request, context -> Response in
                 guard case .tenant(let tenant, _) = try await gate.admit(request.head, for: APIMiddleware.access(operationID(method))) else {
-                    throw ErrorResponse(.unauthorized, "unauthorized", "the pass-through needs a tenant's API key")
+                    throw ErrorResponse("unauthorized", "the pass-through needs a tenant's API key")
                 }
                 guard case .success(let call) = calls.take(tenant.rawValue) else {
-                    throw ErrorResponse(.tooManyRequests, "too_many_calls",
+                    throw ErrorResponse("too_many_calls",
                                         "this tenant has \(calls.perKey) pass-through calls in flight already (limits.http.passThroughPerTenant)",
                                         retryAfter: 1)
                 }
@@ -60,11 +60,11 @@ enum WAHAPassThroughRoute {
         // "", "api", "v1", "chips", id, "waha", then the WAHA path.
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(6)
         guard !parts.isEmpty else {
-            throw ErrorResponse(.unprocessableContent, "invalid_request", "name a WAHA path after /waha/, e.g. /waha/api/{session}/groups")
+            throw ErrorResponse("invalid_request", "name a WAHA path after /waha/, e.g. /waha/api/{session}/groups")
         }
         return try parts.map { raw in
             guard let decoded = raw.removingPercentEncoding else {
-                throw ErrorResponse(.badRequest, "invalid_request", "the pass-through path is not validly percent-encoded")
+                throw ErrorResponse("invalid_request", "the pass-through path is not validly percent-encoded")
             }
             return decoded
         }
@@ -77,7 +77,7 @@ enum WAHAPassThroughRoute {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ text: Substring) throws -> String {
                 guard let value = text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
-                    throw ErrorResponse(.badRequest, "invalid_request", "the query is not validly percent-encoded")
+                    throw ErrorResponse("invalid_query", "the query is not validly percent-encoded")
                 }
                 return value
             }

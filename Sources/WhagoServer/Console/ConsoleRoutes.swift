@@ -56,7 +56,7 @@ enum ConsoleRoutes {
         router.get("/console") { _, _ in Response.redirect(to: "/", type: .found) }
         router.get("/assets/:file") { request, context in
             guard let name = context.parameters.get("file"), let asset = assets[name] else {
-                throw ErrorResponse(.notFound, "not_found", "no console file \(WorkerText.clean(request.uri.path, limit: 200))")
+                throw ErrorResponse("not_found", "no console file \(WorkerText.clean(request.uri.path, limit: 200))")
             }
             return serve(asset, request)
         }

@@ -41,7 +41,7 @@ struct APIMiddleware: ServerMiddleware {
         do {
             let principal = try await admit(request, for: Self.access(operationID))
             if let problem = QueryRules.document.problem(operationID: operationID, query: request.path?.split(separator: "?", maxSplits: 1).dropFirst().first) {
-                throw ErrorResponse(.badRequest, "invalid_query", problem)
+                throw ErrorResponse("invalid_query", problem)
             }
             return try await Principal.$current.withValue(principal) {
                 try await next(request, body, metadata)
@@ -60,7 +60,7 @@ struct APIMiddleware: ServerMiddleware {
     func admit(_ request: HTTPRequest, for access: Access) async throws -> Principal? {
         let client = ClientAddress.current
         if access != .open, access != .metrics || metricsToken != nil, let client, let wait = authFailures.blocked(client) {
-            throw ErrorResponse(.tooManyRequests, "auth_failures",
+            throw ErrorResponse("auth_failures",
                                 "too many failed authentications from this address (at most \(authFailures.perMinute) a minute); try again later",
                                 retryAfter: wait.seconds)
         }
@@ -72,7 +72,7 @@ struct APIMiddleware: ServerMiddleware {
             throw error
         }
         if case .tenant(_, let prefix) = principal, let wait = limiter.acquire(prefix) {
-            throw ErrorResponse(.tooManyRequests, "rate_limited",
+            throw ErrorResponse("rate_limited",
                                 "this API key makes more than \(Int(limiter.rate)) requests a second (burst \(Int(limiter.burst)))",
                                 retryAfter: wait.seconds)
         }
@@ -82,7 +82,7 @@ struct APIMiddleware: ServerMiddleware {
     private func authenticate(_ request: HTTPRequest, for access: Access) async throws -> Principal? {
         if access == .open || (access == .metrics && metricsToken == nil) { return nil }
         guard let presented = Self.credential(in: request) else {
-            throw ErrorResponse(.unauthorized, "unauthorized", access == .metrics
+            throw ErrorResponse("unauthorized", access == .metrics
                 ? "send the metrics token (server.metricsToken) as Authorization: Bearer <token>"
                 : access == .admin
                 ? "send the admin token as Authorization: Bearer <token>"
@@ -93,7 +93,7 @@ struct APIMiddleware: ServerMiddleware {
             return nil
         case .metrics:
             guard metricsToken?.matches(presented) == true || adminToken.matches(presented) else {
-                throw ErrorResponse(.unauthorized, "unauthorized", "wrong metrics token")
+                throw ErrorResponse("unauthorized", "wrong metrics token")
             }
             return nil
         case .adminOrTenant where adminToken.matches(presented):
@@ -102,12 +102,12 @@ struct APIMiddleware: ServerMiddleware {
             return try await authenticate(request, for: .tenant)
         case .admin:
             guard adminToken.matches(presented) else {
-                throw ErrorResponse(.unauthorized, "unauthorized", "wrong admin token")
+                throw ErrorResponse("unauthorized", "wrong admin token")
             }
             return .admin
         case .tenant:
             guard let tenant = try await tenants.authenticate(presented), let prefix = APIKeyRecord.prefix(of: presented) else {
-                throw ErrorResponse(.unauthorized, "unauthorized", adminToken.matches(presented)
+                throw ErrorResponse("unauthorized", adminToken.matches(presented)
                     ? "the admin token manages tenants; this operation needs a tenant's API key"
                     : "unknown, wrong or revoked API key")
             }

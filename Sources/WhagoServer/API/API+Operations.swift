@@ -43,7 +43,7 @@ extension APIHandler {
     }
 
     func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
-        let text = await metrics.render(store: store, counters: orchestrator.counters, healthyWithin: healthyWithin)
+        let text = await metrics.render(store: store, counters: orchestrator.counters, healthyWithin: orchestrator.workers.healthyWithin)
         return .ok(.init(body: .plainText(HTTPBody(text))))
     }
 

@@ -19,15 +19,12 @@ struct APIHandler: APIProtocol {
     let readiness = Recent<[String: String]>(lifetime: .seconds(1))
     /// Open event streams, per API key and in all (`limits.http.eventStreamsPerKey`, `eventStreams`).
     let streams: Slots
-    /// Within this a worker's last passed probe counts as healthy: the monitor records a passed probe
-    /// at most once a minute, so a minute plus two health intervals.
-    let healthyWithin: TimeInterval
     let logger: Logger
 
     /// A page size from `?limit=` (1 to 500, 100 by default).
     static func pageSize(_ limit: Int?) throws -> Int {
         guard let limit else { return 100 }
-        guard (1...500).contains(limit) else { throw ErrorResponse(.badRequest, "invalid_request", "limit must be 1 to 500") }
+        guard (1...500).contains(limit) else { throw ErrorResponse("invalid_query", "query parameter 'limit' must be an integer from 1 to 500 (got '\(limit)')") }
         return limit
     }
 }
