@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import WhagoCore
+public import WhagoCore
 
 /// The operations on chips that the REST API calls. Each fails with a ``WhagoError``; none
 /// blocks on a worker for longer than the session provider's request timeout.
@@ -82,6 +82,11 @@ public struct ChipService: Sendable {
     /// The tenant's chips in creation order, `limit` at most after `after`.
     public func list(of tenant: TenantID, after: ChipID? = nil, limit: Int = 100) async throws -> [Chip] {
         try await context.store.chips(of: tenant, after: after, limit: max(1, min(limit, 1000)))
+    }
+
+    /// The proxy leases of these chips (those that hold one), by chip: one read for a page.
+    public func proxies(of chips: [ChipID]) async throws -> [ChipID: ProxyLease] {
+        try await context.store.proxyLeases(of: chips)
     }
 
     /// The chip's worker, its proxy lease: what the API shows beside the chip.

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import ServiceLifecycle
-import WhagoCore
+public import ServiceLifecycle
+public import WhagoCore
 
 /// Watches workers and chips while this process leads: the runtime's events, and every
 /// `orchestrator.healthInterval` each worker inspected and probed and each chip's session read.

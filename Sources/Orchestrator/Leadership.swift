@@ -1,7 +1,7 @@
 import Foundation
-import Logging
-import ServiceLifecycle
-import WhagoCore
+public import Logging
+public import ServiceLifecycle
+public import WhagoCore
 
 /// Holds the store's `leader` lease for this process while it can, renewing it: the health
 /// monitor, the reaper, the reconciler (and event delivery) do their work only while

@@ -1,7 +1,7 @@
-import Foundation
-import Logging
-import ServiceLifecycle
-import WhagoCore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+public import WhagoCore
 
 /// Ties the four drivers together: chips placed on per-tenant workers, the port pool, health,
 /// cleanup and crash-safe reconciliation.
@@ -98,7 +98,7 @@ public final class Orchestrator: Sendable {
                                  pacer: SendPacer(limits: configuration.limits.sending, store: configuration.store))
         self.tenants = TenantService(context: context)
         self.workers = WorkerService(context: context)
-        self.events = EventService(context: context)
+        self.events = EventService(store: configuration.store)
         let intake = WebhookIntake(context: context, transitions: transitions)
         self.webhooks = intake
         self.webhookIngest = WorkerWebhookIngest(intake: intake, capacity: Int(configuration.limits.workerWebhooks.queueBytes.bytes), logger: logger)

@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 import Logging
-import ServiceLifecycle
-import WhagoCore
+public import ServiceLifecycle
+public import WhagoCore
 
 /// Cleans up while this process leads, every `orchestrator.healthInterval`: workers hosting no chip
 /// for `idleWorkerGrace` are removed (their port goes back to the pool), chips not paired within

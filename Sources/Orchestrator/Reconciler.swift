@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import ServiceLifecycle
-import WhagoCore
+public import ServiceLifecycle
+public import WhagoCore
 
 /// Makes the runtime and the workers match the store, at startup and every
 /// `orchestrator.reconcileInterval`, while this process leads: labelled workers the store knows

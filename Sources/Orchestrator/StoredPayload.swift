@@ -1,4 +1,4 @@
-import WhagoCore
+public import WhagoCore
 
 /// What of a worker's event payload is kept in the event log (and sent to the tenant): a worker is
 /// untrusted, and what it says is stored once and delivered many times.

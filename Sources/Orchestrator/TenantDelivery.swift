@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 import Logging
-import ServiceLifecycle
-import WhagoCore
+public import ServiceLifecycle
+public import WhagoCore
 
 /// How an event reaches a tenant's webhook: WhagoServer's signed HTTP POSTs (through libcurl, to
 /// the addresses `webhooks.*` permits). The orchestrator decides what is sent when, and what an

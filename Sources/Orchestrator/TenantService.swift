@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Logging
-import WhagoCore
+public import WhagoCore
 
 /// Tenants and their API keys, through the store's primitives. Keys are shown once, when made,
 /// and stored hashed.

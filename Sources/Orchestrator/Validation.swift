@@ -1,5 +1,5 @@
-import Foundation
-import WhagoCore
+public import Foundation
+public import WhagoCore
 
 /// Checks of what tenants and the admin send, before it reaches a store, a worker or a proxy login:
 /// one function per rule, called by the services and, where the API must parse first, by the API.

@@ -1,5 +1,5 @@
-import Foundation
-import WhagoCore
+public import Foundation
+public import WhagoCore
 
 /// Workers as the admin sees them (`GET /api/v1/workers`, the `whago_workers` gauge): each with its
 /// chips and its health.

@@ -84,7 +84,7 @@ public final class Daemon: Sendable {
         let orchestrator = Orchestrator(configuration)
         self.orchestrator = orchestrator
         self.server = try settings.server.map { server in
-            try WhagoServer(server, orchestrator: orchestrator, store: drivers.store, runtime: drivers.runtime, metrics: metrics, logger: logger)
+            try WhagoServer(server, orchestrator: orchestrator, store: drivers.store, metrics: metrics, logger: logger)
         }
     }
 

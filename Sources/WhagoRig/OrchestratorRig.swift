@@ -11,7 +11,7 @@ public import WhagoDaemon
 import PostgresStore
 import SwarmRuntime
 import ServiceLifecycle
-import WAHAPlusProvider
+public import WAHAPlusProvider
 public import WhagoCore
 import WhagoTesting
 @_spi(Testing) public import WhagoServer

@@ -2,7 +2,7 @@ import CoreMetrics
 import Foundation
 import Metrics
 import Orchestrator
-import Prometheus
+public import Prometheus
 import Synchronization
 import WhagoCore
 

@@ -1,5 +1,5 @@
-import Hummingbird
-import NIOCore
+public import Hummingbird
+public import NIOCore
 
 /// The request context of whago's router: Hummingbird's basic one plus the client's address, which
 /// the failed-authentication limit is keyed by.

@@ -1,13 +1,13 @@
 import Foundation
 import Hummingbird
-import Logging
+public import Logging
 import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
-import Orchestrator
-import ServiceLifecycle
+public import Orchestrator
+public import ServiceLifecycle
 import Synchronization
-import WhagoCore
+public import WhagoCore
 
 /// whago's HTTP face: the REST API (generated from openapi.yaml), the web console, the WAHA webhook
 /// receiver, metrics. It holds no loop: each handler is one call to the orchestrator, whose
@@ -54,7 +54,7 @@ public struct WhagoServer: Sendable {
     private let listen: HostPort
 
     /// Builds the routes; nothing listens before ``services`` run.
-    public init(_ configuration: Configuration, orchestrator: Orchestrator, store: any Store, runtime: any ContainerRuntime,
+    public init(_ configuration: Configuration, orchestrator: Orchestrator, store: any Store,
                 metrics: ServerMetrics = ServerMetrics(), logger: Logger) throws {
         let undeclared = OpenAPIDocument.undeclaredAccess
         guard undeclared.isEmpty else {
@@ -72,8 +72,8 @@ public struct WhagoServer: Sendable {
         WorkerWebhookRoute.register(on: router, intake: orchestrator.webhooks, ingest: orchestrator.webhookIngest,
                                     budget: WorkerWebhookBudget(configuration.limits.workerWebhooks, clock: configuration.rateLimitClock), metrics: metrics)
         let handler = APIHandler(
-            orchestrator: orchestrator, store: store, runtime: runtime,
-            metrics: metrics, events: EventFeed(store: store, cursors: EventCursors(key: configuration.cursorKey)),
+            orchestrator: orchestrator, store: store,
+            metrics: metrics, events: EventFeed(log: orchestrator.events, cursors: EventCursors(key: configuration.cursorKey)),
             streams: Slots(perKey: configuration.limits.http.eventStreamsPerKey, total: configuration.limits.http.eventStreams),
             logger: logger)
         let middleware = APIMiddleware(

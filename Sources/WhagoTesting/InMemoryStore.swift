@@ -1,4 +1,4 @@
-import WhagoCore
+public import WhagoCore
 
 /// A store that keeps everything in memory: for unit tests of the core, and as the reference the
 /// conformance suite is written against. Not durable, by design.

@@ -1,5 +1,5 @@
 import Foundation
-import WhagoCore
+public import WhagoCore
 
 /// WAHA's official OpenAPI spec (`../shared/reference/waha-openapi.json`, or `$WHAGO_WAHA_OPENAPI`)
 /// and a validator of JSON bodies against the schema of an operation's request or response: the

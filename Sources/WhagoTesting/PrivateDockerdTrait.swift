@@ -1,4 +1,4 @@
-import Testing
+public import Testing
 
 /// Tests that use the private dockerd `scripts/test` starts: they run at any time together, and
 /// apart from the ones that restart it (the daemon, and the swarm it manages, are down for a while).

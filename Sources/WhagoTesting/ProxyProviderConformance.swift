@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WhagoCore
+public import WhagoCore
 
 /// The behaviour every ``ProxyProvider`` must have, run by every proxy provider's tests:
 /// idempotent leases recorded in the store, concurrent leases that never share a sticky port,

@@ -1,4 +1,4 @@
-import WhagoCore
+public import WhagoCore
 
 /// A registry of in-memory drivers for tests of configuration and selection: each driver's
 /// configuration type records the keys it was given, and building it returns a ``RecordingDriver``.

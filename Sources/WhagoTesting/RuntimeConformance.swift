@@ -1,7 +1,7 @@
 import CurlHTTP
 import Foundation
 import Testing
-import WhagoCore
+public import WhagoCore
 
 /// The behaviour every ``ContainerRuntime`` must have, run by every runtime's tests. Workers are
 /// real WAHA simulators listening on 127.0.0.1.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WhagoCore
+public import WhagoCore
 
 /// The behaviour every ``SessionProvider`` must have, run by every session provider's tests
 /// against a real worker of its own kind (for `waha-plus`: `whago waha-sim`, the simulator).

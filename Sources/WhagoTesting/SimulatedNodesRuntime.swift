@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Synchronization
-import WhagoCore
+public import WhagoCore
 
 /// A runtime double for the orchestrator's placement on several nodes: it runs nothing, records
 /// each launch with the node its spec names, and offers `nodes` simulated nodes (`node-<i>`,

@@ -1,5 +1,5 @@
-import Foundation
-import WhagoCore
+public import Foundation
+public import WhagoCore
 
 // Test set-up in one line each: every write below is one ``StoreBatch`` (the store's only way to
 // write), so a test reads as what it arranges, not as batch plumbing.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WhagoCore
+public import WhagoCore
 
 /// The behaviour every ``Store`` must have, specified once and run by every store's tests
 /// (`file`, `postgres`, in-memory), as every Fluent driver runs FluentBenchmark:

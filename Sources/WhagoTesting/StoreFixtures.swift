@@ -1,5 +1,5 @@
-import Foundation
-import WhagoCore
+public import Foundation
+public import WhagoCore
 
 /// Records the conformance suite writes, with fixed dates so that equality checks are exact.
 public enum Fixtures {

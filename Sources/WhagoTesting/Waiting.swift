@@ -1,4 +1,4 @@
-import Testing
+public import Testing
 
 /// Checks that `condition` keeps holding for `window` (polled every `interval`), recording an issue
 /// at the first time it does not: for a test of something that must *not* happen (a stopped worker

@@ -1,5 +1,5 @@
 import Foundation
-import WhagoCore
+public import WhagoCore
 
 extension DockerHealthCheck {
     /// The health check's test, in Docker's form (`CMD …` or `CMD-SHELL …`): the configured command

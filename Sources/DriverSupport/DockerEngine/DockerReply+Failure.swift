@@ -1,4 +1,4 @@
-import WhagoCore
+public import WhagoCore
 
 extension DockerClient.Reply {
     /// The daemon's refusal as whago's error: 400 `invalid_config`, 404 `not_found`, 409

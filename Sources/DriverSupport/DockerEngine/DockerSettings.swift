@@ -1,5 +1,5 @@
 import Foundation
-import WhagoCore
+public import WhagoCore
 
 // Settings shared by the drivers that speak to a Docker daemon (`runtime.docker`, `runtime.swarm`).
 

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Times in the Docker Engine API's answers.
 package enum DockerTime {

@@ -1,8 +1,8 @@
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import NIOSSL
-import PostgresNIO
+public import PostgresNIO
 import WhagoCore
 
 /// `postgres://user:password@host:port/database?sslmode=…&sslrootcert=…&host=/unix/socket/dir`.

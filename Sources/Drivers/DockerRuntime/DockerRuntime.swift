@@ -1,8 +1,8 @@
 public import CurlHTTP
 public import WhagoCore
 import DockerEngine
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 
 /// The `docker` runtime: workers as containers, through the Docker Engine API over its socket.
 ///

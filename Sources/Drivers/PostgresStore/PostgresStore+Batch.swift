@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
-import WhagoCore
+public import WhagoCore
 
 extension PostgresStore {
     // MARK: Batches

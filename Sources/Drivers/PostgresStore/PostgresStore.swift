@@ -1,6 +1,6 @@
 public import WhagoCore
 import Foundation
-import Logging
+public import Logging
 import PostgresNIO
 import PostgresSupport
 public import ServiceLifecycle

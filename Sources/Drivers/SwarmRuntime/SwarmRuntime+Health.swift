@@ -3,7 +3,7 @@ import DockerEngine
 import Foundation
 import Logging
 import Synchronization
-import WhagoCore
+public import WhagoCore
 
 extension SwarmRuntime {
     // MARK: Health

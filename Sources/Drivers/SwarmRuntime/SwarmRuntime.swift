@@ -2,7 +2,7 @@ public import CurlHTTP
 public import WhagoCore
 import DockerEngine
 import Foundation
-import Logging
+public import Logging
 import Synchronization
 
 /// The `swarm` runtime: workers as Docker Swarm services (one replicated task each), through a

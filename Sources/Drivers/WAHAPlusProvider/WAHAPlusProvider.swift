@@ -1,7 +1,7 @@
 public import WhagoCore
 public import CurlHTTP
 import Crypto
-import Foundation
+public import Foundation
 
 /// The `waha-plus` session provider: WAHA's HTTP API (WAHA ≥ 2026.6.1 includes every former Plus
 /// feature: several sessions per worker, proxies, pairing codes). One WAHA session per chip, named

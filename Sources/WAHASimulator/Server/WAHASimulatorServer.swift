@@ -1,7 +1,7 @@
-import CurlHTTP
+public import CurlHTTP
 import Foundation
-import Hummingbird
-import Logging
+public import Hummingbird
+public import Logging
 import WhagoCore
 
 /// The simulator's HTTP server: WAHA's API, plus `/_sim` controls for tests and demos.

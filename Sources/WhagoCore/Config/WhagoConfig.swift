@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The whole configuration of a whago daemon, as decoded from YAML.
 ///

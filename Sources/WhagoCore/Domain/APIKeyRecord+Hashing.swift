@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 
 extension APIKeyRecord {
     /// A new API key for a tenant: the key to show once (`wk_<prefix>.<secret>`) and the record to

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One WhatsApp number of a tenant: one WAHA session on a worker, behind one proxy lease.
 public struct Chip: Sendable, Hashable, Codable, Identifiable {

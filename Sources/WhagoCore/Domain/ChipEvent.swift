@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Something that happened to a chip, delivered to its tenant's webhook through the outbox.
 public struct ChipEvent: Sendable, Hashable, Codable, Identifiable {

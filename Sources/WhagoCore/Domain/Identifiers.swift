@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A typed identifier: a string that cannot be mixed up with another kind of identifier.
 public protocol WhagoIdentifier: RawRepresentable, Sendable, Hashable, Codable, Comparable,

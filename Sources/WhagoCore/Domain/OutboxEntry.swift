@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An event of a chip in the store's event log, with the state of its delivery to the tenant's
 /// webhook beside it.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A message a tenant asked a chip to send, recorded before it is sent: a retry of the request
 /// (same idempotency key) finds it instead of sending twice, and the records of a chip count its

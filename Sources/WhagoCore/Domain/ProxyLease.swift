@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A proxy a session connects through. Its password is a ``Secret``.
 public struct ProxyEndpoint: Sendable, Hashable, Codable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A customer of the SaaS. Owns API keys and up to `limits.chipsPerTenant` chips.
 public struct Tenant: Sendable, Hashable, Codable, Identifiable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One container (or process) running WAHA. Hosts up to `sessionsPerWorker` chips of one tenant
 /// and holds one port lease.

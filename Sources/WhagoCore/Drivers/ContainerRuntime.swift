@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Runs workers: containers (Docker), or child processes (`local`).
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Talks to the session software inside workers (WAHA): what to launch, and one session per chip.
 ///

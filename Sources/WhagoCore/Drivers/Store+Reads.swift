@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 // Reads built on the ``Store`` requirements, in the words the daemon uses.
 extension Store {

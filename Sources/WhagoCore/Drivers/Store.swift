@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// whago's whole state: tenants, API keys, chips, workers, port and proxy leases, outgoing
 /// messages, the event log and the leadership leases.

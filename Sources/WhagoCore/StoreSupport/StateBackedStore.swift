@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A store that keeps a ``StoreState`` and changes it only through ``StoreMutation``s: it implements
 /// two primitives and gets every ``Store`` operation from this extension, with the same rules.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Operations a store applies all or nothing, in order, after checking their preconditions:
 /// one SQL transaction in PostgreSQL, one write-ahead-log record in the file store.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One change to whago's state, as a value: what a store applies atomically and what a log-based
 /// store (the `file` driver) writes to its write-ahead log. Every mutation is deterministic — the

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension StoreState {
     /// Applies a batch completely, or throws and changes nothing: the operations run one after the

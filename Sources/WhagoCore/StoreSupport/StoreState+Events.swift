@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension StoreState {
     /// Pending entries due at `now` that no claim holds, and whose chip has no earlier pending

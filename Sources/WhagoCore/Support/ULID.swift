@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// ULIDs (https://github.com/ulid/spec) in lower case: sortable by creation time, as WAHA's event
 /// ids (`evt_<ulid>`) and whago's own ids are.

@@ -10,7 +10,7 @@ extension APIHandler {
         guard let id = try Principal.tenantOrAll() else {
             return .ok(.init(body: .json(.init(role: .admin, defaults: defaults))))
         }
-        guard let tenant = try await store.tenant(id) else { throw WhagoError(.notFound, "tenant \(id) does not exist") }
+        let tenant = try await orchestrator.tenants.get(id)
         return .ok(.init(body: .json(.init(role: .tenant, tenant: .init(tenant), chipLimit: orchestrator.chips.chipLimit(of: tenant),
                                            defaults: defaults))))
     }

@@ -22,7 +22,7 @@ extension APIHandler {
     func listChips(_ input: Operations.ListChips.Input) async throws -> Operations.ListChips.Output {
         let limit = try Self.pageSize(input.query.limit)
         let page = try await orchestrator.chips.list(of: try Principal.tenant(), after: input.query.after.map(ChipID.init), limit: limit)
-        let leases = try await store.proxyLeases(of: page.map(\.id))
+        let leases = try await orchestrator.chips.proxies(of: page.map(\.id))
         let chips = page.map { Components.Schemas.Chip($0, proxy: leases[$0.id]) }
         return .ok(.init(body: .json(.init(chips: chips, next: page.count == limit ? page.last?.id.rawValue : nil))))
     }
@@ -76,6 +76,6 @@ extension APIHandler {
 
     /// A chip as the API shows it, with its proxy.
     func represent(_ chip: Chip) async throws -> Components.Schemas.Chip {
-        Components.Schemas.Chip(chip, proxy: try await store.proxyLease(of: chip.id))
+        Components.Schemas.Chip(chip, proxy: try await orchestrator.chips.proxies(of: [chip.id])[chip.id])
     }
 }

@@ -47,7 +47,7 @@ extension APIHandler {
     /// `latest` for where the log ends now.
     func cursor(_ text: String?) async throws -> Int64 {
         guard let text else { return 0 }
-        if text == "latest" { return try await store.latestEventSequence() }
+        if text == "latest" { return try await orchestrator.events.latestSequence() }
         guard let value = events.cursors.sequence(text) else {
             throw ErrorResponse("invalid_query", "a cursor is an event's cursor (as in its `cursor`, or the `next` of a page), 0 or latest")
         }

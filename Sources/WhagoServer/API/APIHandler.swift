@@ -5,14 +5,14 @@ import OpenAPIRuntime
 import Orchestrator
 import WhagoCore
 
-/// The generated `APIProtocol`, implemented over the orchestrator and the store. One file per
-/// group of operations: tenants and workers, chips, messages, events, operations.
+/// The generated `APIProtocol`: each handler maps the request to an orchestrator call and its
+/// answer back (the store is read only for the metrics' gauges). One file per group of
+/// operations: tenants and workers, chips, messages, events, operations.
 ///
 /// Handlers throw; ``APIMiddleware`` turns what they throw into the API's JSON errors.
 struct APIHandler: APIProtocol {
     let orchestrator: Orchestrator
     let store: any Store
-    let runtime: any ContainerRuntime
     let metrics: ServerMetrics
     let events: EventFeed
     /// The last `/readyz` checks, for a second.

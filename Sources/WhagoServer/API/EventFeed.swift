@@ -1,5 +1,6 @@
 import Foundation
 import OpenAPIRuntime
+import Orchestrator
 import ServiceLifecycle
 import WhagoCore
 
@@ -7,7 +8,7 @@ import WhagoCore
 /// Server-Sent Events streams that follow the log (each event's `id:` is its cursor, so a client
 /// resumes with `Last-Event-ID`). Streams end on graceful shutdown; clients reconnect.
 struct EventFeed: Sendable {
-    let store: any Store
+    let log: EventService
     /// How often a stream looks for new events.
     let pollInterval: Duration
     /// A comment line after this much silence, so proxies keep the connection.
@@ -19,17 +20,22 @@ struct EventFeed: Sendable {
     /// The streams' reads, shared: one read of a tenant's events per new end of the log.
     let pages = SharedPages()
 
-    init(store: any Store, cursors: EventCursors, pollInterval: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15)) {
-        self.store = store
+    init(log: EventService, cursors: EventCursors, pollInterval: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15)) {
+        self.log = log
         self.cursors = cursors
         self.pollInterval = pollInterval
         self.heartbeat = heartbeat
-        self.watch = EventLogWatch(store: store, interval: pollInterval)
+        self.watch = EventLogWatch(log: log, interval: pollInterval)
+    }
+
+    /// A feed of `store`'s event log.
+    init(store: any Store, cursors: EventCursors, pollInterval: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15)) {
+        self.init(log: EventService(store: store), cursors: cursors, pollInterval: pollInterval, heartbeat: heartbeat)
     }
 
     /// The tenant's events after `cursor`, oldest first.
     func page(of tenant: TenantID, after cursor: Int64, limit: Int) async throws -> [OutboxEntry] {
-        try await store.events(of: tenant, after: cursor, limit: limit)
+        try await log.events(of: tenant, after: cursor, limit: limit)
     }
 
     /// An endless SSE body from `cursor` on, holding `slot` (its place among the open streams)

@@ -1,7 +1,7 @@
 import CurlHTTP
-import Foundation
-import Orchestrator
-import WhagoCore
+public import Foundation
+public import Orchestrator
+public import WhagoCore
 
 /// Tenant webhooks over HTTP: the event's JSON, signed (``TenantWebhookSignature``), POSTed through
 /// libcurl only to the addresses `webhooks.*` permits — checked on the address connected to, so a

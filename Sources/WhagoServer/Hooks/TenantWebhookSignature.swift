@@ -1,6 +1,6 @@
 import Crypto
-import Foundation
-import WhagoCore
+public import Foundation
+public import WhagoCore
 
 /// The signature of a tenant webhook: `X-Whago-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`
 /// over `"<t>.<raw body>"` with the tenant's webhook secret (Stripe's scheme, so receivers can reuse

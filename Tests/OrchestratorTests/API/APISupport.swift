@@ -5,7 +5,7 @@ import Orchestrator
 import Synchronization
 import Testing
 import WAHAPlusProvider
-import WhagoCore
+public import WhagoCore
 import WhagoRig
 import WhagoServer
 import WhagoTesting
