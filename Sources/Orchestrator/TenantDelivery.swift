@@ -104,9 +104,16 @@ public final class TenantDelivery: Service, Sendable {
                 let free = settings.concurrency - running
                 if free > 0, await leadership.fence() != nil {
                     let saturated = Set(inFlight.filter { $0.value >= cap }.keys).union(waiting.map(\.tenant))
-                    let entries = await claim(limit: free, excluding: saturated)
+                    var entries = await claim(limit: free, excluding: saturated)
                     claimed = entries.count
                     for id in Set(entries.map(\.tenant)) where tenants[id] == nil { tenants[id] = try? await store.tenant(id) }
+                    // Events of tenants without a webhook are settled at once, in one batch.
+                    let unsent = entries.filter { entry in !Self.hasWebhook(tenants[entry.tenant] ?? nil) }
+                    if !unsent.isEmpty {
+                        let now = Date()
+                        try? await store.apply(StoreBatch(unsent.map { .acknowledge($0.id, at: now) }))
+                        entries.removeAll { entry in !Self.hasWebhook(tenants[entry.tenant] ?? nil) }
+                    }
                     for entry in entries {
                         if inFlight[entry.tenant, default: 0] < cap { start(entry) } else { waiting.append(entry) }
                     }
@@ -137,6 +144,11 @@ public final class TenantDelivery: Service, Sendable {
             // delivery cancelled in flight is delivered again once its claim runs out.
             group.cancelAll()
         }
+    }
+
+    /// Whether the tenant's events go anywhere (a URL and a secret to sign with).
+    static func hasWebhook(_ tenant: Tenant?) -> Bool {
+        tenant?.webhookURL != nil && tenant?.webhookSecret != nil
     }
 
     /// Claims up to `limit` due entries for this process, none of `tenants`.
