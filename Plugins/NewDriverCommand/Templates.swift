@@ -12,8 +12,14 @@ enum Templates {
             members.append(member(item, request: request))
         }
         let sample = sampleSection(request)
+        // Requirements that name Foundation's types (a store's dates) make Foundation part of the
+        // driver's public API (InternalImportsByDefault).
+        let foundationTypes = ["Date", "URL", "Data", "TimeInterval", "UUID"]
+        let publicFoundation = requirements.items.contains { item in
+            foundationTypes.contains { item.declaration.range(of: "\\b\($0)\\b", options: .regularExpression) != nil }
+        }
         return """
-            import Foundation
+            \(publicFoundation ? "public import" : "import") Foundation
             public import WhagoCore
 
             /// The `\(request.driverName)` \(kind.rawValue) driver.
