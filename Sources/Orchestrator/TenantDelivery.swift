@@ -133,7 +133,11 @@ public final class TenantDelivery: Service, Sendable {
                 case .delivered(let tenant)?:
                     running -= 1
                     inFlight[tenant, default: 1] -= 1
-                    if inFlight[tenant] == 0 { inFlight[tenant] = nil; tenants[tenant] = nil }
+                    // The tenant's record goes with its last delivery, unless entries of it still wait.
+                    if inFlight[tenant] == 0 {
+                        inFlight[tenant] = nil
+                        if !waiting.contains(where: { $0.tenant == tenant }) { tenants[tenant] = nil }
+                    }
                 case .tick?:
                     ticking = false
                 case nil:

@@ -30,7 +30,7 @@ struct ErrorResponse: Error, Sendable {
         "rate_limited": .tooManyRequests, "pacing": .tooManyRequests, "auth_failures": .tooManyRequests,
         "too_many_streams": .tooManyRequests, "too_many_calls": .tooManyRequests,
         "headers_too_large": .init(code: 431),
-        "internal": .internalServerError,
+        "internal": .internalServerError, "corrupt": .internalServerError,
         "not_implemented": .init(code: 501),
         "protocol_error": .badGateway,
         "unavailable": .serviceUnavailable, "capacity_exhausted": .serviceUnavailable, "locked": .serviceUnavailable,

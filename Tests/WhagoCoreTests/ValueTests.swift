@@ -68,6 +68,18 @@ struct DomainTests {
         #expect(ChipStatus.allCases.filter { !$0.isWAHAStatus }.map(\.rawValue) == ["PROVISIONING", "EXPIRED", "DELETING"])
     }
 
+    @Test("a sticky-port lease operation keeps no password: it is written to the file store's log as it is")
+    func stickyPortLeaseWithoutPassword() throws {
+        let proxy = ProxyEndpoint(scheme: .socks5h, host: "127.0.0.1", port: 1080, username: "u", password: Secret("static-pa55"))
+        let range = try PortRange(1, 2)
+        for endpoint: StickyPortLease.Endpoint in [.atPort(proxy), .listed([proxy, proxy])] {
+            let request = StickyPortLease(chip: "c1", provider: "static", ports: range, endpoint: endpoint)
+            let logged = String(decoding: try JSONEncoder().encode(StoreOperation.leaseStickyPort(request)), as: UTF8.self)
+            #expect(!logged.contains("static-pa55"), "\(logged)")
+            #expect(request.lease(on: 2).endpoint?.username == "u" && request.lease(on: 2).endpoint?.password == nil)
+        }
+    }
+
     @Test("typed identifiers round-trip through JSON as plain strings")
     func identifiers() throws {
         let chip = Chip(id: ChipID("chip_1"), tenant: TenantID("t1"), name: "sales")

@@ -94,6 +94,7 @@ public struct StickyPortLease: Sendable, Hashable, Codable {
     public var provider: String
     public var ports: PortRange
     public var startingAt: Int?
+    /// Kept without passwords (the operation is written to the file store's log), as a lease is.
     public var endpoint: Endpoint
     public var leasedAt: Date
 
@@ -102,7 +103,15 @@ public struct StickyPortLease: Sendable, Hashable, Codable {
         self.provider = provider
         self.ports = ports
         self.startingAt = startingAt
-        self.endpoint = endpoint
+        func withoutPassword(_ endpoint: ProxyEndpoint) -> ProxyEndpoint {
+            var endpoint = endpoint
+            endpoint.password = nil
+            return endpoint
+        }
+        self.endpoint = switch endpoint {
+        case .atPort(let template): .atPort(withoutPassword(template))
+        case .listed(let endpoints): .listed(endpoints.map(withoutPassword))
+        }
         self.leasedAt = leasedAt
     }
 

@@ -124,6 +124,28 @@ extension OrchestratorScenarios {
             } }
         }
 
+        @Test("one delivery at a time per tenant (perTenantConcurrency 1): the events that waited for its slot are delivered too, none settled unsent")
+        func oneSlotPerTenant() async throws {
+            var webhooks = testWebhooks()
+            webhooks.perTenantConcurrency = 1
+            try await withTenantReceiver { hooks in try await withAPIRig(.file, webhooks: webhooks) { _, api in
+                let key = try #require(try await api.call(.post, "/api/v1/tenants", key: api.admin,
+                                                          json: ["name": "narrow", "webhook": ["url": .string(hooks.url)]]).json["apiKey"]?.stringValue)
+                // Several chips' events due at once: one claim holds more of them than the tenant's one slot.
+                var ids: [String] = []
+                for index in 0..<4 {
+                    ids.append(try #require(try await api.call(.post, "/api/v1/chips", key: key, json: ["name": .string("n\(index)")]).json["id"]?.stringValue))
+                }
+                for id in ids { try await api.waitForStatus(id, key: key, "SCAN_QR_CODE") }
+                let log = try #require(try await api.call(.get, "/api/v1/events", key: key).json["events"]?.arrayValue)
+                let logged = Set(log.compactMap { $0["id"]?.stringValue })
+                #expect(logged.count >= 8, "STARTING and SCAN_QR_CODE of each chip")
+                try await hooks.waitFor("for every logged event", timeout: .seconds(30)) { _ in
+                    Set(hooks.deliveries.compactMap { $0.json["id"]?.stringValue }).isSuperset(of: logged)
+                }
+            } }
+        }
+
         @Test("a webhook URL that reaches a non-public address is dead-lettered at once, nothing sent; allowedNetworks lets it through",
               arguments: ["127.0.0.1", "localhost"])
         func privateAddresses(host: String) async throws {
